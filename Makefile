@@ -1,0 +1,40 @@
+# The two commands of the README. Both set up .venv (pinned dependencies) on first use.
+#   make run   — the default pipeline: every figure, small scale, CPU (results/report/index.html)
+#   make test  — the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test smoke paper lint clean-results
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first and pinned: an unpinned torch pulled in by another package would download CUDA wheels.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
+	$(BIN)/snakemake --cores 1 --report results/report.zip
+
+smoke: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml
+
+paper: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --configfile config/paper.yaml
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests workflow/scripts benchmarks
+	$(BIN)/snakemake --lint --configfile config/smoke.yaml
+
+clean-results:
+	rm -rf results logs .snakemake/incomplete

@@ -1,0 +1,73 @@
+"""Config validation: the JSON schema first, then the checks a schema cannot express.
+
+Runs in the Snakefile before any job, so a bad config never costs computed results. Every error
+names the key, as a dotted path (``nonsmooth.targets[1].alpha``).
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The config is invalid; the message starts with the offending key."""
+
+
+def _key_path(parts) -> str:
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "<top level>"
+
+
+def _with_defaults(validator_class):
+    # Fill "default" values into objects while validating, as Snakemake's own validate does.
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    default = subschema["default"]
+                    instance[name] = dict(default) if isinstance(default, dict) else default
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def load_schema(path: str | Path) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def validate_config(config: dict, schema: Mapping) -> dict:
+    """Check ``config`` in place against ``schema`` (filling defaults) and the cross-key rules."""
+    validator = _with_defaults(jsonschema.Draft7Validator)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(f"config key '{_key_path(error.absolute_path)}': {error.message}")
+    _check_nonsmooth(config["nonsmooth"])
+    return config
+
+
+def _check_nonsmooth(section: dict) -> None:
+    # Imported here so that schema checks work without the science modules loaded.
+    from dltheory.nonsmooth.estimators import make_estimator
+    from dltheory.nonsmooth.targets import target_from_config
+
+    names = [t["name"] for t in section["targets"]]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"config key 'nonsmooth.targets': duplicate target names {duplicates}")
+    for i, spec in enumerate(section["targets"]):
+        try:
+            target_from_config(spec)
+        except ValueError as error:
+            raise ConfigError(f"config key 'nonsmooth.targets[{i}]' ({spec['name']}): {error}") from error
+    for name, params in section.get("estimator_params", {}).items():
+        try:
+            make_estimator(name, params)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"config key 'nonsmooth.estimator_params.{name}': {error}") from error

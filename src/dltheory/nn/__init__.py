@@ -1,0 +1,1 @@
+"""Shared neural-network code: batched MLPs trained together as one model."""

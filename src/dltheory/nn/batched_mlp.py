@@ -1,0 +1,100 @@
+"""Many ReLU MLPs of different widths and depths, trained together as one batched model.
+
+Every model in the batch is padded to the largest width and depth. Padding is exact, not approximate:
+hidden units beyond a model's width are multiplied by a zero mask (so they never carry signal or
+receive gradient), and hidden layers beyond a model's depth are skipped by a per-model gate
+(h <- h), so model b computes exactly the MLP of its own width and depth. One ``torch.bmm`` per layer
+then trains all replicates and sample sizes of a job at once, instead of a Python loop over models.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class BatchedArchitecture:
+    """Per-model widths and depths (number of hidden layers) of a batch of MLPs with scalar output."""
+
+    in_dim: int
+    widths: tuple[int, ...]
+    depths: tuple[int, ...]
+
+    @property
+    def n_models(self) -> int:
+        return len(self.widths)
+
+    @property
+    def max_width(self) -> int:
+        return max(self.widths)
+
+    @property
+    def max_depth(self) -> int:
+        return max(self.depths)
+
+    def parameter_counts(self) -> list[int]:
+        return [
+            (self.in_dim + 1) * w + (d - 1) * (w * w + w) + w + 1
+            for w, d in zip(self.widths, self.depths, strict=True)
+        ]
+
+
+class BatchedMLP(torch.nn.Module):
+    """A batch of ReLU MLPs R^in_dim -> R evaluated on inputs of shape (models, points, in_dim)."""
+
+    def __init__(self, architecture: BatchedArchitecture, generator: torch.Generator, dtype=torch.float32):
+        super().__init__()
+        self.architecture = architecture
+        B, W, L, D = architecture.n_models, architecture.max_width, architecture.max_depth, architecture.in_dim
+        widths = torch.tensor(architecture.widths)
+        depths = torch.tensor(architecture.depths)
+        unit_mask = (torch.arange(W)[None, :] < widths[:, None]).to(dtype)
+        # Gate of hidden layer l+1 (the first hidden layer is always present).
+        layer_gate = (torch.arange(1, L)[None, :] < depths[:, None]).to(dtype)
+        self.register_buffer("unit_mask", unit_mask)
+        self.register_buffer("layer_gate", layer_gate)
+
+        def normal(*shape):
+            return torch.randn(*shape, generator=generator, dtype=dtype)
+
+        # He initialisation with each model's own fan-in, so a padded model starts where an unpadded
+        # one of its width would.
+        hidden_std = torch.sqrt(2.0 / widths.to(dtype))
+        self.input_weight = torch.nn.Parameter(normal(B, D, W) * (2.0 / D) ** 0.5 * unit_mask[:, None, :])
+        self.input_bias = torch.nn.Parameter(torch.zeros(B, W, dtype=dtype))
+        hidden = normal(B, max(L - 1, 0), W, W) * hidden_std[:, None, None, None]
+        hidden = hidden * unit_mask[:, None, :, None] * unit_mask[:, None, None, :]
+        self.hidden_weight = torch.nn.Parameter(hidden)
+        self.hidden_bias = torch.nn.Parameter(torch.zeros(B, max(L - 1, 0), W, dtype=dtype))
+        output = normal(B, W, 1) * (1.0 / widths.to(dtype))[:, None, None] ** 0.5 * unit_mask[:, :, None]
+        self.output_weight = torch.nn.Parameter(output)
+        self.output_bias = torch.nn.Parameter(torch.zeros(B, 1, dtype=dtype))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        mask = self.unit_mask[:, None, :]
+        h = torch.relu(torch.baddbmm(self.input_bias[:, None, :], inputs, self.input_weight)) * mask
+        for layer in range(self.hidden_weight.shape[1]):
+            pre = torch.baddbmm(self.hidden_bias[:, layer, None, :], h, self.hidden_weight[:, layer])
+            gate = self.layer_gate[:, layer, None, None]
+            h = gate * (torch.relu(pre) * mask) + (1 - gate) * h
+        return torch.baddbmm(self.output_bias[:, None, :], h, self.output_weight).squeeze(-1)
+
+    def standalone(self, index: int) -> torch.nn.Sequential:
+        """Model ``index`` as an ordinary ``nn.Sequential`` of its own width and depth (for tests)."""
+        width, depth = self.architecture.widths[index], self.architecture.depths[index]
+        layers = []
+        weights = [(self.input_weight[index, :, :width], self.input_bias[index, :width])]
+        weights += [
+            (self.hidden_weight[index, l, :width, :width], self.hidden_bias[index, l, :width])
+            for l in range(depth - 1)
+        ]
+        for weight, bias in weights:
+            linear = torch.nn.Linear(weight.shape[0], weight.shape[1], dtype=weight.dtype)
+            linear.weight.data.copy_(weight.detach().T)
+            linear.bias.data.copy_(bias.detach())
+            layers += [linear, torch.nn.ReLU()]
+        head = torch.nn.Linear(width, 1, dtype=weight.dtype)
+        head.weight.data.copy_(self.output_weight[index, :width, 0].detach()[None, :])
+        head.bias.data.copy_(self.output_bias[index].detach())
+        layers.append(head)
+        return torch.nn.Sequential(*layers)

@@ -1,0 +1,118 @@
+"""The non-smooth regression experiment: simulate data, fit every estimator, tidy the errors.
+
+Data design: for each replicate one sample of the largest size is drawn, and the sample of size n is its
+first n points (nested samples). Every estimator sees exactly the same data, so slope differences
+between methods are paired comparisons, and the error-vs-n curves of one replicate are not jagged by
+independent redraws at each n.
+"""
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dltheory.nonsmooth.dnn import DNNSettings, fit_dnn_batch
+from dltheory.nonsmooth.estimators import make_estimator
+from dltheory.nonsmooth.targets import PiecewiseSmoothTarget
+from dltheory.seeds import derive_seed, rng_for
+
+FAMILY = "nonsmooth"
+RUN_COLUMNS = [
+    "family", "target", "dim", "alpha", "beta", "pieces", "method", "n", "replicate", "seed",
+    "metric", "value", "hyperparameters", "diverged", "diverged_step",
+]
+
+
+def simulate_target_data(
+    target: PiecewiseSmoothTarget, max_n: int, replicates: int, noise_sd: float, n_test: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Training samples (replicates, max_n, D) with noisy responses, and noise-free test points.
+
+    X is uniform on [0,1]^D and Y = f(X) + N(0, noise_sd^2), as in J's model (J p. 8).
+    """
+    train_x = np.empty((replicates, max_n, target.dim))
+    train_y = np.empty((replicates, max_n))
+    for replicate in range(replicates):
+        rng = rng_for(seed, FAMILY, target.name, "data", replicate)
+        train_x[replicate] = rng.uniform(size=(max_n, target.dim))
+        train_y[replicate] = target(train_x[replicate]) + noise_sd * rng.standard_normal(max_n)
+    rng = rng_for(seed, FAMILY, target.name, "test")
+    test_x = rng.uniform(size=(n_test, target.dim))
+    return {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_f": target(test_x)}
+
+
+def _rows(target: PiecewiseSmoothTarget, method: str, n: int, replicate: int, seed: int,
+          metrics: dict[str, float], hyperparameters: dict, diverged=False, diverged_step=-1) -> list[dict]:
+    shared = {
+        "family": FAMILY, "target": target.name, "dim": target.dim, "alpha": target.alpha,
+        "beta": target.beta, "pieces": target.pieces, "method": method, "n": n, "replicate": replicate,
+        "seed": seed, "hyperparameters": json.dumps(hyperparameters, sort_keys=True, default=_plain),
+        "diverged": bool(diverged), "diverged_step": int(diverged_step),
+    }
+    return [{**shared, "metric": metric, "value": float(value)} for metric, value in metrics.items()]
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
+def selected_hyperparameters(estimator) -> dict:
+    """The tuning parameters an estimator chose by CV: its public attributes ending in ``_``."""
+    chosen = {}
+    for name, value in vars(estimator).items():
+        if name.endswith("_") and not name.startswith("_") and np.isscalar(value):
+            chosen[name.rstrip("_")] = value
+    return chosen
+
+
+def run_linear_estimator(
+    target: PiecewiseSmoothTarget, data: dict, method: str, params: dict, sizes: list[int], seed: int
+) -> pd.DataFrame:
+    """Fit ``method`` on every (size, replicate) and record the squared L2 error against the true f."""
+    rows = []
+    for replicate in range(data["train_x"].shape[0]):
+        for n in sizes:
+            job_seed = derive_seed(seed, FAMILY, target.name, method, n, replicate)
+            estimator = make_estimator(method, params, seed=job_seed % 2**31)
+            start = time.perf_counter()
+            estimator.fit(data["train_x"][replicate, :n], data["train_y"][replicate, :n])
+            seconds = time.perf_counter() - start
+            prediction = estimator.predict(data["test_x"])
+            mse = float(np.mean((prediction - data["test_f"]) ** 2))
+            rows += _rows(target, method, n, replicate, job_seed, {"mse": mse, "fit_seconds": seconds},
+                          selected_hyperparameters(estimator))
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def run_dnn(
+    target: PiecewiseSmoothTarget, data: dict, settings: DNNSettings, sizes: list[int], seed: int,
+    device: torch.device, progress=None,
+) -> pd.DataFrame:
+    """Train the DNNs of every (size, replicate) together as one batched model; record their errors."""
+    replicates = data["train_x"].shape[0]
+    jobs = [(n, r) for r in range(replicates) for n in sizes]
+    datasets = [(data["train_x"][r, :n], data["train_y"][r, :n]) for n, r in jobs]
+    architectures = [settings.architecture_for(n, target.dim, target.alpha, target.beta, target.pieces)
+                     for n, _ in jobs]
+    batch_seed = derive_seed(seed, FAMILY, target.name, "dnn")
+    fit = fit_dnn_batch(datasets, architectures, data["test_x"], settings, batch_seed % 2**31, device,
+                        progress)
+    outcome = fit.outcome
+    rows = []
+    parameters = fit.architecture.parameter_counts()
+    for i, (n, replicate) in enumerate(jobs):
+        lost = outcome.diverged[i] and outcome.best_step[i] == 0  # diverged before any good checkpoint
+        mse = np.nan if lost else float(np.mean((fit.test_predictions[i] - data["test_f"]) ** 2))
+        depth, width = architectures[i]
+        metrics = {
+            "mse": mse,
+            "val_mse": float(outcome.best_val_mse[i]),
+            "best_step": int(outcome.best_step[i]),
+            "fit_seconds": fit.seconds / len(jobs),  # the batch trains together: its time, shared
+        }
+        hyper = {"depth": depth, "width": width, "parameters": parameters[i]}
+        rows += _rows(target, "dnn", n, replicate, batch_seed, metrics, hyper,
+                      outcome.diverged[i], outcome.diverged_step[i])
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)

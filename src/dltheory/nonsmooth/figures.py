@@ -1,0 +1,90 @@
+"""Figures of the non-smooth regression family: the target, and error against n with theory lines."""
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib import pyplot as plt
+
+from dltheory.nonsmooth.analysis import slope_table
+from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
+from dltheory.nonsmooth.theory import dnn_rate_exponent, linear_rate_exponent
+
+METHOD_ORDER = ["dnn", "fourier", "spline", "kernel_ridge", "gaussian_process", "knn"]
+METHOD_LABEL = {
+    "dnn": "ReLU DNN", "fourier": "Fourier series", "spline": "B-splines", "kernel_ridge": "kernel ridge",
+    "gaussian_process": "Gaussian process", "knn": "k-NN",
+}
+
+
+def plot_target_map(target, resolution: int = 400):
+    """Heat map of a D = 2 target on [0,1]^2 with its singular boundaries traced in black."""
+    grid = (np.arange(resolution) + 0.5) / resolution
+    x1, x2 = np.meshgrid(grid, grid)
+    points = np.column_stack([x1.ravel(), x2.ravel()])
+    values = target(points).reshape(resolution, resolution)
+    pieces = target.piece_index(points).reshape(resolution, resolution)
+    figure, axis = plt.subplots(figsize=(5.6, 4.6))
+    image = axis.imshow(values, origin="lower", extent=(0, 1, 0, 1), cmap="viridis", aspect="equal")
+    if target.pieces > 1:
+        # Boundaries are where the piece label changes: only those are singularities of f.
+        axis.contour(x1, x2, pieces, levels=np.arange(target.pieces - 1) + 0.5, colors="black",
+                     linewidths=1.2)
+    figure.colorbar(image, ax=axis, label="f(x)")
+    axis.set(xlabel="$x_1$", ylabel="$x_2$",
+             title=(f"{target.name}: {target.pieces} pieces, Hölder-$\\beta$={target.beta:g} inside,\n"
+                    f"Hölder-$\\alpha$={target.alpha:g} boundaries (black)"))
+    return figure
+
+
+def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[str, str] | None = None):
+    """log squared L2 error vs log n per estimator, 95% bands over replicates, slopes in the legend.
+
+    Theory lines (slopes only; placed through the first measured point): the DNN rate of J Thm 7 and the
+    linear-estimator lower bound of J Prop 15 (for a smooth target both are n^{-2beta/(2beta+D)}).
+    """
+    slopes = slope_table(table).set_index(["target", "method"])
+    mse = table[table.metric == "mse"]
+    figure, axes = plt.subplots(1, len(targets), figsize=(6.2 * len(targets), 5), squeeze=False)
+    palette = dict(zip(METHOD_ORDER, sns.color_palette("tab10", len(METHOD_ORDER)), strict=True))
+    for axis, target in zip(axes[0], targets, strict=True):
+        rows = mse[mse.target == target]
+        methods = [m for m in METHOD_ORDER if m in set(rows.method)]
+        labels = {m: f"{METHOD_LABEL[m]} (slope {slopes.loc[(target, m), 'slope']:.2f})" for m in methods}
+        data = rows.assign(estimator=rows.method.map(labels))
+        sns.lineplot(data=data, x="n", y="value", hue="estimator", hue_order=[labels[m] for m in methods],
+                     palette=[palette[m] for m in methods], errorbar=("ci", 95), marker="o",
+                     estimator=lambda v: float(np.exp(np.mean(np.log(v)))), seed=0, ax=axis)
+        info = rows.iloc[0]
+        dim, alpha, beta, pieces = int(info.dim), info.alpha, info.beta, int(info.pieces)
+        sizes = np.sort(rows.n.unique()).astype(float)
+
+        def anchor(method_set):
+            first = rows[(rows.n == sizes[0]) & rows.method.isin(method_set)]
+            return float(np.exp(np.log(first.value).groupby(first.method).mean().min()))
+
+        dnn_exponent = dnn_rate_exponent(dim, alpha, beta, pieces)
+        linear_exponent = linear_rate_exponent(dim, alpha, beta, pieces)
+        if "dnn" in methods:
+            axis.plot(sizes, anchor({"dnn"}) * (sizes / sizes[0]) ** -dnn_exponent, "k--", lw=1.5,
+                      label=f"theory DNN $n^{{-{dnn_exponent:.3f}}}$ (J Thm 7)")
+        linear = [m for m in methods if m in LINEAR_ESTIMATORS]
+        if linear:
+            axis.plot(sizes, anchor(set(linear)) * (sizes / sizes[0]) ** -linear_exponent, ":", color="0.3",
+                      lw=2, label=f"linear lower bound $n^{{-{linear_exponent:.3f}}}$ (J Prop 15)")
+        axis.set(xscale="log", yscale="log", xlabel="training-set size n",
+                 ylabel="squared $L^2$ error vs noise-free f")
+        title = f"{target}: D={dim}, $\\alpha$={alpha:g}, $\\beta$={beta:g}, {pieces} piece(s)"
+        if verdicts and target in verdicts:
+            title += "\n" + verdicts[target]
+        axis.set_title(title, fontsize=10)
+        axis.legend(fontsize=8, loc="lower left")
+    figure.tight_layout()
+    return figure
+
+
+def plot_placeholder(message: str):
+    """A figure that says why it is empty (e.g. no smooth control in the config)."""
+    figure, axis = plt.subplots(figsize=(6, 2))
+    axis.axis("off")
+    axis.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    return figure

@@ -1,0 +1,134 @@
+# Non-smooth regression (Imaizumi & Fukumizu, AISTATS 2019; JMLR 23(111), 2022):
+# simulate -> fit each estimator / train the batched DNNs -> collect -> notebook (figures, claims).
+
+NONSMOOTH = config["nonsmooth"]
+NONSMOOTH_FIGURES = ["target_map", "error_vs_n", "smooth_control"]
+
+
+localrules:
+    nonsmooth_collect,
+    nonsmooth_notebook,
+
+
+def nonsmooth_target(wildcards):
+    return next(t for t in NONSMOOTH["targets"] if t["name"] == wildcards.target)
+
+
+def nonsmooth_estimator_params(wildcards):
+    return NONSMOOTH["estimator_params"].get(wildcards.method, {})
+
+
+def get_nonsmooth_runs(wildcards):
+    return expand(
+        "results/nonsmooth/runs/{target}/{method}.parquet",
+        target=[t["name"] for t in NONSMOOTH["targets"]],
+        method=NONSMOOTH["estimators"],
+    )
+
+
+def nonsmooth_figure(name, extension):
+    return report(
+        f"results/nonsmooth/figures/{name}.{extension}",
+        caption=f"../../report/captions/nonsmooth_{name}.rst",
+        category="Non-smooth regression",
+    )
+
+
+rule nonsmooth_simulate:
+    output:
+        "results/nonsmooth/data/{target}.npz",
+    params:
+        target=nonsmooth_target,
+        sizes=NONSMOOTH["sizes"],
+        replicates=NONSMOOTH["replicates"],
+        noise_sd=NONSMOOTH["noise_sd"],
+        n_test=NONSMOOTH["n_test"],
+        seed=config["seed"],
+    log:
+        "logs/nonsmooth/simulate/{target}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/nonsmooth_simulate.py"
+
+
+rule nonsmooth_fit_linear:
+    input:
+        "results/nonsmooth/data/{target}.npz",
+    output:
+        "results/nonsmooth/runs/{target}/{method}.parquet",
+    wildcard_constraints:
+        method="fourier|spline|kernel_ridge|gaussian_process|knn",
+    params:
+        target=nonsmooth_target,
+        sizes=NONSMOOTH["sizes"],
+        estimator_params=nonsmooth_estimator_params,
+        seed=config["seed"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/nonsmooth/fit/{target}/{method}.log",
+    benchmark:
+        "results/benchmarks/nonsmooth/fit/{target}/{method}.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/nonsmooth_fit_linear.py"
+
+
+rule nonsmooth_train_dnn:
+    input:
+        "results/nonsmooth/data/{target}.npz",
+    output:
+        "results/nonsmooth/runs/{target}/dnn.parquet",
+    params:
+        target=nonsmooth_target,
+        sizes=NONSMOOTH["sizes"],
+        dnn=NONSMOOTH["dnn"],
+        seed=config["seed"],
+        device=config["device"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/nonsmooth/train/{target}/dnn.log",
+    benchmark:
+        "results/benchmarks/nonsmooth/train/{target}/dnn.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/nonsmooth_train_dnn.py"
+
+
+rule nonsmooth_collect:
+    input:
+        get_nonsmooth_runs,
+    output:
+        "results/nonsmooth/nonsmooth.parquet",
+    params:
+        family_config=family_config("nonsmooth"),
+    log:
+        "logs/nonsmooth/collect.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/collect_runs.py"
+
+
+rule nonsmooth_notebook:
+    input:
+        notebook="notebooks/nonsmooth.ipynb",
+        table="results/nonsmooth/nonsmooth.parquet",
+    output:
+        notebook="results/nonsmooth/notebook.ipynb",
+        claims="results/nonsmooth/claims.json",
+        figures=[nonsmooth_figure(name, ext) for name in NONSMOOTH_FIGURES for ext in ("png", "svg")],
+    params:
+        parameters={
+            "section_json": json.dumps(NONSMOOTH),
+            "figures_dir": "results/nonsmooth/figures",
+            "seed": config["seed"],
+        },
+    log:
+        "logs/nonsmooth/notebook.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/run_notebook.py"

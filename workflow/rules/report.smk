@@ -1,0 +1,33 @@
+# The assembled report: every figure with its caption, the claims scorecard, provenance per figure.
+
+
+localrules:
+    report_assemble,
+
+
+def get_report_inputs(wildcards):
+    inputs = {}
+    for family in enabled_families():
+        inputs[f"{family}_claims"] = family_outputs(family)["claims"]
+        inputs[f"{family}_notebook"] = family_outputs(family)["notebook"]
+        inputs[f"{family}_table"] = f"results/{family}/{family}.parquet"
+    return inputs
+
+
+rule report_assemble:
+    input:
+        unpack(get_report_inputs),
+        template="report/template.html.j2",
+    output:
+        "results/report/index.html",
+    params:
+        families=enabled_families(),
+        captions="report/captions",
+        title=config["report"]["title"],
+        config_hashes={family: family_config_hash(family) for family in enabled_families()},
+    log:
+        "logs/report/assemble.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/report_assemble.py"
