@@ -9,7 +9,15 @@ from dltheory.provenance import config_hash
 # Before any job: a bad key, type or value stops the run here, naming the key.
 validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
+
 FAMILIES = ("nonsmooth",)
+REPO = Path(workflow.basedir)
+
+
+def repo_path(relative):
+    """A file of the project itself (notebook, template, caption), wherever the run's outputs go."""
+    return str(REPO / relative)
+
 CONDA_ENV = "../../envs/dltheory.yaml"
 
 

@@ -114,7 +114,7 @@ rule nonsmooth_collect:
 
 rule nonsmooth_notebook:
     input:
-        notebook="notebooks/nonsmooth.ipynb",
+        notebook=repo_path("notebooks/nonsmooth.ipynb"),
         table="results/nonsmooth/nonsmooth.parquet",
     output:
         notebook="results/nonsmooth/notebook.ipynb",

@@ -17,12 +17,12 @@ def get_report_inputs(wildcards):
 rule report_assemble:
     input:
         unpack(get_report_inputs),
-        template="report/template.html.j2",
+        template=repo_path("report/template.html.j2"),
     output:
         "results/report/index.html",
     params:
         families=enabled_families(),
-        captions="report/captions",
+        captions=repo_path("report/captions"),
         title=config["report"]["title"],
         config_hashes={family: family_config_hash(family) for family in enabled_families()},
     log:

@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    max_steps: int = 3000
+    learning_rate: float = 1e-2
+    batch_size: int = 256
+    max_steps: int = 2000
     eval_every: int = 50
     patience: int = 10  # evaluations without improvement before a model stops
     lr_decay: float = 0.1  # final learning rate as a fraction of the first (cosine schedule)

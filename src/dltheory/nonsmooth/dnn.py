@@ -17,7 +17,7 @@ class DNNSettings:
 
     width: int = 0
     depth: int = 0
-    parameter_scale: float = 4.0  # the constant C of J Thm 7's parameter budget (ours)
+    parameter_scale: float = 2.0  # the constant C of J Thm 7's parameter budget (ours)
     depth_scale: float = 0.25  # the constant C of J Thm 7's depth bound (ours)
     validation_fraction: float = 0.2  # held out for early stopping
     training: TrainingSettings = field(default_factory=TrainingSettings)

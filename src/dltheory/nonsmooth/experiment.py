@@ -1,5 +1,8 @@
 """The non-smooth regression experiment: simulate data, fit every estimator, tidy the errors.
 
+Tables hold numbers that the config and seed determine, bit for bit on CPU; run times live in the
+Snakemake benchmark files beside them (results/benchmarks/), not in the tables.
+
 Data design: for each replicate one sample of the largest size is drawn, and the sample of size n is its
 first n points (nested samples). Every estimator sees exactly the same data, so slope differences
 between methods are paired comparisons, and the error-vs-n curves of one replicate are not jagged by
@@ -7,7 +10,6 @@ independent redraws at each n.
 """
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -76,12 +78,10 @@ def run_linear_estimator(
         for n in sizes:
             job_seed = derive_seed(seed, FAMILY, target.name, method, n, replicate)
             estimator = make_estimator(method, params, seed=job_seed % 2**31)
-            start = time.perf_counter()
             estimator.fit(data["train_x"][replicate, :n], data["train_y"][replicate, :n])
-            seconds = time.perf_counter() - start
             prediction = estimator.predict(data["test_x"])
             mse = float(np.mean((prediction - data["test_f"]) ** 2))
-            rows += _rows(target, method, n, replicate, job_seed, {"mse": mse, "fit_seconds": seconds},
+            rows += _rows(target, method, n, replicate, job_seed, {"mse": mse},
                           selected_hyperparameters(estimator))
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
@@ -110,7 +110,6 @@ def run_dnn(
             "mse": mse,
             "val_mse": float(outcome.best_val_mse[i]),
             "best_step": int(outcome.best_step[i]),
-            "fit_seconds": fit.seconds / len(jobs),  # the batch trains together: its time, shared
         }
         hyper = {"depth": depth, "width": width, "parameters": parameters[i]}
         rows += _rows(target, "dnn", n, replicate, batch_seed, metrics, hyper,

@@ -1,5 +1,6 @@
 """Figures of the non-smooth regression family: the target, and error against n with theory lines."""
 
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -44,7 +45,7 @@ def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[st
     """
     slopes = slope_table(table).set_index(["target", "method"])
     mse = table[table.metric == "mse"]
-    figure, axes = plt.subplots(1, len(targets), figsize=(6.2 * len(targets), 5), squeeze=False)
+    figure, axes = plt.subplots(1, len(targets), figsize=(6.2 * len(targets), 6.2), squeeze=False)
     palette = dict(zip(METHOD_ORDER, sns.color_palette("tab10", len(METHOD_ORDER)), strict=True))
     for axis, target in zip(axes[0], targets, strict=True):
         rows = mse[mse.target == target]
@@ -73,11 +74,13 @@ def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[st
                       lw=2, label=f"linear lower bound $n^{{-{linear_exponent:.3f}}}$ (J Prop 15)")
         axis.set(xscale="log", yscale="log", xlabel="training-set size n",
                  ylabel="squared $L^2$ error vs noise-free f")
+        axis.set_xticks(sizes, [f"{int(n)}" for n in sizes])
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         title = f"{target}: D={dim}, $\\alpha$={alpha:g}, $\\beta$={beta:g}, {pieces} piece(s)"
         if verdicts and target in verdicts:
             title += "\n" + verdicts[target]
         axis.set_title(title, fontsize=10)
-        axis.legend(fontsize=8, loc="lower left")
+        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     figure.tight_layout()
     return figure
 

@@ -1,0 +1,102 @@
+"""Batched DNN training against a per-model Python loop, at the default config's shapes.
+
+The default config trains, per target, 6 sample sizes x 5 replicates = 30 MLPs whose widths and depths
+follow the JMLR guideline. Both sides run the same number of Adam steps on the same mini-batch size;
+the loop trains each model as an ordinary ``nn.Sequential`` of its own size (no padding), so the
+ratio is what batching buys after paying for padding. Prints seconds and the ratio, measured in one run.
+
+    python benchmarks/batched_training.py [--device cpu|cuda] [--steps 200] [--threads 2]
+"""
+
+import argparse
+import time
+
+import torch
+import yaml
+
+from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
+from dltheory.nonsmooth.dnn import DNNSettings
+from dltheory.nonsmooth.targets import target_from_config
+
+
+def default_shapes():
+    config = yaml.safe_load(open("config/config.yaml"))
+    section = config["nonsmooth"]
+    target = target_from_config(section["targets"][0])
+    settings = DNNSettings.from_config(section["dnn"])
+    jobs = [n for _ in range(section["replicates"]) for n in section["sizes"]]
+    architectures = [settings.architecture_for(n, target.dim, target.alpha, target.beta, target.pieces)
+                     for n in jobs]
+    return target.dim, jobs, architectures, settings.training.batch_size
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_batched(dim, jobs, architectures, batch, steps, device):
+    architecture = BatchedArchitecture(dim, tuple(w for _, w in architectures), tuple(d for d, _ in architectures))
+    model = BatchedMLP(architecture, torch.Generator().manual_seed(0)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    data_x = torch.rand(len(jobs), max(jobs), dim, device=device)
+    data_y = torch.rand(len(jobs), max(jobs), device=device)
+    sizes = torch.tensor(jobs, device=device)
+    rows = torch.arange(len(jobs), device=device)[:, None]
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        index = (torch.rand(len(jobs), batch, device=device) * sizes[:, None]).long()
+        loss = ((model(data_x[rows, index]) - data_y[rows, index]) ** 2).mean(dim=1).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def plain_mlp(dim, depth, width):
+    layers, fan_in = [], dim
+    for _ in range(depth):
+        layers += [torch.nn.Linear(fan_in, width), torch.nn.ReLU()]
+        fan_in = width
+    return torch.nn.Sequential(*layers, torch.nn.Linear(fan_in, 1))
+
+
+def time_loop(dim, jobs, architectures, batch, steps, device):
+    models = [plain_mlp(dim, d, w).to(device) for d, w in architectures]
+    optimizers = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in models]
+    data = [(torch.rand(n, dim, device=device), torch.rand(n, device=device)) for n in jobs]
+    sync(device)
+    start = time.perf_counter()
+    for model, optimizer, (x, y) in zip(models, optimizers, data, strict=True):
+        for _ in range(steps):
+            index = torch.randint(0, len(y), (batch,), device=device)
+            loss = ((model(x[index]).squeeze(-1) - y[index]) ** 2).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    dim, jobs, architectures, batch = default_shapes()
+    time_batched(dim, jobs, architectures, batch, 5, device)  # warm-up (allocator, kernels)
+    batched = time_batched(dim, jobs, architectures, batch, args.steps, device)
+    loop = time_loop(dim, jobs, architectures, batch, args.steps, device)
+    widths = sorted({w for _, w in architectures})
+    print(f"device {device}, threads {args.threads}, {len(jobs)} models (widths {widths}), "
+          f"batch {batch}, {args.steps} Adam steps each")
+    print(f"per-model loop: {loop:.2f} s   batched: {batched:.2f} s   ratio loop/batched: {loop / batched:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Malformed configs are rejected before any job, with a message that names the key."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dltheory.config import ConfigError, load_schema, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
+
+
+def _config(name="smoke"):
+    return yaml.safe_load((ROOT / f"config/{name}.yaml").read_text())
+
+
+@pytest.mark.parametrize("name", ["config", "smoke", "paper"])
+def test_shipped_configs_are_valid(name):
+    validate_config(_config(name), SCHEMA)
+
+
+def test_defaults_are_filled_in():
+    config = _config()
+    del config["nonsmooth"]["dnn"]
+    validated = validate_config(config, SCHEMA)
+    assert validated["nonsmooth"]["dnn"]["learning_rate"] == 0.01
+    assert validated["threads_per_job"] == 1
+
+
+def test_schema_defaults_are_the_library_defaults():
+    # One set of defaults: the pipeline's (schema) and the library's (dataclasses) must not drift apart.
+    from dltheory.nonsmooth.dnn import DNNSettings
+
+    config = _config()
+    config["nonsmooth"]["dnn"] = {}
+    validated = validate_config(config, SCHEMA)
+    assert DNNSettings.from_config(validated["nonsmooth"]["dnn"]) == DNNSettings()
+
+
+def _drop(key):
+    def edit(config):
+        del config["nonsmooth"][key]
+    return edit
+
+
+def _set(path, value):
+    def edit(config):
+        node = config
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+    return edit
+
+
+MALFORMED = [
+    ("missing sizes", _drop("sizes"), "'sizes' is a required property"),
+    ("missing seed", lambda c: c.pop("seed"), "'seed' is a required property"),
+    ("negative n", _set(["nonsmooth", "sizes"], [-5, 256]), "nonsmooth.sizes[0]"),
+    ("one size only", _set(["nonsmooth", "sizes"], [256]), "nonsmooth.sizes"),
+    ("replicates as string", _set(["nonsmooth", "replicates"], "five"), "nonsmooth.replicates"),
+    ("unknown estimator", _set(["nonsmooth", "estimators"], ["dnn", "svm"]), "nonsmooth.estimators[1]"),
+    ("unknown top-level key", _set(["nonsmoth"], {}), "'nonsmoth' was unexpected"),
+    ("unknown dnn key", _set(["nonsmooth", "dnn", "lr"], 0.1), "'lr' was unexpected"),
+    ("bad device", _set(["device"], "tpu"), "device"),
+    ("zero noise", _set(["nonsmooth", "noise_sd"], 0), "nonsmooth.noise_sd"),
+    ("too few test points", _set(["nonsmooth", "n_test"], 10), "nonsmooth.n_test"),
+    ("target dim 1", _set(["nonsmooth", "targets", 0, "dim"], 1), "nonsmooth.targets[0].dim"),
+    ("target negative alpha", _set(["nonsmooth", "targets", 1, "alpha"], -1.0), "nonsmooth.targets[1].alpha"),
+    ("target without pieces", lambda c: c["nonsmooth"]["targets"][0].pop("pieces"), "nonsmooth.targets[0]"),
+    ("duplicate target names", _set(["nonsmooth", "targets", 1, "name"], "jump2d"), "duplicate target names"),
+    ("more pieces than sign patterns", _set(["nonsmooth", "targets", 0, "pieces"], 9), "nonsmooth.targets[0]"),
+    ("unknown estimator parameter", _set(["nonsmooth", "estimator_params", "knn"], {"kk": 3}),
+     "nonsmooth.estimator_params.knn"),
+    ("confidence above one", _set(["nonsmooth", "claims", "confidence"], 1.5), "nonsmooth.claims.confidence"),
+]
+
+
+@pytest.mark.parametrize("case, edit, named", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_config_is_rejected_naming_the_key(case, edit, named):
+    config = copy.deepcopy(_config())
+    edit(config)
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, SCHEMA)
+    assert named in str(error.value)

@@ -1,0 +1,100 @@
+"""The whole DAG on the smoke config, run once in a temporary directory, as a user would get it."""
+
+import html
+import json
+import re
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+
+from dltheory.io import read_provenance, read_table
+from dltheory.nonsmooth.experiment import RUN_COLUMNS
+from tests.conftest import ROOT, snakemake
+
+pytestmark = pytest.mark.slow
+
+TARGETS = ["jump2d", "jump3d", "smooth2d"]
+METHODS = ["dnn", "fourier", "spline", "kernel_ridge", "gaussian_process", "knn"]
+FIGURES = ["target_map", "error_vs_n", "smooth_control"]
+
+
+def expected_outputs():
+    outputs = [f"results/nonsmooth/data/{t}.npz" for t in TARGETS]
+    outputs += [f"results/nonsmooth/runs/{t}/{m}.parquet" for t in TARGETS for m in METHODS]
+    outputs += ["results/nonsmooth/nonsmooth.parquet", "results/nonsmooth/notebook.ipynb",
+                "results/nonsmooth/claims.json", "results/report/index.html"]
+    outputs += [f"results/nonsmooth/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "svg")]
+    return outputs
+
+
+def test_every_expected_output_exists(smoke_run):
+    missing = [path for path in expected_outputs() if not (smoke_run / path).is_file()]
+    assert missing == []
+
+
+def test_tables_have_the_documented_columns_and_provenance(smoke_run):
+    table = read_table(smoke_run / "results/nonsmooth/nonsmooth.parquet")
+    assert list(table.columns) == RUN_COLUMNS
+    mse = table[table.metric == "mse"]
+    # 3 targets x 6 methods x 2 sizes x 2 replicates
+    assert len(mse) == 72
+    assert set(mse.method) == set(METHODS) and set(mse.n) == {128, 256}
+    provenance = read_provenance(smoke_run / "results/nonsmooth/nonsmooth.parquet")
+    assert len(provenance["config_hash"]) == 12 and provenance["git_commit"]
+    assert provenance["versions"]["torch"] == "2.13.0+cpu" or provenance["versions"]["torch"].startswith("2.13.0")
+
+
+def test_figures_are_valid_pngs(smoke_run):
+    for name in FIGURES:
+        image = matplotlib.image.imread(smoke_run / f"results/nonsmooth/figures/{name}.png")
+        assert image.shape[0] > 200 and image.shape[1] > 200
+
+
+def test_claims_parse_and_carry_their_source(smoke_run):
+    claims = json.loads((smoke_run / "results/nonsmooth/claims.json").read_text())
+    assert len(claims) >= 12  # per linear estimator: 2 DNN-vs-linear on piecewise targets, 1 smooth, 2 bounds
+    for claim in claims:
+        assert {"id", "source", "statement", "measured", "expected", "tolerance", "holds"} <= set(claim)
+        assert "JMLR" in claim["source"] and isinstance(claim["holds"], bool)
+
+
+def test_report_links_resolve_and_show_every_figure(smoke_run):
+    page = smoke_run / "results/report/index.html"
+    text = page.read_text()
+    links = re.findall(r'(?:src|href)="([^"#:]+)"', text)
+    assert [link for link in links if not (page.parent / html.unescape(link)).exists()] == []
+    for name in FIGURES:
+        assert f"nonsmooth/figures/{name}.png" in text
+    assert "claims held" in text.lower() or "claims scorecard" in text.lower()
+
+
+def test_executed_notebook_has_outputs(smoke_run):
+    notebook = json.loads((smoke_run / "results/nonsmooth/notebook.ipynb").read_text())
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    assert any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
+
+
+def test_a_second_run_does_nothing(smoke_run):
+    result = snakemake(smoke_run, "--configfile", "config/smoke.yaml", "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_snakemake_report_zip_builds(smoke_run):
+    snakemake(smoke_run, "--configfile", "config/smoke.yaml", "--report", "results/report.zip")
+    assert (smoke_run / "results/report.zip").stat().st_size > 10_000
+
+
+def test_lint_passes():
+    result = snakemake(ROOT, "--configfile", "config/smoke.yaml", "--lint", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    (tmp_path / "config").mkdir()
+    config = (ROOT / "config/smoke.yaml").read_text().replace("replicates: 2", "replicates: -3")
+    (tmp_path / "config/config.yaml").write_text(config)
+    result = snakemake(tmp_path, check=False)
+    assert result.returncode != 0
+    assert "nonsmooth.replicates" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
