@@ -64,15 +64,15 @@ def test_same_config_and_seed_give_identical_tables(smoke_run, tmp_path):
 
 def test_a_corrupt_data_file_is_named_in_the_error(smoke_run, tmp_path):
     workdir = make_workdir(tmp_path)
-    snakemake(workdir, "--configfile", "config/smoke.yaml", "results/nonsmooth/data/jump3d.npz")
-    data = workdir / "results/nonsmooth/data/jump3d.npz"
+    snakemake(workdir, "--configfile", "config/smoke.yaml", "results/nonsmooth/data/smooth2d.npz")
+    data = workdir / "results/nonsmooth/data/smooth2d.npz"
     data.write_bytes(data.read_bytes()[:200])  # truncated, as by a full disk
-    result = snakemake(workdir, "--configfile", "config/smoke.yaml", "results/nonsmooth/runs/jump3d/knn.parquet",
+    result = snakemake(workdir, "--configfile", "config/smoke.yaml", "results/nonsmooth/runs/smooth2d/knn.parquet",
                        check=False)
     assert result.returncode != 0
-    log = (workdir / "logs/nonsmooth/fit/jump3d/knn.log").read_text()
-    assert "cannot read arrays from results/nonsmooth/data/jump3d.npz" in log
-    assert not (workdir / "results/nonsmooth/runs/jump3d/knn.parquet").exists()
+    log = (workdir / "logs/nonsmooth/fit/smooth2d/knn.log").read_text()
+    assert "cannot read arrays from results/nonsmooth/data/smooth2d.npz" in log
+    assert not (workdir / "results/nonsmooth/runs/smooth2d/knn.parquet").exists()
 
 
 def test_read_arrays_names_a_missing_array(tmp_path):

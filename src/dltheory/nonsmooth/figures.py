@@ -30,6 +30,7 @@ def plot_target_map(target, resolution: int = 400):
         # Boundaries are where the piece label changes: only those are singularities of f.
         axis.contour(x1, x2, pieces, levels=np.arange(target.pieces - 1) + 0.5, colors="black",
                      linewidths=1.2)
+    axis.grid(False)
     figure.colorbar(image, ax=axis, label="f(x)")
     axis.set(xlabel="$x_1$", ylabel="$x_2$",
              title=(f"{target.name}: {target.pieces} pieces, Hölder-$\\beta$={target.beta:g} inside,\n"
