@@ -50,24 +50,26 @@ def test_killed_training_leaves_no_output_and_the_rerun_matches(tmp_path):
     assert not (workdir / DNN_TABLE).exists()
     assert list((workdir / DNN_TABLE).parent.glob("*.partial")) == []
 
+    # What a user does after a crash: release Snakemake's lock, rerun the same command.
+    snakemake(workdir, "--unlock")
     snakemake(workdir, DNN_TABLE, "--rerun-incomplete")
     pd.testing.assert_frame_equal(read_table(workdir / DNN_TABLE), read_table(reference / DNN_TABLE))
 
 
 def test_same_config_and_seed_give_identical_tables(smoke_run, tmp_path):
     again = make_workdir(tmp_path)
-    snakemake(again, "--configfile", "config/smoke.yaml", "results/nonsmooth/nonsmooth.parquet")
+    snakemake(again, "results/nonsmooth/nonsmooth.parquet", "--configfile", "config/smoke.yaml")
     first = read_table(smoke_run / "results/nonsmooth/nonsmooth.parquet")
     second = read_table(again / "results/nonsmooth/nonsmooth.parquet")
     pd.testing.assert_frame_equal(first, second, check_exact=True)
 
 
-def test_a_corrupt_data_file_is_named_in_the_error(smoke_run, tmp_path):
+def test_a_corrupt_data_file_is_named_in_the_error(tmp_path):
     workdir = make_workdir(tmp_path)
-    snakemake(workdir, "--configfile", "config/smoke.yaml", "results/nonsmooth/data/smooth2d.npz")
+    snakemake(workdir, "results/nonsmooth/data/smooth2d.npz", "--configfile", "config/smoke.yaml")
     data = workdir / "results/nonsmooth/data/smooth2d.npz"
     data.write_bytes(data.read_bytes()[:200])  # truncated, as by a full disk
-    result = snakemake(workdir, "--configfile", "config/smoke.yaml", "results/nonsmooth/runs/smooth2d/knn.parquet",
+    result = snakemake(workdir, "results/nonsmooth/runs/smooth2d/knn.parquet", "--configfile", "config/smoke.yaml",
                        check=False)
     assert result.returncode != 0
     log = (workdir / "logs/nonsmooth/fit/smooth2d/knn.log").read_text()

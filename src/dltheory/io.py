@@ -3,6 +3,7 @@
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,7 @@ def read_arrays(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise CorruptInputError(f"cannot read arrays from {path}: {error}") from error
     missing = [key for key in required if key not in arrays]
     if missing:

@@ -1,4 +1,4 @@
-# Config validation and the input functions every family uses. Nothing experiment-specific.
+# Config validation, and the input functions of every family (the rule files hold only rules).
 
 import json
 from pathlib import Path
@@ -44,3 +44,43 @@ def family_outputs(family):
 
 def get_final_output():
     return ["results/report/index.html"]
+
+
+def get_report_inputs(wildcards):
+    """Each enabled family's claims, executed notebook and collected table."""
+    inputs = {}
+    for family in enabled_families():
+        inputs[f"{family}_claims"] = family_outputs(family)["claims"]
+        inputs[f"{family}_notebook"] = family_outputs(family)["notebook"]
+        inputs[f"{family}_table"] = f"results/{family}/{family}.parquet"
+    return inputs
+
+
+# --- non-smooth regression (workflow/rules/nonsmooth.smk) ---
+
+NONSMOOTH = config["nonsmooth"]
+NONSMOOTH_FIGURES = ["target_map", "error_vs_n", "smooth_control"]
+
+
+def nonsmooth_target(wildcards):
+    return next(t for t in NONSMOOTH["targets"] if t["name"] == wildcards.target)
+
+
+def nonsmooth_estimator_params(wildcards):
+    return NONSMOOTH["estimator_params"].get(wildcards.method, {})
+
+
+def get_nonsmooth_runs(wildcards):
+    return expand(
+        "results/nonsmooth/runs/{target}/{method}.parquet",
+        target=[t["name"] for t in NONSMOOTH["targets"]],
+        method=NONSMOOTH["estimators"],
+    )
+
+
+def nonsmooth_figure(name, extension):
+    return report(
+        f"results/nonsmooth/figures/{name}.{extension}",
+        caption=f"../../report/captions/nonsmooth_{name}.rst",
+        category="Non-smooth regression",
+    )

@@ -1,37 +1,9 @@
 # Non-smooth regression (Imaizumi & Fukumizu, AISTATS 2019; JMLR 23(111), 2022):
 # simulate -> fit each estimator / train the batched DNNs -> collect -> notebook (figures, claims).
 
-NONSMOOTH = config["nonsmooth"]
-NONSMOOTH_FIGURES = ["target_map", "error_vs_n", "smooth_control"]
-
-
 localrules:
     nonsmooth_collect,
     nonsmooth_notebook,
-
-
-def nonsmooth_target(wildcards):
-    return next(t for t in NONSMOOTH["targets"] if t["name"] == wildcards.target)
-
-
-def nonsmooth_estimator_params(wildcards):
-    return NONSMOOTH["estimator_params"].get(wildcards.method, {})
-
-
-def get_nonsmooth_runs(wildcards):
-    return expand(
-        "results/nonsmooth/runs/{target}/{method}.parquet",
-        target=[t["name"] for t in NONSMOOTH["targets"]],
-        method=NONSMOOTH["estimators"],
-    )
-
-
-def nonsmooth_figure(name, extension):
-    return report(
-        f"results/nonsmooth/figures/{name}.{extension}",
-        caption=f"../../report/captions/nonsmooth_{name}.rst",
-        category="Non-smooth regression",
-    )
 
 
 rule nonsmooth_simulate:

@@ -5,15 +5,6 @@ localrules:
     report_assemble,
 
 
-def get_report_inputs(wildcards):
-    inputs = {}
-    for family in enabled_families():
-        inputs[f"{family}_claims"] = family_outputs(family)["claims"]
-        inputs[f"{family}_notebook"] = family_outputs(family)["notebook"]
-        inputs[f"{family}_table"] = f"results/{family}/{family}.parquet"
-    return inputs
-
-
 rule report_assemble:
     input:
         unpack(get_report_inputs),
