@@ -64,3 +64,14 @@ def test_a_diverging_model_is_recorded_and_does_not_disturb_the_others():
     assert mixed.diverged.tolist() == [False, True]
     assert mixed.diverged_step[1] >= 1
     assert mixed.best_val_mse[0] == clean.best_val_mse[0]
+
+
+def test_padded_weights_stay_exactly_zero_through_training():
+    # The padding needs no mask because these weights start at zero and never receive gradient.
+    architecture = BatchedArchitecture(in_dim=2, widths=(6, 20), depths=(1, 3))
+    x, y = _training_data(2, 100, torch.Generator().manual_seed(5))
+    model, _ = _train(architecture, 3, x, y, torch.tensor([100, 100]), steps=100)
+    assert torch.count_nonzero(model.input_weight[0, :, 6:]) == 0
+    assert torch.count_nonzero(model.input_bias[0, 6:]) == 0
+    assert torch.count_nonzero(model.output_weight[0, 6:]) == 0
+    assert torch.count_nonzero(model.input_weight[1]) > 0

@@ -3,7 +3,6 @@
 import html
 import json
 import re
-from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -99,3 +98,13 @@ def test_bad_config_stops_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "nonsmooth.replicates" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_ruff_finds_nothing():
+    import subprocess
+
+    from tests.conftest import BIN
+
+    result = subprocess.run([str(BIN / "ruff"), "check", "src", "tests", "workflow/scripts", "benchmarks", "notebooks"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -1,9 +1,11 @@
 """Many ReLU MLPs of different widths and depths, trained together as one batched model.
 
 Every model in the batch is padded to the largest width and depth. Padding is exact, not approximate:
-hidden units beyond a model's width are multiplied by a zero mask (so they never carry signal or
-receive gradient), and hidden layers beyond a model's depth are skipped by a per-model gate
-(h <- h), so model b computes exactly the MLP of its own width and depth. One ``torch.bmm`` per layer
+the weights and biases of hidden units beyond a model's width start at zero, so such a unit's
+pre-activation is exactly 0, ReLU passes 0 on, and since torch's ReLU has gradient 0 at 0, no gradient
+ever reaches those weights; Adam then never moves them (its update is zero for a zero gradient), and
+they stay zero for good, without a mask in the forward pass. Hidden layers beyond a model's depth are
+skipped by a per-model gate (h <- h), so model b computes exactly the MLP of its own width and depth. One ``torch.bmm`` per layer
 then trains all replicates and sample sizes of a job at once, instead of a Python loop over models.
 """
 
@@ -51,8 +53,10 @@ class BatchedMLP(torch.nn.Module):
         unit_mask = (torch.arange(W)[None, :] < widths[:, None]).to(dtype)
         # Gate of hidden layer l+1 (the first hidden layer is always present).
         layer_gate = (torch.arange(1, L)[None, :] < depths[:, None]).to(dtype)
-        self.register_buffer("unit_mask", unit_mask)
         self.register_buffer("layer_gate", layer_gate)
+        # Layers that every model has need no gate: skipping the blend there saves two passes over the
+        # activations per layer.
+        self.gated_layers = [bool((layer_gate[:, layer] < 1).any()) for layer in range(max(L - 1, 0))]
 
         def normal(*shape):
             return torch.randn(*shape, generator=generator, dtype=dtype)
@@ -71,12 +75,13 @@ class BatchedMLP(torch.nn.Module):
         self.output_bias = torch.nn.Parameter(torch.zeros(B, 1, dtype=dtype))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        mask = self.unit_mask[:, None, :]
-        h = torch.relu(torch.baddbmm(self.input_bias[:, None, :], inputs, self.input_weight)) * mask
-        for layer in range(self.hidden_weight.shape[1]):
-            pre = torch.baddbmm(self.hidden_bias[:, layer, None, :], h, self.hidden_weight[:, layer])
-            gate = self.layer_gate[:, layer, None, None]
-            h = gate * (torch.relu(pre) * mask) + (1 - gate) * h
+        h = torch.relu(torch.baddbmm(self.input_bias[:, None, :], inputs, self.input_weight))
+        for layer, gated in enumerate(self.gated_layers):
+            new = torch.relu(torch.baddbmm(self.hidden_bias[:, layer, None, :], h, self.hidden_weight[:, layer]))
+            if gated:
+                gate = self.layer_gate[:, layer, None, None]
+                new = gate * new + (1 - gate) * h
+            h = new
         return torch.baddbmm(self.output_bias[:, None, :], h, self.output_weight).squeeze(-1)
 
     def standalone(self, index: int) -> torch.nn.Sequential:
@@ -85,8 +90,8 @@ class BatchedMLP(torch.nn.Module):
         layers = []
         weights = [(self.input_weight[index, :, :width], self.input_bias[index, :width])]
         weights += [
-            (self.hidden_weight[index, l, :width, :width], self.hidden_bias[index, l, :width])
-            for l in range(depth - 1)
+            (self.hidden_weight[index, layer, :width, :width], self.hidden_bias[index, layer, :width])
+            for layer in range(depth - 1)
         ]
         for weight, bias in weights:
             linear = torch.nn.Linear(weight.shape[0], weight.shape[1], dtype=weight.dtype)

@@ -60,18 +60,17 @@ def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[st
         dim, alpha, beta, pieces = int(info.dim), info.alpha, info.beta, int(info.pieces)
         sizes = np.sort(rows.n.unique()).astype(float)
 
-        def anchor(method_set):
-            first = rows[(rows.n == sizes[0]) & rows.method.isin(method_set)]
-            return float(np.exp(np.log(first.value).groupby(first.method).mean().min()))
+        first = rows[rows.n == sizes[0]]
+        first_error = np.exp(np.log(first.value).groupby(first.method).mean())  # geometric mean per method
 
         dnn_exponent = dnn_rate_exponent(dim, alpha, beta, pieces)
         linear_exponent = linear_rate_exponent(dim, alpha, beta, pieces)
         if "dnn" in methods:
-            axis.plot(sizes, anchor({"dnn"}) * (sizes / sizes[0]) ** -dnn_exponent, "k--", lw=1.5,
+            axis.plot(sizes, first_error["dnn"] * (sizes / sizes[0]) ** -dnn_exponent, "k--", lw=1.5,
                       label=f"theory DNN $n^{{-{dnn_exponent:.3f}}}$ (J Thm 7)")
         linear = [m for m in methods if m in LINEAR_ESTIMATORS]
         if linear:
-            axis.plot(sizes, anchor(set(linear)) * (sizes / sizes[0]) ** -linear_exponent, ":", color="0.3",
+            axis.plot(sizes, first_error[linear].min() * (sizes / sizes[0]) ** -linear_exponent, ":", color="0.3",
                       lw=2, label=f"linear lower bound $n^{{-{linear_exponent:.3f}}}$ (J Prop 15)")
         axis.set(xscale="log", yscale="log", xlabel="training-set size n",
                  ylabel="squared $L^2$ error vs noise-free f")
