@@ -6,7 +6,8 @@ pre-activation is exactly 0, ReLU passes 0 on, and since torch's ReLU has gradie
 ever reaches those weights; Adam then never moves them (its update is zero for a zero gradient), and
 they stay zero for good, without a mask in the forward pass. Hidden layers beyond a model's depth are
 skipped by a per-model gate (h <- h), so model b computes exactly the MLP of its own width and depth.
-One ``torch.bmm`` per layer then trains all replicates and sample sizes of a job at once, instead of a Python loop over models.
+One ``torch.bmm`` per layer then trains all replicates and sample sizes of a job at once, instead of a
+Python loop over models.
 """
 
 from dataclasses import dataclass
