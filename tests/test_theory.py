@@ -63,3 +63,9 @@ def test_network_grows_with_n():
     small = jmlr_network_size(256, 2, 2.0, 2.0, 3, 4.0, 0.25)
     large = jmlr_network_size(8192, 2, 2.0, 2.0, 3, 4.0, 0.25)
     assert large[0] > small[0] and large[1] > small[1]
+
+
+def test_parameter_count_keeps_the_boundary_term_for_one_piece():
+    # As printed in Thm 7: M = 1 gives C (n^{1/3} + n^{1/3}) log^2 n at D = 2, alpha = beta = 2.
+    n = math.exp(3)
+    assert jmlr_parameter_count(n, 2, 2.0, 2.0, 1, 1.0) == pytest.approx(2 * n ** (1 / 3) * 9)

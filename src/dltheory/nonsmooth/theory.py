@@ -36,11 +36,12 @@ def linear_rate_exponent(dim: int, alpha: float, beta: float, pieces: int = 2) -
 def jmlr_parameter_count(n: int, dim: int, alpha: float, beta: float, pieces: int, scale: float) -> float:
     """Non-zero parameter budget S of J Thm 7: C (M n^{D/(2beta+D)} + n^{(D-1)/(alpha+D-1)}) log^2 n.
 
-    ``scale`` is the constant C, which the theorem leaves unspecified (our choice, in config). A single
-    piece has no boundary to approximate, so its boundary term is dropped.
+    ``scale`` is the constant C, which the theorem leaves unspecified (our choice, in config). The formula
+    is used as printed for every M, the smooth control (M = 1) included, so the control's network differs
+    from a piecewise target's only through M.
     """
     smooth_term = pieces * n ** (dim / (2 * beta + dim))
-    boundary_term = n ** ((dim - 1) / (alpha + dim - 1)) if pieces >= 2 else 0.0
+    boundary_term = n ** ((dim - 1) / (alpha + dim - 1))
     return scale * (smooth_term + boundary_term) * math.log(n) ** 2
 
 
