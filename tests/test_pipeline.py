@@ -108,3 +108,16 @@ def test_ruff_finds_nothing():
     result = subprocess.run([str(BIN / "ruff"), "check", "src", "tests", "workflow/scripts", "benchmarks", "notebooks"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_slurm_profile_asks_a_gpu_for_dnn_training_only(tmp_path):
+    from tests.conftest import make_workdir
+
+    workdir = make_workdir(tmp_path)
+    result = snakemake(workdir, "-n", "--workflow-profile", str(ROOT / "workflow/profiles/slurm"),
+                       "--configfile", "config/smoke.yaml")
+    blocks = (result.stdout + result.stderr).split("\nrule ")  # one block per job
+    training = [b for b in blocks if b.startswith("nonsmooth_train_dnn:")]
+    fitting = [b for b in blocks if b.startswith("nonsmooth_fit_linear:")]
+    assert training and all("gpu=1" in b and "slurm_partition=gpu" in b for b in training)
+    assert fitting and not any("gpu=1" in b for b in fitting)
