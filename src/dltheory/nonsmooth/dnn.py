@@ -1,6 +1,5 @@
 """ReLU DNN regression sized by the JMLR guideline, trained many-at-once (Imaizumi & Fukumizu 2022)."""
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,32 +43,21 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-@dataclass
-class BatchFit:
-    """Fitted batch: predictions on the test points plus what training recorded."""
-
-    test_predictions: np.ndarray  # (models, test points)
-    outcome: TrainingOutcome
-    architecture: BatchedArchitecture
-    seconds: float
-
-
-def fit_dnn_batch(
+def train_dnn_batch(
     datasets: list[tuple[np.ndarray, np.ndarray]],
     architectures: list[tuple[int, int]],
-    test_x: np.ndarray,
     settings: DNNSettings,
     seed: int,
     device: torch.device,
     progress=None,
-) -> BatchFit:
-    """Train one MLP per (X, y) in ``datasets``, all in one batched model, and predict on ``test_x``.
+) -> tuple[BatchedMLP, TrainingOutcome]:
+    """Train one MLP per (X, y) in ``datasets``, all in one batched model.
 
     ``architectures[i]`` is (depth, width) of model i. Each data set is split into its first
-    (1 - validation_fraction) rows for training and the rest for early stopping.
+    (1 - validation_fraction) rows for training and the rest for early stopping (the rows are i.i.d.
+    draws, so the first rows are a random split).
     """
-    start = time.perf_counter()
-    dim = test_x.shape[1]
+    dim = datasets[0][0].shape[1]
     sizes = np.array([len(y) for _, y in datasets])
     n_val = np.maximum(1, np.round(sizes * settings.validation_fraction).astype(int))
     n_train = sizes - n_val
@@ -85,11 +73,10 @@ def fit_dnn_batch(
     def tensor(array):
         return torch.as_tensor(array, device=device)
 
-    generator = torch.Generator(device="cpu").manual_seed(seed)
     architecture = BatchedArchitecture(
         in_dim=dim, depths=tuple(d for d, _ in architectures), widths=tuple(w for _, w in architectures)
     )
-    model = BatchedMLP(architecture, generator).to(device)
+    model = BatchedMLP(architecture, torch.Generator(device="cpu").manual_seed(seed)).to(device)
     batch_generator = torch.Generator(device=device).manual_seed(seed + 1)
     outcome = train_batched_regression(
         model,
@@ -97,14 +84,19 @@ def fit_dnn_batch(
         tensor(val_x), tensor(val_y), tensor(n_val),
         settings.training, batch_generator, progress,
     )
-    predictions = predict_batched(model, tensor(test_x.astype(np.float32))).double().cpu().numpy()
-    return BatchFit(predictions, outcome, architecture, time.perf_counter() - start)
+    return model, outcome
+
+
+def predict_dnn_batch(model: BatchedMLP, inputs: np.ndarray) -> np.ndarray:
+    """Every model's predictions on shared inputs, as float64 (models, points)."""
+    device = next(model.parameters()).device
+    return predict_batched(model, torch.as_tensor(np.asarray(inputs, np.float32), device=device)).double().cpu().numpy()
 
 
 class DNNRegressor:
     """A single ReLU DNN behind the ``fit(X, y)`` / ``predict(X)`` interface of the other estimators.
 
-    The experiment trains many at once with :func:`fit_dnn_batch`; this class is the same code with a
+    The experiment trains many at once with :func:`train_dnn_batch`; this class is the same code with a
     batch of one, for users who want one fit.
     """
 
@@ -115,27 +107,10 @@ class DNNRegressor:
         self.random_state, self.device = random_state, device
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "DNNRegressor":
-        device = resolve_device(self.device)
-        dim = X.shape[1]
-        generator = torch.Generator().manual_seed(self.random_state)
-        architecture = BatchedArchitecture(in_dim=dim, widths=(self.width,), depths=(self.depth,))
-        self.model_ = BatchedMLP(architecture, generator).to(device)
-        n_val = max(1, round(len(y) * self.settings.validation_fraction))
-        n_train = len(y) - n_val
-
-        def tensor(array):
-            return torch.as_tensor(np.asarray(array, np.float32), device=device)[None]
-
-        self.outcome_ = train_batched_regression(
-            self.model_,
-            tensor(X[:n_train]), tensor(y[:n_train]), torch.tensor([n_train], device=device),
-            tensor(X[n_train:]), tensor(y[n_train:]), torch.tensor([n_val], device=device),
-            self.settings.training,
-            torch.Generator(device=device).manual_seed(self.random_state + 1),
+        self.model_, self.outcome_ = train_dnn_batch(
+            [(X, y)], [(self.depth, self.width)], self.settings, self.random_state, resolve_device(self.device)
         )
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        device = next(self.model_.parameters()).device
-        inputs = torch.as_tensor(np.asarray(X, np.float32), device=device)
-        return predict_batched(self.model_, inputs)[0].double().cpu().numpy()
+        return predict_dnn_batch(self.model_, X)[0]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dltheory.nonsmooth.dnn import DNNSettings, fit_dnn_batch
+from dltheory.nonsmooth.dnn import DNNSettings, predict_dnn_batch, train_dnn_batch
 from dltheory.nonsmooth.estimators import make_estimator
 from dltheory.nonsmooth.targets import PiecewiseSmoothTarget
 from dltheory.seeds import derive_seed, rng_for
@@ -97,14 +97,13 @@ def run_dnn(
     architectures = [settings.architecture_for(n, target.dim, target.alpha, target.beta, target.pieces)
                      for n, _ in jobs]
     batch_seed = derive_seed(seed, FAMILY, target.name, "dnn")
-    fit = fit_dnn_batch(datasets, architectures, data["test_x"], settings, batch_seed % 2**31, device,
-                        progress)
-    outcome = fit.outcome
+    model, outcome = train_dnn_batch(datasets, architectures, settings, batch_seed % 2**31, device, progress)
+    test_predictions = predict_dnn_batch(model, data["test_x"])
     rows = []
-    parameters = fit.architecture.parameter_counts()
+    parameters = model.architecture.parameter_counts()
     for i, (n, replicate) in enumerate(jobs):
         lost = outcome.diverged[i] and outcome.best_step[i] == 0  # diverged before any good checkpoint
-        mse = np.nan if lost else float(np.mean((fit.test_predictions[i] - data["test_f"]) ** 2))
+        mse = np.nan if lost else float(np.mean((test_predictions[i] - data["test_f"]) ** 2))
         depth, width = architectures[i]
         metrics = {
             "mse": mse,
