@@ -70,8 +70,8 @@ def target_claims(table: pd.DataFrame, target: str, seed: int, resamples: int, c
             claims.append(Claim(
                 id=f"nonsmooth.{target}.no_dnn_advantage_over_{method}",
                 source="Imaizumi & Fukumizu, JMLR 23(111) 2022, Sec. 1 and Thm 7 (smooth case: one piece)",
-                statement=(f"On a smooth target (D={dim}, beta={beta:g}, no boundary) the DNN has no rate "
-                           f"advantage over {method}."),
+                statement=(f"On a smooth target (D={dim}, beta={beta:g}, no boundary) the DNN's rate does not "
+                           f"differ significantly from {method}'s: the advantage needs a boundary."),
                 measured=measured,
                 expected=f"{level} bootstrap interval of slope(dnn) - slope({method}) contains 0",
                 tolerance=None,
