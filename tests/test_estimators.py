@@ -191,20 +191,15 @@ def test_band_of_the_inverse_equals_the_dense_inverse_inside_the_band_to_1e_minu
     np.testing.assert_allclose(result[inside], np.linalg.inv(dense)[inside], rtol=0, atol=1e-10)
 
 
-def test_fourier_selects_more_frequencies_at_n_2048_than_at_n_256_on_a_jump():
+@pytest.mark.parametrize(
+    "estimator, selected", [(FourierSeriesRegressor, "n_frequencies_"), (TensorBSplineRegressor, "n_knots_")]
+)
+def test_cv_selects_a_finer_basis_at_n_2048_than_at_n_256_on_a_jump(estimator, selected):
     X = uniform(2048, 2, 5)
     y = jump_target(X) + 0.1 * np.random.default_rng(6).standard_normal(2048)
-    small = FourierSeriesRegressor().fit(X[:256], y[:256])
-    large = FourierSeriesRegressor().fit(X, y)
-    assert large.n_frequencies_ > small.n_frequencies_
-
-
-def test_spline_selects_more_knots_at_n_2048_than_at_n_256_on_a_jump():
-    X = uniform(2048, 2, 5)
-    y = jump_target(X) + 0.1 * np.random.default_rng(6).standard_normal(2048)
-    small = TensorBSplineRegressor().fit(X[:256], y[:256])
-    large = TensorBSplineRegressor().fit(X, y)
-    assert large.n_knots_ > small.n_knots_
+    small = estimator().fit(X[:256], y[:256])
+    large = estimator().fit(X, y)
+    assert getattr(large, selected) > getattr(small, selected)
 
 
 def test_knn_selects_k_of_at_least_5_under_noise_sd_0_5():
