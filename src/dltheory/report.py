@@ -6,7 +6,6 @@ What a family contributes is found from files the pipeline wrote: its captions
 in its collected table. No number in the report is typed by hand.
 """
 
-import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,6 @@ def family_section(family: str, results: Path, captions: Path, report_dir: Path,
 
 def render_report(title: str, sections: list[FamilySection], template: Path) -> str:
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    environment.filters["escape_text"] = html.escape
     every_claim = [claim for section in sections for claim in section.claims]
     return environment.from_string(template.read_text()).render(
         title=title, sections=sections, score=scorecard(every_claim)

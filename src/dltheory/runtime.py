@@ -12,7 +12,7 @@ def start_job(log_path: str | None, threads: int = 1) -> logging.Logger:
     Torch and OpenBLAS otherwise use every core they see, and parallel Snakemake jobs oversubscribe.
     """
     if log_path:
-        stream = open(log_path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
+        stream = open(log_path, "w", buffering=1)  # stays open for the life of the job
         sys.stderr = stream
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
