@@ -5,11 +5,16 @@ import math
 import pytest
 
 from dltheory.nonsmooth.theory import (
+    corollary20_condition,
+    curvelet_suboptimal,
+    dnn_beats_linear,
     dnn_rate_exponent,
+    dnn_region_boundary,
     jmlr_depth,
     jmlr_network_size,
     jmlr_parameter_count,
     linear_rate_exponent,
+    wavelet_suboptimal,
     width_for_parameter_count,
 )
 
@@ -69,3 +74,44 @@ def test_parameter_count_keeps_the_boundary_term_for_one_piece():
     # As printed in Thm 7: M = 1 gives C (n^{1/3} + n^{1/3}) log^2 n at D = 2, alpha = beta = 2.
     n = math.exp(3)
     assert jmlr_parameter_count(n, 2, 2.0, 2.0, 1, 1.0) == pytest.approx(2 * n ** (1 / 3) * 9)
+
+
+# Points read off the rendered JMLR 2022 Fig. 2 curve (shared/papers/nonsmooth.md, Sec. 3).
+FIG2_POINTS = [(2.36, 1.04), (2.86, 1.21), (3.37, 1.37), (3.88, 1.51), (4.40, 1.65), (4.91, 1.77)]
+
+
+def test_fig2_curve_is_the_d10_boundary_not_the_captions_d5():
+    assert all(abs(dnn_region_boundary(a, 10) - b) <= 0.01 for a, b in FIG2_POINTS)
+    assert max(abs(dnn_region_boundary(a, 5) - b) for a, b in FIG2_POINTS) > 0.1
+
+
+@pytest.mark.parametrize(
+    "alpha, beta, dim, inside",
+    [
+        (2.0, 2.0, 2, True),  # 2 (2 - 4) = -4 < 2*2*1 = 4
+        (5.0, 0.2, 2, False),  # 5 (2 - 0.4) = 8 < 0.4? no (edge at beta = 10/12 = 0.833)
+        (5.0, 1.0, 2, True),  # 5 (2 - 2) = 0 < 2
+        (3.0, 1.0, 5, False),  # 3 (5 - 2) = 9 < 8? no
+        (3.0, 1.2, 5, True),  # 3 (5 - 2.4) = 7.8 < 9.6
+        (1.0, 1.0, 10, True),  # 1 (10 - 2) = 8 < 18
+        (5.0, 1.0, 10, False),  # 5 (10 - 2) = 40 < 18? no
+        (5.0, 2.0, 10, True),  # 5 (10 - 4) = 30 < 36
+        (4.0, 3.0, 5, True),  # 2 beta = 6 >= D = 5: inside for every alpha
+    ],
+)
+def test_dnn_region_against_hand_checked_points(alpha, beta, dim, inside):
+    assert dnn_beats_linear(alpha, beta, dim) is inside
+    assert (beta > dnn_region_boundary(alpha, dim)) is inside
+
+
+def test_corollary_20_is_stricter_than_the_exact_condition():
+    # alpha = 4, beta = 2, D = 10: exact 4 * 6 = 24 < 36 holds, Cor 20's 4 < 2*2*9/10 = 3.6 does not.
+    assert dnn_beats_linear(4.0, 2.0, 10) and not corollary20_condition(4.0, 2.0, 10)
+    assert corollary20_condition(2.0, 2.0, 10)
+
+
+def test_wavelet_and_curvelet_conditions():
+    assert wavelet_suboptimal(10.0, 6.0, 10) and not wavelet_suboptimal(5.0, 6.0, 10)  # needs alpha > 9
+    assert curvelet_suboptimal(1.0, 1.0) and not curvelet_suboptimal(0.4, 1.0)  # needs alpha > 1/2
+    with pytest.raises(ValueError, match="curvelets are defined for D = 2 only, got dim=3"):
+        curvelet_suboptimal(1.0, 1.0, 3)

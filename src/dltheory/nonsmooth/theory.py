@@ -72,3 +72,42 @@ def jmlr_network_size(
     depth = jmlr_depth(n, alpha, beta, pieces, depth_scale)
     parameters = jmlr_parameter_count(n, dim, alpha, beta, pieces, parameter_scale)
     return depth, width_for_parameter_count(parameters, dim, depth)
+
+
+# --- Where DNNs win: the (alpha, beta) phase diagram (J Sec. 1, Cor 20, Fig. 2 and Fig. 5) ---
+
+
+def dnn_beats_linear(alpha: float, beta: float, dim: int) -> bool:
+    """True where the DNN rate is strictly faster than every linear estimator's (J pp. 3-4).
+
+    -alpha/(2alpha+D-1) > max{-2beta/(2beta+D), -alpha/(alpha+D-1)}; since alpha/(2alpha+D-1) is always below
+    alpha/(alpha+D-1), this is alpha (D - 2beta) < 2beta (D-1), i.e. beta > alpha D / (2(alpha+D-1)) (our
+    rearrangement; it holds for every alpha once 2beta >= D).
+    """
+    return alpha * (dim - 2 * beta) < 2 * beta * (dim - 1)
+
+
+def dnn_region_boundary(alpha: float, dim: int) -> float:
+    """The beta on the edge of the DNN-better region: beta = alpha D / (2(alpha + D - 1)) (J Fig. 2's red line).
+
+    J's Fig. 2 caption says D = 5, but its drawn curve matches D = 10 (shared/papers/nonsmooth.md, Sec. 3).
+    """
+    return alpha * dim / (2 * (alpha + dim - 1))
+
+
+def corollary20_condition(alpha: float, beta: float, dim: int) -> bool:
+    """J Cor 20 as printed: alpha < 2beta(D-1)/D (with M >= 2, alpha, beta >= 1). Sufficient, stricter than
+    :func:`dnn_beats_linear` (our reading; the intro and figures use the exact condition)."""
+    return alpha < 2 * beta * (dim - 1) / dim
+
+
+def wavelet_suboptimal(alpha: float, beta: float, dim: int) -> bool:
+    """J Prop 18 / Cor 20: truncated tensor wavelets (risk Omega(n^{-1/2})) lose to DNNs if beta > D/2, alpha > D-1."""
+    return beta > dim / 2 and alpha > dim - 1
+
+
+def curvelet_suboptimal(alpha: float, beta: float, dim: int = 2) -> bool:
+    """J Prop 19 / Cor 20: curvelets (D = 2, risk Omega(n^{-1/3})) lose to DNNs if beta > D/4, alpha > (D-1)/2."""
+    if dim != 2:
+        raise ValueError(f"curvelets are defined for D = 2 only, got dim={dim}")
+    return beta > dim / 4 and alpha > (dim - 1) / 2
