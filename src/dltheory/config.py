@@ -44,9 +44,8 @@ def load_schema(path: str | Path) -> dict:
 def validate_config(config: dict, schema: Mapping) -> dict:
     """Check ``config`` in place against ``schema`` (filling defaults) and the cross-key rules."""
     validator = _with_defaults(jsonschema.Draft7Validator)(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
-    if errors:
-        error = jsonschema.exceptions.best_match(errors)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
         raise ConfigError(f"config key '{_key_path(error.absolute_path)}': {error.message}")
     _check_nonsmooth(config["nonsmooth"])
     return config

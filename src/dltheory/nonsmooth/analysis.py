@@ -13,19 +13,23 @@ SOURCE_THM7 = "Imaizumi & Fukumizu, JMLR 23(111) 2022, Thm 7 / Cor 8"
 SOURCE_PROP15 = "Imaizumi & Fukumizu, JMLR 23(111) 2022, Prop 15 and Remark 16"
 
 
-def error_matrix(table: pd.DataFrame, target: str, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """Squared L2 errors of one method on one target as (replicates, sizes), and the sizes."""
-    rows = table[(table.target == target) & (table.method == method) & (table.metric == "mse")]
-    wide = rows.pivot(index="replicate", columns="n", values="value").sort_index(axis=1)
+def _error_matrix(mse_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    wide = mse_rows.pivot(index="replicate", columns="n", values="value").sort_index(axis=1)
     return wide.to_numpy(), wide.columns.to_numpy()
+
+
+def error_matrices(table: pd.DataFrame, target: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per method on one target: squared L2 errors as (replicates, sizes), and the sizes."""
+    rows = table[(table.target == target) & (table.metric == "mse")]
+    return {method: _error_matrix(group) for method, group in rows.groupby("method")}
 
 
 def slope_table(table: pd.DataFrame) -> pd.DataFrame:
     """Fitted slope of log mean-log error vs log n for every (target, method), with the theory slopes."""
     records = []
-    for (target, method), _ in table[table.metric == "mse"].groupby(["target", "method"]):
-        info = table[table.target == target].iloc[0]
-        errors, sizes = error_matrix(table, target, method)
+    for (target, method), group in table[table.metric == "mse"].groupby(["target", "method"]):
+        info = group.iloc[0]
+        errors, sizes = _error_matrix(group)
         records.append({
             "target": target, "method": method, "dim": int(info.dim), "alpha": info.alpha,
             "beta": info.beta, "pieces": int(info.pieces),
@@ -41,15 +45,15 @@ def target_claims(table: pd.DataFrame, target: str, seed: int, resamples: int, c
     """Claims for one target: DNN slope vs each linear estimator's, and linear slopes vs the bound."""
     info = table[table.target == target].iloc[0]
     dim, alpha, beta, pieces = int(info.dim), float(info.alpha), float(info.beta), int(info.pieces)
-    methods = set(table[table.target == target].method)
-    linear = [m for m in LINEAR_ESTIMATORS if m in methods]
+    errors_of = error_matrices(table, target)
+    linear = [m for m in LINEAR_ESTIMATORS if m in errors_of]
     claims = []
-    if "dnn" not in methods:
+    if "dnn" not in errors_of:
         return claims
-    dnn_errors, sizes = error_matrix(table, target, "dnn")
+    dnn_errors, sizes = errors_of["dnn"]
     level = f"{confidence:.0%}"
     for method in linear:
-        errors, _ = error_matrix(table, target, method)
+        errors, _ = errors_of[method]
         rng = rng_for(seed, "nonsmooth", target, "bootstrap", method)
         diff = bootstrap_slope_difference(dnn_errors, errors, sizes, resamples, confidence, rng)
         measured = f"{diff['difference']:+.3f} [{diff['low']:+.3f}, {diff['high']:+.3f}]"
@@ -82,8 +86,7 @@ def target_claims(table: pd.DataFrame, target: str, seed: int, resamples: int, c
     if pieces >= 2:
         bound = -linear_rate_exponent(dim, alpha, beta, pieces)
         for method in linear:
-            errors, _ = error_matrix(table, target, method)
-            slope = replicate_slopes(errors, sizes)
+            slope = replicate_slopes(errors_of[method][0], sizes)
             claims.append(Claim(
                 id=f"nonsmooth.{target}.{method}_no_faster_than_linear_bound",
                 source=SOURCE_PROP15,
