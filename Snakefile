@@ -14,6 +14,8 @@ report: "report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/nonsmooth.smk"
+include: "workflow/rules/region.smk"
+include: "workflow/rules/intrinsic.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -39,6 +39,12 @@ def test_schema_defaults_are_the_library_defaults():
     assert DNNSettings.from_config(validated["nonsmooth"]["dnn"]) == DNNSettings()
 
 
+def test_config_without_the_new_families_is_valid():
+    config = _config()
+    del config["region"], config["intrinsic"]
+    validate_config(config, SCHEMA)
+
+
 def _drop(key):
     def edit(config):
         del config["nonsmooth"][key]
@@ -74,6 +80,23 @@ MALFORMED = [
     ("unknown estimator parameter", _set(["nonsmooth", "estimator_params", "knn"], {"kk": 3}),
      "nonsmooth.estimator_params.knn"),
     ("confidence above one", _set(["nonsmooth", "claims", "confidence"], 1.5), "nonsmooth.claims.confidence"),
+    ("region empty alpha grid", _set(["region", "alphas"], []), "region.alphas"),
+    ("region kernel ridge typo", _set(["region", "linear_estimators"], ["splines"]), "region.linear_estimators[0]"),
+    ("region agreement above one", _set(["region", "claims", "agreement_target"], 1.2),
+     "region.claims.agreement_target"),
+    ("sphere larger than ambient space", _set(["intrinsic", "sphere", "intrinsic_dims"], [4, 128]),
+     "intrinsic.sphere.intrinsic_dims"),
+    ("ball dimension above ambient", _set(["intrinsic", "balls", "intrinsic_dims"], [2, 6]),
+     "intrinsic.balls.intrinsic_dims"),
+    ("network without dnn_ prefix", _set(["intrinsic", "balls", "networks", "wide"], {"depth": 2, "width": 9}),
+     "intrinsic.balls.networks"),
+    ("network without width", _set(["intrinsic", "balls", "networks", "dnn_x"], {"depth": 2}),
+     "intrinsic.balls.networks.dnn_x"),
+    ("unknown init", _set(["intrinsic", "sphere", "dnn", "init"], "xavier"), "intrinsic.sphere.dnn.init"),
+    ("unknown intrinsic target", _set(["intrinsic", "sphere", "target", "name"], "sphere"),
+     "intrinsic.sphere.target.name"),
+    ("bad Nadaraya-Watson grid", _set(["intrinsic", "balls", "baseline_params", "nadaraya_watson"],
+                                      {"bandwidths": []}), "intrinsic.balls.baseline_params.nadaraya_watson"),
 ]
 
 

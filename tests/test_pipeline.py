@@ -16,6 +16,15 @@ pytestmark = pytest.mark.slow
 TARGETS = ["jump2d", "smooth2d"]
 METHODS = ["dnn", "fourier", "spline", "kernel_ridge", "gaussian_process", "knn"]
 FIGURES = ["target_map", "error_vs_n", "smooth_control"]
+# The smoke config's region grid and intrinsic settings.
+REGION_CELLS = ["a1_b0.25", "a1_b2", "a4_b0.25", "a4_b2"]
+INTRINSIC_RUNS = ["sphere_d4/dnn", "sphere_d16/dnn", "balls_D5_d2/dnn_l2w36", "balls_D5_d2/dnn_l8w216",
+                  "balls_D5_d2/knn", "balls_D5_d2/nadaraya_watson"]
+FAMILY_FIGURES = {
+    "nonsmooth": FIGURES,
+    "region": ["theory_region", "empirical_map"],
+    "intrinsic": ["sphere_error_vs_n", "balls_error_vs_n"],
+}
 
 
 def expected_outputs():
@@ -23,7 +32,12 @@ def expected_outputs():
     outputs += [f"results/nonsmooth/runs/{t}/{m}.parquet" for t in TARGETS for m in METHODS]
     outputs += ["results/nonsmooth/nonsmooth.parquet", "results/nonsmooth/notebook.ipynb",
                 "results/nonsmooth/claims.json", "results/report/index.html"]
-    outputs += [f"results/nonsmooth/figures/{f}.{ext}" for f in FIGURES for ext in ("png", "svg")]
+    outputs += [f"results/region/runs/{c}/{m}.parquet" for c in REGION_CELLS for m in ("dnn", "spline")]
+    outputs += [f"results/intrinsic/runs/{r}.parquet" for r in INTRINSIC_RUNS]
+    for family, figures in FAMILY_FIGURES.items():
+        outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
+                    f"results/{family}/claims.json"]
+        outputs += [f"results/{family}/figures/{f}.{ext}" for f in figures for ext in ("png", "svg")]
     return outputs
 
 
@@ -44,10 +58,28 @@ def test_tables_have_the_documented_columns_and_provenance(smoke_run):
     assert provenance["versions"]["torch"].startswith("2.13.0")
 
 
+def test_new_family_tables_cover_their_grids(smoke_run):
+    from dltheory.intrinsic.experiment import RUN_COLUMNS as INTRINSIC_COLUMNS
+
+    region = read_table(smoke_run / "results/region/region.parquet")
+    assert list(region.columns) == RUN_COLUMNS and set(region.family) == {"region"}
+    mse = region[region.metric == "mse"]
+    # 4 cells x (dnn, spline) x 2 sizes x 2 replicates
+    assert len(mse) == 32 and set(mse.target) == set(REGION_CELLS)
+    intrinsic = read_table(smoke_run / "results/intrinsic/intrinsic.parquet")
+    assert list(intrinsic.columns) == INTRINSIC_COLUMNS
+    mse = intrinsic[intrinsic.metric == "mse"]
+    # sphere: 2 d x 2 sizes x 2 replicates; balls: 4 methods x 2 sizes x 2 replicates
+    assert len(mse) == 8 + 16
+    assert set(mse[mse.simulation == "sphere"].ambient_dim) == {128}
+    assert (mse.value > 0).all()
+
+
 def test_figures_are_valid_pngs(smoke_run):
-    for name in FIGURES:
-        image = matplotlib.image.imread(smoke_run / f"results/nonsmooth/figures/{name}.png")
-        assert image.shape[0] > 200 and image.shape[1] > 200
+    for family, figures in FAMILY_FIGURES.items():
+        for name in figures:
+            image = matplotlib.image.imread(smoke_run / f"results/{family}/figures/{name}.png")
+            assert image.shape[0] > 200 and image.shape[1] > 200
 
 
 def test_claims_parse_and_carry_their_source(smoke_run):
@@ -57,6 +89,12 @@ def test_claims_parse_and_carry_their_source(smoke_run):
     for claim in claims:
         assert {"id", "source", "statement", "measured", "expected", "tolerance", "holds"} <= set(claim)
         assert "JMLR" in claim["source"] and isinstance(claim["holds"], bool)
+    region = json.loads((smoke_run / "results/region/claims.json").read_text())
+    assert [c["id"] for c in region] == ["region.dnn_wins_inside_theory", "region.agreement_with_theory"]
+    assert all("Fig. 2" in c["source"] for c in region)
+    intrinsic = json.loads((smoke_run / "results/intrinsic/claims.json").read_text())
+    # two sphere claims (Sec. 6.1) and one per ball setting (Sec. 6.2)
+    assert len(intrinsic) == 3 and all("Nakada & Imaizumi" in c["source"] for c in intrinsic)
 
 
 def test_report_links_resolve_and_show_every_figure(smoke_run):
@@ -64,8 +102,9 @@ def test_report_links_resolve_and_show_every_figure(smoke_run):
     text = page.read_text()
     links = re.findall(r'(?:src|href)="([^"#:]+)"', text)
     assert [link for link in links if not (page.parent / html.unescape(link)).exists()] == []
-    for name in FIGURES:
-        assert f"nonsmooth/figures/{name}.png" in text
+    for family, figures in FAMILY_FIGURES.items():
+        for name in figures:
+            assert f"{family}/figures/{name}.png" in text
     assert "claims held" in text.lower() or "claims scorecard" in text.lower()
 
 
@@ -117,7 +156,8 @@ def test_slurm_profile_asks_a_gpu_for_dnn_training_only(tmp_path):
     result = snakemake(workdir, "-n", "--workflow-profile", str(ROOT / "workflow/profiles/slurm"),
                        "--configfile", "config/smoke.yaml")
     blocks = (result.stdout + result.stderr).split("\nrule ")  # one block per job
-    training = [b for b in blocks if b.startswith("nonsmooth_train_dnn:")]
-    fitting = [b for b in blocks if b.startswith("nonsmooth_fit_linear:")]
+    training = [b for b in blocks if re.match(r"(nonsmooth|region|intrinsic)_train_dnn:", b)]
+    fitting = [b for b in blocks if re.match(r"(nonsmooth|region)_fit_linear:|intrinsic_fit_baseline:", b)]
+    assert {b.split(":")[0] for b in training} == {"nonsmooth_train_dnn", "region_train_dnn", "intrinsic_train_dnn"}
     assert training and all("gpu=1" in b and "slurm_partition=gpu" in b for b in training)
     assert fitting and not any("gpu=1" in b for b in fitting)

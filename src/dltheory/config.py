@@ -48,6 +48,10 @@ def validate_config(config: dict, schema: Mapping) -> dict:
     if error is not None:
         raise ConfigError(f"config key '{_key_path(error.absolute_path)}': {error.message}")
     _check_nonsmooth(config["nonsmooth"])
+    if "region" in config:
+        _check_region(config["region"])
+    if "intrinsic" in config:
+        _check_intrinsic(config["intrinsic"])
     return config
 
 
@@ -70,3 +74,42 @@ def _check_nonsmooth(section: dict) -> None:
             make_estimator(name, params)
         except (ValueError, TypeError) as error:
             raise ConfigError(f"config key 'nonsmooth.estimator_params.{name}': {error}") from error
+
+
+def _check_region(section: dict) -> None:
+    from dltheory.nonsmooth.estimators import make_estimator
+    from dltheory.nonsmooth.targets import target_from_config
+
+    for alpha in section["alphas"]:
+        for beta in section["betas"]:
+            spec = {"name": "cell", "dim": section["dim"], "alpha": alpha, "beta": beta,
+                    "pieces": section["pieces"], "seed": section["target_seed"], "jump": section["jump"],
+                    "amplitude": section["amplitude"]}
+            try:
+                target_from_config(spec)
+            except ValueError as error:
+                raise ConfigError(f"config key 'region' (alpha={alpha}, beta={beta}): {error}") from error
+    for name, params in section.get("estimator_params", {}).items():
+        try:
+            make_estimator(name, params)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"config key 'region.estimator_params.{name}': {error}") from error
+
+
+def _check_intrinsic(section: dict) -> None:
+    from dltheory.intrinsic.estimators import make_intrinsic_baseline
+
+    sphere, balls = section["sphere"], section["balls"]
+    for d in sphere["intrinsic_dims"]:
+        if d + 1 > sphere["ambient_dim"]:
+            raise ConfigError(f"config key 'intrinsic.sphere.intrinsic_dims': a {d}-sphere needs {d + 1} "
+                              f"ambient dimensions, ambient_dim is {sphere['ambient_dim']}")
+    for d in balls["intrinsic_dims"]:
+        if d > balls["ambient_dim"]:
+            raise ConfigError(f"config key 'intrinsic.balls.intrinsic_dims': {d} exceeds ambient_dim "
+                              f"{balls['ambient_dim']}")
+    for name, params in balls.get("baseline_params", {}).items():
+        try:
+            make_intrinsic_baseline(name, params)
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"config key 'intrinsic.balls.baseline_params.{name}': {error}") from error

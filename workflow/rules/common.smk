@@ -10,7 +10,7 @@ from dltheory.provenance import config_hash
 validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
 
-FAMILIES = ("nonsmooth",)
+FAMILIES = ("nonsmooth", "region", "intrinsic")
 REPO = Path(workflow.basedir)
 
 
@@ -22,12 +22,20 @@ CONDA_ENV = "../../envs/dltheory.yaml"
 
 
 def enabled_families():
-    return [family for family in FAMILIES if config[family]["enabled"]]
+    return [family for family in FAMILIES if config.get(family, {}).get("enabled", False)]
 
 
 def family_config(family):
     """The part of the config that defines a family's numbers: its section plus the global seed."""
-    return {"seed": config["seed"], family: config[family]}
+    return {"seed": config["seed"], family: config.get(family, {})}
+
+
+def family_figure(family, name, extension, category):
+    return report(
+        f"results/{family}/figures/{name}.{extension}",
+        caption=f"../../report/captions/{family}_{name}.rst",
+        category=category,
+    )
 
 
 def family_config_hash(family):
@@ -79,8 +87,122 @@ def get_nonsmooth_runs(wildcards):
 
 
 def nonsmooth_figure(name, extension):
-    return report(
-        f"results/nonsmooth/figures/{name}.{extension}",
-        caption=f"../../report/captions/nonsmooth_{name}.rst",
-        category="Non-smooth regression",
+    return family_figure("nonsmooth", name, extension, "Non-smooth regression")
+
+
+# --- where DNNs win, measured (workflow/rules/region.smk) ---
+
+REGION = config.get("region", {})
+REGION_FIGURES = ["theory_region", "empirical_map"]
+
+
+def region_cells():
+    """One piecewise-smooth target per (alpha, beta) cell, named a<alpha>_b<beta>."""
+    if not REGION.get("enabled"):
+        return {}
+    return {
+        f"a{alpha:g}_b{beta:g}": {
+            "name": f"a{alpha:g}_b{beta:g}", "dim": REGION["dim"], "alpha": float(alpha), "beta": float(beta),
+            "pieces": REGION["pieces"], "seed": REGION["target_seed"], "jump": REGION["jump"],
+            "amplitude": REGION["amplitude"],
+        }
+        for alpha in REGION["alphas"]
+        for beta in REGION["betas"]
+    }
+
+
+REGION_CELLS = region_cells()
+
+
+def region_target(wildcards):
+    return REGION_CELLS[wildcards.cell]
+
+
+def region_estimator_params(wildcards):
+    return REGION["estimator_params"].get(wildcards.method, {})
+
+
+def get_region_runs(wildcards):
+    return expand(
+        "results/region/runs/{cell}/{method}.parquet",
+        cell=list(REGION_CELLS),
+        method=["dnn", *REGION.get("linear_estimators", [])],
     )
+
+
+def region_figure(name, extension):
+    return family_figure("region", name, extension, "Where DNNs win")
+
+
+# --- hidden low dimension (workflow/rules/intrinsic.smk) ---
+
+INTRINSIC = config.get("intrinsic", {})
+INTRINSIC_FIGURES = ["sphere_error_vs_n", "balls_error_vs_n"]
+
+
+def intrinsic_settings():
+    """Sim 6.1 settings sphere_d<d> and Sim 6.2 settings balls_D<D>_d<d>, each a dict for the package."""
+    if not INTRINSIC.get("enabled"):
+        return {}
+    settings = {}
+    sphere, balls = INTRINSIC["sphere"], INTRINSIC["balls"]
+    for d in sphere["intrinsic_dims"]:
+        settings[f"sphere_d{d}"] = {
+            "name": f"sphere_d{d}", "simulation": "sphere", "ambient_dim": sphere["ambient_dim"],
+            "intrinsic_dim": d, "radius": sphere["radius"], "target": sphere["target"],
+        }
+    for d in balls["intrinsic_dims"]:
+        name = f"balls_D{balls['ambient_dim']}_d{d}"
+        settings[name] = {
+            "name": name, "simulation": "balls", "ambient_dim": balls["ambient_dim"], "intrinsic_dim": d,
+            "target": balls["target"],
+        }
+    return settings
+
+
+INTRINSIC_SETTINGS = intrinsic_settings()
+
+
+def intrinsic_setting(wildcards):
+    return INTRINSIC_SETTINGS[wildcards.setting]
+
+
+def intrinsic_section(wildcards):
+    """The config block (sphere or balls) that a setting belongs to."""
+    return INTRINSIC[INTRINSIC_SETTINGS[wildcards.setting]["simulation"]]
+
+
+def intrinsic_sizes(wildcards):
+    return intrinsic_section(wildcards)["sizes"]
+
+
+def intrinsic_replicates(wildcards):
+    return intrinsic_section(wildcards)["replicates"]
+
+
+def intrinsic_dnn(wildcards):
+    """The DNN of a (setting, network): Sim 6.1's single network, or one of Sim 6.2's with its training."""
+    section = intrinsic_section(wildcards)
+    if "dnn" in section:
+        return section["dnn"]
+    return {**section["training"], **section["networks"][wildcards.network]}
+
+
+def intrinsic_baseline_params(wildcards):
+    return INTRINSIC["balls"]["baseline_params"].get(wildcards.method, {})
+
+
+def get_intrinsic_runs(wildcards):
+    runs = []
+    for name, setting in INTRINSIC_SETTINGS.items():
+        if setting["simulation"] == "sphere":
+            runs.append(f"results/intrinsic/runs/{name}/dnn.parquet")
+        else:
+            balls = INTRINSIC["balls"]
+            runs += [f"results/intrinsic/runs/{name}/{network}.parquet" for network in balls["networks"]]
+            runs += [f"results/intrinsic/runs/{name}/{method}.parquet" for method in balls["baselines"]]
+    return runs
+
+
+def intrinsic_figure(name, extension):
+    return family_figure("intrinsic", name, extension, "Hidden low dimension")

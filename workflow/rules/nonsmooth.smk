@@ -10,6 +10,7 @@ rule nonsmooth_simulate:
     output:
         "results/nonsmooth/data/{target}.npz",
     params:
+        family="nonsmooth",
         target=nonsmooth_target,
         sizes=NONSMOOTH["sizes"],
         replicates=NONSMOOTH["replicates"],
@@ -32,6 +33,7 @@ rule nonsmooth_fit_linear:
     wildcard_constraints:
         method="fourier|spline|kernel_ridge|gaussian_process|knn",
     params:
+        family="nonsmooth",
         target=nonsmooth_target,
         sizes=NONSMOOTH["sizes"],
         estimator_params=nonsmooth_estimator_params,
@@ -53,6 +55,7 @@ rule nonsmooth_train_dnn:
     output:
         "results/nonsmooth/runs/{target}/dnn.parquet",
     params:
+        family="nonsmooth",
         target=nonsmooth_target,
         sizes=NONSMOOTH["sizes"],
         dnn=NONSMOOTH["dnn"],

@@ -11,6 +11,6 @@ p = snakemake.params
 data = read_arrays(snakemake.input[0], required=("train_x", "train_y", "test_x", "test_f"))
 target = target_from_config(p.target)
 method = snakemake.wildcards.method
-table = run_linear_estimator(target, data, method, p.estimator_params, p.sizes, p.seed)
+table = run_linear_estimator(target, data, method, p.estimator_params, p.sizes, p.seed, p.family)
 write_table(table, snakemake.output[0], provenance_record(dict(p.items())))
 log.info("%s on %s: %d rows", method, target.name, len(table))

@@ -31,6 +31,6 @@ def log_progress(step, val, active):
         progress(step, val, active)
 
 
-table = run_dnn(target, data, DNNSettings.from_config(p.dnn), p.sizes, p.seed, device, log_progress)
+table = run_dnn(target, data, DNNSettings.from_config(p.dnn), p.sizes, p.seed, device, log_progress, p.family)
 write_table(table, snakemake.output[0], provenance_record(dict(p.items())))
 log.info("dnn on %s (%s): %d rows", target.name, device, len(table))

@@ -45,7 +45,10 @@ class BatchedArchitecture:
 class BatchedMLP(torch.nn.Module):
     """A batch of ReLU MLPs R^in_dim -> R evaluated on inputs of shape (models, points, in_dim)."""
 
-    def __init__(self, architecture: BatchedArchitecture, generator: torch.Generator, dtype=torch.float32):
+    INITS = ("he", "standard_normal")
+
+    def __init__(self, architecture: BatchedArchitecture, generator: torch.Generator, dtype=torch.float32,
+                 init: str = "he"):
         super().__init__()
         self.architecture = architecture
         B, W, L, D = architecture.n_models, architecture.max_width, architecture.max_depth, architecture.in_dim
@@ -62,16 +65,22 @@ class BatchedMLP(torch.nn.Module):
         def normal(*shape):
             return torch.randn(*shape, generator=generator, dtype=dtype)
 
+        if init not in self.INITS:
+            raise ValueError(f"unknown init {init!r}; known: {', '.join(self.INITS)}")
         # He initialisation with each model's own fan-in, so a padded model starts where an unpadded
-        # one of its width would.
-        hidden_std = torch.sqrt(2.0 / widths.to(dtype))
-        self.input_weight = torch.nn.Parameter(normal(B, D, W) * (2.0 / D) ** 0.5 * unit_mask[:, None, :])
+        # one of its width would. "standard_normal" is Nakada & Imaizumi's N(0, 1) for every weight
+        # (JMLR 2020, Sec. 6.1): at width 128 its outputs start in the thousands.
+        he = init == "he"
+        hidden_std = torch.sqrt(2.0 / widths.to(dtype)) if he else torch.ones(B, dtype=dtype)
+        input_std = (2.0 / D) ** 0.5 if he else 1.0
+        output_std = (1.0 / widths.to(dtype)) ** 0.5 if he else torch.ones(B, dtype=dtype)
+        self.input_weight = torch.nn.Parameter(normal(B, D, W) * input_std * unit_mask[:, None, :])
         self.input_bias = torch.nn.Parameter(torch.zeros(B, W, dtype=dtype))
         hidden = normal(B, max(L - 1, 0), W, W) * hidden_std[:, None, None, None]
         hidden = hidden * unit_mask[:, None, :, None] * unit_mask[:, None, None, :]
         self.hidden_weight = torch.nn.Parameter(hidden)
         self.hidden_bias = torch.nn.Parameter(torch.zeros(B, max(L - 1, 0), W, dtype=dtype))
-        output = normal(B, W, 1) * (1.0 / widths.to(dtype))[:, None, None] ** 0.5 * unit_mask[:, :, None]
+        output = normal(B, W, 1) * output_std[:, None, None] * unit_mask[:, :, None]
         self.output_weight = torch.nn.Parameter(output)
         self.output_bias = torch.nn.Parameter(torch.zeros(B, 1, dtype=dtype))
 

@@ -19,6 +19,8 @@ class DNNSettings:
     parameter_scale: float = 2.0  # the constant C of J Thm 7's parameter budget (ours)
     depth_scale: float = 0.25  # the constant C of J Thm 7's depth bound (ours)
     validation_fraction: float = 0.2  # held out for early stopping
+    max_width: int = 0  # cap on the guideline's width (0: none); bounds the cost of rough (small beta) targets
+    init: str = "he"  # initial weights: "he" or "standard_normal" (see BatchedMLP)
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     @classmethod
@@ -31,7 +33,10 @@ class DNNSettings:
     def architecture_for(self, n: int, dim: int, alpha: float, beta: float, pieces: int) -> tuple[int, int]:
         """(depth, width) for sample size n: the guideline unless overridden."""
         depth, width = jmlr_network_size(n, dim, alpha, beta, pieces, self.parameter_scale, self.depth_scale)
-        return (self.depth or depth), (self.width or width)
+        width = self.width or width
+        if self.max_width:
+            width = min(width, self.max_width)
+        return (self.depth or depth), width
 
 
 def resolve_device(name: str) -> torch.device:
@@ -76,7 +81,7 @@ def train_dnn_batch(
     architecture = BatchedArchitecture(
         in_dim=dim, depths=tuple(d for d, _ in architectures), widths=tuple(w for _, w in architectures)
     )
-    model = BatchedMLP(architecture, torch.Generator(device="cpu").manual_seed(seed)).to(device)
+    model = BatchedMLP(architecture, torch.Generator(device="cpu").manual_seed(seed), init=settings.init).to(device)
     batch_generator = torch.Generator(device=device).manual_seed(seed + 1)
     outcome = train_batched_regression(
         model,

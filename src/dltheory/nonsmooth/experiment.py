@@ -28,7 +28,8 @@ RUN_COLUMNS = [
 
 
 def simulate_target_data(
-    target: PiecewiseSmoothTarget, max_n: int, replicates: int, noise_sd: float, n_test: int, seed: int
+    target: PiecewiseSmoothTarget, max_n: int, replicates: int, noise_sd: float, n_test: int, seed: int,
+    family: str = FAMILY,
 ) -> dict[str, np.ndarray]:
     """Training samples (replicates, max_n, D) with noisy responses, and noise-free test points.
 
@@ -37,18 +38,19 @@ def simulate_target_data(
     train_x = np.empty((replicates, max_n, target.dim))
     train_y = np.empty((replicates, max_n))
     for replicate in range(replicates):
-        rng = rng_for(seed, FAMILY, target.name, "data", replicate)
+        rng = rng_for(seed, family, target.name, "data", replicate)
         train_x[replicate] = rng.uniform(size=(max_n, target.dim))
         train_y[replicate] = target(train_x[replicate]) + noise_sd * rng.standard_normal(max_n)
-    rng = rng_for(seed, FAMILY, target.name, "test")
+    rng = rng_for(seed, family, target.name, "test")
     test_x = rng.uniform(size=(n_test, target.dim))
     return {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_f": target(test_x)}
 
 
 def _rows(target: PiecewiseSmoothTarget, method: str, n: int, replicate: int, seed: int,
-          metrics: dict[str, float], hyperparameters: dict, diverged=False, diverged_step=-1) -> list[dict]:
+          metrics: dict[str, float], hyperparameters: dict, diverged=False, diverged_step=-1,
+          family: str = FAMILY) -> list[dict]:
     shared = {
-        "family": FAMILY, "target": target.name, "dim": target.dim, "alpha": target.alpha,
+        "family": family, "target": target.name, "dim": target.dim, "alpha": target.alpha,
         "beta": target.beta, "pieces": target.pieces, "method": method, "n": n, "replicate": replicate,
         "seed": seed, "hyperparameters": json.dumps(hyperparameters, sort_keys=True, default=_plain),
         "diverged": bool(diverged), "diverged_step": int(diverged_step),
@@ -70,25 +72,26 @@ def selected_hyperparameters(estimator) -> dict:
 
 
 def run_linear_estimator(
-    target: PiecewiseSmoothTarget, data: dict, method: str, params: dict, sizes: list[int], seed: int
+    target: PiecewiseSmoothTarget, data: dict, method: str, params: dict, sizes: list[int], seed: int,
+    family: str = FAMILY,
 ) -> pd.DataFrame:
     """Fit ``method`` on every (size, replicate) and record the squared L2 error against the true f."""
     rows = []
     for replicate in range(data["train_x"].shape[0]):
         for n in sizes:
-            job_seed = derive_seed(seed, FAMILY, target.name, method, n, replicate)
+            job_seed = derive_seed(seed, family, target.name, method, n, replicate)
             estimator = make_estimator(method, params, seed=job_seed % 2**31)
             estimator.fit(data["train_x"][replicate, :n], data["train_y"][replicate, :n])
             prediction = estimator.predict(data["test_x"])
             mse = float(np.mean((prediction - data["test_f"]) ** 2))
             rows += _rows(target, method, n, replicate, job_seed, {"mse": mse},
-                          selected_hyperparameters(estimator))
+                          selected_hyperparameters(estimator), family=family)
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
 def run_dnn(
     target: PiecewiseSmoothTarget, data: dict, settings: DNNSettings, sizes: list[int], seed: int,
-    device: torch.device, progress=None,
+    device: torch.device, progress=None, family: str = FAMILY,
 ) -> pd.DataFrame:
     """Train the DNNs of every (size, replicate) together as one batched model; record their errors."""
     replicates = data["train_x"].shape[0]
@@ -96,7 +99,7 @@ def run_dnn(
     datasets = [(data["train_x"][r, :n], data["train_y"][r, :n]) for n, r in jobs]
     architectures = [settings.architecture_for(n, target.dim, target.alpha, target.beta, target.pieces)
                      for n, _ in jobs]
-    batch_seed = derive_seed(seed, FAMILY, target.name, "dnn")
+    batch_seed = derive_seed(seed, family, target.name, "dnn")
     model, outcome = train_dnn_batch(datasets, architectures, settings, batch_seed % 2**31, device, progress)
     test_predictions = predict_dnn_batch(model, data["test_x"])
     rows = []
@@ -112,5 +115,5 @@ def run_dnn(
         }
         hyper = {"depth": depth, "width": width, "parameters": parameters[i]}
         rows += _rows(target, "dnn", n, replicate, batch_seed, metrics, hyper,
-                      outcome.diverged[i], outcome.diverged_step[i])
+                      outcome.diverged[i], outcome.diverged_step[i], family=family)
     return pd.DataFrame(rows, columns=RUN_COLUMNS)

@@ -1,0 +1,110 @@
+# Where DNNs win, measured (Imaizumi & Fukumizu, JMLR 23(111) 2022, Fig. 2): one piecewise-smooth target per
+# (alpha, beta) cell, fitted by the DNN and the linear estimators with the non-smooth family's scripts
+# -> collect -> notebook (theory region for three D, empirical map, agreement claims).
+
+localrules:
+    region_collect,
+    region_notebook,
+
+
+rule region_simulate:
+    output:
+        "results/region/data/{cell}.npz",
+    params:
+        family="region",
+        target=region_target,
+        sizes=REGION.get("sizes"),
+        replicates=REGION.get("replicates"),
+        noise_sd=REGION.get("noise_sd"),
+        n_test=REGION.get("n_test"),
+        seed=config["seed"],
+    log:
+        "logs/region/simulate/{cell}.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/nonsmooth_simulate.py"
+
+
+rule region_fit_linear:
+    input:
+        "results/region/data/{cell}.npz",
+    output:
+        "results/region/runs/{cell}/{method}.parquet",
+    wildcard_constraints:
+        method="fourier|spline|kernel_ridge|gaussian_process",
+    params:
+        family="region",
+        target=region_target,
+        sizes=REGION.get("sizes"),
+        estimator_params=region_estimator_params,
+        seed=config["seed"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/region/fit/{cell}/{method}.log",
+    benchmark:
+        "results/benchmarks/region/fit/{cell}/{method}.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/nonsmooth_fit_linear.py"
+
+
+rule region_train_dnn:
+    input:
+        "results/region/data/{cell}.npz",
+    output:
+        "results/region/runs/{cell}/dnn.parquet",
+    params:
+        family="region",
+        target=region_target,
+        sizes=REGION.get("sizes"),
+        dnn=REGION.get("dnn"),
+        seed=config["seed"],
+        device=config["device"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/region/train/{cell}/dnn.log",
+    benchmark:
+        "results/benchmarks/region/train/{cell}/dnn.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/nonsmooth_train_dnn.py"
+
+
+rule region_collect:
+    input:
+        get_region_runs,
+    output:
+        "results/region/region.parquet",
+    params:
+        family_config=family_config("region"),
+    log:
+        "logs/region/collect.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/collect_runs.py"
+
+
+rule region_notebook:
+    input:
+        notebook=repo_path("notebooks/region.ipynb"),
+        table="results/region/region.parquet",
+    output:
+        notebook="results/region/notebook.ipynb",
+        claims="results/region/claims.json",
+        figures=[region_figure(name, ext) for name in REGION_FIGURES for ext in ("png", "svg")],
+    params:
+        parameters={
+            "section_json": json.dumps(REGION),
+            "figures_dir": "results/region/figures",
+            "seed": config["seed"],
+        },
+    log:
+        "logs/region/notebook.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/run_notebook.py"
