@@ -131,7 +131,7 @@ def test_lint_passes():
 
 def test_bad_config_stops_before_any_job(tmp_path):
     (tmp_path / "config").mkdir()
-    config = (ROOT / "config/smoke.yaml").read_text().replace("replicates: 2", "replicates: -3")
+    config = (ROOT / "config/smoke.yaml").read_text().replace("replicates: 2", "replicates: -3", 1)
     (tmp_path / "config/config.yaml").write_text(config)
     result = snakemake(tmp_path, check=False)
     assert result.returncode != 0
