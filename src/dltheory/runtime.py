@@ -1,5 +1,6 @@
 """What every pipeline job does first: log to its log file, and use only the threads it was given."""
 
+import ctypes
 import logging
 import sys
 
@@ -23,4 +24,21 @@ def start_job(log_path: str | None, threads: int = 1) -> logging.Logger:
 
     torch.set_num_threads(threads)
     _thread_limits.append(threadpool_limits(threads))
+    reuse_freed_memory()
     return logging.getLogger("dltheory")
+
+
+def reuse_freed_memory() -> bool:
+    """Keep large freed blocks in the process heap instead of returning them to the kernel (glibc only).
+
+    Torch on CPU allocates and frees its large buffers (gradients, Adam's temporaries) at every step. glibc
+    serves blocks above 128 KiB with a fresh mmap and unmaps them on free, so every step page-faults its
+    buffers in again: for 50 batched 8 x 216 MLPs that was half of the run time, spent in the kernel
+    (0.52 s per step against 0.22 s with this, measured on the 2-core CPU machine). Returns whether it applied.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, musl): nothing to tune
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt parameter numbers from glibc's malloc.h
+    return bool(libc.mallopt(m_mmap_threshold, 1 << 30)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
