@@ -1,0 +1,257 @@
+"""GAN objectives for the stability runs (issue 4): one (discriminator loss, generator loss) pair per variant.
+
+Every loss function returns ``(discriminator_loss, generator_loss)`` as scalar tensors; both are minimised, the
+discriminator's by the discriminator, the generator's by the generator. Whether ``fake`` is detached for the
+discriminator step is the training loop's business. Sign conventions (all losses are means over the batch):
+
+- non-saturating (Goodfellow et al. 2014): D: softplus(−D(real)) + softplus(D(fake)); G: softplus(−D(fake)).
+- Wasserstein (Arjovsky et al. 2017): D: E D(fake) − E D(real); G: −E D(fake).
+- hinge (Miyato et al. 2018): D: relu(1 − D(real)) + relu(1 + D(fake)); G: −E D(fake).
+- MMD (Li et al. 2017, with a fixed mixture of Gaussian kernels on discriminator features): D: −MMD²; G: MMD².
+- smoothed (ours, following the ingredients the paper names, Chu, Minami & Fukumizu, ICLR 2020, abstract and
+  Table 3 caption as quoted in ``shared/papers/gan.md``): the Wasserstein loss plus (λ/2)·‖f‖²_H on the
+  discriminator, the convex conjugate of the (1/(2λ))·MMD² smoothing term inf-convolved with W1. Derivation and
+  the random-feature approximation of ‖f‖²_H: ``docs/gan_smoothed_objective.md``.
+
+Which variant uses which constraint, and its default hyperparameters, is the registry ``VARIANTS``.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+GRADIENT_PENALTY_WEIGHT = 10.0  # Gulrajani et al. 2017; issue 4
+WEIGHT_CLIP = 0.01  # Arjovsky et al. 2017
+MMD_BANDWIDTHS = (1.0, 2.0, 4.0, 8.0, 16.0)  # Li et al. 2017 (recalled, unverified)
+SMOOTHING_LAMBDA = 1.0  # ours, chosen before any run, not tuned
+SMOOTHING_BANDWIDTH = 1.0  # ours: the Gaussian kernel of the RKHS on the smoothed critic's features
+RANDOM_FEATURES = 256  # ours: D in the random Fourier feature map ψ: R^d → R^D
+
+
+def non_saturating_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Non-saturating GAN losses on discriminator logits (Goodfellow et al. 2014); softplus(t) = log(1 + eᵗ)."""
+    discriminator = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+    return discriminator, F.softplus(-d_fake).mean()
+
+
+def wasserstein_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Wasserstein critic losses (Arjovsky et al. 2017): the critic maximises E f(real) − E f(fake)."""
+    return d_fake.mean() - d_real.mean(), -d_fake.mean()
+
+
+def hinge_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hinge losses as used with spectral normalisation (Miyato et al. 2018)."""
+    discriminator = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
+    return discriminator, -d_fake.mean()
+
+
+def gaussian_kernel_sum(x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float]) -> torch.Tensor:
+    """Gram matrix of k(a, b) = Σ_σ exp(−‖a − b‖² / (2σ²)): the torch twin of ``metrics.gaussian_kernel_sum``.
+
+    Squared distances are expanded (‖a‖² + ‖b‖² − 2a·b, clamped at 0) rather than taken from ``torch.cdist``,
+    whose square root has no finite gradient at coincident points.
+    """
+    x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
+    squared = (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1) - 2.0 * x @ y.T).clamp_min(0.0)
+    return sum(torch.exp(-squared / (2.0 * s**2)) for s in bandwidths)
+
+
+def mmd_squared(x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float]) -> torch.Tensor:
+    """Unbiased MMD² (Gretton et al. 2012, eq. 3), differentiable; same estimator as ``metrics.mmd_squared``."""
+    n, m = len(x), len(y)
+    if n < 2 or m < 2:
+        raise ValueError(f"mmd_squared needs at least 2 points per sample, got {n} and {m}")
+    if len(bandwidths) == 0:
+        raise ValueError("mmd_squared needs at least one bandwidth")
+    kxx, kyy = gaussian_kernel_sum(x, x, bandwidths), gaussian_kernel_sum(y, y, bandwidths)
+    kxy = gaussian_kernel_sum(x, y, bandwidths)
+    within_x = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+    within_y = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+    return within_x + within_y - 2.0 * kxy.mean()
+
+
+def mmd_losses(
+    features_real: torch.Tensor, features_fake: torch.Tensor, bandwidths: Sequence[float] = MMD_BANDWIDTHS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """MMD-GAN losses on discriminator features (Li et al. 2017): the discriminator maximises MMD², G minimises it."""
+    distance = mmd_squared(features_real, features_fake, bandwidths)
+    return -distance, distance
+
+
+def smoothed_losses(
+    d_real: torch.Tensor, d_fake: torch.Tensor, rkhs_norm_squared: torch.Tensor, smoothing: float = SMOOTHING_LAMBDA
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smoothed Wasserstein losses (ours): the Wasserstein losses plus (λ/2)·‖f‖²_H on the discriminator.
+
+    (λ/2)·‖f‖²_H is the convex conjugate of the smoothing term (1/(2λ))·MMD² inf-convolved with W1; see
+    ``docs/gan_smoothed_objective.md``. The generator's loss is unchanged, since the penalty does not depend on it.
+    """
+    discriminator, generator = wasserstein_losses(d_real, d_fake)
+    return discriminator + 0.5 * smoothing * rkhs_norm_squared, generator
+
+
+def gradient_penalty(
+    discriminator: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+    weight: float = GRADIENT_PENALTY_WEIGHT,
+) -> torch.Tensor:
+    """WGAN-GP's penalty λ·E (‖∇ₓD(x̂)‖ − 1)² at x̂ = εx_real + (1 − ε)x_fake, ε ~ U[0, 1] per sample.
+
+    Gulrajani et al. 2017, λ = 10. ``generator`` draws ε (reproducibility); the graph is kept, so the penalty can
+    be back-propagated into the discriminator's parameters.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"gradient_penalty needs real and fake of the same shape, got {real.shape} and {fake.shape}")
+    shape = (len(real),) + (1,) * (real.dim() - 1)
+    epsilon = torch.rand(shape, generator=generator, dtype=real.dtype, device=real.device)
+    interpolates = (epsilon * real.detach() + (1.0 - epsilon) * fake.detach()).requires_grad_(True)
+    outputs = discriminator(interpolates)
+    (gradients,) = torch.autograd.grad(outputs.sum(), interpolates, create_graph=True)
+    norms = gradients.reshape(len(real), -1).norm(dim=1)
+    return weight * (norms - 1.0).pow(2).mean()
+
+
+def clip_weights_(module: nn.Module, clip: float = WEIGHT_CLIP) -> nn.Module:
+    """Clamp every parameter of ``module`` to [−clip, clip] in place (WGAN, Arjovsky et al. 2017); returns it."""
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.clamp_(-clip, clip)
+    return module
+
+
+_NORMALISED_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def spectrally_normalise(module: nn.Module) -> nn.Module:
+    """Apply ``torch.nn.utils.parametrizations.spectral_norm`` to every Linear/Conv layer (Miyato et al. 2018).
+
+    Each weight is divided by its largest singular value, estimated by power iteration (one per forward pass in
+    training mode). For convolutions this normalises the reshaped kernel, as Miyato et al. do, not the operator.
+    Returns ``module``, changed in place. ``RandomFeatureCritic``'s readout is a bare parameter and is left alone.
+    """
+    layers = [layer for layer in module.modules() if isinstance(layer, _NORMALISED_LAYERS)]
+    for layer in layers:
+        nn.utils.parametrizations.spectral_norm(layer)
+    return module
+
+
+class RandomFeatureCritic(nn.Module):
+    """The smoothed GAN's discriminator (ours): f(x) = aᵀψ(h(x)), ψ a random Fourier feature map.
+
+    ``features`` is h: a network the caller makes Lipschitz (``spectrally_normalise``) and smooth (ELU/softplus).
+    ψ(u) = √(2/D) cos(Ωu/σ + b) with Ω ~ N(0, I) and b ~ U[0, 2π) fixed at construction (Rahimi & Recht 2007), so
+    ψ(u)ᵀψ(v) ≈ exp(−‖u − v‖²/(2σ²)). f lies in the RKHS H of the kernel k̂(x, y) = ψ(h(x))ᵀψ(h(y)), where
+    ‖f‖²_H ≤ ‖a‖², with equality when a is in the span of the ψ(h(z_j)) (always, once D ≤ the number of distinct
+    points): ``rkhs_norm_squared`` returns ‖a‖². The RKHS is that of the current h; h itself is learned, as in
+    MMD-GAN, and is not penalised by this term.
+    """
+
+    def __init__(
+        self,
+        features: nn.Module,
+        feature_dim: int,
+        num_features: int = RANDOM_FEATURES,
+        bandwidth: float = SMOOTHING_BANDWIDTH,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        self.features = features
+        self.bandwidth = bandwidth
+        self.register_buffer("frequencies", torch.randn(num_features, feature_dim, generator=generator))
+        self.register_buffer("phases", 2.0 * math.pi * torch.rand(num_features, generator=generator))
+        bound = 1.0 / math.sqrt(num_features)
+        self.readout = nn.Parameter(bound * (2.0 * torch.rand(num_features, generator=generator) - 1.0))
+
+    def random_features(self, x: torch.Tensor) -> torch.Tensor:
+        """ψ(h(x)): shape (n, D)."""
+        u = self.features(x)
+        scale = math.sqrt(2.0 / len(self.phases))
+        return scale * torch.cos(u @ self.frequencies.T / self.bandwidth + self.phases)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.random_features(x) @ self.readout
+
+    def rkhs_norm_squared(self) -> torch.Tensor:
+        """‖a‖², the squared RKHS norm of f in the random-feature RKHS (see the class docstring)."""
+        return self.readout.pow(2).sum()
+
+
+@dataclass(frozen=True)
+class GanVariant:
+    """One named GAN variant of issue 4: its loss and the constraints placed on the discriminator."""
+
+    name: str
+    loss: str  # "non_saturating", "wasserstein", "hinge", "mmd" or "smoothed"
+    spectral_norm: bool = False
+    weight_clipping: bool = False
+    gradient_penalty: bool = False
+    gradient_penalty_weight: float = GRADIENT_PENALTY_WEIGHT
+    clip: float = WEIGHT_CLIP
+    bandwidths: tuple[float, ...] = ()
+    smoothing: float = 0.0
+
+
+VARIANTS: dict[str, GanVariant] = {
+    variant.name: variant
+    for variant in (
+        GanVariant("non_saturating", "non_saturating"),
+        GanVariant("wgan_clip", "wasserstein", weight_clipping=True),
+        GanVariant("wgan_gp", "wasserstein", gradient_penalty=True),
+        GanVariant("sn_hinge", "hinge", spectral_norm=True),
+        GanVariant("sn_wasserstein", "wasserstein", spectral_norm=True),
+        GanVariant("sn_gp", "wasserstein", spectral_norm=True, gradient_penalty=True),
+        # Li et al. 2017 clip the feature network's weights to keep it Lipschitz (recalled).
+        GanVariant("mmd_gan", "mmd", weight_clipping=True, bandwidths=MMD_BANDWIDTHS),
+        GanVariant(
+            "smoothed", "smoothed", spectral_norm=True, bandwidths=(SMOOTHING_BANDWIDTH,), smoothing=SMOOTHING_LAMBDA
+        ),
+    )
+}
+
+
+def get_variant(name: str) -> GanVariant:
+    """The registered variant called ``name``; ValueError naming the known ones otherwise."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown GAN variant {name!r}; known: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def variant_losses(
+    variant: str | GanVariant,
+    discriminator: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(discriminator loss, generator loss) of ``variant`` with its penalties, from the batches ``real``, ``fake``.
+
+    For ``mmd_gan`` the discriminator's outputs are feature vectors; for ``smoothed`` the discriminator must be a
+    ``RandomFeatureCritic``. Spectral normalisation and weight clipping act on the module, not the loss: apply
+    ``spectrally_normalise`` once at construction and ``clip_weights_`` after each discriminator step.
+    """
+    config = get_variant(variant) if isinstance(variant, str) else variant
+    d_real, d_fake = discriminator(real), discriminator(fake)
+    if config.loss == "non_saturating":
+        losses = non_saturating_losses(d_real, d_fake)
+    elif config.loss == "wasserstein":
+        losses = wasserstein_losses(d_real, d_fake)
+    elif config.loss == "hinge":
+        losses = hinge_losses(d_real, d_fake)
+    elif config.loss == "mmd":
+        losses = mmd_losses(d_real, d_fake, config.bandwidths)
+    elif config.loss == "smoothed":
+        if not isinstance(discriminator, RandomFeatureCritic):
+            raise ValueError("the smoothed variant needs a RandomFeatureCritic discriminator")
+        losses = smoothed_losses(d_real, d_fake, discriminator.rkhs_norm_squared(), config.smoothing)
+    else:
+        raise ValueError(f"unknown loss {config.loss!r} in variant {config.name!r}")
+    if config.gradient_penalty:
+        penalty = gradient_penalty(discriminator, real, fake, generator, config.gradient_penalty_weight)
+        losses = (losses[0] + penalty, losses[1])
+    return losses
