@@ -1,0 +1,239 @@
+"""Batched GAN networks and Adam for the 2-D stability runs (issue 4): many small GANs of one variant as one model.
+
+Parameters are stacked over a leading model axis, as in ``dltheory.nn.batched_mlp``: a layer's weight has shape
+(models, fan_in, fan_out) and one ``torch.baddbmm`` evaluates it for every model at once. Model b only ever reads
+its own slice, so with a per-model *sum* of losses each model's gradient is the one it would get alone.
+
+Spectral normalisation (Miyato et al. 2018) is done per model by a batched power iteration that mirrors
+``torch.nn.utils.parametrizations.spectral_norm``: 15 iterations at construction, then one per forward pass in
+training mode, with u and v buffers and no gradient through them.
+"""
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dltheory.gan.objectives import RANDOM_FEATURES, SMOOTHING_BANDWIDTH
+
+ACTIVATIONS = {"relu": torch.relu, "elu": F.elu, "softplus": F.softplus}
+INITIAL_POWER_ITERATIONS = 15  # as torch's spectral_norm parametrization does at registration
+_NORMALISE_EPS = 1e-12  # F.normalize's default, as torch's spectral_norm uses
+
+
+def _generators(generator: torch.Generator | Sequence[torch.Generator], n_models: int) -> list[torch.Generator]:
+    if isinstance(generator, torch.Generator):
+        return [generator] * n_models
+    generators = list(generator)
+    if len(generators) != n_models:
+        raise ValueError(f"need one generator per model: got {len(generators)} for {n_models} models")
+    return generators
+
+
+def _uniform(shape, bound: float, generators: list[torch.Generator], dtype: torch.dtype) -> torch.Tensor:
+    """U(−bound, bound) of ``shape`` per model, model b's draw from ``generators[b]``: shape (models, *shape)."""
+    parts = [torch.rand(*shape, generator=g, dtype=dtype) for g in generators]
+    return bound * (2.0 * torch.stack(parts) - 1.0)
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    return F.normalize(x, dim=-1, eps=_NORMALISE_EPS)
+
+
+class BatchedGanMLP(nn.Module):
+    """``n_models`` MLPs R^in_dim → R^out_dim of ``depth`` hidden layers of ``width``, on (models, batch, in_dim).
+
+    Weights start as torch's ``nn.Linear`` default, U(−1/√fan_in, 1/√fan_in) for weights and biases. ``generator``
+    is one ``torch.Generator`` (models drawn one after the other) or one per model; with one per model, model b's
+    initial weights depend only on its own generator, so they do not change with the rest of the batch.
+    """
+
+    def __init__(
+        self,
+        n_models: int,
+        in_dim: int,
+        out_dim: int,
+        width: int,
+        depth: int,
+        activation: str,
+        generator: torch.Generator | Sequence[torch.Generator],
+        spectral_norm: bool = False,
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        self.n_models, self.out_dim = n_models, out_dim
+        self.activation = ACTIVATIONS[activation]
+        self.spectral_norm = spectral_norm
+        generators = _generators(generator, n_models)
+        dims = [in_dim] + [width] * depth + [out_dim]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(dims[:-1], dims[1:], strict=True):
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(nn.Parameter(_uniform((fan_in, fan_out), bound, generators, dtype)))
+            self.biases.append(nn.Parameter(_uniform((fan_out,), bound, generators, dtype)))
+        if spectral_norm:
+            for layer, weight in enumerate(self.weights):
+                fan_in, fan_out = weight.shape[1:]
+                u = torch.stack([torch.randn(fan_out, generator=g, dtype=dtype) for g in generators])
+                v = torch.stack([torch.randn(fan_in, generator=g, dtype=dtype) for g in generators])
+                self.register_buffer(f"u{layer}", _normalise(u))
+                self.register_buffer(f"v{layer}", _normalise(v))
+            self.power_iteration_(INITIAL_POWER_ITERATIONS)
+
+    @torch.no_grad()
+    def power_iteration_(self, iterations: int = 1) -> None:
+        """Update every layer's (u, v) by power iteration on each model's own weight (stored as Wᵀ: fan_in × fan_out).
+
+        torch's order for W (out × in): v ← normalise(Wᵀu), u ← normalise(Wv); with w = Wᵀ that is v ← w u, u ← wᵀ v.
+        """
+        for layer, weight in enumerate(self.weights):
+            u, v = getattr(self, f"u{layer}"), getattr(self, f"v{layer}")
+            for _ in range(iterations):
+                v = _normalise(torch.bmm(weight, u[:, :, None]).squeeze(-1))
+                u = _normalise(torch.bmm(v[:, None, :], weight).squeeze(1))
+            getattr(self, f"u{layer}").copy_(u)
+            getattr(self, f"v{layer}").copy_(v)
+
+    def sigmas(self) -> list[torch.Tensor]:
+        """Per layer, each model's largest-singular-value estimate σ = vᵀ w u, shape (models,), differentiable in w."""
+        result = []
+        for layer, weight in enumerate(self.weights):
+            u, v = getattr(self, f"u{layer}").clone(), getattr(self, f"v{layer}").clone()
+            result.append(torch.bmm(torch.bmm(v[:, None, :], weight), u[:, :, None]).reshape(-1))
+        return result
+
+    def weight_matrices(self) -> list[torch.Tensor]:
+        """The weights the forward pass uses, (models, fan_in, fan_out) per layer: divided by σ under spectral norm."""
+        if not self.spectral_norm:
+            return list(self.weights)
+        return [weight / sigma[:, None, None] for weight, sigma in zip(self.weights, self.sigmas(), strict=True)]
+
+    @torch.no_grad()
+    def clip_(self, clip: float) -> "BatchedGanMLP":
+        """Clamp every weight and bias to [−clip, clip] in place (WGAN, as ``objectives.clip_weights_``)."""
+        for parameter in self.parameters():
+            parameter.clamp_(-clip, clip)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(models, batch, in_dim) → (models, batch, out_dim), or (models, batch) when out_dim is 1."""
+        if self.spectral_norm and self.training:
+            self.power_iteration_(1)
+        weights = self.weight_matrices()
+        h = x
+        for layer, (weight, bias) in enumerate(zip(weights, self.biases, strict=True)):
+            h = torch.baddbmm(bias[:, None, :], h, weight)
+            if layer < len(weights) - 1:
+                h = self.activation(h)
+        return h.squeeze(-1) if self.out_dim == 1 else h
+
+
+class BatchedRandomFeatureCritic(nn.Module):
+    """The smoothed GAN's critic f_b(x) = a_bᵀψ_b(h_b(x)) per model: ``objectives.RandomFeatureCritic`` batched.
+
+    h is a ``BatchedGanMLP`` (the caller makes it Lipschitz and smooth); ψ_b(u) = √(2/D) cos(Ω_b u/σ + β_b) with
+    per-model Ω_b ~ N(0, I), β_b ~ U[0, 2π) fixed at construction; ‖f_b‖²_H is taken as ‖a_b‖² (see
+    ``RandomFeatureCritic``). The readout a is a bare parameter: spectral norm and clipping leave it alone.
+    """
+
+    def __init__(
+        self,
+        features: BatchedGanMLP,
+        generator: torch.Generator | Sequence[torch.Generator],
+        num_features: int = RANDOM_FEATURES,
+        bandwidth: float = SMOOTHING_BANDWIDTH,
+    ):
+        super().__init__()
+        self.features = features
+        self.bandwidth = bandwidth
+        generators = _generators(generator, features.n_models)
+        dim = features.out_dim
+        frequencies = torch.stack([torch.randn(num_features, dim, generator=g) for g in generators])
+        self.register_buffer("frequencies", frequencies)
+        self.register_buffer(
+            "phases", torch.stack([2.0 * math.pi * torch.rand(num_features, generator=g) for g in generators])
+        )
+        bound = 1.0 / math.sqrt(num_features)
+        readout = torch.stack([bound * (2.0 * torch.rand(num_features, generator=g) - 1.0) for g in generators])
+        self.readout = nn.Parameter(readout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = self.features(x)
+        if u.dim() == 2:
+            u = u[..., None]
+        projected = torch.bmm(u, self.frequencies.transpose(1, 2)) / self.bandwidth + self.phases[:, None, :]
+        psi = math.sqrt(2.0 / self.phases.shape[1]) * torch.cos(projected)
+        return torch.bmm(psi, self.readout[:, :, None]).squeeze(-1)
+
+    def rkhs_norm_squared(self) -> torch.Tensor:
+        """‖a_b‖² per model, shape (models,)."""
+        return self.readout.pow(2).sum(-1)
+
+    def clip_(self, clip: float) -> "BatchedRandomFeatureCritic":
+        self.features.clip_(clip)
+        return self
+
+
+class BatchedAdam:
+    """Adam (Kingma & Ba 2015, torch's update formula) over parameters stacked on a leading model axis.
+
+    ``learning_rates`` has shape (models,) and is broadcast over each parameter's trailing dimensions. A per-model
+    learning rate cannot be had by scaling each model's loss under one shared lr: Adam divides the first moment by
+    the root of the second, so its step is invariant to the gradient's scale. Models where ``frozen`` is True
+    (diverged ones) keep their parameters, moments and step count, and their (possibly NaN) gradients are ignored.
+    betas default to (0.5, 0.999), the usual choice for GANs (Radford et al. 2016), not torch's (0.9, 0.999).
+    """
+
+    def __init__(
+        self,
+        parameters,
+        learning_rates: torch.Tensor | Sequence[float],
+        betas: tuple[float, float] = (0.5, 0.999),
+        eps: float = 1e-8,
+    ):
+        self.parameters = [p for p in parameters]
+        if not self.parameters:
+            raise ValueError("BatchedAdam got no parameters")
+        first = self.parameters[0]
+        self.learning_rates = torch.as_tensor(learning_rates, dtype=first.dtype, device=first.device)
+        n_models = len(self.learning_rates)
+        for p in self.parameters:
+            if p.shape[0] != n_models:
+                raise ValueError(f"parameter of shape {tuple(p.shape)} has no leading axis of {n_models} models")
+        self.betas, self.eps = betas, eps
+        self.frozen = torch.zeros(n_models, dtype=torch.bool, device=first.device)
+        self.steps = torch.zeros(n_models, dtype=first.dtype, device=first.device)
+        self.exp_avg = [torch.zeros_like(p) for p in self.parameters]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.parameters]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        active = ~self.frozen
+        steps = torch.where(active, self.steps + 1, self.steps)
+        self.steps = steps
+        safe_steps = steps.clamp_min(1)  # a frozen model that never stepped: its (unused) corrections stay finite
+        correction1 = 1 - beta1**safe_steps
+        correction2 = 1 - beta2**safe_steps
+        for p, m, v in zip(self.parameters, self.exp_avg, self.exp_avg_sq, strict=True):
+            if p.grad is None:
+                continue
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            keep = active.view(shape)
+            grad = torch.where(keep, p.grad, torch.zeros_like(p.grad))
+            m.copy_(torch.where(keep, beta1 * m + (1 - beta1) * grad, m))
+            v.copy_(torch.where(keep, beta2 * v + (1 - beta2) * grad * grad, v))
+            denom = v.sqrt() / correction2.sqrt().view(shape) + self.eps
+            update = (self.learning_rates / correction1).view(shape) * m / denom
+            p.copy_(torch.where(keep, p - update, p))
