@@ -69,31 +69,19 @@ def _check_nonsmooth(section: dict) -> None:
             target_from_config(spec)
         except ValueError as error:
             raise ConfigError(f"config key 'nonsmooth.targets[{i}]' ({spec['name']}): {error}") from error
-    for name, params in section.get("estimator_params", {}).items():
-        try:
-            make_estimator(name, params)
-        except (ValueError, TypeError) as error:
-            raise ConfigError(f"config key 'nonsmooth.estimator_params.{name}': {error}") from error
+    _check_constructor_params("nonsmooth.estimator_params", section.get("estimator_params", {}), make_estimator)
 
 
 def _check_region(section: dict) -> None:
     from dltheory.nonsmooth.estimators import make_estimator
-    from dltheory.nonsmooth.targets import target_from_config
+    from dltheory.nonsmooth.targets import region_cell_specs, target_from_config
 
-    for alpha in section["alphas"]:
-        for beta in section["betas"]:
-            spec = {"name": "cell", "dim": section["dim"], "alpha": alpha, "beta": beta,
-                    "pieces": section["pieces"], "seed": section["target_seed"], "jump": section["jump"],
-                    "amplitude": section["amplitude"]}
-            try:
-                target_from_config(spec)
-            except ValueError as error:
-                raise ConfigError(f"config key 'region' (alpha={alpha}, beta={beta}): {error}") from error
-    for name, params in section.get("estimator_params", {}).items():
+    for name, spec in region_cell_specs(section).items():
         try:
-            make_estimator(name, params)
-        except (ValueError, TypeError) as error:
-            raise ConfigError(f"config key 'region.estimator_params.{name}': {error}") from error
+            target_from_config(spec)
+        except ValueError as error:
+            raise ConfigError(f"config key 'region' (cell {name}): {error}") from error
+    _check_constructor_params("region.estimator_params", section.get("estimator_params", {}), make_estimator)
 
 
 def _check_intrinsic(section: dict) -> None:
@@ -108,8 +96,14 @@ def _check_intrinsic(section: dict) -> None:
         if d > balls["ambient_dim"]:
             raise ConfigError(f"config key 'intrinsic.balls.intrinsic_dims': {d} exceeds ambient_dim "
                               f"{balls['ambient_dim']}")
-    for name, params in balls.get("baseline_params", {}).items():
+    _check_constructor_params("intrinsic.balls.baseline_params", balls.get("baseline_params", {}),
+                              make_intrinsic_baseline)
+
+
+def _check_constructor_params(key: str, params_by_name: dict, make) -> None:
+    """Build every named estimator with its configured arguments, so a bad argument fails before any job."""
+    for name, params in params_by_name.items():
         try:
-            make_intrinsic_baseline(name, params)
+            make(name, params)
         except (ValueError, TypeError) as error:
-            raise ConfigError(f"config key 'intrinsic.balls.baseline_params.{name}': {error}") from error
+            raise ConfigError(f"config key '{key}.{name}': {error}") from error

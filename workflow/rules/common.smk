@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from dltheory.config import load_schema, validate_config
+from dltheory.nonsmooth.targets import region_cell_specs
 from dltheory.provenance import config_hash
 
 # Before any job: a bad key, type or value stops the run here, naming the key.
@@ -94,24 +95,8 @@ def nonsmooth_figure(name, extension):
 
 REGION = config.get("region", {})
 REGION_FIGURES = ["theory_region", "empirical_map"]
-
-
-def region_cells():
-    """One piecewise-smooth target per (alpha, beta) cell, named a<alpha>_b<beta>."""
-    if not REGION.get("enabled"):
-        return {}
-    return {
-        f"a{alpha:g}_b{beta:g}": {
-            "name": f"a{alpha:g}_b{beta:g}", "dim": REGION["dim"], "alpha": float(alpha), "beta": float(beta),
-            "pieces": REGION["pieces"], "seed": REGION["target_seed"], "jump": REGION["jump"],
-            "amplitude": REGION["amplitude"],
-        }
-        for alpha in REGION["alphas"]
-        for beta in REGION["betas"]
-    }
-
-
-REGION_CELLS = region_cells()
+# One target per (alpha, beta) cell, named a<alpha>_b<beta>.
+REGION_CELLS = region_cell_specs(REGION) if REGION.get("enabled") else {}
 
 
 def region_target(wildcards):

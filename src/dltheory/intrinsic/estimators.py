@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from dltheory.nonsmooth.estimators import make_estimator
+from dltheory.nonsmooth.estimators import make_estimator, row_blocks, squared_distances
 
 __all__ = ["INTRINSIC_BASELINES", "PAPER_BANDWIDTHS", "NadarayaWatsonRegressor", "make_intrinsic_baseline"]
 
@@ -25,21 +25,6 @@ PAPER_BANDWIDTHS.setflags(write=False)
 
 # N p. 13: k in [50].
 PAPER_MAX_NEIGHBORS = 50
-
-# Rows per block of a kernel matrix: ~4M entries (32 MB), so n of a few thousand never holds n x n twice.
-_BLOCK_ENTRIES = 1 << 22
-
-
-def _row_blocks(n_rows: int, n_columns: int):
-    step = max(1, _BLOCK_ENTRIES // max(n_columns, 1))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(start + step, n_rows))
-
-
-def _squared_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    squared = np.sum(A * A, axis=1)[:, None] + np.sum(B * B, axis=1)[None, :] - 2.0 * (A @ B.T)
-    return np.maximum(squared, 0.0)
-
 
 def _relative_squared_distances(squared: np.ndarray) -> np.ndarray:
     """Squared distances minus each row's smallest: the log-sum-exp shift of the Gaussian weights.
@@ -99,8 +84,8 @@ class NadarayaWatsonRegressor(RegressorMixin, BaseEstimator):
         if n < 2:
             raise ValueError("Nadaraya-Watson leave-one-out cross-validation needs at least 2 points")
         sse = np.zeros(grid.size)
-        for rows in _row_blocks(n, n):
-            squared = _squared_distances(X[rows], X)
+        for rows in row_blocks(n, n):
+            squared = squared_distances(X[rows], X)
             squared[np.arange(squared.shape[0]), np.arange(n)[rows]] = np.inf  # leave X_i out of its own fit
             relative = _relative_squared_distances(squared)
             for j, bandwidth in enumerate(grid):
@@ -117,8 +102,8 @@ class NadarayaWatsonRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "X_fit_")
         X = validate_data(self, X, reset=False)
         out = np.empty(X.shape[0])
-        for rows in _row_blocks(X.shape[0], self.X_fit_.shape[0]):
-            relative = _relative_squared_distances(_squared_distances(X[rows], self.X_fit_))
+        for rows in row_blocks(X.shape[0], self.X_fit_.shape[0]):
+            relative = _relative_squared_distances(squared_distances(X[rows], self.X_fit_))
             out[rows] = _nadaraya_watson(relative, self.y_fit_, self.bandwidth_)
         return out
 

@@ -64,7 +64,8 @@ _BLOCK_ENTRIES = 1 << 22
 _MIN_ONE_MINUS_LEVERAGE = 1e-12
 
 
-def _row_blocks(n_rows: int, n_columns: int):
+def row_blocks(n_rows: int, n_columns: int):
+    """Slices of rows such that a block of a kernel matrix holds about _BLOCK_ENTRIES entries."""
     step = max(256, _BLOCK_ENTRIES // max(n_columns, 1))
     for start in range(0, n_rows, step):
         yield slice(start, min(start + step, n_rows))
@@ -208,7 +209,7 @@ class FourierSeriesRegressor(RegressorMixin, BaseEstimator):
         yc = y - self.intercept_
         gram = np.zeros((p, p))
         rhs = np.zeros(p)
-        for rows in _row_blocks(n, p):
+        for rows in row_blocks(n, p):
             design = _cosine_design(X[rows], frequencies)
             gram += design.T @ design
             rhs += design.T @ yc[rows]
@@ -218,7 +219,7 @@ class FourierSeriesRegressor(RegressorMixin, BaseEstimator):
 
         # Leading-block property: for the first s columns, yhat = W[:s]' z[:s] and h = ||W[:s, i]||^2.
         sse = np.zeros(len(grid))
-        for rows in _row_blocks(n, p):
+        for rows in row_blocks(n, p):
             design = _cosine_design(X[rows], frequencies)
             w = sla.solve_triangular(chol, design.T, lower=True, check_finite=False)
             leverage = np.cumsum(w * w, axis=0)[sizes - 1]
@@ -241,7 +242,7 @@ class FourierSeriesRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         out = np.empty(X.shape[0])
-        for rows in _row_blocks(X.shape[0], self.n_features_):
+        for rows in row_blocks(X.shape[0], self.n_features_):
             out[rows] = _cosine_design(X[rows], self.frequencies_) @ self.coef_
         return out + self.intercept_
 
@@ -466,7 +467,7 @@ class TensorBSplineRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False)
         out = np.empty(X.shape[0])
-        for rows in _row_blocks(X.shape[0], _SPLINE_SUPPORT ** X.shape[1] * 4):
+        for rows in row_blocks(X.shape[0], _SPLINE_SUPPORT ** X.shape[1] * 4):
             design = _TensorSplineDesign(X[rows], self.n_knots_)
             out[rows] = np.sum(design.local * self.coef_[design.start[:, None] + design.offsets], axis=1)
         return out + self.intercept_
@@ -477,7 +478,8 @@ class TensorBSplineRegressor(RegressorMixin, BaseEstimator):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _squared_distances(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+def squared_distances(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """|x_i - z_j|^2 for every row pair, clipped at 0 against rounding."""
     out = X @ Z.T
     out *= -2.0
     out += np.einsum("ij,ij->i", X, X)[:, None]
@@ -487,7 +489,7 @@ def _squared_distances(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
 
 def _gaussian_kernel(X: np.ndarray, Z: np.ndarray, bandwidth: float) -> np.ndarray:
     """k(x, z) = exp(-|x - z|^2 / (2 h^2)), sklearn's RBF kernel with length_scale h = bandwidth."""
-    out = _squared_distances(X, Z)
+    out = squared_distances(X, Z)
     out *= -0.5 / bandwidth**2
     return np.exp(out, out=out)
 
@@ -497,7 +499,7 @@ def _kernel_expansion(
 ) -> np.ndarray:
     """sum_j weights_j k(x, centres_j), in row blocks so that no len(X) x len(centres) matrix is built."""
     out = np.empty(X.shape[0])
-    for rows in _row_blocks(X.shape[0], centres.shape[0]):
+    for rows in row_blocks(X.shape[0], centres.shape[0]):
         out[rows] = _gaussian_kernel(X[rows], centres, bandwidth) @ weights
     return out
 
@@ -547,7 +549,7 @@ class _NystromFeatures:
         r = self.n_components
         gram, rhs = np.zeros((r, r)), np.zeros(r)
         if np.min(np.diag(self.factor)) ** 2 >= _WELL_CONDITIONED_PIVOT:
-            for rows in _row_blocks(X.shape[0], r):
+            for rows in row_blocks(X.shape[0], r):
                 k = _gaussian_kernel(X[rows], self.centres, self.bandwidth)
                 gram += k.T @ k
                 rhs += k.T @ y[rows]
@@ -556,7 +558,7 @@ class _NystromFeatures:
             gram = 0.5 * (gram + gram.T)
             rhs = sla.solve_triangular(self.factor, rhs, trans="T", lower=False, check_finite=False)
             return gram, rhs
-        for rows in _row_blocks(X.shape[0], r):
+        for rows in row_blocks(X.shape[0], r):
             phi_t = self.transposed(X[rows])
             gram += phi_t @ phi_t.T
             rhs += phi_t @ y[rows]
@@ -682,7 +684,7 @@ class GaussianKernelRidge(RegressorMixin, BaseEstimator):
         c = vectors.T @ yc
         shrink = eigenvalues[:, None] / (eigenvalues[:, None] + n * ridges[None, :])  # (n, ridges)
         sse = np.zeros(len(ridges))
-        for rows in _row_blocks(n, n):
+        for rows in row_blocks(n, n):
             v = vectors[rows]
             fitted = v @ (shrink * c[:, None])
             leverage = (v * v) @ shrink

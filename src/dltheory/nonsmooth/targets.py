@@ -36,6 +36,7 @@ __all__ = [
     "finite_difference_modulus",
     "lacunary_holder_function",
     "lacunary_scale_window",
+    "region_cell_specs",
     "target_from_config",
 ]
 
@@ -438,6 +439,23 @@ class PiecewiseSmoothTarget:
     def from_config(cls, spec: Mapping[str, object]) -> PiecewiseSmoothTarget:
         """Same as ``target_from_config``."""
         return target_from_config(spec)
+
+
+def region_cell_specs(section: Mapping[str, object]) -> dict[str, dict]:
+    """The target spec of every (alpha, beta) cell of the config's ``region`` section, named a<alpha>_b<beta>.
+
+    Every cell shares the dimension, number of pieces, seed, jump and amplitude; only alpha and beta vary.
+    """
+    specs = {}
+    for alpha in section["alphas"]:
+        for beta in section["betas"]:
+            name = f"a{alpha:g}_b{beta:g}"
+            specs[name] = {
+                "name": name, "dim": section["dim"], "alpha": float(alpha), "beta": float(beta),
+                "pieces": section["pieces"], "seed": section["target_seed"], "jump": section["jump"],
+                "amplitude": section["amplitude"],
+            }
+    return specs
 
 
 def target_from_config(spec: Mapping[str, object]) -> PiecewiseSmoothTarget:
