@@ -41,7 +41,7 @@ def test_schema_defaults_are_the_library_defaults():
 
 def test_config_without_the_new_families_is_valid():
     config = _config()
-    del config["region"], config["intrinsic"]
+    del config["region"], config["intrinsic"], config["gan"]
     validate_config(config, SCHEMA)
 
 
@@ -97,7 +97,32 @@ MALFORMED = [
      "intrinsic.sphere.target.name"),
     ("bad Nadaraya-Watson grid", _set(["intrinsic", "balls", "baseline_params", "nadaraya_watson"],
                                       {"bandwidths": []}), "intrinsic.balls.baseline_params.nadaraya_watson"),
+    ("unknown GAN variant", _set(["gan", "variants"], ["wgan_gp", "dragan"]), "gan.variants[1]"),
+    ("unknown GAN dataset", _set(["gan", "toy", "datasets"], ["ring", "moons"]), "gan.toy.datasets[1]"),
+    ("trajectory rate off the grid", _set(["gan", "toy", "trajectory"], {"dataset": "ring", "learning_rate": 0.5}),
+     "gan.toy.trajectory.learning_rate"),
+    ("trajectory on a dataset not run", _set(["gan", "toy", "trajectory"], {"dataset": "digits", "learning_rate": 0.01}),
+     "gan.toy.trajectory.dataset"),
+    ("no W1 threshold for digits", _set(["gan", "convergence", "w1_threshold"], {"ring": 0.5}),
+     "gan.convergence.w1_threshold"),
+    ("GAN steps zero", _set(["gan", "digits", "steps"], 0), "gan.digits.steps"),
 ]
+
+
+def test_schema_defaults_are_the_gan_library_defaults():
+    from dltheory.gan.training import GanRunSettings, settings_from_config
+
+    config = _config()
+    for key in ("optimizer", "discriminator_optimizer", "discriminator_learning_rate", "discriminator_steps",
+                "divergence_threshold", "critic_features", "random_features"):
+        config["gan"].pop(key, None)
+    config["gan"]["convergence"].pop("window", None)
+    gan = validate_config(config, SCHEMA)["gan"]
+    settings = settings_from_config(gan, "toy", "smoothed")
+    defaults = GanRunSettings()
+    for field in ("optimizer", "discriminator_optimizer", "discriminator_learning_rate", "discriminator_steps",
+                  "divergence_threshold", "critic_features", "random_features", "convergence_window"):
+        assert getattr(settings, field) == getattr(defaults, field), field
 
 
 @pytest.mark.parametrize("case, edit, named", MALFORMED, ids=[m[0] for m in MALFORMED])

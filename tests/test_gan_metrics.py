@@ -11,6 +11,7 @@ from dltheory.gan.metrics import (
     is_diverged,
     mmd_squared,
     mode_statistics,
+    wasserstein1_assignment,
     wasserstein1_exact,
 )
 
@@ -75,6 +76,17 @@ def test_w1_is_symmetric_and_matches_a_hand_computed_pair():
     assert wasserstein1_exact(x, y) == pytest.approx(wasserstein1_exact(y, x), abs=1e-12)
     # {0, 1} against {1, 3} on a line: best matching 0→1, 1→3 or 0→3, 1→1, both cost 3 in total.
     assert wasserstein1_exact([[0.0], [1.0]], [[3.0], [1.0]]) == pytest.approx(1.5)
+
+
+def test_network_simplex_w1_equals_the_assignment_w1_on_a_drifted_generator():
+    # The case where the assignment solver is slow (nearly tied costs): the two solvers must still agree.
+    rng = np.random.default_rng(8)
+    ring = ring_of_gaussians(1000, rng)[0]
+    drifted = np.array([10.0, 10.0]) + 0.5 * rng.standard_normal((1000, 2))
+    collapsed = 0.01 * rng.standard_normal((1000, 2))
+    for fake in (drifted, collapsed):
+        assert wasserstein1_exact(fake, ring) == pytest.approx(wasserstein1_assignment(fake, ring), rel=1e-10)
+    assert wasserstein1_exact(collapsed, ring) == pytest.approx(2.0, abs=0.02)  # every point is 2 from the origin
 
 
 def test_w1_of_unequal_sizes_raises_naming_both_sizes():

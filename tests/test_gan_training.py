@@ -1,4 +1,4 @@
-"""Batched 2-D GAN training (issue 4): batched networks and Adam, divergence handling, the tidy table, convergence."""
+"""Batched GAN training (issue 4): batched networks and optimisers, divergence, the tidy tables, convergence."""
 
 import numpy as np
 import pandas as pd
@@ -6,74 +6,155 @@ import pytest
 import torch
 
 from dltheory.gan import objectives
-from dltheory.gan.batched import BatchedAdam, BatchedGanMLP
-from dltheory.gan.training import METRICS, GanRunSettings, _per_model_losses, converged, train_gan_batch
+from dltheory.gan.batched import BatchedAdam, BatchedGanMLP, BatchedSGD
+from dltheory.gan.classifier import train_digits_classifier
+from dltheory.gan.training import (
+    DISTANCE_METRICS,
+    TRAINING_METRICS,
+    GanRunSettings,
+    _per_model_losses,
+    converged,
+    settings_from_config,
+    train_gan_batch,
+)
 
 TINY = GanRunSettings(
     variant="wgan_gp",
-    activation="elu",
-    learning_rates=(1e-3, 3e-4),
+    datasets=("ring", "grid"),
+    activations=("relu", "elu"),
+    learning_rates=(0.05, 0.01),
     seeds=(0, 1),
     steps=60,
-    batch_size=64,
+    batch_size=32,
     eval_every=20,
     n_eval=256,
-    width=32,
+    width=16,
     depth=2,
-    w1_every=10**6,  # W1 only at step 0 and the last evaluation
+    trajectory=("ring", 0.05),
+    samples_saved=10,
 )
 COLUMNS = ["dataset", "variant", "activation", "learning_rate", "seed", "step", "metric", "value", "diverged",
            "diverged_step"]
+MIXTURE_METRICS = (*TRAINING_METRICS, *DISTANCE_METRICS, "high_quality_fraction", "mode_coverage")
 
 
 @pytest.fixture(scope="module")
-def tiny_table() -> pd.DataFrame:
-    return train_gan_batch("ring", TINY, seed=7)
+def tiny_result():
+    return train_gan_batch(TINY, seed=7)
 
 
-def test_table_has_one_row_per_model_step_and_metric(tiny_table):
-    assert list(tiny_table.columns) == COLUMNS
-    # 4 models × evaluations at steps 0, 20, 40, 60 × 8 metrics
-    assert len(tiny_table) == 4 * 4 * len(METRICS) == 128
-    assert sorted(tiny_table["step"].unique()) == [0, 20, 40, 60]
-    assert not tiny_table["diverged"].any()
-    last = tiny_table[tiny_table["step"] == 60]
+def test_table_has_one_row_per_model_step_and_metric(tiny_result):
+    table = tiny_result.metrics
+    assert list(table.columns) == COLUMNS
+    # 16 models × evaluations at steps 0, 20, 40, 60 × 8 metrics
+    assert len(table) == 16 * 4 * len(MIXTURE_METRICS) == 512
+    assert sorted(table["step"].unique()) == [0, 20, 40, 60]
+    assert set(table["dataset"]) == {"ring", "grid"} and set(table["activation"]) == {"relu", "elu"}
+    assert not table["diverged"].any()
+    last = table[table["step"] == 60]
     assert np.isfinite(last["value"]).all()
-    w1 = tiny_table[tiny_table["metric"] == "wasserstein1"]
-    assert w1.dropna()["step"].unique().tolist() == [0, 60]
 
 
-def test_same_seed_gives_identical_table(tiny_table):
-    pd.testing.assert_frame_equal(train_gan_batch("ring", TINY, seed=7), tiny_table)
+def test_distances_are_logged_throughout_on_the_trajectory_and_in_the_window_elsewhere(tiny_result):
+    w1 = tiny_result.metrics[tiny_result.metrics["metric"] == "wasserstein1"].dropna()
+    on_path = (w1["dataset"] == "ring") & (w1["learning_rate"] == 0.05)
+    assert sorted(w1.loc[on_path, "step"].unique()) == [0, 20, 40, 60]
+    # The window is the last 10 % of 60 steps: only the evaluation at step 60.
+    assert sorted(w1.loc[~on_path, "step"].unique()) == [60]
+
+
+def test_final_samples_are_kept_per_model(tiny_result):
+    samples = tiny_result.samples
+    assert len(samples) == 16 * 10
+    assert list(samples.columns[-3:]) == ["sample", "x0", "x1"]
+    assert np.isfinite(samples[["x0", "x1"]]).all().all()
+
+
+def test_same_seed_gives_identical_tables(tiny_result):
+    again = train_gan_batch(TINY, seed=7)
+    pd.testing.assert_frame_equal(again.metrics, tiny_result.metrics)
+    pd.testing.assert_frame_equal(again.samples, tiny_result.samples)
 
 
 def test_models_numbers_do_not_change_when_a_learning_rate_is_added():
     # Exact up to float rounding in the batched kernels (~1e-7 here). With kinks (ReLU, the hinge) a rounding
     # difference can flip a sample across a kink, and the trajectories then part: hence a smooth variant.
     settings = GanRunSettings(
-        variant="wgan_gp", activation="elu", learning_rates=(1e-3,), seeds=(3,), steps=40, batch_size=64,
-        eval_every=20, n_eval=256, width=32, depth=2,
+        variant="wgan_gp", activations=("elu",), learning_rates=(0.01,), seeds=(3,), steps=40, batch_size=32,
+        eval_every=20, n_eval=256, width=16, depth=2, trajectory=("ring", 0.01),
     )
-    alone = train_gan_batch("ring", settings, seed=1)
-    wider = settings.__class__(**{**settings.__dict__, "learning_rates": (1e-3, 1e-2)})
-    shared = train_gan_batch("ring", wider, seed=1)
-    shared = shared[shared["learning_rate"] == 1e-3].reset_index(drop=True)
+    alone = train_gan_batch(settings, seed=1).metrics
+    wider = settings.__class__(**{**settings.__dict__, "learning_rates": (0.01, 0.1), "activations": ("relu", "elu")})
+    shared = train_gan_batch(wider, seed=1).metrics
+    shared = shared[(shared["learning_rate"] == 0.01) & (shared["activation"] == "elu")].reset_index(drop=True)
     np.testing.assert_allclose(shared["value"], alone["value"], rtol=1e-4, atol=1e-6)
 
 
 def test_huge_learning_rate_diverges_while_the_sane_model_goes_on():
     settings = GanRunSettings(
-        variant="non_saturating", activation="relu", learning_rates=(1e-3, 1e3), seeds=(0,), steps=40,
-        batch_size=64, eval_every=10, n_eval=256, width=32, depth=2, divergence_threshold=1e3,
+        variant="non_saturating", activations=("relu",), learning_rates=(1e-2, 1e4), seeds=(0,), steps=40,
+        batch_size=32, eval_every=10, n_eval=256, width=16, depth=2, divergence_threshold=1e3,
+        trajectory=("ring", 1e-2),
     )
-    table = train_gan_batch("ring", settings, seed=0)
-    huge = table[table["learning_rate"] == 1e3]
-    sane = table[table["learning_rate"] == 1e-3]
+    table = train_gan_batch(settings, seed=0).metrics
+    huge = table[table["learning_rate"] == 1e4]
+    sane = table[table["learning_rate"] == 1e-2]
     step = int(huge["diverged_step"].iloc[0])
     assert huge["diverged"].all() and 1 <= step <= 40
     assert huge.loc[huge["step"] >= step, "value"].isna().all()
     assert not sane["diverged"].any() and (sane["diverged_step"] == -1).all()
     assert np.isfinite(sane.loc[sane["step"] > 0, "value"]).all()
+
+
+def test_digits_runs_score_samples_with_the_classifier():
+    classifier, report = train_digits_classifier(steps=30)
+    assert 0.5 < report.test_accuracy <= 1.0 and report.n_train + report.n_test == 1797
+    settings = GanRunSettings(
+        variant="sn_gp", datasets=("digits",), activations=("elu",), learning_rates=(0.05,), seeds=(0,), steps=10,
+        batch_size=16, eval_every=10, n_eval=100, width=16, depth=1, latent_dim=4, samples_saved=16,
+    )
+    result = train_gan_batch(settings, seed=0, classifier=classifier)
+    last = result.metrics[result.metrics["step"] == 10].set_index("metric")["value"]
+    assert 0.0 <= last["class_coverage"] <= 1.0 and 0.1 <= last["mean_confidence"] <= 1.0
+    assert last["frechet_distance"] > 0 and last["wasserstein1"] > 0
+    pixels = result.samples[[f"x{i}" for i in range(64)]].to_numpy()
+    assert pixels.shape == (16, 64) and np.abs(pixels).max() < 1.0  # tanh output, like the data in [−1, 1]
+
+
+def test_digits_without_a_classifier_fail_before_training():
+    settings = GanRunSettings(datasets=("digits",), steps=10)
+    with pytest.raises(ValueError, match="'digits' needs a classifier"):
+        train_gan_batch(settings, seed=0)
+
+
+def test_datasets_of_different_dimension_cannot_share_a_batch():
+    with pytest.raises(ValueError, match="share their dimension"):
+        train_gan_batch(GanRunSettings(datasets=("ring", "digits"), steps=1), seed=0,
+                        classifier=train_digits_classifier(steps=1)[0])
+
+
+def test_settings_from_config_reads_every_key():
+    section = {
+        "variants": ["smoothed"], "activations": ["relu", "elu"], "learning_rates": [0.01, 0.1], "seeds": 3,
+        "optimizer": "sgd", "discriminator_steps": 2, "random_features": 32,
+        "convergence": {"window": 0.2, "step_size_threshold": {}, "w1_threshold": {}},
+        "toy": {"datasets": ["grid"], "steps": 100, "batch_size": 8, "width": 4, "depth": 1, "latent_dim": 2,
+                "eval_every": 10, "n_eval": 50, "samples_saved": 5, "trajectory": {"dataset": "grid",
+                                                                              "learning_rate": 0.1}},
+    }
+    settings = settings_from_config(section, "toy", "smoothed")
+    assert settings.datasets == ("grid",) and settings.seeds == (0, 1, 2) and settings.n_models == 12
+    assert settings.trajectory == ("grid", 0.1) and settings.convergence_window == 0.2
+    assert settings.discriminator_steps == 2 and settings.random_features == 32 and settings.steps == 100
+
+
+def test_batched_sgd_is_gradient_descent_per_model_and_skips_frozen_ones():
+    parameter = torch.ones(3, 2, requires_grad=True)
+    optimizer = BatchedSGD([parameter], [0.1, 0.5, 1.0])
+    optimizer.frozen = torch.tensor([False, False, True])
+    parameter.grad = torch.tensor([[1.0, 2.0], [1.0, 2.0], [float("nan"), 1.0]])
+    optimizer.step()
+    torch.testing.assert_close(parameter.detach(), torch.tensor([[0.9, 0.8], [0.5, 0.0], [1.0, 1.0]]))
 
 
 def test_batched_adam_equals_torch_adam_per_model():
@@ -155,14 +236,18 @@ def test_converged_needs_small_steps_and_small_w1_over_the_last_tenth():
     result = converged(pd.DataFrame(rows), step_size_threshold=0.05, w1_threshold=0.5)
     assert result.set_index("learning_rate")["converged"].to_dict() == {1e-4: True, 1e-3: False, 1e-2: False,
                                                                           1e-1: False}
+    # Per-dataset thresholds: a looser W1 limit for the ring lets the far-but-stationary run through.
+    loose = converged(pd.DataFrame(rows), {"ring": 0.05}, {"ring": 2.5})
+    assert loose.set_index("learning_rate")["converged"].to_dict()[1e-2] is True
+    with pytest.raises(ValueError, match="no convergence threshold for dataset 'ring'"):
+        converged(pd.DataFrame(rows), {"grid": 0.05}, 0.5)
 
 
 def test_wgan_gp_moves_the_generator_toward_the_ring():
-    # Five critic steps per generator step (Gulrajani et al. 2017): with one, the critic lags and W1 grows here.
     settings = GanRunSettings(
-        variant="wgan_gp", activation="elu", learning_rates=(1e-3,), seeds=(0,), steps=300, batch_size=64,
-        eval_every=300, n_eval=1000, width=32, depth=2, discriminator_steps=5,
+        variant="wgan_gp", activations=("elu",), learning_rates=(0.05,), seeds=(0,), steps=300, batch_size=32,
+        eval_every=300, n_eval=1000, width=32, depth=2, trajectory=("ring", 0.05),
     )
-    table = train_gan_batch("ring", settings, seed=0)
-    w1 = table[table["metric"] == "wasserstein1"].set_index("step")["value"]
-    assert w1[300] < 0.8 * w1[0]  # 1.89 → 1.09 at this seed
+    w1 = train_gan_batch(settings, seed=0).metrics
+    w1 = w1[w1["metric"] == "wasserstein1"].set_index("step")["value"]
+    assert w1[300] < 0.8 * w1[0]

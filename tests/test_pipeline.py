@@ -24,7 +24,9 @@ FAMILY_FIGURES = {
     "nonsmooth": FIGURES,
     "region": ["theory_region", "empirical_map"],
     "intrinsic": ["sphere_error_vs_n", "balls_error_vs_n"],
+    "gan": ["stability_map", "trajectories", "samples_2d", "samples_digits", "conditions"],
 }
+GAN_VARIANTS = ["non_saturating", "sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 
 
 def expected_outputs():
@@ -34,6 +36,10 @@ def expected_outputs():
                 "results/nonsmooth/claims.json", "results/report/index.html"]
     outputs += [f"results/region/runs/{c}/{m}.parquet" for c in REGION_CELLS for m in ("dnn", "spline")]
     outputs += [f"results/intrinsic/runs/{r}.parquet" for r in INTRINSIC_RUNS]
+    outputs += [f"results/gan/runs/{part}/{v}.{kind}.parquet" for part in ("toy", "digits") for v in GAN_VARIANTS
+                for kind in ("metrics", "samples")]
+    outputs += ["results/gan/classifier/classifier.pt", "results/gan/classifier/classifier.json",
+                "results/gan/samples.parquet"]
     for family, figures in FAMILY_FIGURES.items():
         outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
                     f"results/{family}/claims.json"]
@@ -73,6 +79,20 @@ def test_new_family_tables_cover_their_grids(smoke_run):
     assert len(mse) == 8 + 16
     assert set(mse[mse.simulation == "sphere"].ambient_dim) == {128}
     assert (mse.value > 0).all()
+
+
+def test_gan_tables_cover_every_run_and_its_claims_parse(smoke_run):
+    table = read_table(smoke_run / "results/gan/gan.parquet")
+    runs = table.groupby(["dataset", "variant", "activation", "learning_rate", "seed"]).size()
+    # (ring, grid, digits) x 4 variants x 2 activations x 2 learning rates x 2 seeds
+    assert len(runs) == 3 * 4 * 2 * 2 * 2
+    assert set(table.dataset) == {"ring", "grid", "digits"} and set(table.variant) == set(GAN_VARIANTS)
+    digits = table[(table.dataset == "digits") & (table.step == table.step.max())]
+    assert {"class_coverage", "mean_confidence", "frechet_distance"} <= set(digits.metric)
+    claims = json.loads((smoke_run / "results/gan/claims.json").read_text())
+    assert {c["id"] for c in claims} == {"gan.sn_alone_fails", "gan.smooth_activations_help",
+                                         "gan.smoothed_widest_range", "gan.eventual_stationarity"}
+    assert all(c["ours"] and "ICLR 2020" in c["source"] for c in claims)
 
 
 def test_figures_are_valid_pngs(smoke_run):
@@ -156,8 +176,9 @@ def test_slurm_profile_asks_a_gpu_for_dnn_training_only(tmp_path):
     result = snakemake(workdir, "-n", "--workflow-profile", str(ROOT / "workflow/profiles/slurm"),
                        "--configfile", "config/smoke.yaml")
     blocks = (result.stdout + result.stderr).split("\nrule ")  # one block per job
-    training = [b for b in blocks if re.match(r"(nonsmooth|region|intrinsic)_train_dnn:", b)]
+    training = [b for b in blocks if re.match(r"(nonsmooth|region|intrinsic)_train_dnn:|gan_train:", b)]
     fitting = [b for b in blocks if re.match(r"(nonsmooth|region)_fit_linear:|intrinsic_fit_baseline:", b)]
-    assert {b.split(":")[0] for b in training} == {"nonsmooth_train_dnn", "region_train_dnn", "intrinsic_train_dnn"}
+    assert {b.split(":")[0] for b in training} == {"nonsmooth_train_dnn", "region_train_dnn", "intrinsic_train_dnn",
+                                                   "gan_train"}
     assert training and all("gpu=1" in b and "slurm_partition=gpu" in b for b in training)
     assert fitting and not any("gpu=1" in b for b in fitting)

@@ -52,6 +52,8 @@ def validate_config(config: dict, schema: Mapping) -> dict:
         _check_region(config["region"])
     if "intrinsic" in config:
         _check_intrinsic(config["intrinsic"])
+    if "gan" in config:
+        _check_gan(config["gan"])
     return config
 
 
@@ -98,6 +100,32 @@ def _check_intrinsic(section: dict) -> None:
                               f"{balls['ambient_dim']}")
     _check_constructor_params("intrinsic.balls.baseline_params", balls.get("baseline_params", {}),
                               make_intrinsic_baseline)
+
+
+def gan_datasets(section: dict) -> list[str]:
+    """The datasets a GAN section trains on: the toy part's 2-D mixtures, then digits when enabled."""
+    datasets = list(section["toy"].get("datasets", ["ring", "grid"]))
+    if section.get("digits", {}).get("enabled", False):
+        datasets.append("digits")
+    return datasets
+
+
+def _check_gan(section: dict) -> None:
+    for key in ("step_size_threshold", "w1_threshold"):
+        missing = [name for name in gan_datasets(section) if name not in section["convergence"][key]]
+        if missing:
+            raise ConfigError(f"config key 'gan.convergence.{key}': no threshold for dataset {missing[0]!r}")
+    for part in ("toy", "digits"):
+        trajectory = section.get(part, {}).get("trajectory")
+        if not trajectory:
+            continue
+        datasets = section[part].get("datasets", ["digits"]) if part == "toy" else ["digits"]
+        if trajectory["dataset"] not in datasets:
+            raise ConfigError(f"config key 'gan.{part}.trajectory.dataset': {trajectory['dataset']!r} is not "
+                              f"among this part's datasets {datasets}")
+        if not any(abs(trajectory["learning_rate"] - lr) <= 1e-12 * lr for lr in section["learning_rates"]):
+            raise ConfigError(f"config key 'gan.{part}.trajectory.learning_rate': {trajectory['learning_rate']} "
+                              f"is not one of gan.learning_rates {section['learning_rates']}")
 
 
 def _check_constructor_params(key: str, params_by_name: dict, make) -> None:

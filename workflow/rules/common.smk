@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from dltheory.config import load_schema, validate_config
+from dltheory.config import gan_datasets, load_schema, validate_config
 from dltheory.nonsmooth.targets import region_cell_specs
 from dltheory.provenance import config_hash
 
@@ -11,7 +11,7 @@ from dltheory.provenance import config_hash
 validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
 
-FAMILIES = ("nonsmooth", "region", "intrinsic")
+FAMILIES = ("nonsmooth", "region", "intrinsic", "gan")
 REPO = Path(workflow.basedir)
 
 
@@ -191,3 +191,42 @@ def get_intrinsic_runs(wildcards):
 
 def intrinsic_figure(name, extension):
     return family_figure("intrinsic", name, extension, "Hidden low dimension")
+
+
+# --- GAN stability (workflow/rules/gan.smk) ---
+
+GAN = config.get("gan", {})
+GAN_FIGURES = ["stability_map", "trajectories", "samples_2d", "samples_digits", "conditions"]
+
+
+def gan_parts():
+    """The data parts that run: "toy" (the 2-D mixtures) always, "digits" when enabled."""
+    if not GAN.get("enabled"):
+        return []
+    return ["toy", "digits"] if "digits" in gan_datasets(GAN) else ["toy"]
+
+
+def gan_train_inputs(wildcards):
+    return {"classifier": "results/gan/classifier/classifier.pt"} if wildcards.part == "digits" else {}
+
+
+def get_gan_runs(kind):
+    """Every (part, variant) run's metrics or samples table."""
+    return expand(f"results/gan/runs/{{part}}/{{variant}}.{kind}.parquet", part=gan_parts(),
+                  variant=GAN.get("variants", []))
+
+
+def gan_notebook_inputs(wildcards):
+    inputs = {"table": "results/gan/gan.parquet", "samples": "results/gan/samples.parquet"}
+    if "digits" in gan_parts():
+        inputs["classifier"] = "results/gan/classifier/classifier.json"
+    return inputs
+
+
+def gan_figures():
+    names = [n for n in GAN_FIGURES if n != "samples_digits" or "digits" in gan_parts()]
+    return [gan_figure(name, ext) for name in names for ext in ("png", "svg")]
+
+
+def gan_figure(name, extension):
+    return family_figure("gan", name, extension, "GAN stability")

@@ -7,9 +7,11 @@ import papermill
 from dltheory.runtime import start_job
 
 log = start_job(snakemake.log[0])
+# Every named input but the notebook reaches it as <name>_path (table -> table_path, samples -> samples_path).
+inputs = {f"{name}_path": str(Path(path).resolve()) for name, path in snakemake.input.items() if name != "notebook"}
 parameters = {
     **snakemake.params.parameters,
-    "table_path": str(Path(snakemake.input.table).resolve()),
+    **inputs,
     "claims_path": str(Path(snakemake.output.claims).resolve()),
 }
 parameters["figures_dir"] = str(Path(parameters["figures_dir"]).resolve())

@@ -38,12 +38,31 @@ def _uniform(shape, bound: float, generators: list[torch.Generator], dtype: torc
     return bound * (2.0 * torch.stack(parts) - 1.0)
 
 
+def _activation_groups(activation: str | Sequence[str], n_models: int) -> list[tuple[int, int, object]]:
+    """Contiguous runs of models sharing an activation: [(start, stop, function)], so each runs as one kernel."""
+    names = [activation] * n_models if isinstance(activation, str) else list(activation)
+    if len(names) != n_models:
+        raise ValueError(f"need one activation per model: got {len(names)} for {n_models} models")
+    unknown = sorted(set(names) - set(ACTIVATIONS))
+    if unknown:
+        raise ValueError(f"unknown activation {unknown[0]!r}; known: {', '.join(ACTIVATIONS)}")
+    groups, start = [], 0
+    for stop in range(1, n_models + 1):
+        if stop == n_models or names[stop] != names[start]:
+            groups.append((start, stop, ACTIVATIONS[names[start]]))
+            start = stop
+    return groups
+
+
 def _normalise(x: torch.Tensor) -> torch.Tensor:
     return F.normalize(x, dim=-1, eps=_NORMALISE_EPS)
 
 
 class BatchedGanMLP(nn.Module):
     """``n_models`` MLPs R^in_dim → R^out_dim of ``depth`` hidden layers of ``width``, on (models, batch, in_dim).
+
+    ``activation`` is one name for all models or one per model (models sharing one should be contiguous: each
+    contiguous run is one kernel call); ``output="tanh"`` squashes the outputs into (−1, 1).
 
     Weights start as torch's ``nn.Linear`` default, U(−1/√fan_in, 1/√fan_in) for weights and biases. ``generator``
     is one ``torch.Generator`` (models drawn one after the other) or one per model; with one per model, model b's
@@ -57,18 +76,20 @@ class BatchedGanMLP(nn.Module):
         out_dim: int,
         width: int,
         depth: int,
-        activation: str,
+        activation: str | Sequence[str],
         generator: torch.Generator | Sequence[torch.Generator],
         spectral_norm: bool = False,
         dtype: torch.dtype = torch.float32,
+        output: str = "linear",
     ):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
+        if output not in ("linear", "tanh"):
+            raise ValueError(f"output must be 'linear' or 'tanh', got {output!r}")
         self.n_models, self.out_dim = n_models, out_dim
-        self.activation = ACTIVATIONS[activation]
+        self.activation_groups = _activation_groups(activation, n_models)
+        self.output = output
         self.spectral_norm = spectral_norm
         generators = _generators(generator, n_models)
         dims = [in_dim] + [width] * depth + [out_dim]
@@ -131,8 +152,15 @@ class BatchedGanMLP(nn.Module):
         for layer, (weight, bias) in enumerate(zip(weights, self.biases, strict=True)):
             h = torch.baddbmm(bias[:, None, :], h, weight)
             if layer < len(weights) - 1:
-                h = self.activation(h)
+                h = self._activate(h)
+        if self.output == "tanh":
+            h = torch.tanh(h)
         return h.squeeze(-1) if self.out_dim == 1 else h
+
+    def _activate(self, h: torch.Tensor) -> torch.Tensor:
+        if len(self.activation_groups) == 1:
+            return self.activation_groups[0][2](h)
+        return torch.cat([function(h[start:stop]) for start, stop, function in self.activation_groups])
 
 
 class BatchedRandomFeatureCritic(nn.Module):
@@ -237,3 +265,46 @@ class BatchedAdam:
             denom = v.sqrt() / correction2.sqrt().view(shape) + self.eps
             update = (self.learning_rates / correction1).view(shape) * m / denom
             p.copy_(torch.where(keep, p - update, p))
+
+
+class BatchedSGD:
+    """Plain gradient descent θ ← θ − η_b ∇θ per model, with ``BatchedAdam``'s interface (learning rates, frozen).
+
+    The paper's analysis is of gradient descent (Chu, Minami & Fukumizu, ICLR 2020, abstract), and only under plain
+    GD is ‖θ_{t+1} − θ_t‖ = η‖∇θ‖ a measure of stationarity: Adam divides by the gradient's running scale, so its
+    steps keep a size of order η even at a stationary point with noisy gradients.
+    """
+
+    def __init__(self, parameters, learning_rates: torch.Tensor | Sequence[float], betas=None):
+        self.parameters = [p for p in parameters]
+        if not self.parameters:
+            raise ValueError("BatchedSGD got no parameters")
+        first = self.parameters[0]
+        self.learning_rates = torch.as_tensor(learning_rates, dtype=first.dtype, device=first.device)
+        for p in self.parameters:
+            if p.shape[0] != len(self.learning_rates):
+                raise ValueError(
+                    f"parameter of shape {tuple(p.shape)} has no leading axis of {len(self.learning_rates)} models"
+                )
+        self.frozen = torch.zeros(len(self.learning_rates), dtype=torch.bool, device=first.device)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        any_frozen = bool(self.frozen.any())
+        active = ~self.frozen
+        for p in self.parameters:
+            if p.grad is None:
+                continue
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            update = self.learning_rates.view(shape) * p.grad
+            if any_frozen:
+                p.copy_(torch.where(active.view(shape), p - update, p))
+            else:
+                p.sub_(update)
+
+
+OPTIMIZERS = {"sgd": BatchedSGD, "adam": BatchedAdam}

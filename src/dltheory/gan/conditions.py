@@ -96,7 +96,7 @@ _DISCRIMINATOR_VERDICTS: dict[str, tuple[Verdict, Verdict]] = {
         Verdict(True, "intro: GP together with SN helps; the GP term supplies what SN alone lacks (our reading)"),
     ),
     "mmd_gan": (
-        Verdict(True, "a Gaussian kernel on weight-clipped features gives a Lipschitz witness (ours)"),
+        Verdict(True, "a Gaussian kernel on spectrally normalised features gives a Lipschitz witness (ours)"),
         Verdict(
             False, "MMD² is smooth in μ for fixed features, but the adversarial features are not regularised (ours)"
         ),

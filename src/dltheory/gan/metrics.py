@@ -8,6 +8,7 @@ Fukumizu, ICLR 2020, abstract), and a divergence test for losses that explode.
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import ot
 from scipy.linalg import sqrtm
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
@@ -17,17 +18,31 @@ from scipy.spatial.distance import cdist
 FRECHET_IMAG_TOLERANCE = 1e-3
 # Added to both covariances' diagonals when sqrtm of their product is not finite (singular covariances).
 FRECHET_EPS = 1e-6
+# Network-simplex iteration cap: POT's default (100,000) can stop short at n = 1,000 with a warning.
+EMD_MAX_ITERATIONS = 10_000_000
 
 
 def wasserstein1_exact(x: np.ndarray, y: np.ndarray) -> float:
     """Exact Wasserstein-1 distance between two empirical measures with the same number of points.
 
     With equal uniform weights the optimal plan is a permutation (Birkhoff), so W1 is the mean Euclidean distance
-    of the optimal matching, found by ``scipy.optimize.linear_sum_assignment``. O(n³): fine for n of a few 1,000.
+    of the optimal matching. Solved by POT's network simplex (``ot.emd2``): about 0.1 s at n = 1,000 whatever the
+    clouds, where ``scipy.optimize.linear_sum_assignment`` (same value; ``tests/test_gan_metrics.py`` checks both
+    agree) takes 0.5–0.7 s when a generator has collapsed or drifted away and the costs are nearly tied.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) != len(y):
         raise ValueError(f"wasserstein1_exact needs equal sample sizes, got {len(x)} and {len(y)}")
+    cost = cdist(x.reshape(len(x), -1), y.reshape(len(y), -1))
+    weights = np.full(len(x), 1.0 / len(x))
+    return float(ot.emd2(weights, weights, cost, numItermax=EMD_MAX_ITERATIONS))
+
+
+def wasserstein1_assignment(x: np.ndarray, y: np.ndarray) -> float:
+    """The same W1 as ``wasserstein1_exact`` through the assignment problem (scipy): the cross-check."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) != len(y):
+        raise ValueError(f"wasserstein1_assignment needs equal sample sizes, got {len(x)} and {len(y)}")
     cost = cdist(x.reshape(len(x), -1), y.reshape(len(y), -1))
     rows, cols = linear_sum_assignment(cost)
     return float(cost[rows, cols].mean())

@@ -8,6 +8,7 @@ discriminator step is the training loop's business. Sign conventions (all losses
 - Wasserstein (Arjovsky et al. 2017): D: E D(fake) − E D(real); G: −E D(fake).
 - hinge (Miyato et al. 2018): D: relu(1 − D(real)) + relu(1 + D(fake)); G: −E D(fake).
 - MMD (Li et al. 2017, with a fixed mixture of Gaussian kernels on discriminator features): D: −MMD²; G: MMD².
+  The feature network is spectrally normalised (ours; Li et al. clip weights, see ``VARIANTS``).
 - smoothed (ours, following the ingredients the paper names, Chu, Minami & Fukumizu, ICLR 2020, abstract and
   Table 3 caption as quoted in ``shared/papers/gan.md``): the Wasserstein loss plus (λ/2)·‖f‖²_H on the
   discriminator, the convex conjugate of the (1/(2λ))·MMD² smoothing term inf-convolved with W1. Derivation and
@@ -206,8 +207,10 @@ VARIANTS: dict[str, GanVariant] = {
         GanVariant("sn_hinge", "hinge", spectral_norm=True),
         GanVariant("sn_wasserstein", "wasserstein", spectral_norm=True),
         GanVariant("sn_gp", "wasserstein", spectral_norm=True, gradient_penalty=True),
-        # Li et al. 2017 clip the feature network's weights to keep it Lipschitz (recalled).
-        GanVariant("mmd_gan", "mmd", weight_clipping=True, bandwidths=MMD_BANDWIDTHS),
+        # Li et al. 2017 clip the feature network's weights (recalled). With the clip 0.01 of WGAN every feature
+        # shrank to ~0 in our 2-D runs, the kernel went flat and the generator never moved (step size exactly 0
+        # at every learning rate, measured): ours, spectral normalisation keeps the features Lipschitz instead.
+        GanVariant("mmd_gan", "mmd", spectral_norm=True, bandwidths=MMD_BANDWIDTHS),
         GanVariant(
             "smoothed", "smoothed", spectral_norm=True, bandwidths=(SMOOTHING_BANDWIDTH,), smoothing=SMOOTHING_LAMBDA
         ),

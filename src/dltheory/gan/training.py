@@ -1,17 +1,24 @@
-"""Train small 2-D GANs of one variant together as one batched model over (learning rate × seed) (issue 4).
+"""Train many small GANs of one variant together as one batched model (issue 4).
 
-Model b = (learning rate, seed). Everything random about model b (initial weights of both networks, latent
-draws, real mini-batches, gradient-penalty interpolation, evaluation samples) comes from generators seeded by
-(``seed``, the model's seed) alone, and the batch loss is the sum of per-model losses, so a model's trajectory
-does not depend on which other models share the batch; only float rounding in the batched kernels may differ.
-Models with the same seed and different learning rates start from the same weights and see the same data.
+Model b = (dataset, activation, learning rate, seed). All datasets of one batch share the data dimension (the
+ring and the grid train together; digits alone). Everything random about model b (initial weights of both
+networks, latent draws, real mini-batches, gradient-penalty interpolation, evaluation samples) comes from
+generators seeded by (``seed``, the model's seed) alone, drawn ``CHUNK_STEPS`` steps at a time, and the batch loss
+is the sum of per-model losses, so a model's trajectory does not depend on which other models share the batch;
+only float rounding in the batched kernels may differ. Models with the same seed start from the same weights.
+
+Optimiser: plain gradient descent by default (``BatchedSGD``), since the paper analyses gradient descent and only
+then is the generator's step size ‖θ_{t+1} − θ_t‖ = η‖∇θ‖ a measure of stationarity; Adam is available.
 
 A model whose losses or parameters become non-finite, or whose |loss| exceeds the threshold, is recorded as
 diverged at that step and frozen; its later metrics are NaN, and the other models go on.
 
-Metrics (a tidy table, one row per model, step and metric): generator step size ‖θ_{t+1} − θ_t‖ and gradient
-norm (stationarity, Chu, Minami & Fukumizu, ICLR 2020, abstract), exact W1 and MMD² to the data, the fraction
-of high-quality samples and mode coverage. Step 0 records the initial distances (step size and gradient NaN).
+Metrics (a tidy table, one row per model, evaluation step and metric): generator step size and gradient norm
+(stationarity, Chu, Minami & Fukumizu, ICLR 2020, abstract), discriminator and generator losses at every
+evaluation; exact W1 on ``n_eval`` points and the target's quality metrics at the evaluations that need them:
+every evaluation of the trajectory models (``trajectory``), and the evaluations in the convergence window (the last
+``convergence_window`` of steps) of every model; MMD² at the last evaluation. Exact W1 costs about 0.08 s and MMD²
+0.05 s per model at n = 1,000, more than a hundred training steps of a 48-model batch, hence this schedule.
 """
 
 import functools
@@ -22,61 +29,113 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dltheory.gan import data, metrics, objectives
-from dltheory.gan.batched import BatchedAdam, BatchedGanMLP, BatchedRandomFeatureCritic
+from dltheory.gan import objectives
+from dltheory.gan.batched import OPTIMIZERS, BatchedGanMLP, BatchedRandomFeatureCritic
+from dltheory.gan.metrics import mmd_squared, wasserstein1_exact
+from dltheory.gan.targets import make_target
 
 log = logging.getLogger(__name__)
 
-DATASETS = {
-    "ring": (data.ring_of_gaussians, data.ring_modes, data.RING_STD),
-    "grid": (data.grid_of_gaussians, data.grid_modes, data.GRID_STD),
-}
-CRITIC_FEATURES = 16  # ours: output size of the MMD-GAN feature network and the smoothed critic's h
-METRICS = (
-    "generator_step_size",
-    "generator_grad_norm",
-    "wasserstein1",
-    "mmd_squared",
-    "high_quality_fraction",
-    "mode_coverage",
-    "discriminator_loss",
-    "generator_loss",
-)
+CHUNK_STEPS = 50  # random draws are made this many steps at a time (per model, so batch-independent)
+TRAINING_METRICS = ("generator_step_size", "generator_grad_norm", "discriminator_loss", "generator_loss")
+DISTANCE_METRICS = ("wasserstein1", "mmd_squared")
 MODEL_KEYS = ["dataset", "variant", "activation", "learning_rate", "seed"]
 
 
 @dataclass(frozen=True)
 class GanRunSettings:
-    """One batched 2-D run: a variant and activation over the grid ``learning_rates`` × ``seeds``."""
+    """One batched run: a variant over the grid ``datasets`` × ``activations`` × ``learning_rates`` × ``seeds``."""
 
     variant: str = "wgan_gp"
-    activation: str = "relu"
-    learning_rates: tuple[float, ...] = (1e-4, 1e-3)
+    datasets: tuple[str, ...] = ("ring",)
+    activations: tuple[str, ...] = ("relu",)
+    learning_rates: tuple[float, ...] = (1e-2, 1e-1)
     seeds: tuple[int, ...] = (0, 1)
     steps: int = 4000
-    batch_size: int = 256
-    eval_every: int = 200
+    optimizer: str = "sgd"  # the generator's, at each model's learning rate
+    # The discriminator's: None = the generator's optimizer at the same learning rate; or "adam"/"sgd" at the fixed
+    # discriminator_learning_rate (the swept rate is then the generator's alone).
+    discriminator_optimizer: str | None = None
+    discriminator_learning_rate: float = 1e-3
+    batch_size: int = 64
+    eval_every: int = 400
     n_eval: int = 1000  # issue 4: W1 on at least 1,000 samples
-    width: int = 64
-    depth: int = 3
+    width: int = 32
+    depth: int = 2
     latent_dim: int = 2
     discriminator_steps: int = 1
     divergence_threshold: float = 1e6
-    betas: tuple[float, float] = (0.5, 0.999)
-    mmd_bandwidths: tuple[float, ...] = (0.1, 0.5, 2.0)  # ours: from the ring's mode width to its radius
-    w1_every: int = 1  # W1 (O(n³)) at every w1_every-th evaluation, and always at the last one
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam only
+    critic_features: int = 16  # output size of the MMD-GAN feature network and the smoothed critic's h (ours)
+    random_features: int = 64  # the smoothed critic's ψ (objectives.RANDOM_FEATURES = 256 is the 1-model default)
+    convergence_window: float = 0.1  # issue 4: the last 10 % of steps
+    trajectory: tuple[str, float] | None = None  # (dataset, learning rate) whose models get distances throughout
+    samples_saved: int = 0  # final generator samples kept per model (the first of its evaluation samples)
+    device: str = "cpu"
 
     @property
     def n_models(self) -> int:
-        return len(self.learning_rates) * len(self.seeds)
+        return len(self.datasets) * len(self.activations) * len(self.learning_rates) * len(self.seeds)
+
+    def evaluation_steps(self) -> list[int]:
+        return sorted({0, *range(self.eval_every, self.steps + 1, self.eval_every), self.steps})
+
+    def in_window(self, step: int) -> bool:
+        return step >= (1.0 - self.convergence_window) * self.steps
 
 
-def _model_grid(settings: GanRunSettings) -> list[tuple[float, int]]:
-    return [(lr, s) for lr in settings.learning_rates for s in settings.seeds]
+def settings_from_config(section: dict, part: str, variant: str, device: str = "cpu") -> GanRunSettings:
+    """The batched run of ``variant`` on one part ("toy": the 2-D mixtures, or "digits") of a config's gan section."""
+    budget = section[part]
+    trajectory = budget.get("trajectory")
+    return GanRunSettings(
+        variant=variant,
+        datasets=tuple(budget.get("datasets", ["ring", "grid"])) if part == "toy" else ("digits",),
+        activations=tuple(section["activations"]),
+        learning_rates=tuple(float(lr) for lr in section["learning_rates"]),
+        seeds=tuple(range(section["seeds"])),
+        steps=budget["steps"],
+        optimizer=section.get("optimizer", "sgd"),
+        batch_size=budget["batch_size"],
+        eval_every=budget["eval_every"],
+        n_eval=budget["n_eval"],
+        width=budget["width"],
+        depth=budget["depth"],
+        latent_dim=budget["latent_dim"],
+        discriminator_steps=section.get("discriminator_steps", 1),
+        discriminator_optimizer=section.get("discriminator_optimizer"),
+        discriminator_learning_rate=float(section.get("discriminator_learning_rate", 1e-3)),
+        divergence_threshold=float(section.get("divergence_threshold", 1e6)),
+        critic_features=section.get("critic_features", 16),
+        random_features=section.get("random_features", 64),
+        convergence_window=section["convergence"].get("window", 0.1),
+        trajectory=(trajectory["dataset"], float(trajectory["learning_rate"])) if trajectory else None,
+        samples_saved=budget.get("samples_saved", 64),
+        device=device,
+    )
+
+
+@dataclass(frozen=True)
+class _Model:
+    dataset: str
+    activation: str
+    learning_rate: float
+    seed: int
+
+
+def _model_grid(settings: GanRunSettings) -> list[_Model]:
+    return [
+        _Model(dataset, activation, lr, s)
+        for dataset in settings.datasets
+        for activation in settings.activations
+        for lr in settings.learning_rates
+        for s in settings.seeds
+    ]
 
 
 def _model_streams(seed: int, model_seed: int) -> tuple[list[torch.Generator], np.random.Generator, int]:
-    """Per-model randomness from (seed, model_seed) only: torch generators for G init, D init, training, evaluation."""
+    """Per-model randomness from (seed, model_seed) only: torch generators for G init, D init, training draws;
+    a numpy generator for real batches; a seed for the evaluation samples."""
     sequence = np.random.SeedSequence([seed, model_seed])
     g_init, d_init, train, evaluation, real = sequence.spawn(5)
 
@@ -87,29 +146,30 @@ def _model_streams(seed: int, model_seed: int) -> tuple[list[torch.Generator], n
     return generators, np.random.default_rng(real), int(evaluation.generate_state(1)[0])
 
 
-def _batched_gradient_penalty(discriminator, real, fake, generators, weight) -> torch.Tensor:
+def _batched_gradient_penalty(discriminator, real, fake, epsilon, weight) -> torch.Tensor:
     """WGAN-GP's λ·E(‖∇ₓD(x̂)‖ − 1)² per model, shape (models,), as ``objectives.gradient_penalty`` per model.
 
-    ε ~ U[0, 1] per sample from each model's own generator. The gradient of the summed outputs splits per model,
-    because model b's output depends only on its own inputs.
+    ``epsilon`` ~ U[0, 1], shape (models, batch, 1), from each model's own stream. The gradient of the summed
+    outputs splits per model, because model b's output depends only on its own inputs.
     """
-    epsilon = torch.stack([torch.rand(real.shape[1], 1, generator=g, dtype=real.dtype) for g in generators])
     interpolates = (epsilon * real.detach() + (1.0 - epsilon) * fake.detach()).requires_grad_(True)
     outputs = discriminator(interpolates)
     (gradients,) = torch.autograd.grad(outputs.sum(), interpolates, create_graph=True)
     return weight * (gradients.norm(dim=-1) - 1.0).pow(2).mean(dim=1)
 
 
-def _per_model_losses(variant, discriminator, real, fake, generators) -> tuple[torch.Tensor, torch.Tensor]:
-    """(discriminator loss, generator loss), each (models,): ``objectives``' loss functions vmapped over models."""
+def _per_model_losses(variant, discriminator, real, fake, epsilon) -> tuple[torch.Tensor, torch.Tensor]:
+    """(discriminator loss, generator loss), each (models,): ``objectives``' loss functions vmapped over models.
+
+    The gradient penalty is added when ``epsilon`` is given (the discriminator's step).
+    """
     loss = variant.loss
+    # One forward for real and fake together: one power iteration per step under spectral norm.
+    d_real, d_fake = discriminator(torch.cat([real, fake], dim=1)).split(real.shape[1], dim=1)
     if loss == "smoothed":
-        d_real, d_fake = discriminator(torch.cat([real, fake], dim=1)).split(real.shape[1], dim=1)
         smoothed = functools.partial(objectives.smoothed_losses, smoothing=variant.smoothing)
         losses = torch.func.vmap(smoothed)(d_real, d_fake, discriminator.rkhs_norm_squared())
     else:
-        # One forward for real and fake together: one power iteration per step under spectral norm.
-        d_real, d_fake = discriminator(torch.cat([real, fake], dim=1)).split(real.shape[1], dim=1)
         if loss == "non_saturating":
             function = objectives.non_saturating_losses
         elif loss == "wasserstein":
@@ -122,23 +182,23 @@ def _per_model_losses(variant, discriminator, real, fake, generators) -> tuple[t
             raise NotImplementedError(f"loss {loss!r} of variant {variant.name!r} has no batched version")
         losses = torch.func.vmap(function)(d_real, d_fake)
     d_loss, g_loss = losses
-    if variant.gradient_penalty and generators is not None:
+    if variant.gradient_penalty and epsilon is not None:
         d_loss = d_loss + _batched_gradient_penalty(
-            discriminator, real, fake, generators, variant.gradient_penalty_weight
+            discriminator, real, fake, epsilon, variant.gradient_penalty_weight
         )
     return d_loss, g_loss
 
 
-def _build_discriminator(variant, settings, generators) -> torch.nn.Module:
+def _build_discriminator(variant, settings, activations, dim, generators) -> torch.nn.Module:
     n = settings.n_models
-    if variant.loss == "mmd":
-        return BatchedGanMLP(n, 2, CRITIC_FEATURES, settings.width, settings.depth, settings.activation, generators,
-                             spectral_norm=variant.spectral_norm)
-    if variant.loss == "smoothed":
-        features = BatchedGanMLP(n, 2, CRITIC_FEATURES, settings.width, settings.depth, settings.activation,
+    if variant.loss in ("mmd", "smoothed"):
+        features = BatchedGanMLP(n, dim, settings.critic_features, settings.width, settings.depth, activations,
                                  generators, spectral_norm=variant.spectral_norm)
-        return BatchedRandomFeatureCritic(features, generators, bandwidth=variant.bandwidths[0])
-    return BatchedGanMLP(n, 2, 1, settings.width, settings.depth, settings.activation, generators,
+        if variant.loss == "mmd":
+            return features
+        return BatchedRandomFeatureCritic(features, generators, num_features=settings.random_features,
+                                          bandwidth=variant.bandwidths[0])
+    return BatchedGanMLP(n, dim, 1, settings.width, settings.depth, activations, generators,
                          spectral_norm=variant.spectral_norm)
 
 
@@ -150,134 +210,180 @@ def _parameters_finite(module: torch.nn.Module) -> torch.Tensor:
     return functools.reduce(torch.logical_and, [p.isfinite().flatten(1).all(1) for p in module.parameters()])
 
 
-def train_gan_batch(dataset: str, settings: GanRunSettings, seed: int) -> pd.DataFrame:
-    """Train ``settings.n_models`` GANs of one variant at once; the tidy table of their metrics over training.
-
-    Columns: dataset, variant, activation, learning_rate, seed, step, metric, value, diverged, diverged_step (−1
-    when the model never diverged). One row per model, evaluation step (0, every ``eval_every``, and the last)
-    and metric in ``METRICS``; values at and after a model's divergence are NaN.
-    """
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+def _check_settings(settings: GanRunSettings, targets: dict) -> None:
     if settings.discriminator_steps < 1:
         raise ValueError("discriminator_steps must be at least 1")
+    if settings.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {settings.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+    if settings.eval_every < 1 or settings.steps < 0:
+        raise ValueError("eval_every must be at least 1 and steps at least 0")
+    dims = {name: target.dim for name, target in targets.items()}
+    if len(set(dims.values())) > 1 or len({t.bounded for t in targets.values()}) > 1:
+        raise ValueError(f"datasets of one batch must share their dimension and output range, got {dims}")
+    missing = [name for name, target in targets.items() if getattr(target, "classifier", True) is None]
+    if missing:
+        raise ValueError(f"dataset {missing[0]!r} needs a classifier to score samples (dltheory.gan.classifier)")
+    if settings.trajectory is not None and settings.trajectory[0] not in targets:
+        raise ValueError(f"trajectory dataset {settings.trajectory[0]!r} is not among {list(targets)}")
+
+
+class _Draws:
+    """Each model's random draws for ``CHUNK_STEPS`` steps at a time, from its own streams only.
+
+    Per step and draw (``discriminator_steps`` discriminator draws, then one for the generator): a real batch, a
+    latent batch and, for the gradient penalty, an interpolation ε per sample.
+    """
+
+    def __init__(self, models, targets, real_rngs, train_generators, settings, device):
+        self.models, self.targets, self.real_rngs, self.device = models, targets, real_rngs, device
+        self.train_generators, self.settings = train_generators, settings
+        self.draws = settings.discriminator_steps + 1
+        self.offset = None
+
+    def _refill(self, step: int) -> None:
+        s, k = self.settings, self.draws
+        chunk = min(CHUNK_STEPS, s.steps - step + 1)
+        shape = (chunk, k, s.batch_size)
+        self.real = torch.from_numpy(np.stack([
+            self.targets[m.dataset].sample(int(np.prod(shape)), rng).reshape(*shape, -1)
+            for m, rng in zip(self.models, self.real_rngs, strict=True)
+        ])).float().to(self.device)
+        # Drawn on the CPU from each model's CPU generator (the same numbers on any device), then moved.
+        self.latent = torch.stack([torch.randn(*shape, s.latent_dim, generator=g) for g in self.train_generators])
+        self.epsilon = torch.stack([torch.rand(*shape, 1, generator=g) for g in self.train_generators])
+        self.latent, self.epsilon = self.latent.to(self.device), self.epsilon.to(self.device)
+        self.offset, self.size = step, chunk
+
+    def at(self, step: int, draw: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(real, latent, ε) for ``step`` (1-based) and ``draw``, each with a leading model axis."""
+        if self.offset is None or step >= self.offset + self.size:
+            self._refill(step)
+        i = step - self.offset
+        return self.real[:, i, draw], self.latent[:, i, draw], self.epsilon[:, i, draw]
+
+
+def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Module | None = None) -> "GanRunResult":
+    """Train ``settings.n_models`` GANs of one variant at once: the tidy table of their metrics over training, and
+    their final samples.
+
+    ``classifier`` scores digits (``dltheory.gan.classifier``); the 2-D datasets need none. Columns: dataset,
+    variant, activation, learning_rate, seed, step, metric, value, diverged, diverged_step (−1 when the model
+    never diverged). One row per model, evaluation step (0, every ``eval_every``, and the last) and metric; values
+    not computed at that step (see the module docstring), and all values at and after a model's divergence, are NaN.
+    """
+    targets = {name: make_target(name, classifier) for name in settings.datasets}
+    _check_settings(settings, targets)
     variant = objectives.get_variant(settings.variant)
-    sampler, modes_of, mode_std = DATASETS[dataset]
-    modes = modes_of()
-    grid = _model_grid(settings)
-    n_models, batch = len(grid), settings.batch_size
-    streams = [_model_streams(seed, model_seed) for _, model_seed in grid]
-    g_init = [s[0][0] for s in streams]
-    d_init = [s[0][1] for s in streams]
-    train_gens = [s[0][2] for s in streams]
-    real_rngs = [s[1] for s in streams]
-    eval_seeds = [s[2] for s in streams]
+    dim = next(iter(targets.values())).dim
+    bounded = next(iter(targets.values())).bounded
+    models = _model_grid(settings)
+    n_models = len(models)
+    streams = [_model_streams(seed, m.seed) for m in models]
+    activations = [m.activation for m in models]
 
-    generator = BatchedGanMLP(n_models, settings.latent_dim, 2, settings.width, settings.depth, settings.activation,
-                              g_init)
-    discriminator = _build_discriminator(variant, settings, d_init)
-    learning_rates = torch.tensor([lr for lr, _ in grid])
-    g_opt = BatchedAdam(generator.parameters(), learning_rates, settings.betas)
-    d_opt = BatchedAdam(discriminator.parameters(), learning_rates, settings.betas)
+    generator = BatchedGanMLP(n_models, settings.latent_dim, dim, settings.width, settings.depth, activations,
+                              [s[0][0] for s in streams], output="tanh" if bounded else "linear")
+    discriminator = _build_discriminator(variant, settings, activations, dim, [s[0][1] for s in streams])
+    device = torch.device(settings.device)
+    generator, discriminator = generator.to(device), discriminator.to(device)
+    learning_rates = torch.tensor([m.learning_rate for m in models], device=device)
+    optimizer = OPTIMIZERS[settings.optimizer]
+    g_opt = optimizer(generator.parameters(), learning_rates, settings.betas)
+    if settings.discriminator_optimizer is None:
+        d_opt = optimizer(discriminator.parameters(), learning_rates, settings.betas)
+    else:
+        d_rates = torch.full_like(learning_rates, settings.discriminator_learning_rate)
+        d_opt = OPTIMIZERS[settings.discriminator_optimizer](discriminator.parameters(), d_rates, settings.betas)
+    draws = _Draws(models, targets, [s[1] for s in streams], [s[0][2] for s in streams], settings, device)
 
-    # Fixed evaluation samples per model: the same latents and real points at every evaluation.
+    # Fixed evaluation samples per model: the same latents and reference points at every evaluation.
     eval_latents, eval_real = [], []
-    for model_seed in eval_seeds:
-        rng = np.random.default_rng(model_seed)
-        eval_real.append(sampler(settings.n_eval, rng)[0])
+    for m, (_, _, eval_seed) in zip(models, streams, strict=True):
+        rng = np.random.default_rng(eval_seed)
+        eval_real.append(targets[m.dataset].reference(settings.n_eval, rng))
         eval_latents.append(torch.from_numpy(rng.standard_normal((settings.n_eval, settings.latent_dim))).float())
-    eval_latents = torch.stack(eval_latents)
+    eval_latents = torch.stack(eval_latents).to(device)
+    on_trajectory = np.array([
+        settings.trajectory is not None
+        and (m.dataset, m.learning_rate) == (settings.trajectory[0], settings.trajectory[1])
+        for m in models
+    ])
 
-    active = torch.ones(n_models, dtype=torch.bool)
+    active = torch.ones(n_models, dtype=torch.bool, device=device)
     diverged_step = np.full(n_models, -1, dtype=np.int64)
     records: list[tuple[int, int, str, float]] = []
 
     def mark(bad: torch.Tensor, step: int) -> None:
         newly = bad & active
         if newly.any():
-            indices = np.flatnonzero(newly.numpy())
+            indices = np.flatnonzero(newly.cpu().numpy())
             diverged_step[indices] = step
             active.logical_and_(~newly)
             g_opt.frozen = ~active
             d_opt.frozen = ~active
-            log.warning("%s: models %s diverged at step %d", variant.name, indices.tolist(), step)
+            log.info("%s: models %s diverged at step %d", variant.name, indices.tolist(), step)
 
     def bad_loss(loss: torch.Tensor) -> torch.Tensor:
         loss = loss.detach()
         return ~torch.isfinite(loss) | (loss.abs() > settings.divergence_threshold)
 
-    def real_batch() -> torch.Tensor:
-        return torch.from_numpy(np.stack([sampler(batch, rng)[0] for rng in real_rngs])).float()
-
-    def latent_batch() -> torch.Tensor:
-        return torch.stack([torch.randn(batch, settings.latent_dim, generator=g) for g in train_gens])
-
-    def evaluate(step: int, evaluation: int, step_size, grad_norm, d_loss, g_loss, last: bool) -> None:
+    def evaluate(step: int, step_size, grad_norm, d_loss, g_loss) -> None:
         with torch.no_grad():
-            samples = generator(eval_latents).numpy().astype(np.float64)
-        with_w1 = last or evaluation % settings.w1_every == 0
-        for b in range(n_models):
-            values = dict.fromkeys(METRICS, float("nan"))
+            samples = generator(eval_latents).cpu().numpy().astype(np.float64)
+        for b, m in enumerate(models):
+            target = targets[m.dataset]
+            values = dict.fromkeys((*TRAINING_METRICS, *DISTANCE_METRICS, *target.quality_metrics), float("nan"))
             if diverged_step[b] < 0:
                 if step > 0:
-                    values["generator_step_size"] = float(step_size[b])
-                    values["generator_grad_norm"] = float(grad_norm[b])
-                    values["discriminator_loss"] = float(d_loss[b])
-                    values["generator_loss"] = float(g_loss[b])
-                if np.all(np.isfinite(samples[b])):
-                    if with_w1:
-                        values["wasserstein1"] = metrics.wasserstein1_exact(samples[b], eval_real[b])
-                    values["mmd_squared"] = metrics.mmd_squared(samples[b], eval_real[b], settings.mmd_bandwidths)
-                    stats = metrics.mode_statistics(samples[b], modes, mode_std)
-                    values["high_quality_fraction"] = stats["high_quality_fraction"]
-                    values["mode_coverage"] = stats["mode_coverage"]
+                    values.update(generator_step_size=float(step_size[b]), generator_grad_norm=float(grad_norm[b]),
+                                  discriminator_loss=float(d_loss[b]), generator_loss=float(g_loss[b]))
+                wanted = on_trajectory[b] or settings.in_window(step)
+                if wanted and np.all(np.isfinite(samples[b])):
+                    values["wasserstein1"] = wasserstein1_exact(samples[b], eval_real[b])
+                    values.update(target.quality(samples[b]))
+                    if step == settings.steps:
+                        values["mmd_squared"] = mmd_squared(samples[b], eval_real[b], target.mmd_bandwidths)
             records.extend((b, step, name, value) for name, value in values.items())
 
-    evaluation = 0
-    evaluate(0, evaluation, None, None, None, None, last=settings.steps == 0)
+    evaluation_steps = set(settings.evaluation_steps())
+    evaluate(0, None, None, None, None)
     for step in range(1, settings.steps + 1):
-        for _ in range(settings.discriminator_steps):
-            real = real_batch()
+        for draw in range(settings.discriminator_steps):
+            real, latent, epsilon = draws.at(step, draw)
             with torch.no_grad():
-                fake = generator(latent_batch())
-            d_loss, _ = _per_model_losses(variant, discriminator, real, fake, train_gens)
+                fake = generator(latent)
+            d_loss, _ = _per_model_losses(variant, discriminator, real, fake, epsilon)
             mark(bad_loss(d_loss), step)
             d_opt.zero_grad()
             torch.where(active, d_loss, torch.zeros_like(d_loss)).sum().backward()
             d_opt.step()
             if variant.weight_clipping:
                 discriminator.clip_(variant.clip)
-        real = real_batch()
-        fake = generator(latent_batch())
+        real, latent, _ = draws.at(step, settings.discriminator_steps)
+        fake = generator(latent)
         _, g_loss = _per_model_losses(variant, discriminator, real, fake, None)
         mark(bad_loss(g_loss), step)
         g_opt.zero_grad()
         torch.where(active, g_loss, torch.zeros_like(g_loss)).sum().backward()
-        is_eval = step % settings.eval_every == 0 or step == settings.steps
+        is_eval = step in evaluation_steps
         if is_eval:
             before = [p.detach().clone() for p in generator.parameters()]
-            grad_norm = _per_model_norm([p.grad for p in generator.parameters()]).numpy()
+            grad_norm = _per_model_norm([p.grad for p in generator.parameters()]).cpu().numpy()
         g_opt.step()
-        mark(~(_parameters_finite(generator) & _parameters_finite(discriminator)), step)
         if is_eval:
+            # Non-finite parameters make the next step's losses non-finite, which ``bad_loss`` catches; checking
+            # them here as well, only at evaluations, keeps NaN out of the logged metrics at no per-step cost.
+            mark(~(_parameters_finite(generator) & _parameters_finite(discriminator)), step)
             step_size = _per_model_norm(
                 [p.detach() - old for p, old in zip(generator.parameters(), before, strict=True)]
-            ).numpy()
-            evaluation += 1
-            evaluate(step, evaluation, step_size, grad_norm, d_loss.detach().numpy(), g_loss.detach().numpy(),
-                     last=step == settings.steps)
+            ).cpu().numpy()
+            evaluate(step, step_size, grad_norm, d_loss.detach().cpu().numpy(), g_loss.detach().cpu().numpy())
 
     index, steps, names, values = zip(*records, strict=True)
     index = np.asarray(index)
-    lrs = np.array([lr for lr, _ in grid])[index]
-    seeds = np.array([s for _, s in grid])[index]
-    return pd.DataFrame(
+    metrics_table = pd.DataFrame(
         {
-            "dataset": dataset,
-            "variant": variant.name,
-            "activation": settings.activation,
-            "learning_rate": lrs,
-            "seed": seeds,
+            **_model_columns(models, variant.name, index),
             "step": np.asarray(steps, dtype=np.int64),
             "metric": names,
             "value": np.asarray(values, dtype=np.float64),
@@ -285,21 +391,65 @@ def train_gan_batch(dataset: str, settings: GanRunSettings, seed: int) -> pd.Dat
             "diverged_step": diverged_step[index],
         }
     )
+    return GanRunResult(metrics_table, _final_samples(generator, eval_latents, models, variant.name, settings))
+
+
+@dataclass(frozen=True)
+class GanRunResult:
+    """A batched run's outputs: the tidy metrics table and each model's final samples (wide: x0, x1, ...)."""
+
+    metrics: pd.DataFrame
+    samples: pd.DataFrame
+
+
+def _model_columns(models: list[_Model], variant: str, index: np.ndarray) -> dict:
+    return {
+        "dataset": np.array([m.dataset for m in models])[index],
+        "variant": variant,
+        "activation": np.array([m.activation for m in models])[index],
+        "learning_rate": np.array([m.learning_rate for m in models])[index],
+        "seed": np.array([m.seed for m in models])[index],
+    }
+
+
+def _final_samples(generator, eval_latents, models, variant: str, settings: GanRunSettings) -> pd.DataFrame:
+    """The first ``samples_saved`` evaluation samples of each model after the last step (NaN where diverged)."""
+    keep = min(settings.samples_saved, settings.n_eval)
+    with torch.no_grad():
+        samples = generator(eval_latents[:, :keep]).cpu().numpy().astype(np.float64)
+    index = np.repeat(np.arange(len(models)), keep)
+    table = pd.DataFrame(_model_columns(models, variant, index))
+    table["sample"] = np.tile(np.arange(keep), len(models))
+    coordinates = samples.reshape(len(models) * keep, samples.shape[-1])
+    return pd.concat([table, pd.DataFrame(coordinates, columns=[f"x{i}" for i in range(coordinates.shape[1])])],
+                     axis=1)
 
 
 def converged(
-    table: pd.DataFrame, step_size_threshold: float, w1_threshold: float, last_fraction: float = 0.1
+    table: pd.DataFrame,
+    step_size_threshold: float | dict[str, float],
+    w1_threshold: float | dict[str, float],
+    last_fraction: float = 0.1,
 ) -> pd.DataFrame:
     """Per model: converged when, over the last ``last_fraction`` of steps, every logged generator step size is
     below ``step_size_threshold`` and every logged W1 below ``w1_threshold`` (issue 4's definition).
 
     The window is the evaluations at steps ≥ (1 − last_fraction)·final step, or the last evaluation if none falls
     in it. NaN values (a diverged model, or W1 not computed at that evaluation) are skipped; a diverged model, or one
-    without a step size or a W1 in the window, has not converged. Columns: the model keys, diverged,
-    max_step_size, max_wasserstein1, converged.
+    without a step size or a W1 in the window, has not converged. A threshold is one number, or one per dataset.
+    Columns: the model keys, diverged, max_step_size, max_wasserstein1, converged.
     """
+    def threshold(value, dataset):
+        if not isinstance(value, dict):
+            return float(value)
+        if dataset not in value:
+            raise ValueError(f"no convergence threshold for dataset {dataset!r}; have {sorted(value)}")
+        return float(value[dataset])
+
     rows = []
     for key, group in table.groupby(MODEL_KEYS, sort=True):
+        step_limit = threshold(step_size_threshold, key[0])
+        w1_limit = threshold(w1_threshold, key[0])
         final = group["step"].max()
         window = group[group["step"] >= (1.0 - last_fraction) * final]
         if window.empty:
@@ -310,6 +460,6 @@ def converged(
         max_step = float(step_sizes.max()) if len(step_sizes) else float("nan")
         max_w1 = float(w1.max()) if len(w1) else float("nan")
         ok = not diverged and len(step_sizes) > 0 and len(w1) > 0
-        ok = ok and max_step < step_size_threshold and max_w1 < w1_threshold
+        ok = ok and max_step < step_limit and max_w1 < w1_limit
         rows.append((*key, diverged, max_step, max_w1, ok))
     return pd.DataFrame(rows, columns=[*MODEL_KEYS, "diverged", "max_step_size", "max_wasserstein1", "converged"])

@@ -1,0 +1,160 @@
+"""From the GAN runs' tidy metrics to converged fractions, learning-rate ranges, step-size decay and claims (issue 4).
+
+Every claim cites the abstract or the introduction of Chu, Minami & Fukumizu, "Smoothness and Stability in GANs"
+(ICLR 2020; quoted in ``shared/papers/gan.md``). The paper's experiments are unknown to us, so every setting and
+every threshold below is ours and each claim is marked ``ours``.
+"""
+
+import numpy as np
+import pandas as pd
+
+from dltheory.claims import Claim
+from dltheory.gan.conditions import SMOOTH_ACTIVATIONS
+from dltheory.gan.training import MODEL_KEYS, converged
+
+SOURCE_ABSTRACT = "Chu, Minami & Fukumizu, ICLR 2020, abstract"
+SOURCE_INTRO = "Chu, Minami & Fukumizu, ICLR 2020, Sec. 1 (Introduction)"
+SMOOTHED = "smoothed"
+MAJORITY = 0.5  # a learning rate is in a variant's stable range when at least half of its runs there converge
+DECAY_RATIO = 0.5  # the step size "decays" when its late median is below this fraction of its early median
+
+
+def convergence_table(metrics: pd.DataFrame, convergence: dict) -> pd.DataFrame:
+    """Per run: converged or not, by the config's ``convergence`` thresholds (one per dataset)."""
+    return converged(
+        metrics,
+        convergence["step_size_threshold"],
+        convergence["w1_threshold"],
+        convergence.get("window", 0.1),
+    )
+
+
+def stability_map(runs: pd.DataFrame) -> pd.DataFrame:
+    """Fraction of seeds converged per (dataset, activation, variant, learning rate): the stability maps' colours."""
+    keys = [k for k in MODEL_KEYS if k != "seed"]
+    return runs.groupby(keys, sort=True).agg(
+        converged=("converged", "mean"), diverged=("diverged", "mean"), runs=("converged", "size")
+    ).reset_index()
+
+
+def converged_fractions(runs: pd.DataFrame, by: tuple[str, ...] = ("variant", "activation")) -> pd.DataFrame:
+    """Fraction (and count) of runs converged per group, over every other key."""
+    grouped = runs.groupby(list(by), sort=True)["converged"]
+    return pd.DataFrame({"converged": grouped.mean(), "converged_runs": grouped.sum(), "runs": grouped.size()})
+
+
+def stable_learning_rates(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per variant: the learning rates at which at least half of its runs (every dataset and activation) converge.
+
+    Columns: variant, n_stable (how many of the grid's rates), smallest and largest stable rate (NaN if none),
+    and the log10 width of that interval.
+    """
+    by_rate = runs.groupby(["variant", "learning_rate"])["converged"].mean().reset_index()
+    rows = []
+    for variant, group in by_rate.groupby("variant", sort=True):
+        stable = group.loc[group["converged"] >= MAJORITY, "learning_rate"].to_numpy()
+        low, high = (stable.min(), stable.max()) if len(stable) else (np.nan, np.nan)
+        rows.append({"variant": variant, "n_stable": len(stable), "smallest": low, "largest": high,
+                     "log10_width": np.log10(high / low) if len(stable) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def step_size_decay(metrics: pd.DataFrame, dataset: str, learning_rate: float) -> pd.DataFrame:
+    """Per (variant, activation): the median generator step size early and late in training, and their ratio.
+
+    Early: the evaluations in the first 20 % of steps after step 0; late: those in the last 10 %. Medians over
+    evaluations and seeds at one learning rate; a diverged run counts as not decaying (its ratio is +inf).
+    """
+    rows = metrics[(metrics["dataset"] == dataset) & np.isclose(metrics["learning_rate"], learning_rate)
+                   & (metrics["metric"] == "generator_step_size") & (metrics["step"] > 0)]
+    records = []
+    for (variant, activation), group in rows.groupby(["variant", "activation"], sort=True):
+        final = group["step"].max()
+        early = group.loc[group["step"] <= 0.2 * final, "value"]
+        late = group.loc[group["step"] >= 0.9 * final, "value"]
+        diverged = bool(group["diverged"].any())
+        early_median, late_median = float(early.median()), float(late.median())
+        ratio = np.inf if diverged or not np.isfinite(late_median) else late_median / early_median
+        records.append({"variant": variant, "activation": activation, "early": early_median, "late": late_median,
+                        "ratio": ratio, "any_diverged": diverged})
+    return pd.DataFrame(records)
+
+
+def _fraction(runs: pd.DataFrame, **keys) -> tuple[float, int, int]:
+    selected = runs
+    for key, value in keys.items():
+        selected = selected[selected[key] == value]
+    return float(selected["converged"].mean()), int(selected["converged"].sum()), len(selected)
+
+
+def gan_claims(runs: pd.DataFrame, metrics: pd.DataFrame, trajectory: tuple[str, float] | None) -> list[Claim]:
+    """The issue's four claims, each with our measurement; a claim whose variants did not run is skipped."""
+    claims = []
+    variants = set(runs["variant"])
+    if {"sn_wasserstein", "sn_gp"} <= variants:
+        sn, sn_runs, sn_total = _fraction(runs, variant="sn_wasserstein")
+        gp, gp_runs, gp_total = _fraction(runs, variant="sn_gp")
+        claims.append(Claim(
+            id="gan.sn_alone_fails",
+            source=SOURCE_INTRO,
+            statement="Spectral normalisation alone with the Wasserstein loss fails, while spectral normalisation "
+                      "plus a gradient penalty helps: SN alone converges in fewer runs than SN + GP.",
+            measured=f"SN alone {sn_runs}/{sn_total} ({sn:.0%}), SN + GP {gp_runs}/{gp_total} ({gp:.0%})",
+            expected="converged fraction of sn_wasserstein < that of sn_gp",
+            tolerance=None,
+            holds=bool(sn < gp),
+            ours=True,
+        ))
+    smooth_runs = runs[runs["activation"].isin(SMOOTH_ACTIVATIONS)]
+    relu_runs = runs[runs["activation"] == "relu"]
+    if len(smooth_runs) and len(relu_runs):
+        smooth, relu = int(smooth_runs["converged"].sum()), int(relu_runs["converged"].sum())
+        claims.append(Claim(
+            id="gan.smooth_activations_help",
+            source=SOURCE_ABSTRACT,
+            statement="The framework explains the need for smooth activation functions: with a smooth activation "
+                      "more runs converge than with ReLU, summed over variants.",
+            measured=f"smooth {smooth}/{len(smooth_runs)}, ReLU {relu}/{len(relu_runs)} runs converged",
+            expected="converged runs with the smooth activation > with ReLU",
+            tolerance=None,
+            holds=bool(smooth > relu),
+            ours=True,
+        ))
+    if SMOOTHED in variants and len(variants) > 1:
+        ranges = stable_learning_rates(runs).set_index("variant")
+        ours_n = int(ranges.loc[SMOOTHED, "n_stable"])
+        others = ranges.drop(index=SMOOTHED)["n_stable"]
+        widest_other = int(others.max())
+        leaders = sorted(others[others == widest_other].index)
+        claims.append(Claim(
+            id="gan.smoothed_widest_range",
+            source=SOURCE_ABSTRACT,
+            statement="The GAN built to meet all conditions at once (our smoothed GAN) is stable over the widest "
+                      "range of learning rates.",
+            measured=f"smoothed: {ours_n} of {runs['learning_rate'].nunique()} rates with >= half converged; "
+                     f"best other: {widest_other} ({', '.join(leaders)})",
+            expected="n_stable(smoothed) >= n_stable of every other variant, and > 0",
+            tolerance=None,
+            holds=bool(ours_n > 0 and ours_n >= widest_other),
+            ours=True,
+        ))
+    if trajectory is not None and {SMOOTHED, "non_saturating"} <= variants:
+        decay = step_size_decay(metrics, *trajectory).set_index(["variant", "activation"])
+        smooth_rows = [a for a in decay.loc[SMOOTHED].index if a in SMOOTH_ACTIVATIONS]
+        if smooth_rows:
+            activation = smooth_rows[0]
+            ours_ratio = float(decay.loc[(SMOOTHED, activation), "ratio"])
+            ns_ratio = float(decay.loc[("non_saturating", activation), "ratio"])
+            claims.append(Claim(
+                id="gan.eventual_stationarity",
+                source=SOURCE_ABSTRACT,
+                statement="Eventual stationarity: the generator's step size decays toward 0 for the GAN that meets "
+                          "the conditions, and not for the non-saturating GAN, on the 2-D ring.",
+                measured=f"late/early median step size at lr {trajectory[1]:g} ({activation}): smoothed "
+                         f"{ours_ratio:.3g}, non-saturating {ns_ratio:.3g}",
+                expected=f"smoothed ratio < {DECAY_RATIO} <= non-saturating ratio",
+                tolerance=None,
+                holds=bool(ours_ratio < DECAY_RATIO <= ns_ratio),
+                ours=True,
+            ))
+    return claims

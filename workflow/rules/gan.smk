@@ -1,0 +1,99 @@
+# GAN stability (Chu, Minami & Fukumizu, ICLR 2020; the experiment design is ours): train the digits
+# classifier -> train every variant as one batched model per data part -> collect -> notebook (stability
+# maps, trajectories, samples, conditions table, claims).
+
+localrules:
+    gan_collect,
+    gan_collect_samples,
+    gan_notebook,
+
+
+rule gan_train_classifier:
+    output:
+        weights="results/gan/classifier/classifier.pt",
+        report="results/gan/classifier/classifier.json",
+    params:
+        classifier=GAN.get("digits", {}).get("classifier", {}),
+        family_config=family_config("gan"),
+    threads: config["threads_per_job"]
+    log:
+        "logs/gan/train_classifier.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/gan_train_classifier.py"
+
+
+rule gan_train:
+    input:
+        unpack(gan_train_inputs),
+    output:
+        metrics="results/gan/runs/{part}/{variant}.metrics.parquet",
+        samples="results/gan/runs/{part}/{variant}.samples.parquet",
+    wildcard_constraints:
+        part="toy|digits",
+    params:
+        section=GAN,
+        seed=config["seed"],
+        device=config["device"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/gan/train/{part}/{variant}.log",
+    benchmark:
+        "results/benchmarks/gan/train/{part}/{variant}.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/gan_train.py"
+
+
+rule gan_collect:
+    input:
+        get_gan_runs("metrics"),
+    output:
+        "results/gan/gan.parquet",
+    params:
+        family_config=family_config("gan"),
+    log:
+        "logs/gan/collect.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/collect_runs.py"
+
+
+rule gan_collect_samples:
+    input:
+        get_gan_runs("samples"),
+    output:
+        "results/gan/samples.parquet",
+    params:
+        family_config=family_config("gan"),
+    log:
+        "logs/gan/collect_samples.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/collect_runs.py"
+
+
+rule gan_notebook:
+    input:
+        unpack(gan_notebook_inputs),
+        notebook=repo_path("notebooks/gan.ipynb"),
+    output:
+        notebook="results/gan/notebook.ipynb",
+        claims="results/gan/claims.json",
+        figures=gan_figures(),
+    params:
+        parameters={
+            "section_json": json.dumps(GAN),
+            "figures_dir": "results/gan/figures",
+            "seed": config["seed"],
+        },
+    log:
+        "logs/gan/notebook.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/run_notebook.py"

@@ -1,0 +1,23 @@
+"""Train every run of one GAN variant on one data part (2-D mixtures or digits) as one batched model."""
+
+from dltheory.gan.classifier import load_digits_classifier
+from dltheory.gan.training import settings_from_config, train_gan_batch
+from dltheory.io import write_table
+from dltheory.nonsmooth.dnn import resolve_device
+from dltheory.provenance import provenance_record
+from dltheory.runtime import start_job
+from dltheory.seeds import derive_seed
+
+log = start_job(snakemake.log[0], snakemake.threads)
+p = snakemake.params
+part, variant = snakemake.wildcards.part, snakemake.wildcards.variant
+settings = settings_from_config(p.section, part, variant, str(resolve_device(p.device)))
+classifier = load_digits_classifier(snakemake.input.classifier) if "classifier" in snakemake.input.keys() else None
+log.info("%s on %s: %d models, %d steps", variant, part, settings.n_models, settings.steps)
+# One seed per part, not per variant: runs with the same seed start every variant's generator alike.
+result = train_gan_batch(settings, derive_seed(p.seed, "gan", part), classifier)
+provenance = provenance_record(dict(p.items()))
+write_table(result.metrics, snakemake.output.metrics, provenance)
+write_table(result.samples, snakemake.output.samples, provenance)
+diverged = result.metrics.groupby(["dataset", "activation", "learning_rate", "seed"])["diverged"].any()
+log.info("%s on %s: %d of %d runs diverged", variant, part, int(diverged.sum()), len(diverged))
