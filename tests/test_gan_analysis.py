@@ -56,12 +56,15 @@ def test_fractions_and_maps_count_seeds():
     assert cells.loc[("sn_gp", "elu", 0.01), "converged"] == 1.0 and cells.loc[("sn_gp", "elu", 0.01), "runs"] == 2
 
 
-def test_stable_range_counts_rates_where_half_the_runs_converge():
+def test_stable_range_counts_cells_where_half_the_seeds_converge():
     ranges = stable_learning_rates(_runs(PATTERN)).set_index("variant")
-    # smoothed: 0.01 (3/4), 0.1 (4/4), 1.0 (1/4): two rates; sn_gp: 0.01 (3/4), 0.1 (2/4): two; sn_wasserstein: none
-    assert ranges.loc["smoothed", "n_stable"] == 2 and ranges.loc["smoothed", "largest"] == 0.1
-    assert ranges.loc["sn_gp", "n_stable"] == 2
-    assert ranges.loc["sn_wasserstein", "n_stable"] == 0 and np.isnan(ranges.loc["sn_wasserstein", "smallest"])
+    # smoothed: relu 0.01, 0.1 and elu 0.01, 0.1, 1.0 (1 of 2 seeds is half): 5 cells; sn_gp: relu 0.01, 0.1 and
+    # elu 0.01, 0.1: 4 cells; sn_wasserstein: elu 0.01 only; non_saturating: elu 0.01 only
+    assert ranges.loc["smoothed", "n_stable"] == 5 and ranges.loc["smoothed", "largest"] == 1.0
+    assert ranges.loc["sn_gp", "n_stable"] == 4
+    assert ranges.loc["sn_wasserstein", "n_stable"] == 1 and ranges.loc["sn_wasserstein", "smallest"] == 0.01
+    none = _runs({("sn_gp", "relu"): [0, 0, 0]})
+    assert np.isnan(stable_learning_rates(none).set_index("variant").loc["sn_gp", "largest"])
 
 
 def test_step_size_decay_is_late_over_early_and_infinite_after_divergence():

@@ -74,7 +74,7 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
             ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates], fontsize=7, rotation=45)
             ax.set_yticks(range(len(variants)), [_label(v) for v in variants], fontsize=7)
             if row == len(datasets) - 1:
-                ax.set_xlabel("learning rate (SGD, both networks)", fontsize=8)
+                ax.set_xlabel("generator learning rate (gradient descent)", fontsize=8)
     figure.colorbar(image, ax=axes, shrink=0.6, label="fraction of seeds converged")
     figure.suptitle("Stability maps (our design): fraction converged; × = every seed diverged", fontsize=10)
     return figure
@@ -147,7 +147,7 @@ def plot_digit_samples(samples: pd.DataFrame, choice: pd.DataFrame, variants: li
     activations = _ordered(choice["activation"], ["relu", "elu", "softplus"])
     side = int(np.sqrt(per_run))
     figure, axes = plt.subplots(len(activations), len(variants), squeeze=False,
-                                figsize=(1.55 * len(variants), 1.8 * len(activations)))
+                                figsize=(1.6 * len(variants), 2.1 * len(activations) + 0.4))
     pixel_columns = [f"x{i}" for i in range(64)]
     for row, activation in enumerate(activations):
         for col, variant in enumerate(variants):
@@ -166,7 +166,7 @@ def plot_digit_samples(samples: pd.DataFrame, choice: pd.DataFrame, variants: li
                 ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", va="center", fontsize=8)
                 continue
             mosaic = images.reshape(side, side, 8, 8).transpose(0, 2, 1, 3).reshape(side * 8, side * 8)
-            ax.imshow(mosaic, cmap="gray_r", vmin=-1, vmax=1)
+            ax.imshow(mosaic, cmap="gray_r", vmin=-1, vmax=1, aspect="equal", interpolation="nearest")
             ax.set_title(f"{_label(variant)}\nlr {lr:g}", fontsize=6.5)
             if col == 0:
                 ax.set_ylabel(activation, fontsize=8)
