@@ -6,7 +6,8 @@ high-quality samples for the 2-D mixtures; class coverage, mean confidence and a
 classifier's feature space for digits. Randomness comes only from the ``numpy.random.Generator`` passed in.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -54,7 +55,6 @@ class DigitsTarget:
     bounded: bool = True  # generator output through tanh, as the data lie in [−1, 1]
     mmd_bandwidths: tuple[float, ...] = DIGITS_MMD_BANDWIDTHS
     quality_metrics: tuple[str, ...] = ("class_coverage", "mean_confidence", "frechet_distance")
-    _real_features: list = field(default_factory=list, repr=False, compare=False)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` training images drawn with replacement (the empirical distribution of the 1,797 digits)."""
@@ -63,6 +63,11 @@ class DigitsTarget:
     def reference(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` distinct images when n ≤ 1,797 (the W1 reference sample), else with replacement."""
         return self.images[rng.choice(len(self.images), n, replace=n > len(self.images))]
+
+    @cached_property
+    def real_features(self) -> np.ndarray:
+        """Classifier features of all real digits, computed once (the Fréchet distance's reference)."""
+        return self._features_and_probabilities(self.images)[0]
 
     def _features_and_probabilities(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
@@ -76,15 +81,13 @@ class DigitsTarget:
         probability, and the Fréchet distance between the features of ``samples`` and of all real digits."""
         if self.classifier is None:
             raise ValueError("DigitsTarget.quality needs a classifier (see dltheory.gan.classifier)")
-        if not self._real_features:
-            self._real_features.append(self._features_and_probabilities(self.images)[0])
         features, probabilities = self._features_and_probabilities(samples)
         top = probabilities.max(axis=1)
         confident_classes = np.unique(probabilities.argmax(axis=1)[top >= CONFIDENT])
         return {
             "class_coverage": len(confident_classes) / probabilities.shape[1],
             "mean_confidence": float(top.mean()),
-            "frechet_distance": metrics.frechet_distance(features, self._real_features[0]),
+            "frechet_distance": metrics.frechet_distance(features, self.real_features),
         }
 
 

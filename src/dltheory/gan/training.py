@@ -88,6 +88,11 @@ def settings_from_config(section: dict, part: str, variant: str, device: str = "
     """The batched run of ``variant`` on one part ("toy": the 2-D mixtures, or "digits") of a config's gan section."""
     budget = section[part]
     trajectory = budget.get("trajectory")
+    defaults = GanRunSettings()
+
+    def knob(key: str):  # a section key, or the library default when the config leaves it out
+        return section.get(key, getattr(defaults, key))
+
     return GanRunSettings(
         variant=variant,
         datasets=tuple(budget.get("datasets", ["ring", "grid"])) if part == "toy" else ("digits",),
@@ -95,20 +100,20 @@ def settings_from_config(section: dict, part: str, variant: str, device: str = "
         learning_rates=tuple(float(lr) for lr in section["learning_rates"]),
         seeds=tuple(range(section["seeds"])),
         steps=budget["steps"],
-        optimizer=section.get("optimizer", "sgd"),
+        optimizer=knob("optimizer"),
         batch_size=budget["batch_size"],
         eval_every=budget["eval_every"],
         n_eval=budget["n_eval"],
         width=budget["width"],
         depth=budget["depth"],
         latent_dim=budget["latent_dim"],
-        discriminator_steps=section.get("discriminator_steps", 1),
-        discriminator_optimizer=section.get("discriminator_optimizer"),
-        discriminator_learning_rate=float(section.get("discriminator_learning_rate", 1e-3)),
-        divergence_threshold=float(section.get("divergence_threshold", 1e6)),
-        critic_features=section.get("critic_features", 16),
-        random_features=section.get("random_features", 64),
-        convergence_window=section["convergence"].get("window", 0.1),
+        discriminator_steps=knob("discriminator_steps"),
+        discriminator_optimizer=knob("discriminator_optimizer"),
+        discriminator_learning_rate=float(knob("discriminator_learning_rate")),
+        divergence_threshold=float(knob("divergence_threshold")),
+        critic_features=knob("critic_features"),
+        random_features=knob("random_features"),
+        convergence_window=section["convergence"].get("window", defaults.convergence_window),
         trajectory=(trajectory["dataset"], float(trajectory["learning_rate"])) if trajectory else None,
         samples_saved=budget.get("samples_saved", 64),
         device=device,
@@ -365,7 +370,8 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
         _, g_loss = _per_model_losses(variant, discriminator, real, fake, None)
         mark(bad_loss(g_loss), step)
         g_opt.zero_grad()
-        torch.where(active, g_loss, torch.zeros_like(g_loss)).sum().backward()
+        # Gradients for the generator only: the discriminator's weight gradients would be discarded anyway.
+        torch.where(active, g_loss, torch.zeros_like(g_loss)).sum().backward(inputs=list(generator.parameters()))
         is_eval = step in evaluation_steps
         if is_eval:
             before = [p.detach().clone() for p in generator.parameters()]
