@@ -1,5 +1,7 @@
 """Batched GAN training (issue 4): batched networks and optimisers, divergence, the tidy tables, convergence."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,8 @@ from dltheory.gan.training import (
     DISTANCE_METRICS,
     TRAINING_METRICS,
     GanRunSettings,
-    _per_model_losses,
+    _discriminator_losses,
+    _generator_losses,
     converged,
     settings_from_config,
     train_gan_batch,
@@ -208,18 +211,23 @@ def test_batched_spectral_norm_brings_every_models_largest_singular_value_to_one
         torch.testing.assert_close(sigma, torch.ones(3), atol=1e-2, rtol=0)
 
 
-def test_vmapped_losses_equal_the_objectives_on_each_model():
-    network = BatchedGanMLP(2, 2, 1, 16, 1, "relu", torch.Generator().manual_seed(1))
+@pytest.mark.parametrize("name", ["non_saturating", "wgan_clip", "sn_hinge", "mmd_gan"])
+def test_batched_losses_equal_the_objectives_on_each_model(name):
+    variant = objectives.get_variant(name)
+    out_dim = 4 if variant.loss == "mmd" else 1
+    network = BatchedGanMLP(2, 2, out_dim, 16, 1, "relu", torch.Generator().manual_seed(1)).eval()
     real, fake = torch.randn(2, 32, 2), torch.randn(2, 32, 2)
-    for name in ("non_saturating", "wgan_clip", "sn_hinge"):
-        variant = objectives.get_variant(name)
-        d_loss, g_loss = _per_model_losses(variant, network, real, fake, None)
-        for b in range(2):
-            d_real, d_fake = network(real)[b], network(fake)[b]
-            expected = {"non_saturating": objectives.non_saturating_losses, "wgan_clip": objectives.wasserstein_losses,
-                        "sn_hinge": objectives.hinge_losses}[name](d_real, d_fake)
-            torch.testing.assert_close(d_loss[b], expected[0])
-            torch.testing.assert_close(g_loss[b], expected[1])
+    d_loss = _discriminator_losses(variant, network, real, fake, None)
+    g_loss = _generator_losses(variant, network, real, fake)
+    function = {"non_saturating": objectives.non_saturating_losses, "wgan_clip": objectives.wasserstein_losses,
+                "sn_hinge": objectives.hinge_losses,
+                "mmd_gan": functools.partial(objectives.mmd_losses, bandwidths=variant.bandwidths)}[name]
+    assert d_loss.shape == g_loss.shape == (2,)
+    for b in range(2):
+        expected = function(network(real)[b], network(fake)[b])
+        assert expected[0].shape == ()
+        torch.testing.assert_close(d_loss[b], expected[0])
+        torch.testing.assert_close(g_loss[b], expected[1])
 
 
 def test_converged_needs_small_steps_and_small_w1_over_the_last_tenth():

@@ -254,16 +254,24 @@ class BatchedAdam:
         safe_steps = steps.clamp_min(1)  # a frozen model that never stepped: its (unused) corrections stay finite
         correction1 = 1 - beta1**safe_steps
         correction2 = 1 - beta2**safe_steps
+        step_sizes, correction2_root = self.learning_rates / correction1, correction2.sqrt()
+        any_frozen = bool(self.frozen.any())
         for p, m, v in zip(self.parameters, self.exp_avg, self.exp_avg_sq, strict=True):
             if p.grad is None:
                 continue
             shape = (-1,) + (1,) * (p.dim() - 1)
+            if not any_frozen:  # the usual case: the same update in place, without masking (half the kernels)
+                m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                denom = (v.sqrt() / correction2_root.view(shape)).add_(self.eps)
+                p.sub_(step_sizes.view(shape) * m / denom)
+                continue
             keep = active.view(shape)
             grad = torch.where(keep, p.grad, torch.zeros_like(p.grad))
             m.copy_(torch.where(keep, beta1 * m + (1 - beta1) * grad, m))
             v.copy_(torch.where(keep, beta2 * v + (1 - beta2) * grad * grad, v))
-            denom = v.sqrt() / correction2.sqrt().view(shape) + self.eps
-            update = (self.learning_rates / correction1).view(shape) * m / denom
+            denom = v.sqrt() / correction2_root.view(shape) + self.eps
+            update = step_sizes.view(shape) * m / denom
             p.copy_(torch.where(keep, p - update, p))
 
 

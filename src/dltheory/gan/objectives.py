@@ -1,7 +1,9 @@
 """GAN objectives for the stability runs (issue 4): one (discriminator loss, generator loss) pair per variant.
 
-Every loss function returns ``(discriminator_loss, generator_loss)`` as scalar tensors; both are minimised, the
-discriminator's by the discriminator, the generator's by the generator. Whether ``fake`` is detached for the
+Every loss function returns ``(discriminator_loss, generator_loss)``; both are minimised, the discriminator's by the
+discriminator, the generator's by the generator. Losses reduce over the sample axis only (the last axis of a
+critic's outputs, the second last of feature vectors), so leading axes are models: one call scores a whole batch of
+models (``dltheory.gan.training``), one loss per model. Whether ``fake`` is detached for the
 discriminator step is the training loop's business. Sign conventions (all losses are means over the batch):
 
 - non-saturating (Goodfellow et al. 2014): D: softplus(−D(real)) + softplus(D(fake)); G: softplus(−D(fake)).
@@ -35,44 +37,51 @@ RANDOM_FEATURES = 256  # ours: D in the random Fourier feature map ψ: R^d → R
 
 def non_saturating_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Non-saturating GAN losses on discriminator logits (Goodfellow et al. 2014); softplus(t) = log(1 + eᵗ)."""
-    discriminator = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
-    return discriminator, F.softplus(-d_fake).mean()
+    discriminator = F.softplus(-d_real).mean(-1) + F.softplus(d_fake).mean(-1)
+    return discriminator, F.softplus(-d_fake).mean(-1)
 
 
 def wasserstein_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Wasserstein critic losses (Arjovsky et al. 2017): the critic maximises E f(real) − E f(fake)."""
-    return d_fake.mean() - d_real.mean(), -d_fake.mean()
+    return d_fake.mean(-1) - d_real.mean(-1), -d_fake.mean(-1)
 
 
 def hinge_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Hinge losses as used with spectral normalisation (Miyato et al. 2018)."""
-    discriminator = F.relu(1.0 - d_real).mean() + F.relu(1.0 + d_fake).mean()
-    return discriminator, -d_fake.mean()
+    discriminator = F.relu(1.0 - d_real).mean(-1) + F.relu(1.0 + d_fake).mean(-1)
+    return discriminator, -d_fake.mean(-1)
 
 
 def gaussian_kernel_sum(x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float]) -> torch.Tensor:
     """Gram matrix of k(a, b) = Σ_σ exp(−‖a − b‖² / (2σ²)): the torch twin of ``metrics.gaussian_kernel_sum``.
 
-    Squared distances are expanded (‖a‖² + ‖b‖² − 2a·b, clamped at 0) rather than taken from ``torch.cdist``,
-    whose square root has no finite gradient at coincident points.
+    x (..., n, k) and y (..., m, k) give (..., n, m). Squared distances are expanded (‖a‖² + ‖b‖² − 2a·b, clamped
+    at 0) rather than taken from ``torch.cdist``, whose square root has no finite gradient at coincident points.
     """
-    x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
-    squared = (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1) - 2.0 * x @ y.T).clamp_min(0.0)
+    squared = x.pow(2).sum(-1)[..., :, None] + y.pow(2).sum(-1)[..., None, :] - 2.0 * x @ y.transpose(-1, -2)
+    squared = squared.clamp_min(0.0)
     return sum(torch.exp(-squared / (2.0 * s**2)) for s in bandwidths)
 
 
 def mmd_squared(x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float]) -> torch.Tensor:
-    """Unbiased MMD² (Gretton et al. 2012, eq. 3), differentiable; same estimator as ``metrics.mmd_squared``."""
-    n, m = len(x), len(y)
+    """Unbiased MMD² (Gretton et al. 2012, eq. 3), differentiable; same estimator as ``metrics.mmd_squared``.
+
+    x (..., n, k) and y (..., m, k): one value per leading index. One Gram matrix of the pooled points gives the
+    three blocks (fewer kernel calls than three separate Grams, which is what costs in small batches).
+    """
+    n, m = x.shape[-2], y.shape[-2]
     if n < 2 or m < 2:
         raise ValueError(f"mmd_squared needs at least 2 points per sample, got {n} and {m}")
     if len(bandwidths) == 0:
         raise ValueError("mmd_squared needs at least one bandwidth")
-    kxx, kyy = gaussian_kernel_sum(x, x, bandwidths), gaussian_kernel_sum(y, y, bandwidths)
-    kxy = gaussian_kernel_sum(x, y, bandwidths)
-    within_x = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
-    within_y = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
-    return within_x + within_y - 2.0 * kxy.mean()
+    pooled = torch.cat([x, y], dim=-2)
+    gram = gaussian_kernel_sum(pooled, pooled, bandwidths)
+    kxx, kyy, kxy = gram[..., :n, :n], gram[..., n:, n:], gram[..., :n, n:]
+
+    def off_diagonal_mean(k: torch.Tensor, size: int) -> torch.Tensor:
+        return (k.sum((-2, -1)) - k.diagonal(dim1=-2, dim2=-1).sum(-1)) / (size * (size - 1))
+
+    return off_diagonal_mean(kxx, n) + off_diagonal_mean(kyy, m) - 2.0 * kxy.mean((-2, -1))
 
 
 def mmd_losses(

@@ -163,35 +163,49 @@ def _batched_gradient_penalty(discriminator, real, fake, epsilon, weight) -> tor
     return weight * (gradients.norm(dim=-1) - 1.0).pow(2).mean(dim=1)
 
 
-def _per_model_losses(variant, discriminator, real, fake, epsilon) -> tuple[torch.Tensor, torch.Tensor]:
-    """(discriminator loss, generator loss), each (models,): ``objectives``' loss functions vmapped over models.
-
-    The gradient penalty is added when ``epsilon`` is given (the discriminator's step).
-    """
+def _loss_function(variant):
+    """``objectives``' (discriminator loss, generator loss) function of ``variant``; per model on batched outputs."""
     loss = variant.loss
+    if loss == "smoothed":
+        return objectives.smoothed_losses  # with the critic's per-model ‖f‖²_H as third argument
+    if loss == "mmd":
+        return functools.partial(objectives.mmd_losses, bandwidths=variant.bandwidths)
+    functions = {"non_saturating": objectives.non_saturating_losses, "wasserstein": objectives.wasserstein_losses,
+                 "hinge": objectives.hinge_losses}
+    if loss not in functions:
+        raise NotImplementedError(f"loss {loss!r} of variant {variant.name!r} has no batched version")
+    return functions[loss]
+
+
+def _losses(variant, discriminator, d_real, d_fake) -> tuple[torch.Tensor, torch.Tensor]:
+    function = _loss_function(variant)
+    if variant.loss == "smoothed":
+        return function(d_real, d_fake, discriminator.rkhs_norm_squared(), smoothing=variant.smoothing)
+    return function(d_real, d_fake)
+
+
+def _discriminator_losses(variant, discriminator, real, fake, epsilon) -> torch.Tensor:
+    """The discriminator's loss per model, shape (models,), with the gradient penalty when the variant has one
+    (interpolation weights ``epsilon``, each model's own draws)."""
     # One forward for real and fake together: one power iteration per step under spectral norm.
     d_real, d_fake = discriminator(torch.cat([real, fake], dim=1)).split(real.shape[1], dim=1)
-    if loss == "smoothed":
-        smoothed = functools.partial(objectives.smoothed_losses, smoothing=variant.smoothing)
-        losses = torch.func.vmap(smoothed)(d_real, d_fake, discriminator.rkhs_norm_squared())
-    else:
-        if loss == "non_saturating":
-            function = objectives.non_saturating_losses
-        elif loss == "wasserstein":
-            function = objectives.wasserstein_losses
-        elif loss == "hinge":
-            function = objectives.hinge_losses
-        elif loss == "mmd":
-            function = functools.partial(objectives.mmd_losses, bandwidths=variant.bandwidths)
-        else:
-            raise NotImplementedError(f"loss {loss!r} of variant {variant.name!r} has no batched version")
-        losses = torch.func.vmap(function)(d_real, d_fake)
-    d_loss, g_loss = losses
-    if variant.gradient_penalty and epsilon is not None:
+    d_loss, _ = _losses(variant, discriminator, d_real, d_fake)
+    if variant.gradient_penalty:
         d_loss = d_loss + _batched_gradient_penalty(
             discriminator, real, fake, epsilon, variant.gradient_penalty_weight
         )
-    return d_loss, g_loss
+    return d_loss
+
+
+def _generator_losses(variant, discriminator, real, fake) -> torch.Tensor:
+    """The generator's loss per model, shape (models,)."""
+    if variant.loss == "mmd":  # MMD² compares the fake features with the real ones
+        d_real, d_fake = discriminator(torch.cat([real, fake], dim=1)).split(real.shape[1], dim=1)
+        return _losses(variant, discriminator, d_real, d_fake)[1]
+    # Every other generator loss reads D(fake) alone, so D(real) is not computed: D(fake) stands in for it, and
+    # only the discriminator's half of the pair, which is discarded, reads it.
+    d_fake = discriminator(fake)
+    return _losses(variant, discriminator, d_fake.detach(), d_fake)[1]
 
 
 def _build_discriminator(variant, settings, activations, dim, generators) -> torch.nn.Module:
@@ -358,7 +372,7 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
             real, latent, epsilon = draws.at(step, draw)
             with torch.no_grad():
                 fake = generator(latent)
-            d_loss, _ = _per_model_losses(variant, discriminator, real, fake, epsilon)
+            d_loss = _discriminator_losses(variant, discriminator, real, fake, epsilon)
             mark(bad_loss(d_loss), step)
             d_opt.zero_grad()
             torch.where(active, d_loss, torch.zeros_like(d_loss)).sum().backward()
@@ -367,7 +381,7 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
                 discriminator.clip_(variant.clip)
         real, latent, _ = draws.at(step, settings.discriminator_steps)
         fake = generator(latent)
-        _, g_loss = _per_model_losses(variant, discriminator, real, fake, None)
+        g_loss = _generator_losses(variant, discriminator, real, fake)
         mark(bad_loss(g_loss), step)
         g_opt.zero_grad()
         # Gradients for the generator only: the discriminator's weight gradients would be discarded anyway.
