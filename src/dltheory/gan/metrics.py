@@ -8,7 +8,6 @@ Fukumizu, ICLR 2020, abstract), and a divergence test for losses that explode.
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import ot
 from scipy.linalg import sqrtm
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
@@ -30,6 +29,8 @@ def wasserstein1_exact(x: np.ndarray, y: np.ndarray) -> float:
     clouds, where ``scipy.optimize.linear_sum_assignment`` (same value; ``tests/test_gan_metrics.py`` checks both
     agree) takes 0.5–0.7 s when a generator has collapsed or drifted away and the costs are nearly tied.
     """
+    import ot  # here, not at the top: POT's package import pulls in scikit-learn (about 1.5 s per training job)
+
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(x) != len(y):
         raise ValueError(f"wasserstein1_exact needs equal sample sizes, got {len(x)} and {len(y)}")
