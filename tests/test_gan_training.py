@@ -12,6 +12,7 @@ from dltheory.gan.batched import BatchedAdam, BatchedGanMLP, BatchedSGD
 from dltheory.gan.classifier import train_digits_classifier
 from dltheory.gan.training import (
     DISTANCE_METRICS,
+    MODEL_KEYS,
     TRAINING_METRICS,
     GanRunSettings,
     _discriminator_losses,
@@ -65,6 +66,15 @@ def test_distances_are_logged_throughout_on_the_trajectory_and_in_the_window_els
     assert sorted(w1.loc[on_path, "step"].unique()) == [0, 40, 60]
     # The window is the last 10 % of 60 steps: only the evaluation at step 60.
     assert sorted(w1.loc[~on_path, "step"].unique()) == [60]
+
+
+def test_logged_step_size_is_learning_rate_times_gradient_norm_under_gradient_descent(tiny_result):
+    # Under plain GD, ‖θ_{t+1} − θ_t‖ (measured from the parameters) equals η‖∇θ‖ (measured from the gradients).
+    logged = tiny_result.metrics[(tiny_result.metrics["step"] > 0) & ~tiny_result.metrics["diverged"]]
+    wide = logged.pivot_table(index=[*MODEL_KEYS, "step"], columns="metric", values="value").reset_index()
+    assert len(wide) > 0
+    np.testing.assert_allclose(wide["generator_step_size"], wide["learning_rate"] * wide["generator_grad_norm"],
+                               rtol=1e-4)
 
 
 def test_final_samples_are_kept_per_model(tiny_result):

@@ -1,11 +1,11 @@
 """Evaluation metrics for the GAN stability runs (issue 4), pure numpy/scipy.
 
-Distances to the data (exact Wasserstein-1, MMD², Fréchet distance), mode statistics for 2-D mixtures, the
-generator step size ‖θ_{t+1} − θ_t‖ whose decay to 0 is the paper's "eventual stationarity" (Chu, Minami &
-Fukumizu, ICLR 2020, abstract), and a divergence test for losses that explode.
+Distances to the data (exact Wasserstein-1, MMD², Fréchet distance) and mode statistics for 2-D mixtures. The
+generator's step size and the divergence test live in the batched training loop (``dltheory.gan.training``),
+which computes them for all models at once.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import sqrtm
@@ -101,38 +101,6 @@ def mode_statistics(
     }
 
 
-def _as_array(value) -> np.ndarray:
-    """A numpy float64 copy of a numpy array or a torch tensor (duck-typed, so torch is not imported here)."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
-
-
-def generator_step_size(before, after) -> float:
-    """Euclidean norm ‖θ_{t+1} − θ_t‖ of the change of all generator parameters in one step, taken together.
-
-    ``before`` and ``after`` are matching lists/tuples or dicts (e.g. ``state_dict``s) of numpy arrays or torch
-    tensors. The paper's "eventual stationarity" is this quantity decaying to 0.
-    """
-    if isinstance(before, Mapping) != isinstance(after, Mapping):
-        raise ValueError("generator_step_size needs two dicts or two sequences of parameters")
-    if isinstance(before, Mapping):
-        if set(before) != set(after):
-            raise ValueError(f"parameter names differ: {sorted(set(before) ^ set(after))}")
-        pairs = [(before[k], after[k]) for k in before]
-    else:
-        if len(before) != len(after):
-            raise ValueError(f"parameter lists differ in length: {len(before)} and {len(after)}")
-        pairs = list(zip(before, after, strict=True))
-    total = 0.0
-    for old, new in pairs:
-        old, new = _as_array(old), _as_array(new)
-        if old.shape != new.shape:
-            raise ValueError(f"parameter shapes differ: {old.shape} and {new.shape}")
-        total += float(np.sum((new - old) ** 2))
-    return float(np.sqrt(total))
-
-
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Fréchet (2-Wasserstein²) distance between Gaussians fitted to two feature sets (as in FID).
 
@@ -160,9 +128,3 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
         root = root.real
     diff = mu_a - mu_b
     return float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(root))
-
-
-def is_diverged(values, threshold: float) -> bool:
-    """True when any value is NaN or ±inf, or exceeds ``threshold`` in absolute value (an exploding loss)."""
-    array = _as_array(values).ravel()
-    return bool(np.any(~np.isfinite(array)) or np.any(np.abs(array) > threshold))

@@ -249,14 +249,14 @@ def _check_settings(settings: GanRunSettings, targets: dict) -> None:
 class _Draws:
     """Each model's random draws for ``CHUNK_STEPS`` steps at a time, from its own streams only.
 
-    Per step and draw (``discriminator_steps`` discriminator draws, then one for the generator): a real batch, a
+    Per step and draw (``discriminator_steps`` draws; the generator's step reuses the last): a real batch, a
     latent batch and, for the gradient penalty, an interpolation ε per sample.
     """
 
     def __init__(self, models, targets, real_rngs, train_generators, settings, device):
         self.models, self.targets, self.real_rngs, self.device = models, targets, real_rngs, device
         self.train_generators, self.settings = train_generators, settings
-        self.draws = settings.discriminator_steps + 1
+        self.draws = settings.discriminator_steps
         self.offset = None
 
     def _refill(self, step: int) -> None:
@@ -370,17 +370,17 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
     for step in range(1, settings.steps + 1):
         for draw in range(settings.discriminator_steps):
             real, latent, epsilon = draws.at(step, draw)
-            with torch.no_grad():
+            # The generator's step reuses the last discriminator batch (the DCGAN recipe), so that batch's
+            # generator forward keeps its graph and is not recomputed.
+            with torch.set_grad_enabled(draw == settings.discriminator_steps - 1):
                 fake = generator(latent)
-            d_loss = _discriminator_losses(variant, discriminator, real, fake, epsilon)
+            d_loss = _discriminator_losses(variant, discriminator, real, fake.detach(), epsilon)
             mark(bad_loss(d_loss), step)
             d_opt.zero_grad()
             torch.where(active, d_loss, torch.zeros_like(d_loss)).sum().backward()
             d_opt.step()
             if variant.weight_clipping:
                 discriminator.clip_(variant.clip)
-        real, latent, _ = draws.at(step, settings.discriminator_steps)
-        fake = generator(latent)
         g_loss = _generator_losses(variant, discriminator, real, fake)
         mark(bad_loss(g_loss), step)
         g_opt.zero_grad()
