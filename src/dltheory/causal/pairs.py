@@ -1,0 +1,422 @@
+"""Cause-effect pairs (issue 5): the Tübingen benchmark as shipped with cdt 0.6.0, and three synthetic generators.
+
+A pair is two samples ``x`` and ``y`` of equal length with a known direction: ``label = +1`` when x causes y and
+``-1`` when y causes x. Loaders and generators return pairs cause-first (label +1); ``orient_at_random`` flips
+exactly half of them, so that AUPR/AUC are defined and a method cannot score by always answering "x -> y".
+
+The synthetic benchmarks are stand-ins for the CE-Multi, CE-Net and CE-Gauss sets of Goudet et al. (CGNN). Only
+CE-Multi follows a published generator (GoudetOlivier/CGNN ``ce_multi_generator.lua``); what ``ce_net`` and
+``ce_gauss`` draw is our design, marked "ours" in their docstrings.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dltheory.seeds import derive_seed
+
+__all__ = [
+    "CE_MULTI_MECHANISMS",
+    "CE_MULTI_NOISE_ENTRIES",
+    "GENERATORS",
+    "MIN_POINTS",
+    "TUEBINGEN_METADATA",
+    "InvalidPair",
+    "Pair",
+    "cause_first_pairs",
+    "ce_gauss",
+    "ce_multi",
+    "ce_net",
+    "draw_size",
+    "load_tuebingen",
+    "orient_at_random",
+    "standardize",
+    "subsample",
+    "synthetic_pairs",
+    "tuebingen_csv",
+    "validate_pair",
+]
+
+MIN_POINTS = 10
+"""Fewest points a pair may have (``validate_pair``'s default)."""
+
+TUEBINGEN_METADATA = Path(__file__).with_name("resources") / "tuebingen_pairmeta.csv"
+"""Original id, size and benchmark weight of each of cdt's 99 Tübingen pairs (see resources/README.md)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Pair:
+    """One cause-effect pair: samples ``x`` and ``y`` (float64, shape (n,)), ``label`` +1 if x causes y, -1 if y
+    causes x, and the pair's ``weight`` in weighted accuracy (Tübingen's benchmark weights; 1 for synthetic pairs).
+
+    The arrays are stored as read-only copies, so pairs can be shared (``load_tuebingen`` caches them). Equality is
+    identity (``eq=False``): element-wise array comparison has no single truth value.
+    """
+
+    name: str
+    x: np.ndarray = field(repr=False)  # a repr of thousands of numbers would bury the name and label
+    y: np.ndarray = field(repr=False)
+    label: int
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.label not in (1, -1):
+            raise ValueError(f"pair {self.name!r}: label must be +1 (x -> y) or -1 (y -> x), got {self.label!r}")
+        for attribute in ("x", "y"):
+            values = np.array(getattr(self, attribute), dtype=np.float64)
+            values.setflags(write=False)
+            object.__setattr__(self, attribute, values)
+        object.__setattr__(self, "label", int(self.label))
+        object.__setattr__(self, "weight", float(self.weight))
+
+    @property
+    def n(self) -> int:
+        """Number of points."""
+        return len(self.x)
+
+
+class InvalidPair(ValueError):
+    """A pair that no direction method can be run on; the message names the pair and the reason."""
+
+
+def validate_pair(x, y, name: str, min_points: int = MIN_POINTS) -> None:
+    """Raise ``InvalidPair`` unless x and y are 1-d samples of equal length, with at least ``min_points`` points,
+    all finite, and neither constant. Nothing is repaired: a bad pair is reported, not guessed at."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1:
+        raise InvalidPair(f"pair {name!r}: x and y must be 1-d, got shapes {x.shape} and {y.shape}")
+    if len(x) != len(y):
+        raise InvalidPair(f"pair {name!r}: x and y have different lengths ({len(x)} and {len(y)})")
+    if len(x) < min_points:
+        raise InvalidPair(f"pair {name!r}: {len(x)} points, fewer than the {min_points} required")
+    non_finite = {side: int(np.count_nonzero(~np.isfinite(values))) for side, values in (("x", x), ("y", y))}
+    if any(non_finite.values()):
+        counts = ", ".join(f"{count} in {side}" for side, count in non_finite.items() if count)
+        raise InvalidPair(f"pair {name!r}: non-finite values (NaN or inf): {counts}")
+    constant = [side for side, values in (("x", x), ("y", y)) if np.ptp(values) == 0]
+    if constant:
+        raise InvalidPair(f"pair {name!r}: {' and '.join(constant)} constant, so no direction can be read off")
+
+
+def standardize(v) -> np.ndarray:
+    """``v`` shifted and scaled to mean 0 and standard deviation 1 (float64). A constant ``v`` is an error."""
+    v = np.asarray(v, dtype=np.float64)
+    spread = np.std(v)
+    if not np.isfinite(spread) or spread == 0:
+        raise ValueError(f"cannot standardize: standard deviation is {spread}")
+    return (v - np.mean(v)) / spread
+
+
+# --- building blocks of the generators -------------------------------------------------------------------------
+
+_SQRT3 = math.sqrt(3.0)
+
+
+def _unit_sample(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` draws with mean 0 and variance 1 from the standard Gaussian or the uniform on [-sqrt3, sqrt3]."""
+    if kind == "gaussian":
+        return rng.standard_normal(n)
+    if kind == "uniform":
+        return rng.uniform(-_SQRT3, _SQRT3, n)
+    raise ValueError(f"unknown marginal {kind!r}")
+
+
+def _pick(options: Sequence[str], rng: np.random.Generator) -> str:
+    """One of ``options``, uniformly at random."""
+    return options[int(rng.integers(len(options)))]
+
+
+def _random_mixture(n: int, rng: np.random.Generator, kinds: Sequence[str], max_components: int) -> np.ndarray:
+    """``n`` draws from a random mixture (ours): 1 to ``max_components`` components, weights Dirichlet(1, ..., 1),
+    each component of a random kind from ``kinds`` with mean ~ N(0, 2^2) and standard deviation ~ U(0.25, 1.5).
+
+    Means spread over a few standard deviations so that the mixture is often multimodal (as cdt's ``gmm_cause``,
+    which draws means N(0, 2^2), is).
+    """
+    components = int(rng.integers(1, max_components + 1))
+    weights = rng.dirichlet(np.ones(components))
+    means = 2.0 * rng.standard_normal(components)
+    spreads = rng.uniform(0.25, 1.5, components)
+    component_kinds = [_pick(kinds, rng) for _ in range(components)]
+    membership = rng.choice(components, size=n, p=weights)
+    values = np.empty(n)
+    for j in range(components):
+        members = membership == j
+        values[members] = means[j] + spreads[j] * _unit_sample(component_kinds[j], int(members.sum()), rng)
+    return values
+
+
+def _random_smooth_function(
+    rng: np.random.Generator, lengthscale: float, features: int = 100
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A sample path of a zero-mean Gaussian process with unit variance and a Gaussian (RBF) kernel of the given
+    lengthscale, approximated by random Fourier features (Rahimi & Recht, 2007): sqrt(2/D) sum_j w_j cos(o_j t + p_j),
+    w_j ~ N(0, 1), o_j ~ N(0, 1/lengthscale^2), p_j ~ U(0, 2 pi)."""
+    amplitudes = rng.standard_normal(features)
+    frequencies = rng.standard_normal(features) / lengthscale
+    phases = rng.uniform(0.0, 2.0 * np.pi, features)
+
+    def path(t: np.ndarray) -> np.ndarray:
+        return math.sqrt(2.0 / features) * np.cos(np.outer(t, frequencies) + phases) @ amplitudes
+
+    return path
+
+
+# --- CE-Multi ------------------------------------------------------------------------------------------------
+
+CE_MULTI_MARGINALS = ("gaussian", "uniform")
+CE_MULTI_MECHANISMS = ("linear", "parabola")
+CE_MULTI_NOISE_ENTRIES = ("pre_additive", "post_additive", "pre_multiplicative", "post_multiplicative")
+
+
+def _ce_multi_identifiable(cause: str, mechanism: str, noise: str, entry: str) -> bool:
+    """False for the one CE-Multi configuration whose direction no method can find: a linear mechanism of a Gaussian
+    cause with additive Gaussian noise gives a bivariate Gaussian, which is symmetric in x and y."""
+    additive = entry in ("pre_additive", "post_additive")
+    return not (cause == "gaussian" and noise == "gaussian" and mechanism == "linear" and additive)
+
+
+def ce_multi(
+    n: int,
+    rng: np.random.Generator,
+    *,
+    mechanisms: Sequence[str] = CE_MULTI_MECHANISMS,
+    noise_entries: Sequence[str] = CE_MULTI_NOISE_ENTRIES,
+    noise_scale: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A CE-Multi pair (cause, effect), after Goudet et al.'s generator (GoudetOlivier/CGNN
+    ``Code/generator/ce_multi_generator.lua``), both standardized.
+
+    - The cause x and the noise e are each Gaussian or uniform (a unit-variance draw z), then a z + b with a and b
+      drawn from N(0, 1).
+    - The mechanism f is linear, a x + b, or a parabola, a x^2 + b, with a and b drawn from N(0, 1).
+    - The noise enters as f(x + e) (pre-additive), f(x) + e (post-additive), f(x e) (pre-multiplicative) or
+      f(x) e (post-multiplicative).
+    - Each of these four choices is uniform. The unidentifiable configuration (Gaussian cause, linear f, Gaussian
+      noise, additive entry) is rejected and all choices are redrawn, as in the original.
+
+    Differences from the original: the uniform draw is scaled to unit variance exactly rather than standardized
+    empirically, and the output is standardized without the original's 1e-3 added to the standard deviation.
+
+    The keywords restrict the generator (ours, for tests and ablations). ``mechanisms`` and ``noise_entries`` limit
+    the choices. ``noise_scale`` replaces CE-Multi's noise, whose random scale often makes it as large as the
+    signal, by a relative perturbation of size s = ``noise_scale``: additive entries add s times the standard
+    deviation of the term they enter, times z; multiplicative entries multiply by (1 + s z).
+    """
+    while True:
+        cause_kind, noise_kind = _pick(CE_MULTI_MARGINALS, rng), _pick(CE_MULTI_MARGINALS, rng)
+        mechanism, entry = _pick(mechanisms, rng), _pick(noise_entries, rng)
+        if _ce_multi_identifiable(cause_kind, mechanism, noise_kind, entry):
+            break
+    scale, shift = rng.standard_normal(2)
+    cause = scale * _unit_sample(cause_kind, n, rng) + shift
+    slope, offset = rng.standard_normal(2)
+    power = 1 if mechanism == "linear" else 2
+
+    def f(t: np.ndarray) -> np.ndarray:
+        return slope * t**power + offset
+
+    unit_noise = _unit_sample(noise_kind, n, rng)
+    if noise_scale is None:
+        noise_spread, noise_shift = rng.standard_normal(2)
+        noise = noise_spread * unit_noise + noise_shift
+    elif entry.endswith("multiplicative"):
+        noise = 1.0 + noise_scale * unit_noise
+    else:
+        perturbed = cause if entry == "pre_additive" else f(cause)
+        noise = noise_scale * np.std(perturbed) * unit_noise
+    if entry == "pre_additive":
+        effect = f(cause + noise)
+    elif entry == "post_additive":
+        effect = f(cause) + noise
+    elif entry == "pre_multiplicative":
+        effect = f(cause * noise)
+    else:
+        effect = f(cause) * noise
+    return standardize(cause), standardize(effect)
+
+
+# --- CE-Net and CE-Gauss (ours) --------------------------------------------------------------------------------
+
+
+def ce_net(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A CE-Net-style pair (cause, effect): the effect is a random neural network of the cause and a noise (ours).
+
+    - Cause: a random mixture of 1 to 3 components, each Gaussian or uniform (``_random_mixture``), standardized.
+    - Noise: Gaussian or uniform with unit variance, times a scale drawn from U(0.2, 1).
+    - Mechanism: one hidden layer of 10 to 20 units, tanh or ReLU (one choice per pair), applied to [cause, noise];
+      input weights, biases and output weights all N(0, 1). The noise enters inside the network, so it is
+      neither additive nor multiplicative in general.
+
+    Goudet et al. describe CE-Net only as a random neural network of cause and noise; every number here is ours.
+    Both outputs are standardized.
+    """
+    cause = standardize(_random_mixture(n, rng, CE_MULTI_MARGINALS, max_components=3))
+    noise = rng.uniform(0.2, 1.0) * _unit_sample(_pick(CE_MULTI_MARGINALS, rng), n, rng)
+    hidden = int(rng.integers(10, 21))
+    input_weights = rng.standard_normal((2, hidden))
+    biases = rng.standard_normal(hidden)
+    output_weights = rng.standard_normal(hidden)
+    activation = np.tanh if rng.random() < 0.5 else (lambda t: np.maximum(t, 0.0))
+    effect = activation(np.column_stack([cause, noise]) @ input_weights + biases) @ output_weights
+    return cause, standardize(effect)
+
+
+def ce_gauss(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A CE-Gauss-style pair (cause, effect): a smooth random mechanism with heteroscedastic Gaussian noise (ours).
+
+    - Cause: a mixture of 1 to 5 Gaussians with random means, standard deviations and weights
+      (``_random_mixture``), standardized.
+    - Mechanism: f is a sample path of a unit-variance Gaussian process with a Gaussian kernel of lengthscale drawn
+      log-uniformly from [0.5, 2] (in units of the cause's standard deviation), via random Fourier features.
+    - Noise: effect = f(x) + s(x) e with e ~ N(0, 1). The noise scale is s(x) = r sd(f(x)) exp(h g(x)), where
+      r ~ U(0.1, 0.5) sets the noise-to-signal ratio, g is a second such Gaussian-process path (lengthscale 1)
+      and h ~ U(0, 0.5) sets how much the noise scale varies with x.
+
+    Goudet et al.'s CE-Gauss (after Mooij et al.'s SIM pairs) draws its mechanisms from Gaussian processes too; the
+    choices above are ours. Both outputs are standardized.
+    """
+    cause = standardize(_random_mixture(n, rng, ("gaussian",), max_components=5))
+    lengthscale = math.exp(rng.uniform(math.log(0.5), math.log(2.0)))
+    mechanism = _random_smooth_function(rng, lengthscale)
+    log_noise_profile = _random_smooth_function(rng, 1.0)
+    signal = mechanism(cause)
+    noise_ratio, heteroscedasticity = rng.uniform(0.1, 0.5), rng.uniform(0.0, 0.5)
+    noise_scale = noise_ratio * np.std(signal) * np.exp(heteroscedasticity * log_noise_profile(cause))
+    effect = signal + noise_scale * rng.standard_normal(n)
+    return cause, standardize(effect)
+
+
+GENERATORS: dict[str, Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
+    "ce_multi": ce_multi,
+    "ce_net": ce_net,
+    "ce_gauss": ce_gauss,
+}
+"""The synthetic benchmarks by name; each maps (n, rng) to standardized (cause, effect)."""
+
+
+# --- benchmarks as lists of pairs ------------------------------------------------------------------------------
+
+
+def draw_size(n: int | tuple[int, int], rng: np.random.Generator) -> int:
+    """A pair's number of points: ``n`` itself, or for ``n = (low, high)`` an integer in [low, high] drawn
+    log-uniformly (so small and large sizes are equally represented on a log scale)."""
+    if isinstance(n, int | np.integer):
+        if n < MIN_POINTS:
+            raise ValueError(f"a pair needs at least {MIN_POINTS} points, got n={n}")
+        return int(n)
+    low, high = n  # a tuple, or a list as read from a YAML config
+    if not MIN_POINTS <= low <= high:
+        raise ValueError(f"size range must satisfy {MIN_POINTS} <= low <= high, got {n}")
+    # The floor of a log-uniform draw on [low, high + 1) lands on every integer of [low, high].
+    return min(int(math.exp(rng.uniform(math.log(low), math.log(high + 1)))), high)
+
+
+def cause_first_pairs(benchmark: str, count: int, n: int | tuple[int, int], seed: int) -> list[Pair]:
+    """``count`` pairs of the synthetic ``benchmark`` with x the cause (label +1), named ``"{benchmark}/{i}"``.
+
+    ``n`` is the number of points per pair, or a (low, high) range drawn from per pair (``draw_size``). Pair i
+    comes from the i-th spawned child of one SeedSequence for (seed, benchmark), so it is the same whatever
+    ``count`` is, and differs between benchmarks run with the same seed.
+    """
+    if benchmark not in GENERATORS:
+        raise ValueError(f"unknown benchmark {benchmark!r}; known: {', '.join(GENERATORS)}")
+    generate = GENERATORS[benchmark]
+    root = np.random.SeedSequence(derive_seed(seed, "causal-pairs", benchmark))
+    pairs = []
+    for i, child in enumerate(root.spawn(count)):
+        rng = np.random.default_rng(child)
+        cause, effect = generate(draw_size(n, rng), rng)
+        pairs.append(Pair(f"{benchmark}/{i}", cause, effect, label=1))
+    return pairs
+
+
+def synthetic_pairs(benchmark: str, count: int, n: int | tuple[int, int], seed: int) -> list[Pair]:
+    """``count`` pairs of the synthetic ``benchmark`` (``cause_first_pairs``), of which exactly ``count // 2``
+    are flipped to y -> x (label -1) by ``orient_at_random``.
+
+    The data of pair i do not depend on ``count``; which pairs are flipped does, because the balanced choice is
+    made over the whole list.
+    """
+    pairs = cause_first_pairs(benchmark, count, n, seed)
+    return orient_at_random(pairs, derive_seed(seed, "causal-orientation", benchmark))
+
+
+def orient_at_random(pairs: Sequence[Pair], seed: int) -> list[Pair]:
+    """New pairs in the same order, exactly ``len(pairs) // 2`` of them (chosen by ``np.random.default_rng(seed)``)
+    flipped: x and y swapped and the label negated. Applied to cause-first pairs this balances the labels."""
+    rng = np.random.default_rng(seed)
+    flipped = set(rng.choice(len(pairs), size=len(pairs) // 2, replace=False).tolist())
+    return [
+        Pair(pair.name, pair.y, pair.x, -pair.label, pair.weight)
+        if i in flipped
+        else Pair(pair.name, pair.x, pair.y, pair.label, pair.weight)
+        for i, pair in enumerate(pairs)
+    ]
+
+
+def subsample(pair: Pair, n: int, rng: np.random.Generator) -> Pair:
+    """The pair restricted to min(n, pair.n) of its points, drawn without replacement and kept in their original
+    order; same name, label and weight."""
+    keep = np.sort(rng.choice(pair.n, size=min(n, pair.n), replace=False))
+    return Pair(pair.name, pair.x[keep], pair.y[keep], pair.label, pair.weight)
+
+
+# --- Tübingen --------------------------------------------------------------------------------------------------
+
+
+def tuebingen_csv() -> Path:
+    """Path of cdt's ``Tuebingen_pairs.csv``, found without importing cdt (which is slow and prints GPU notices)."""
+    spec = importlib.util.find_spec("cdt")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("cdt/data/resources/Tuebingen_pairs.csv: the package cdt (0.6.0) is not installed")
+    return Path(spec.submodule_search_locations[0]) / "data" / "resources" / "Tuebingen_pairs.csv"
+
+
+def _pair_number(sample_id: str) -> int:
+    """k of cdt's ``SampleID`` "pair<k>"."""
+    return int(sample_id.removeprefix("pair"))
+
+
+# Keyed by the two paths; a few entries suffice (cdt's copy, and a test's files).
+@functools.lru_cache(maxsize=4)
+def _tuebingen_pairs(pairs_csv: Path, metadata_csv: Path) -> tuple[Pair, ...]:
+    """The parsed Tübingen pairs; cached, since parsing 200k numbers from strings takes a moment."""
+    for path in (pairs_csv, metadata_csv):
+        if not path.is_file():
+            raise FileNotFoundError(f"Tübingen data file missing: {path}")
+    table = pd.read_csv(pairs_csv, index_col="SampleID")
+    metadata = pd.read_csv(metadata_csv, dtype={"original_id": str}).set_index("cdt_pair")
+    if set(table.index) != set(metadata.index):
+        raise ValueError(f"{pairs_csv} and {metadata_csv} list different pairs")
+    pairs = []
+    for sample_id in sorted(table.index, key=_pair_number):
+        x = np.asarray(table.at[sample_id, "A"].split(), dtype=np.float64)
+        y = np.asarray(table.at[sample_id, "B"].split(), dtype=np.float64)
+        name = f"tuebingen/{sample_id}"
+        validate_pair(x, y, name)
+        expected = int(metadata.at[sample_id, "n_samples"])
+        if len(x) != expected:
+            raise ValueError(f"pair {name!r}: {len(x)} points, but {metadata_csv.name} says {expected}")
+        pairs.append(Pair(name, x, y, label=1, weight=float(metadata.at[sample_id, "weight"])))
+    return tuple(pairs)
+
+
+def load_tuebingen(pairs_csv: Path | None = None, metadata_csv: Path | None = None) -> list[Pair]:
+    """cdt's 99 Tübingen pairs in the order pair1..pair99, named "tuebingen/pair<k>", cause first (label +1; cdt's
+    column A is always the cause), weighted by the benchmark weights in ``TUEBINGEN_METADATA``.
+
+    The paths default to cdt's CSV (``tuebingen_csv``) and our metadata. A missing file raises FileNotFoundError
+    naming it; an invalid pair raises ``InvalidPair``; a size that disagrees with the metadata raises ValueError.
+    """
+    pairs_csv = Path(pairs_csv) if pairs_csv is not None else tuebingen_csv()
+    metadata_csv = Path(metadata_csv) if metadata_csv is not None else TUEBINGEN_METADATA
+    return list(_tuebingen_pairs(pairs_csv, metadata_csv))

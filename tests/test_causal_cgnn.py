@@ -1,0 +1,179 @@
+"""CGNN for cause-effect pairs (issue 5): its MMD is cdt's, its batched training is per-pair and seeded, and it
+orients clear pairs as cdt's ``GNN`` does (Goudet et al., arXiv 1709.05321)."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.preprocessing import scale
+
+from dltheory.causal.cgnn import (
+    CgnnSettings,
+    cgnn_mmd_squared,
+    cgnn_scores,
+    cgnn_test_mmds,
+    score_from_mmds,
+)
+from dltheory.causal.mmd import CGNN_GAMMAS, mmd_squared
+from dltheory.causal.pairs import InvalidPair, standardize
+
+QUICK = CgnnSettings(runs=2, train_epochs=40, test_epochs=20)  # for properties of the code, not of CGNN
+
+
+def direct_mmd_squared(a: np.ndarray, b: np.ndarray, gammas) -> float:
+    """The V-statistic MMD² (Gretton et al. 2012, MMD_b²) written out as a double loop over points."""
+
+    def kernel(u, v):
+        return sum(np.exp(-gamma * np.sum((u - v) ** 2)) for gamma in gammas)
+
+    def mean_kernel(p, q):
+        return np.mean([[kernel(u, v) for v in q] for u in p])
+
+    return mean_kernel(a, a) + mean_kernel(b, b) - 2.0 * mean_kernel(a, b)
+
+
+def clear_pairs(n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Two x → y pairs, uniform cause and small uniform noise: y = x² + ε and y = tanh(3x) + ε.
+
+    Clear for CGNN at small settings: x² cannot be inverted, and tanh(3x) squashes. (y = x³ + ε, also suggested,
+    is undecided at 300 training epochs: scores −0.01 and −0.02 for the pair and its swap.)
+    """
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for mechanism in (np.square, lambda x: np.tanh(3.0 * x)):
+        x = rng.uniform(-1.0, 1.0, n)
+        pairs.append((x, mechanism(x) + rng.uniform(-0.1, 0.1, n)))
+    return pairs
+
+
+@pytest.mark.parametrize("gammas", [CGNN_GAMMAS, (0.5,), (0.3, 3.0)])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_mmd_squared_equals_the_double_loop(gammas, dim):
+    rng = np.random.default_rng(dim)
+    a, b = rng.normal(size=(7, dim)), rng.normal(0.5, 1.5, size=(5, dim))
+    value = mmd_squared(torch.from_numpy(a), torch.from_numpy(b), gammas).item()
+    assert value == pytest.approx(direct_mmd_squared(a, b, gammas), rel=1e-10, abs=1e-12)
+
+
+def test_mmd_squared_gives_one_value_per_leading_index():
+    rng = np.random.default_rng(0)
+    a, b = torch.from_numpy(rng.normal(size=(3, 4, 6, 2))), torch.from_numpy(rng.normal(size=(3, 4, 9, 2)))
+    values = mmd_squared(a, b)
+    assert values.shape == (3, 4)
+    for i in range(3):
+        for j in range(4):
+            assert values[i, j].item() == pytest.approx(mmd_squared(a[i, j], b[i, j]).item(), rel=1e-12)
+
+
+def test_mmd_squared_is_zero_for_one_sample_and_positive_for_a_shifted_one():
+    a = torch.from_numpy(np.random.default_rng(1).normal(size=(50, 2)))
+    assert abs(mmd_squared(a, a.clone()).item()) < 1e-12
+    assert mmd_squared(a, a + 1.0).item() > 0.1
+
+
+def test_mmd_squared_has_a_finite_gradient_at_coincident_points():
+    a = torch.from_numpy(np.random.default_rng(2).normal(size=(20, 2))).requires_grad_()
+    mmd_squared(a, a.detach().clone()).backward()
+    assert torch.isfinite(a.grad).all()
+
+
+def test_mmd_squared_matches_cdt_mmdloss():
+    from cdt.utils.loss import MMDloss
+
+    rng = np.random.default_rng(3)
+    a, b = torch.from_numpy(rng.normal(size=(40, 2))), torch.from_numpy(rng.normal(0.3, 1.2, size=(40, 2)))
+    # float64 points; cdt's float32 buffers (1/n weights, bandwidths) then cost it about 1e-7 relative
+    cdt_value = MMDloss(40)(a, b).item()  # cdt's default bandwidths are CGNN_GAMMAS
+    assert mmd_squared(a, b).item() == pytest.approx(cdt_value, rel=1e-6)
+
+
+def test_cgnn_loss_and_its_gradient_are_the_mmd_of_cause_effect_points():
+    rng = np.random.default_rng(4)
+    cause, effect = (torch.from_numpy(rng.normal(size=(2, 1, 30))) for _ in range(2))
+    generated = torch.from_numpy(rng.normal(size=(2, 3, 30)))
+    cause_gap = (cause[..., :, None] - cause[..., None, :]) ** 2
+    observed = torch.stack([cause, effect], -1)
+    observed_term = sum(
+        torch.exp(-gamma * ((observed[..., :, None, :] - observed[..., None, :, :]) ** 2).sum(-1))
+        for gamma in CGNN_GAMMAS
+    ).mean((-2, -1))  # 1/n² Σ k(o_i, o_j), written out
+    points = generated.clone().requires_grad_()
+    expected = mmd_squared(torch.stack([cause.expand_as(points), points], -1), observed.expand(2, 3, 30, 2))
+    (expected_gradient,) = torch.autograd.grad(expected.sum(), points)
+    for tile_elements in (None, 200, 1000, 6000):  # whole; 2 or 11 Gram rows of one group; 2 groups' blocks
+        value, gradient = cgnn_mmd_squared(
+            generated, effect, cause_gap, observed_term, CGNN_GAMMAS, True, tile_elements
+        )
+        torch.testing.assert_close(value, expected.detach(), rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(gradient, expected_gradient, rtol=1e-9, atol=1e-12)
+
+
+def test_pairs_are_standardized_as_sklearn_scale_does():
+    column = np.random.default_rng(0).normal(3.0, 2.0, 50)
+    np.testing.assert_allclose(standardize(column), scale(column), rtol=1e-12, atol=1e-12)
+
+
+def test_cgnn_orients_clear_pairs_and_flips_when_swapped():
+    pairs = clear_pairs(200, seed=6)
+    swapped = [(y, x) for x, y in pairs]
+    settings = CgnnSettings(runs=3, train_epochs=600, test_epochs=200)  # at 300 + 150 one swap scored only −0.08
+    scores = cgnn_scores(pairs + swapped, settings, seed=0)
+    forward, backward = scores[:2], scores[2:]
+    assert (forward > 0).all() and (backward < 0).all(), scores
+    # Approximately antisymmetric: the swap trains other models (other seeds), so only the sign must flip; its
+    # magnitude is asked to be within a factor 3, |s + s_swapped| ≤ (|s| + |s_swapped|)/2. Measured: +0.31/−0.32
+    # (x²) and +0.51/−0.31 (tanh).
+    assert (np.abs(forward + backward) <= 0.5 * (np.abs(forward) + np.abs(backward))).all(), scores
+
+
+def test_cgnn_agrees_in_sign_with_cdt_gnn():
+    from cdt.causality.pairwise import GNN
+
+    n, runs, train_epochs, test_epochs = 100, 2, 300, 100
+    pairs = clear_pairs(n, seed=7)
+    ours = cgnn_scores(pairs, CgnnSettings(runs=runs, train_epochs=train_epochs, test_epochs=test_epochs), seed=0)
+    with torch.random.fork_rng():  # cdt draws from torch's global generator; leave it as it was
+        torch.manual_seed(0)
+        # batch_size must be n: cdt's default (−1) becomes 2 for a tuple input (causal.md section 3)
+        model = GNN(
+            nh=20,
+            lr=0.01,
+            nruns=runs,
+            njobs=1,
+            gpus=0,
+            verbose=False,
+            batch_size=n,
+            train_epochs=train_epochs,
+            test_epochs=test_epochs,
+        )
+        theirs = np.array([model.predict_proba((x, y)) for x, y in pairs])
+    assert (ours > 0).all() and (theirs > 0).all(), (ours, theirs)  # measured: ours +0.47, +0.46; cdt +0.37, +0.12
+
+
+def test_a_pairs_score_does_not_depend_on_its_batch():
+    rng = np.random.default_rng(8)
+    pairs = [(x, np.sin(2 * x) + 0.1 * rng.normal(size=60)) for x in rng.normal(size=(3, 60))]
+    together = cgnn_test_mmds(pairs, QUICK, seed=1)
+    chunked = cgnn_test_mmds(pairs, QUICK, seed=1, max_models_per_batch=2 * QUICK.runs)
+    alone = np.concatenate([cgnn_test_mmds([pair], QUICK, seed=1, pair_keys=[i]) for i, pair in enumerate(pairs)])
+    np.testing.assert_allclose(chunked, together, rtol=1e-5, atol=0)
+    np.testing.assert_allclose(alone, together, rtol=1e-5, atol=0)  # bitwise equal on the 2-core CPU
+
+
+def test_score_is_the_normalised_difference_of_mean_mmds():
+    test_mmds = np.array([[[1.0, 3.0], [6.0, 6.0]], [[4.0, 4.0], [1.0, 1.0]]])  # (pairs, directions, runs)
+    np.testing.assert_allclose(score_from_mmds(test_mmds), [(6 - 2) / (6 + 2), (1 - 4) / (1 + 4)])
+
+
+def test_cgnn_is_deterministic_for_a_seed():
+    pairs = clear_pairs(50, seed=9)
+    first, again = cgnn_test_mmds(pairs, QUICK, seed=2), cgnn_test_mmds(pairs, QUICK, seed=2)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(cgnn_test_mmds(pairs, QUICK, seed=3), first)
+
+
+def test_cgnn_rejects_pairs_of_different_lengths_and_names_a_constant_pair():
+    ramp = np.linspace(0.0, 1.0, 12)
+    with pytest.raises(ValueError, match="same number of points"):
+        cgnn_scores([(ramp[:10], ramp[:10] ** 2), (ramp, ramp**2)], QUICK, seed=0)
+    with pytest.raises(InvalidPair, match="pair 1.*y constant"):
+        cgnn_scores([(ramp, ramp**2), (ramp, np.ones(12))], QUICK, seed=0)
