@@ -137,8 +137,9 @@ def meta_train(
     s = settings
     torch_generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)  # the module's initial weights
-    model = MetaCgnn(s).to(device)
+    with torch.random.fork_rng(devices=[]):  # initial weights from ``seed``, the caller's global RNG left alone
+        torch.manual_seed(seed)
+        model = MetaCgnn(s).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=s.learning_rate)
     pool_tensor = torch.as_tensor(pool, dtype=torch.float32)
     low, high = s.train_sizes

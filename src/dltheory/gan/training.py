@@ -163,6 +163,7 @@ def _batched_gradient_penalty(discriminator, real, fake, epsilon, weight) -> tor
     return weight * (gradients.norm(dim=-1) - 1.0).pow(2).mean(dim=1)
 
 
+@functools.cache  # looked up twice per training step: build the table and the partial once per variant
 def _loss_function(variant):
     """``objectives``' (discriminator loss, generator loss) function of ``variant``; per model on batched outputs."""
     loss = variant.loss
