@@ -17,6 +17,7 @@ include: "workflow/rules/nonsmooth.smk"
 include: "workflow/rules/region.smk"
 include: "workflow/rules/intrinsic.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/causal.smk"
 include: "workflow/rules/report.smk"
 
 

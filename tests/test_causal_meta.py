@@ -71,3 +71,47 @@ def test_meta_scores_refuse_pairs_of_different_sizes():
     model = MetaCgnn(SMALL)
     with pytest.raises(ValueError, match=r"one size, got sizes \[30, 40\]"):
         meta_scores(model, [(np.zeros(30), np.ones(30)), (np.zeros(40), np.ones(40))], seed=0)
+
+
+def test_saved_model_scores_like_the_trained_one_and_bad_files_are_named(tmp_path):
+    from dltheory.causal.meta import load_meta_model, save_meta_model
+
+    rng = np.random.default_rng(0)
+    cause = rng.normal(size=(12, 60))
+    pool = np.stack([cause, np.tanh(cause) + 0.3 * rng.normal(size=cause.shape)], axis=-1)
+    model, _ = meta_train(pool, MetaCgnnSettings(**{**SMALL.__dict__, "meta_steps": 3}), seed=1)
+    save_meta_model(model, tmp_path / "model.pt")
+    pairs = [(rng.normal(size=30), rng.normal(size=30)) for _ in range(4)]
+    np.testing.assert_array_equal(meta_scores(load_meta_model(tmp_path / "model.pt"), pairs, seed=2),
+                                  meta_scores(model, pairs, seed=2))
+    (tmp_path / "broken.pt").write_text("not a model")
+    with pytest.raises(ValueError, match="broken.pt"):
+        load_meta_model(tmp_path / "broken.pt")
+
+
+def test_settings_from_a_config_mapping_reject_unknown_keys():
+    from dltheory.causal.meta import settings_from_mapping
+
+    assert settings_from_mapping({"train_sizes": [10, 20]}).train_sizes == (10, 20)
+    with pytest.raises(ValueError, match="unknown Meta-CGNN setting 'hidden'"):
+        settings_from_mapping({"hidden": 3})
+
+
+def test_the_direction_term_is_the_softplus_of_the_sharpened_score():
+    from dltheory.causal.meta import meta_loss
+
+    settings = MetaCgnnSettings(**{**SMALL.__dict__, "contrast_weight": 0.5, "contrast_sharpness": 4.0})
+    torch.manual_seed(0)
+    model = MetaCgnn(settings)
+    points = torch.randn(3, 40, 2)
+    loss = meta_loss(model, points, torch.Generator().manual_seed(5))
+    errors = model.fit_error(torch.cat([points, points.flip(-1)]), torch.Generator().manual_seed(5))
+    forward, backward = errors[:3], errors[3:]
+    score = (backward - forward) / (backward + forward)
+    expected = forward.mean() + 0.5 * torch.nn.functional.softplus(-4.0 * score).mean()
+    torch.testing.assert_close(loss, expected)
+    # without the term, the loss is the causal reading's fit alone
+    plain = MetaCgnn(SMALL)
+    plain.load_state_dict(model.state_dict())
+    torch.testing.assert_close(meta_loss(plain, points, torch.Generator().manual_seed(5)),
+                               plain.fit_error(points, torch.Generator().manual_seed(5)).mean())

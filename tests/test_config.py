@@ -106,6 +106,15 @@ MALFORMED = [
     ("no W1 threshold for digits", _set(["gan", "convergence", "w1_threshold"], {"ring": 0.5}),
      "gan.convergence.w1_threshold"),
     ("GAN steps zero", _set(["gan", "digits", "steps"], 0), "gan.digits.steps"),
+    ("unknown causal benchmark", _set(["causal", "benchmarks"], ["ce_multi", "sachs"]), "causal.benchmarks[1]"),
+    ("unknown causal method", _set(["causal", "methods", "jarfo"], {}), "causal.methods"),
+    ("causal size below 10", _set(["causal", "sizes"], [5, 50]), "causal.sizes[0]"),
+    ("unknown Meta-CGNN setting", _set(["causal", "meta_cgnn", "model", "hidden"], 4), "causal.meta_cgnn.model"),
+    ("unknown CGNN setting", _set(["causal", "methods", "cgnn", "settings"], {"epochs": 5}),
+     "causal.methods.cgnn.settings"),
+    ("CGNN runs zero", _set(["causal", "methods", "cgnn", "settings"], {"runs": 0}), "causal.methods.cgnn.settings"),
+    ("unknown ANM setting", _set(["causal", "methods", "anm", "settings"], {"kernel": "rbf"}),
+     "causal.methods.anm.settings"),
 ]
 
 

@@ -25,8 +25,11 @@ FAMILY_FIGURES = {
     "region": ["theory_region", "empirical_map"],
     "intrinsic": ["sphere_error_vs_n", "balls_error_vs_n"],
     "gan": ["stability_map", "trajectories", "samples_2d", "samples_digits", "conditions"],
+    "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
 }
 GAN_VARIANTS = ["non_saturating", "sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
+CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
+CAUSAL_TABLES = ["meta_cgnn", "cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
 
 
 def expected_outputs():
@@ -40,6 +43,8 @@ def expected_outputs():
                 for kind in ("metrics", "samples")]
     outputs += ["results/gan/classifier/classifier.pt", "results/gan/classifier/classifier.json",
                 "results/gan/samples.parquet"]
+    outputs += [f"results/causal/runs/{b}/{m}.parquet" for b in CAUSAL_BENCHMARKS for m in CAUSAL_TABLES]
+    outputs += ["results/causal/meta/model.pt", "results/causal/meta/history.parquet", "results/causal/timing.parquet"]
     for family, figures in FAMILY_FIGURES.items():
         outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
                     f"results/{family}/claims.json"]
@@ -94,6 +99,27 @@ def test_gan_tables_cover_every_run_and_its_claims_parse(smoke_run):
     assert {c["id"] for c in claims} == {"gan.sn_alone_fails", "gan.smooth_activations_help",
                                          "gan.smoothed_widest_range", "gan.eventual_stationarity"}
     assert all(c["ours"] and "ICLR 2020" in c["source"] for c in claims)
+
+
+def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run):
+    table = read_table(smoke_run / "results/causal/causal.parquet")
+    scores = table[table.metric == "score"]
+    counts = scores.groupby(["benchmark", "method"]).size()
+    # config/smoke.yaml: 6 synthetic pairs, 99 Tübingen pairs; sizes 25 and 50; 2 subsamples, except CGNN (first 2
+    # pairs, n = 25, 1 subsample) and ANM (first 3 pairs, n = 25, 1 subsample)
+    assert counts[("ce_multi", "meta_cgnn")] == 6 * 2 * 2 and counts[("tuebingen", "reci")] == 99 * 2 * 2
+    assert counts[("tuebingen", "cgnn")] == 2 and counts[("ce_multi", "anm")] == 3
+    assert scores.value.notna().all() and (scores.skipped == "").all()
+    assert set(scores.label) == {-1, 1}
+    # Every method scored the same points: replicate 0 of a pair at n = 25 has one size for all of them.
+    first = scores[(scores["size"] == 25) & (scores.replicate == 0)]
+    assert (first.groupby(["benchmark", "pair"]).n_points.nunique() == 1).all()
+    timing = read_table(smoke_run / "results/causal/timing.parquet")
+    assert set(timing.method) == {"meta_cgnn", "cgnn"} and (timing.seconds > 0).all()
+    claims = json.loads((smoke_run / "results/causal/claims.json").read_text())
+    assert [c["id"] for c in claims] == ["causal.meta_matches_best_baseline", "causal.meta_stable_across_sizes",
+                                         "causal.meta_faster_than_cgnn"]
+    assert all(isinstance(c["holds"], bool) and "AAAI 2021" in c["source"] for c in claims)
 
 
 def test_figures_are_valid_pngs(smoke_run):
@@ -177,9 +203,12 @@ def test_slurm_profile_asks_a_gpu_for_dnn_training_only(tmp_path):
     result = snakemake(workdir, "-n", "--workflow-profile", str(ROOT / "workflow/profiles/slurm"),
                        "--configfile", "config/smoke.yaml")
     blocks = (result.stdout + result.stderr).split("\nrule ")  # one block per job
-    training = [b for b in blocks if re.match(r"(nonsmooth|region|intrinsic)_train_dnn:|gan_train:", b)]
-    fitting = [b for b in blocks if re.match(r"(nonsmooth|region)_fit_linear:|intrinsic_fit_baseline:", b)]
+    training = [b for b in blocks if re.match(r"(nonsmooth|region|intrinsic)_train_dnn:|gan_train:|causal_"
+                                              r"(meta_train|score_network|time):", b)]
+    fitting = [b for b in blocks if re.match(r"(nonsmooth|region)_fit_linear:|intrinsic_fit_baseline:|"
+                                             r"causal_score_baselines:", b)]
     assert {b.split(":")[0] for b in training} == {"nonsmooth_train_dnn", "region_train_dnn", "intrinsic_train_dnn",
-                                                   "gan_train"}
+                                                   "gan_train", "causal_meta_train", "causal_score_network",
+                                                   "causal_time"}
     assert training and all("gpu=1" in b and "slurm_partition=gpu" in b for b in training)
     assert fitting and not any("gpu=1" in b for b in fitting)

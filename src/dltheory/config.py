@@ -4,6 +4,7 @@ Runs in the Snakefile before any job, so a bad config never costs computed resul
 names the key, as a dotted path (``nonsmooth.targets[1].alpha``).
 """
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -54,6 +55,8 @@ def validate_config(config: dict, schema: Mapping) -> dict:
         _check_intrinsic(config["intrinsic"])
     if "gan" in config:
         _check_gan(config["gan"])
+    if "causal" in config:
+        _check_causal(config["causal"])
     return config
 
 
@@ -126,6 +129,33 @@ def _check_gan(section: dict) -> None:
         if not any(abs(trajectory["learning_rate"] - lr) <= 1e-12 * lr for lr in section["learning_rates"]):
             raise ConfigError(f"config key 'gan.{part}.trajectory.learning_rate': {trajectory['learning_rate']} "
                               f"is not one of gan.learning_rates {section['learning_rates']}")
+
+
+def _check_causal(section: dict) -> None:
+    """Build every method's settings and Meta-CGNN's, so a bad setting fails before any job, naming its key."""
+    from dltheory.causal.evaluation import baseline_scorer, cgnn_settings
+    from dltheory.causal.meta import settings_from_mapping
+
+    checks = [("causal.meta_cgnn.model", lambda: settings_from_mapping(section["meta_cgnn"]["model"])),
+              ("causal.timing.cgnn_settings", lambda: cgnn_settings(section["timing"].get("cgnn_settings", {})))]
+    for name, method in section["methods"].items():
+        settings = method.get("settings", {})
+        if name == "cgnn":
+            checks.append((f"causal.methods.{name}.settings", functools.partial(cgnn_settings, settings)))
+        elif name != "meta_cgnn":
+            checks.append((f"causal.methods.{name}.settings", functools.partial(baseline_scorer, name, settings)))
+        elif settings:
+            checks.append((f"causal.methods.{name}.settings",
+                           functools.partial(_fail, "Meta-CGNN's settings live in causal.meta_cgnn.model")))
+    for key, check in checks:
+        try:
+            check()
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"config key '{key}': {error}") from error
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
 
 
 def _check_constructor_params(key: str, params_by_name: dict, make) -> None:

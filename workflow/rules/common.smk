@@ -11,7 +11,7 @@ from dltheory.provenance import config_hash
 validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
 
-FAMILIES = ("nonsmooth", "region", "intrinsic", "gan")
+FAMILIES = ("nonsmooth", "region", "intrinsic", "gan", "causal")
 REPO = Path(workflow.basedir)
 
 
@@ -230,3 +230,35 @@ def gan_figures():
 
 def gan_figure(name, extension):
     return family_figure("gan", name, extension, "GAN stability")
+
+
+# --- causal direction (workflow/rules/causal.smk) ---
+
+CAUSAL = config.get("causal", {})
+CAUSAL_FIGURES = ["accuracy_vs_n", "seconds_per_pair", "tables"]
+CAUSAL_META_MODEL = "results/causal/meta/model.pt"
+
+
+CAUSAL_NETWORKS = ("meta_cgnn", "cgnn")
+
+
+def causal_baselines():
+    """The configured methods that are not networks (ANM, IGCI, RECI): they share one job per benchmark."""
+    return [method for method in CAUSAL.get("methods", {}) if method not in CAUSAL_NETWORKS]
+
+
+def get_causal_runs(wildcards=None):
+    """Per benchmark: one scores table per configured network, and one for all the baselines."""
+    if not CAUSAL.get("enabled"):
+        return []
+    networks = [method for method in CAUSAL["methods"] if method in CAUSAL_NETWORKS]
+    tables = networks + (["baselines"] if causal_baselines() else [])
+    return expand("results/causal/runs/{benchmark}/{table}.parquet", benchmark=CAUSAL["benchmarks"], table=tables)
+
+
+def causal_score_inputs(wildcards):
+    return {"model": CAUSAL_META_MODEL} if wildcards.method == "meta_cgnn" else {}
+
+
+def causal_figures():
+    return [family_figure("causal", name, ext, "Causal direction") for name in CAUSAL_FIGURES for ext in ("png", "svg")]

@@ -19,8 +19,12 @@ MMD_xy (x causes y) and MMD_yx, and the score is CGNN's (MMD_yx − MMD_xy) / (M
 the reading that looks like the mechanisms seen in training is fitted better.
 """
 
+import dataclasses
 import math
+import pickle
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +32,7 @@ import torch
 from torch import nn
 
 from dltheory.causal.mmd import CGNN_GAMMAS
+from dltheory.causal.pairs import cause_first_pairs
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,9 @@ class MetaCgnnSettings:
     generator_width: int = 32
     generator_depth: int = 2
     noise_dim: int = 1
+    # "input": noise enters the generator's first layer beside the cause, as in CGNN; "additive": the network maps
+    # the cause to a mean and a log noise scale, effect = mean + scale · ε (a heteroscedastic additive-noise model)
+    noise_form: str = "input"
     gammas: tuple[float, ...] = CGNN_GAMMAS
     random_features: int = 100  # per kernel bandwidth (CGNN's optional random-Fourier MMD uses 100)
     meta_steps: int = 2000
@@ -46,6 +54,8 @@ class MetaCgnnSettings:
     train_sizes: tuple[int, int] = (25, 500)  # each step draws one n, log-uniformly, for all its tasks
     learning_rate: float = 1e-3
     score_draws: int = 8  # noise and random-feature draws averaged when scoring a pair
+    contrast_weight: float = 0.0  # the direction term's weight (``meta_loss``); 0: fit the cause-first reading only
+    contrast_sharpness: float = 10.0  # k in softplus(−k · score)
 
 
 def random_feature_map(gammas, dim: int, features: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -89,10 +99,13 @@ class MetaCgnn(nn.Module):
         self.task_head = nn.Sequential(
             nn.Linear(s.encoder_width, s.encoder_width), nn.ReLU(), nn.Linear(s.encoder_width, s.task_dim)
         )
-        widths = [1 + s.noise_dim] + [s.generator_width] * s.generator_depth
+        if s.noise_form not in ("input", "additive"):
+            raise ValueError(f"noise_form must be 'input' or 'additive', got {s.noise_form!r}")
+        additive = s.noise_form == "additive"
+        widths = [1 if additive else 1 + s.noise_dim] + [s.generator_width] * s.generator_depth
         self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:], strict=True))
         self.film = nn.Linear(s.task_dim, 2 * s.generator_depth * s.generator_width)
-        self.output = nn.Linear(s.generator_width, 1)
+        self.output = nn.Linear(s.generator_width, 2 if additive else 1)
 
     def encode(self, points: torch.Tensor) -> torch.Tensor:
         """Task vectors (tasks, task_dim) of datasets (tasks, n, 2); invariant to the order of the points."""
@@ -102,11 +115,15 @@ class MetaCgnn(nn.Module):
         """Generated effects (tasks, n, 1) from causes (tasks, n, 1), task vectors and noise (tasks, n, noise_dim)."""
         s = self.settings
         film = self.film(task).view(len(task), s.generator_depth, 2, s.generator_width)
-        h = torch.cat([cause, noise], dim=-1)
+        additive = s.noise_form == "additive"
+        h = cause if additive else torch.cat([cause, noise], dim=-1)
         for layer, linear in enumerate(self.hidden):
             scale, shift = film[:, layer, 0, None, :], film[:, layer, 1, None, :]
             h = torch.relu((1.0 + scale) * linear(h) + shift)
-        return self.output(h)
+        if not additive:
+            return self.output(h)
+        mean, log_scale = self.output(h).unbind(-1)
+        return (mean + log_scale.clamp(-7.0, 3.0).exp() * noise[..., 0])[..., None]
 
     def fit_error(self, points: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """MMD² per task between the generated and the observed points of datasets (tasks, n, 2), read as
@@ -123,6 +140,21 @@ def _standardize_tasks(points: torch.Tensor) -> torch.Tensor:
     """Each task's columns to zero mean and unit (population) standard deviation, as CGNN scales its data."""
     centred = points - points.mean(-2, keepdim=True)
     return centred / centred.pow(2).mean(-2, keepdim=True).sqrt().clamp_min(1e-12)
+
+
+def meta_loss(model: MetaCgnn, points: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The meta-training loss of cause-first datasets (tasks, n, 2): the mean MMD² of the cause-first reading,
+    plus, when ``contrast_weight`` > 0, ``contrast_weight`` · mean softplus(−k · score), where score is CGNN's
+    (MMD_yx − MMD_xy) / (MMD_yx + MMD_xy) of each task. The second term (ours) uses the direction labels of the
+    training pairs: it asks the reversed reading to fit worse than the causal one, not only the causal one to fit.
+    """
+    s = model.settings
+    if s.contrast_weight == 0.0:
+        return model.fit_error(points, generator).mean()
+    errors = model.fit_error(torch.cat([points, points.flip(-1)]), generator)
+    forward, backward = errors[: len(points)], errors[len(points) :]
+    score = (backward - forward) / (backward + forward).clamp_min(1e-12)
+    return forward.mean() + s.contrast_weight * nn.functional.softplus(-s.contrast_sharpness * score).mean()
 
 
 def meta_train(
@@ -150,7 +182,7 @@ def meta_train(
         tasks = rng.choice(len(pool), size=s.tasks_per_step, replace=False)
         rows = np.stack([rng.choice(pool.shape[1], size=n, replace=False) for _ in tasks])
         points = _standardize_tasks(pool_tensor[torch.as_tensor(tasks)[:, None], torch.as_tensor(rows)]).to(device)
-        loss = model.fit_error(points, torch_generator).mean()
+        loss = meta_loss(model, points, torch_generator)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -178,3 +210,35 @@ def meta_scores(
     errors = torch.stack([model.fit_error(points, generator) for _ in range(model.settings.score_draws)]).mean(0)
     forward, backward = errors[: len(pairs)], errors[len(pairs) :]
     return ((backward - forward) / (backward + forward).clamp_min(1e-12)).cpu().numpy().astype(np.float64)
+
+
+def settings_from_mapping(values: Mapping) -> MetaCgnnSettings:
+    """``MetaCgnnSettings`` from a config mapping (lists become tuples); an unknown key is an error naming it."""
+    known = {f.name for f in dataclasses.fields(MetaCgnnSettings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown Meta-CGNN setting {unknown[0]!r}; known: {sorted(known)}")
+    return MetaCgnnSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def meta_training_pool(benchmarks: Sequence[str], pairs_per_benchmark: int, points: int, seed: int) -> np.ndarray:
+    """The meta-training datasets, an array (datasets, points, 2) of cause-first pairs: ``pairs_per_benchmark``
+    fresh draws of each synthetic benchmark, seeded by ``seed`` (the test pairs use other seeds)."""
+    pairs = [pair for name in benchmarks for pair in cause_first_pairs(name, pairs_per_benchmark, points, seed)]
+    return np.stack([np.stack([pair.x, pair.y], axis=-1) for pair in pairs])
+
+
+def save_meta_model(model: MetaCgnn, path: str | Path) -> None:
+    """The model's weights with the settings that shape it, in one torch file."""
+    torch.save({"settings": dataclasses.asdict(model.settings), "state": model.state_dict()}, path)
+
+
+def load_meta_model(path: str | Path, device: str = "cpu") -> MetaCgnn:
+    """A model written by ``save_meta_model``; a missing or unreadable file is an error naming it."""
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+        model = MetaCgnn(settings_from_mapping(saved["settings"]))
+        model.load_state_dict(saved["state"])
+    except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as error:
+        raise ValueError(f"cannot load a Meta-CGNN model from {path}: {error}") from error
+    return model.to(device).eval()

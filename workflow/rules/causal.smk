@@ -1,0 +1,129 @@
+# Causal direction (Ton, Sejdinovic & Fukumizu, AAAI 2021; every setting ours): meta-train Meta-CGNN on synthetic
+# pairs -> score every (benchmark, method) on the same subsamples -> time Meta-CGNN against CGNN at its defaults
+# -> collect -> notebook (accuracy vs n, seconds per pair, tables, claims).
+
+localrules:
+    causal_collect,
+    causal_notebook,
+
+
+rule causal_meta_train:
+    output:
+        model=CAUSAL_META_MODEL,
+        history="results/causal/meta/history.parquet",
+    params:
+        section=CAUSAL,
+        seed=config["seed"],
+        device=config["device"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/causal/meta_train.log",
+    benchmark:
+        "results/benchmarks/causal/meta_train.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/causal_meta_train.py"
+
+
+# Networks (a GPU on the cluster): every pair of one size as one batch.
+rule causal_score_network:
+    input:
+        unpack(causal_score_inputs),
+    output:
+        "results/causal/runs/{benchmark}/{method}.parquet",
+    wildcard_constraints:
+        benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
+        method="meta_cgnn|cgnn",
+    params:
+        section=CAUSAL,
+        seed=config["seed"],
+        device=config["device"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/causal/score/{benchmark}/{method}.log",
+    benchmark:
+        "results/benchmarks/causal/score/{benchmark}/{method}.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/causal_score_network.py"
+
+
+# Classical baselines (ANM, IGCI, RECI), one pair at a time, on CPUs: one job per benchmark, as IGCI and RECI take
+# milliseconds per pair.
+rule causal_score_baselines:
+    output:
+        "results/causal/runs/{benchmark}/baselines.parquet",
+    wildcard_constraints:
+        benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
+    params:
+        section=CAUSAL,
+        seed=config["seed"],
+        methods=causal_baselines(),
+    threads: config["threads_per_job"]
+    log:
+        "logs/causal/score/{benchmark}/baselines.log",
+    benchmark:
+        "results/benchmarks/causal/score/{benchmark}/baselines.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/causal_score_baselines.py"
+
+
+rule causal_time:
+    input:
+        model=CAUSAL_META_MODEL,
+    output:
+        "results/causal/timing.parquet",
+    params:
+        section=CAUSAL,
+        seed=config["seed"],
+        device=config["device"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/causal/time.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/causal_time.py"
+
+
+rule causal_collect:
+    input:
+        get_causal_runs,
+    output:
+        "results/causal/causal.parquet",
+    params:
+        family_config=family_config("causal"),
+    log:
+        "logs/causal/collect.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/collect_runs.py"
+
+
+rule causal_notebook:
+    input:
+        table="results/causal/causal.parquet",
+        timing="results/causal/timing.parquet",
+        history="results/causal/meta/history.parquet",
+        notebook=repo_path("notebooks/causal.ipynb"),
+    output:
+        notebook="results/causal/notebook.ipynb",
+        claims="results/causal/claims.json",
+        figures=causal_figures(),
+    params:
+        parameters={
+            "section_json": json.dumps(CAUSAL),
+            "figures_dir": "results/causal/figures",
+            "seed": config["seed"],
+        },
+    log:
+        "logs/causal/notebook.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/run_notebook.py"
