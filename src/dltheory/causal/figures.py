@@ -91,7 +91,7 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
     of ``sizes``; '–' where the method did not run at that size."""
     metrics = ["accuracy", "weighted_accuracy", "auc"]
     header = ["method"] + [f"{METRIC_LABEL[m]}\nn = {s}" for s in sizes for m in metrics]
-    figure, axes = plt.subplots(len(benchmarks), 1, figsize=(11.5, 1.05 + 1.6 * len(benchmarks)), squeeze=False)
+    figure, axes = plt.subplots(len(benchmarks), 1, figsize=(11.5, 2.3 * len(benchmarks)), squeeze=False)
     for ax, benchmark in zip(axes[:, 0], benchmarks, strict=True):
         rows = summary[summary["benchmark"] == benchmark].set_index(["method", "size", "metric"])["mean"]
         cells = []
@@ -99,13 +99,10 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
             values = [rows.get((method, size, metric), np.nan) for size in sizes for metric in metrics]
             cells.append([METHOD_LABEL.get(method, method)] + ["–" if np.isnan(v) else f"{v:.2f}" for v in values])
         ax.axis("off")
-        table = ax.table(cellText=cells, colLabels=header, loc="center", cellLoc="center")
+        # The table fills the axes below the title (bbox in axes coordinates), so titles never overlap headers.
+        table = ax.table(cellText=cells, colLabels=header, cellLoc="center", bbox=[0.0, 0.0, 1.0, 0.86])
         table.auto_set_font_size(False)
         table.set_fontsize(7.5)
-        table.scale(1.0, 1.35)
-        for (row, _), cell in table.get_celld().items():
-            if row == 0:
-                cell.set_height(cell.get_height() * 1.8)
-        ax.set_title(BENCHMARK_LABEL.get(benchmark, benchmark), fontsize=10)
+        ax.set_title(BENCHMARK_LABEL.get(benchmark, benchmark), fontsize=10, pad=2)
     figure.tight_layout()
     return figure
