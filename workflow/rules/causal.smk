@@ -8,6 +8,8 @@ localrules:
 
 
 rule causal_meta_train:
+    # First among ready jobs: every Meta-CGNN score and the timing wait for it.
+    priority: 10
     output:
         model=CAUSAL_META_MODEL,
         history="results/causal/meta/history.parquet",
