@@ -25,6 +25,8 @@ rule gan_train_classifier:
 
 
 rule gan_train:
+    # Long jobs first among ready ones, so that short jobs fill the end of a run on few cores.
+    priority: 5
     input:
         unpack(gan_train_inputs),
     output:

@@ -50,6 +50,8 @@ rule nonsmooth_fit_linear:
 
 
 rule nonsmooth_train_dnn:
+    # Long jobs first among ready ones, so that short jobs fill the end of a run on few cores.
+    priority: 5
     input:
         "results/nonsmooth/data/{target}.npz",
     output:
