@@ -4,6 +4,7 @@ Runs in the Snakefile before any job, so a bad config never costs computed resul
 names the key, as a dotted path (``nonsmooth.targets[1].alpha``).
 """
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,16 @@ def _with_defaults(validator_class):
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def dataclass_from_mapping(cls, values: Mapping, what: str):
+    """An instance of the dataclass ``cls`` from a config mapping (lists become tuples); a key that is not one of
+    its fields is an error naming the key, ``what`` the thing being set ("CGNN", "Meta-CGNN")."""
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{what} has no setting {unknown[0]!r}; known: {sorted(known)}")
+    return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
 
 
 def load_schema(path: str | Path) -> dict:

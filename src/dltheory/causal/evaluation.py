@@ -8,7 +8,6 @@ replicate), never on the method. A pair that no method can be run on (constant, 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import time
@@ -31,6 +30,7 @@ from dltheory.causal.pairs import (
     synthetic_pairs,
     validate_pair,
 )
+from dltheory.config import dataclass_from_mapping
 from dltheory.seeds import derive_seed, rng_for
 
 REAL_BENCHMARKS = ("tuebingen",)
@@ -191,11 +191,7 @@ def baseline_scorer(name: str, settings: dict) -> Callable[[np.ndarray, np.ndarr
 
 def cgnn_settings(settings: dict) -> CgnnSettings:
     """``CgnnSettings`` with the configured fields replaced; an unknown field is an error naming it."""
-    known = {f.name for f in dataclasses.fields(CgnnSettings)}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ValueError(f"CGNN has no setting {unknown[0]!r}; known: {sorted(known)}")
-    return CgnnSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+    return dataclass_from_mapping(CgnnSettings, settings, "CGNN")
 
 
 def method_plan(

@@ -33,6 +33,7 @@ from torch import nn
 
 from dltheory.causal.mmd import CGNN_GAMMAS
 from dltheory.causal.pairs import cause_first_pairs
+from dltheory.config import dataclass_from_mapping
 
 
 @dataclass(frozen=True)
@@ -214,11 +215,7 @@ def meta_scores(
 
 def settings_from_mapping(values: Mapping) -> MetaCgnnSettings:
     """``MetaCgnnSettings`` from a config mapping (lists become tuples); an unknown key is an error naming it."""
-    known = {f.name for f in dataclasses.fields(MetaCgnnSettings)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown Meta-CGNN setting {unknown[0]!r}; known: {sorted(known)}")
-    return MetaCgnnSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    return dataclass_from_mapping(MetaCgnnSettings, values, "Meta-CGNN")
 
 
 def meta_training_pool(benchmarks: Sequence[str], pairs_per_benchmark: int, points: int, seed: int) -> np.ndarray:
