@@ -20,7 +20,6 @@ scores = score_plan(method, plan, p.section["methods"][method].get("settings", {
 for reason in scores.loc[scores["skipped"] != "", "skipped"].unique():
     log.warning("skipped: %s", reason)
 log.info("%s on %s: %d of %d subsamples scored, %.4f s per pair on average", method, benchmark,
-         int((scores["skipped"] == "").sum()), len(plan),
-         scores["seconds"].mean())
+         int((scores["skipped"] == "").sum()), len(plan), scores["seconds"].mean())
 write_table(long_scores(scores, benchmark, method), snakemake.output[0],
             provenance_record({"seed": p.seed, "causal": p.section}))

@@ -46,12 +46,14 @@ class Subsample:
     replicate: int
 
 
-def benchmark_pairs(benchmark: str, count: int, points: int, seed: int) -> list[Pair]:
+@functools.lru_cache(maxsize=8)
+def benchmark_pairs(benchmark: str, count: int, points: int, seed: int) -> tuple[Pair, ...]:
     """The test pairs of a benchmark, with balanced labels: Tübingen's 99 pairs oriented at random (``count`` and
-    ``points`` unused), or ``count`` fresh synthetic pairs of ``points`` points, half of them flipped."""
+    ``points`` unused), or ``count`` fresh synthetic pairs of ``points`` points, half of them flipped. Cached: the
+    baselines' job plans each of its methods from the same pairs (which are read-only)."""
     if benchmark == "tuebingen":
-        return orient_at_random(load_tuebingen(), seed)
-    return synthetic_pairs(benchmark, count, points, seed)
+        return tuple(orient_at_random(load_tuebingen(), seed))
+    return tuple(synthetic_pairs(benchmark, count, points, seed))
 
 
 def subsample_plan(

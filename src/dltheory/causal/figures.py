@@ -70,7 +70,7 @@ def plot_seconds_per_pair(seconds: pd.DataFrame, timing: pd.DataFrame, methods: 
         line = pooled[pooled["method"] == method].sort_values("size")
         if not line.empty:
             ax.plot(line["size"], line["median"], "o-", ms=4, color=METHOD_COLOUR[method],
-                    label=METHOD_LABEL.get(method, method) + (" (reduced, see caption)" if method == "cgnn" else ""))
+                    label=METHOD_LABEL.get(method, method) + (" (the config's settings)" if method == "cgnn" else ""))
     for method, label in ((META, "Meta-CGNN, one pair alone"), ("cgnn", "CGNN at its defaults, one pair alone")):
         timed = timing[timing["method"] == method]
         if not timed.empty:

@@ -45,9 +45,6 @@ class MetaCgnnSettings:
     generator_width: int = 32
     generator_depth: int = 2
     noise_dim: int = 1
-    # "input": noise enters the generator's first layer beside the cause, as in CGNN; "additive": the network maps
-    # the cause to a mean and a log noise scale, effect = mean + scale · ε (a heteroscedastic additive-noise model)
-    noise_form: str = "input"
     gammas: tuple[float, ...] = CGNN_GAMMAS
     random_features: int = 100  # per kernel bandwidth (CGNN's optional random-Fourier MMD uses 100)
     meta_steps: int = 2000
@@ -100,13 +97,10 @@ class MetaCgnn(nn.Module):
         self.task_head = nn.Sequential(
             nn.Linear(s.encoder_width, s.encoder_width), nn.ReLU(), nn.Linear(s.encoder_width, s.task_dim)
         )
-        if s.noise_form not in ("input", "additive"):
-            raise ValueError(f"noise_form must be 'input' or 'additive', got {s.noise_form!r}")
-        additive = s.noise_form == "additive"
-        widths = [1 if additive else 1 + s.noise_dim] + [s.generator_width] * s.generator_depth
+        widths = [1 + s.noise_dim] + [s.generator_width] * s.generator_depth
         self.hidden = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:], strict=True))
         self.film = nn.Linear(s.task_dim, 2 * s.generator_depth * s.generator_width)
-        self.output = nn.Linear(s.generator_width, 2 if additive else 1)
+        self.output = nn.Linear(s.generator_width, 1)
 
     def encode(self, points: torch.Tensor) -> torch.Tensor:
         """Task vectors (tasks, task_dim) of datasets (tasks, n, 2); invariant to the order of the points."""
@@ -116,15 +110,11 @@ class MetaCgnn(nn.Module):
         """Generated effects (tasks, n, 1) from causes (tasks, n, 1), task vectors and noise (tasks, n, noise_dim)."""
         s = self.settings
         film = self.film(task).view(len(task), s.generator_depth, 2, s.generator_width)
-        additive = s.noise_form == "additive"
-        h = cause if additive else torch.cat([cause, noise], dim=-1)
+        h = torch.cat([cause, noise], dim=-1)
         for layer, linear in enumerate(self.hidden):
             scale, shift = film[:, layer, 0, None, :], film[:, layer, 1, None, :]
             h = torch.relu((1.0 + scale) * linear(h) + shift)
-        if not additive:
-            return self.output(h)
-        mean, log_scale = self.output(h).unbind(-1)
-        return (mean + log_scale.clamp(-7.0, 3.0).exp() * noise[..., 0])[..., None]
+        return self.output(h)
 
     def fit_error(self, points: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """MMD² per task between the generated and the observed points of datasets (tasks, n, 2), read as
