@@ -18,6 +18,7 @@ include: "workflow/rules/region.smk"
 include: "workflow/rules/intrinsic.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/causal.smk"
+include: "workflow/rules/geometry.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -68,6 +68,7 @@ def validate_config(config: dict, schema: Mapping) -> dict:
         _check_gan(config["gan"])
     if "causal" in config:
         _check_causal(config["causal"])
+    _check_geometry(config)
     return config
 
 
@@ -163,6 +164,20 @@ def _check_causal(section: dict) -> None:
             check()
         except (ValueError, TypeError) as error:
             raise ConfigError(f"config key '{key}': {error}") from error
+
+
+def _check_geometry(config: dict) -> None:
+    """Fill each geometry family's settings from its module's DEFAULTS; an unknown key or bad value fails here."""
+    from dltheory.geometry import batchnorm, isometry, natgrad, spectra
+
+    settings = {"batchnorm": batchnorm.check_section, "natgrad": natgrad.check_section,
+                "spectra": spectra.spectra_settings, "isometry": isometry.isometry_settings}
+    for family, check in settings.items():
+        if family in config:
+            try:
+                check({key: value for key, value in config[family].items() if key != "enabled"})
+            except (ValueError, TypeError, KeyError) as error:
+                raise ConfigError(f"config key '{family}': {error}") from error
 
 
 def _fail(message: str) -> None:

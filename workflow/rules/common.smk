@@ -11,7 +11,7 @@ from dltheory.provenance import config_hash
 validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
 
-FAMILIES = ("nonsmooth", "region", "intrinsic", "gan", "causal")
+FAMILIES = ("nonsmooth", "region", "intrinsic", "gan", "causal", "batchnorm", "natgrad", "spectra", "isometry")
 REPO = Path(workflow.basedir)
 
 
@@ -262,3 +262,44 @@ def causal_score_inputs(wildcards):
 
 def causal_figures():
     return [family_figure("causal", name, ext, "Causal direction") for name in CAUSAL_FIGURES for ext in ("png", "svg")]
+
+
+# --- geometry of wide networks (workflow/rules/geometry.smk) ---
+
+
+
+def geometry_section(family):
+    """A geometry family's settings as its module takes them: the config section without `enabled`."""
+    return {key: value for key, value in config.get(family, {}).items() if key != "enabled"}
+
+
+BATCHNORM = geometry_section("batchnorm")
+NATGRAD = geometry_section("natgrad")
+SPECTRA = geometry_section("spectra")
+ISOMETRY = geometry_section("isometry")
+GEOMETRY_FAMILIES = ("batchnorm", "natgrad", "spectra", "isometry")
+GEOMETRY_FIGURES = {
+    "batchnorm": ["fisher_vs_width", "gd_grid"],
+    "natgrad": ["loss_vs_step"],
+    "spectra": ["histograms", "outliers_vs_width"],
+    "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
+}
+
+
+def geometry_runs(family):
+    """The run tables a geometry family's collect step concatenates."""
+    section = config.get(family, {})
+    if family == "batchnorm":
+        names = section.get("variants", [])
+    elif family == "natgrad":
+        names = section.get("methods", [])
+    elif family == "spectra":
+        names = ["spectra"]
+    else:
+        names = ["spectra", "sgd"]
+    return [f"results/{family}/runs/{name}.parquet" for name in names]
+
+
+def geometry_figures(family):
+    return [family_figure(family, name, ext, "Geometry of wide networks")
+            for name in GEOMETRY_FIGURES[family] for ext in ("png", "svg")]

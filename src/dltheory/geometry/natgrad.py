@@ -1,0 +1,308 @@
+"""Approximate natural gradient in wide networks (Karakida & Osawa, NeurIPS 2020), in dual (N x N) form.
+
+The setting ports the numpy path of ``kazukiosawa/ngd_in_wide_nn`` (its defaults, per shared/papers/geometry.md):
+an MLP with 3 weight layers, ReLU, NTK parametrization, sigma_w^2 = 2, no biases; two classes with labels +-0.5 and
+one output unit; inputs flattened and scaled to unit norm; loss (1/2N) sum_n (f_n - y_n)^2; damping 0. MNIST is not
+available offline, so the data are scikit-learn's 8 x 8 digits, 0 against 1.
+
+Every update is built from the layers' per-sample factors -- the scaled inputs H_l (N x fan_in) and the deltas
+D_l = d f / d z_l (N x fan_out) -- since a layer's Jacobian row is delta (x) h:
+
+- J_l^T v = D_l^T diag(v) H_l;  G_l = J_l J_l^T = (D_l D_l^T) * (H_l H_l^T);
+- exact NGD:      dW_l = J_l^T (sum_k G_k)^+ r
+- block-diagonal: dW_l = J_l^T G_l^+ r
+- block tri-diag: dW_l = c_l J_l^T G_l^+ r, with c = T^-1 1 for T the L x L tri-diagonal matrix of ones (this solves
+  the tri-diagonal Fisher's system exactly: F_BTD = D^T (T (x) I) D / N for D = blockdiag(J_l))
+- K-FAC:          dW_l = N D_l^T (D_l D_l^T)^+ diag(r) (H_l H_l^T)^+ H_l  (= B_l^+ grad_l A_l^+ with A = H^T H / N,
+  B = D^T D / N, by the pseudo-inverse identities)
+- unit-wise:      row i of dW_l = J_li^T G_li^+ r with G_li = (d_i d_i^T) * (H_l H_l^T)
+- gradient:       dW_l = J_l^T r / N
+
+with r = f - y, and each step W_l -= eta * dW_l. Pseudo-inverses are exact inverses where the matrix is invertible;
+``pinv_rtol`` (ours) sets which eigenvalues count as zero where it is not (damping 0 leaves no other choice: e.g. the
+digits have 64 pixels, fewer than N = 100 samples, so H_1 H_1^T is singular).
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dltheory.geometry.jacobian import layer_inputs, per_sample_deltas
+from dltheory.geometry.mlp import MlpSpec, forward, init_params
+from dltheory.seeds import derive_seed
+
+METHODS = ("gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise")
+NATURAL_METHODS = METHODS[1:]
+RELU_GAMMA = 0.5  # the fraction of active ReLU units, in the unit-wise rate (ngd_in_wide_nn's get_ng_opt_lr)
+
+DEFAULTS = {
+    "classes": [0, 1],  # digits classes; the first gets label -0.5, the second +0.5
+    "train_size": 100,
+    "test_size": 50,
+    "width": 1024,  # 4096 in ngd_in_wide_nn and config/paper.yaml
+    "layers": 3,  # weight layers
+    "sigma_w2": 2.0,
+    "steps": 5,  # natural-gradient steps (the code's default is 2)
+    # ours: eigenvalues below pinv_rtol times the largest count as zero in a pseudo-inverse. On the digits the
+    # first layer's unit-wise Grams have rank <= 64 < N; at 1e-8 their near-zero eigenvalues blew the step up
+    # (train loss 0.117 -> 0.017 after one step, against 0.004 at 1e-6; the other methods do not change).
+    "pinv_rtol": 1e-6,
+    # Gradient descent at its best stable rate: the lowest final train loss among these multiples of
+    # 1 / lambda_max of the Gauss-Newton matrix J^T J / N at initialization (2 is the stability edge).
+    "gd": {"steps": 100, "rate_multiples": [1.0, 1.9]},
+    "learning_rates": {},  # method -> rate; a method not given gets the paper's rate (paper_learning_rate)
+    "claims": {"exact_first_step_drop": 100.0, "approximation_factor": 10.0, "gd_step_factor": 10.0},
+}
+
+
+def digits_two_classes(classes, train_size: int, test_size: int, seed: int):
+    """Train and test sets of two digits classes: x scaled to unit norm, y = -0.5 / +0.5, drawn without replacement
+    (seeded); tensors in float64."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    keep = np.isin(digits.target, classes)
+    x, labels = digits.data[keep], digits.target[keep]
+    if train_size + test_size > len(x):
+        raise ValueError(f"natgrad: train_size + test_size = {train_size + test_size} exceeds the {len(x)} digits "
+                         f"of classes {list(classes)}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    x = x[order] / np.linalg.norm(x[order], axis=1, keepdims=True)
+    y = np.where(labels[order] == classes[1], 0.5, -0.5)
+    as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    n = train_size
+    return (as_tensor(x[:n]), as_tensor(y[:n, None]), as_tensor(x[n:n + test_size]),
+            as_tensor(y[n:n + test_size, None]))
+
+
+def tridiagonal_coefficients(layers: int) -> np.ndarray:
+    """c = T^-1 1 for T the layers x layers tri-diagonal matrix of ones; T is singular when layers = 3s + 2."""
+    ones = np.ones(layers)
+    tridiagonal = np.diag(ones) + np.diag(ones[1:], 1) + np.diag(ones[1:], -1)
+    if abs(np.linalg.det(tridiagonal)) < 1e-9:
+        raise ValueError(f"natgrad: the block tri-diagonal Fisher has no learning rate at layers = {layers} "
+                         "(the tri-diagonal matrix of ones is singular for 3s + 2 layers)")
+    return np.linalg.solve(tridiagonal, ones)
+
+
+def paper_learning_rate(method: str, layers: int, train_size: int, width: int) -> float:
+    """The rate at which each method fits the training set in one step in the NTK limit (KO20; the code's
+    get_ng_opt_lr): exact 1, block-diagonal 1/L, block tri-diagonal 1/(1^T T^-1 1), K-FAC 1/(NL), unit-wise
+    1/(gamma (L-1) M) with gamma = 0.5 for ReLU."""
+    if method == "exact":
+        return 1.0
+    if method == "block_diagonal":
+        return 1.0 / layers
+    if method == "block_tridiagonal":
+        return float(1.0 / tridiagonal_coefficients(layers).sum())
+    if method == "kfac":
+        return 1.0 / (train_size * layers)
+    if method == "unit_wise":
+        return 1.0 / (RELU_GAMMA * (layers - 1) * width)
+    raise ValueError(f"natgrad: no paper learning rate for method {method!r}")
+
+
+def network_spec(section: Mapping, input_dim: int) -> MlpSpec:
+    return MlpSpec(input_dim=input_dim, width=section["width"], hidden_layers=section["layers"] - 1, output_dim=1,
+                   activation="relu", sigma_w2=section["sigma_w2"], parametrization="ntk")
+
+
+def _pinv(matrix: torch.Tensor, rtol: float) -> torch.Tensor:
+    return torch.linalg.pinv(matrix, rtol=rtol, hermitian=True)
+
+
+def _transpose_jacobian(delta: torch.Tensor, layer_input: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """J_l^T v as a weight-shaped matrix: sum_n v_n delta_n h_n^T."""
+    return delta.T @ (v[:, None] * layer_input)
+
+
+def update_direction(method: str, spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor,
+                     pinv_rtol: float = DEFAULTS["pinv_rtol"]) -> dict:
+    """The step direction dW_l of ``method`` (one of METHODS) at ``params``; the update is W_l -= eta * dW_l."""
+    n = x.shape[0]
+    with torch.no_grad():
+        residual = (forward(spec, params, x) - y)[:, 0]
+    inputs = layer_inputs(spec, params, x)
+    deltas = [d[:, 0, :] for d in per_sample_deltas(spec, params, x)]  # one output: (N, fan_out)
+    input_grams = [h @ h.T for h in inputs]
+    grams = [(d @ d.T) * k for d, k in zip(deltas, input_grams, strict=True)]
+    if method == "gd":
+        duals = [residual / n] * len(grams)
+    elif method == "exact":
+        duals = [_pinv(sum(grams), pinv_rtol) @ residual] * len(grams)
+    elif method == "block_diagonal":
+        duals = [_pinv(g, pinv_rtol) @ residual for g in grams]
+    elif method == "block_tridiagonal":
+        coefficients = tridiagonal_coefficients(len(grams))
+        duals = [float(c) * (_pinv(g, pinv_rtol) @ residual) for c, g in zip(coefficients, grams, strict=True)]
+    elif method == "kfac":
+        return {name: n * d.T @ _pinv(d @ d.T, pinv_rtol) @ (residual[:, None] * _pinv(k, pinv_rtol)) @ h
+                for name, d, h, k in zip(spec.names, deltas, inputs, input_grams, strict=True)}
+    elif method == "unit_wise":
+        directions = {}
+        for name, d, h, k in zip(spec.names, deltas, inputs, input_grams, strict=True):
+            unit_grams = d.T[:, :, None] * d.T[:, None, :] * k  # (fan_out, N, N)
+            unit_duals = _pinv(unit_grams, pinv_rtol) @ residual  # (fan_out, N)
+            directions[name] = (unit_duals * d.T) @ h
+        return directions
+    else:
+        raise ValueError(f"natgrad: unknown method {method!r}; known: {list(METHODS)}")
+    return {name: _transpose_jacobian(d, h, v) for name, d, h, v in zip(spec.names, deltas, inputs, duals,
+                                                                          strict=True)}
+
+
+def mse_loss(spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float(0.5 * ((forward(spec, params, x) - y) ** 2).sum(dim=1).mean())
+
+
+def accuracy(spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((torch.sign(forward(spec, params, x)) == torch.sign(y)).double().mean())
+
+
+def gauss_newton_lambda_max(spec: MlpSpec, params: dict, x: torch.Tensor) -> float:
+    """Largest eigenvalue of J^T J / N, the loss's Gauss-Newton matrix (and Hessian at a zero residual)."""
+    from dltheory.geometry.jacobian import fisher_eigenvalues, layer_grams, ntk
+
+    return float(fisher_eigenvalues(ntk(layer_grams(spec, params, x)) / x.shape[0])[0])
+
+
+def train(method: str, spec: MlpSpec, params: dict, data, learning_rate: float, steps: int,
+          pinv_rtol: float) -> pd.DataFrame:
+    """Run ``steps`` updates from ``params`` (not modified); one row per (step, split, metric). A step whose loss is
+    not finite ends the run, recorded with diverged=True."""
+    x_train, y_train, x_test, y_test = data
+    params = {name: weight.clone() for name, weight in params.items()}
+    rows = []
+    diverged = False
+    for step in range(steps + 1):
+        if step > 0:
+            direction = update_direction(method, spec, params, x_train, y_train, pinv_rtol)
+            params = {name: params[name] - learning_rate * direction[name] for name in spec.names}
+        for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+            loss = mse_loss(spec, params, x, y)
+            diverged = diverged or not np.isfinite(loss)
+            rows += [{"step": step, "split": split, "metric": "loss", "value": loss},
+                     {"step": step, "split": split, "metric": "accuracy", "value": accuracy(spec, params, x, y)}]
+        if diverged:
+            break
+    table = pd.DataFrame(rows)
+    table["diverged"] = diverged
+    return table
+
+
+def check_section(section: Mapping) -> dict:
+    """The section with defaults filled in; an unknown key or method is an error naming it."""
+    unknown = sorted(set(section) - set(DEFAULTS) - {"enabled", "methods", "seeds"})
+    if unknown:
+        raise ValueError(f"natgrad has no setting {unknown[0]!r}; known: {sorted(DEFAULTS)}")
+    filled = {**DEFAULTS, **section, "gd": {**DEFAULTS["gd"], **section.get("gd", {})},
+              "claims": {**DEFAULTS["claims"], **section.get("claims", {})}}
+    for method in [*filled.get("methods", []), *filled["learning_rates"]]:
+        if method not in METHODS:
+            raise ValueError(f"natgrad.methods: unknown method {method!r}; known: {list(METHODS)}")
+    return filled
+
+
+def run_method(method: str, section: Mapping, seed: int, device: str = "cpu") -> pd.DataFrame:
+    """Train one method from the same initialization and data as every other method (the seed does not depend on
+    the method); GD is run at each rate multiple. A tidy table with the method, its rate and the setting."""
+    section = check_section(section)
+    data = digits_two_classes(section["classes"], section["train_size"], section["test_size"],
+                              derive_seed(seed, "natgrad", "data"))
+    data = tuple(t.to(device) for t in data)
+    spec = network_spec(section, data[0].shape[1])
+    generator = torch.Generator().manual_seed(derive_seed(seed, "natgrad", "init"))
+    params = {name: w.to(device) for name, w in init_params(spec, generator).items()}
+    if method == "gd":
+        lambda_max = gauss_newton_lambda_max(spec, params, data[0])
+        runs = []
+        for multiple in section["gd"]["rate_multiples"]:
+            rate = multiple / lambda_max
+            run = train("gd", spec, params, data, rate, section["gd"]["steps"], section["pinv_rtol"])
+            runs.append(run.assign(learning_rate=rate, rate_multiple=multiple, lambda_max=lambda_max))
+        table = pd.concat(runs, ignore_index=True)
+    else:
+        rate = section["learning_rates"].get(method) or paper_learning_rate(
+            method, section["layers"], section["train_size"], section["width"])
+        table = train(method, spec, params, data, rate, section["steps"], section["pinv_rtol"])
+        table = table.assign(learning_rate=rate, rate_multiple=np.nan, lambda_max=np.nan)
+    return table.assign(method=method, width=spec.width, layers=section["layers"],
+                        train_size=section["train_size"], test_size=section["test_size"])
+
+
+# --- analysis and claims ---
+
+SOURCE = "Karakida & Osawa, NeurIPS 2020, arXiv 2010.00879"
+SOURCE_CODE = "kazukiosawa/ngd_in_wide_nn, numpy-based README (MNIST 0 vs 1, M = 4096): 0.134 -> 2.03e-4"
+METHOD_LABEL = {"gd": "gradient descent", "exact": "exact NGD", "block_diagonal": "block-diagonal",
+                "block_tridiagonal": "block tri-diagonal", "kfac": "K-FAC", "unit_wise": "unit-wise"}
+
+
+def loss_curves(table: pd.DataFrame) -> pd.DataFrame:
+    """Loss rows (method, rate_multiple, step, split, value), GD at its best rate only: the rate multiple whose
+    final training loss is lowest among the runs that did not diverge."""
+    losses = table[table["metric"] == "loss"]
+    gd = losses[losses["method"] == "gd"]
+    if len(gd):
+        final = gd[(gd["split"] == "train") & ~gd["diverged"]].sort_values("step").groupby("rate_multiple").last()
+        best = final["value"].idxmin() if len(final) else gd["rate_multiple"].iloc[0]
+        losses = losses[(losses["method"] != "gd") | (losses["rate_multiple"] == best)]
+    return losses.reset_index(drop=True)
+
+
+def steps_to_reach(curve: pd.DataFrame, level: float) -> float:
+    """The first step whose training loss is at or below ``level``; inf if none."""
+    reached = curve[(curve["split"] == "train") & (curve["value"] <= level)]["step"]
+    return float(reached.min()) if len(reached) else float("inf")
+
+
+def natgrad_claims(table: pd.DataFrame, section: Mapping) -> list:
+    from dltheory.claims import Claim
+
+    limits = check_section(section)["claims"]
+    curves = loss_curves(table)
+    train = curves[curves["split"] == "train"]
+    loss_at = train.set_index(["method", "step"])["value"]
+    width = int(table["width"].iloc[0])
+    claims = []
+    if ("exact", 1) in loss_at.index:
+        start, one_step = loss_at[("exact", 0)], loss_at[("exact", 1)]
+        drop = start / one_step
+        claims.append(Claim(
+            id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
+            statement="Exact NGD with learning rate 1 fits the training set in one step.",
+            measured=round(float(drop), 1), expected=f"train loss at step 0 / step 1 ≥ {limits['exact_first_step_drop']:g}",
+            tolerance=limits["exact_first_step_drop"], holds=bool(drop >= limits["exact_first_step_drop"]),
+            ours=True, detail=f"digits 0 vs 1 (not MNIST), M = {width}: {start:.4g} -> {one_step:.3g}"))
+        approximations = [m for m in NATURAL_METHODS if m != "exact" and (m, 1) in loss_at.index]
+        if approximations:
+            ratios = {m: loss_at[(m, 1)] / one_step for m in approximations}
+            worst = max(ratios, key=ratios.get)
+            claims.append(Claim(
+                id="natgrad.approximations_match_exact_ngd", source=f"{SOURCE}, abstract and Theorems (NTK limit)",
+                statement="Block-diagonal, block tri-diagonal, K-FAC and unit-wise NGD, at the paper's learning rates, "
+                          "converge as fast as exact NGD.",
+                measured=round(float(ratios[worst]), 2),
+                expected=f"every approximation's train loss after one step ≤ {limits['approximation_factor']:g} x "
+                         "exact NGD's (measured: the largest ratio)",
+                tolerance=limits["approximation_factor"],
+                holds=bool(ratios[worst] <= limits["approximation_factor"]), ours=True,
+                detail="; ".join(f"{METHOD_LABEL[m]}: {loss_at[(m, 1)]:.3g} ({ratios[m]:.2f}x)" for m in approximations)))
+        gd = train[train["method"] == "gd"]
+        if len(gd):
+            steps = steps_to_reach(gd, one_step)
+            budget = int(gd["step"].max())
+            factor = limits["gd_step_factor"]
+            claims.append(Claim(
+                id="natgrad.gd_needs_many_more_steps", source=SOURCE,
+                statement="Gradient descent at its best stable learning rate needs many more steps than NGD's one.",
+                measured=steps if np.isfinite(steps) else f"> {budget} (not reached)",
+                expected=f"steps for GD to reach exact NGD's one-step train loss ≥ {factor:g}",
+                tolerance=factor, holds=bool(steps >= factor), ours=True,
+                detail=f"GD rate {gd['learning_rate'].iloc[0]:.3g} = {gd['rate_multiple'].iloc[0]:g} / lambda_max; "
+                       f"its loss after {budget} steps: {gd[gd['step'] == budget]['value'].iloc[0]:.3g}"))
+    return claims

@@ -1,0 +1,128 @@
+# Geometry of wide networks (Karakida et al.): four figure families on one core (dltheory.geometry.jacobian).
+#   batchnorm: Fisher spectra over width per normalization variant, and GD over (eta, M)   (NeurIPS 2019)
+#   natgrad:   exact and approximate natural gradient against GD on digits 0 vs 1         (NeurIPS 2020)
+#   spectra:   linear vs softmax Fisher spectra and the input metric                        (Neural Comput. 2021)
+#   isometry:  conditional Fisher spectra and online SGD over depth                         (AISTATS 2021)
+# Each: measure/train -> collect -> notebook (figures, claims).
+
+localrules:
+    batchnorm_collect,
+    batchnorm_notebook,
+    natgrad_collect,
+    natgrad_notebook,
+    spectra_collect,
+    spectra_notebook,
+    isometry_collect,
+    isometry_notebook,
+
+
+rule batchnorm_measure:
+    output:
+        "results/batchnorm/runs/{variant}.parquet",
+    params:
+        section=BATCHNORM,
+        seed=config["seed"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/batchnorm/measure/{variant}.log",
+    benchmark:
+        "results/benchmarks/batchnorm/measure/{variant}.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/batchnorm_measure.py"
+
+
+rule natgrad_train:
+    output:
+        "results/natgrad/runs/{method}.parquet",
+    params:
+        section=NATGRAD,
+        seed=config["seed"],
+        device=config["device"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/natgrad/train/{method}.log",
+    benchmark:
+        "results/benchmarks/natgrad/train/{method}.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/natgrad_train.py"
+
+
+rule spectra_measure:
+    output:
+        "results/spectra/runs/spectra.parquet",
+    params:
+        section=SPECTRA,
+        seed=config["seed"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/spectra/measure.log",
+    benchmark:
+        "results/benchmarks/spectra/measure.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/spectra_measure.py"
+
+
+rule isometry_measure:
+    output:
+        "results/isometry/runs/{part}.parquet",
+    wildcard_constraints:
+        part="spectra|sgd",
+    params:
+        section=ISOMETRY,
+        seed=config["seed"],
+    threads: config["threads_per_job"]
+    log:
+        "logs/isometry/measure/{part}.log",
+    benchmark:
+        "results/benchmarks/isometry/measure/{part}.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/isometry_measure.py"
+
+
+for _family in GEOMETRY_FAMILIES:
+
+    rule:
+        name:
+            f"{_family}_collect"
+        input:
+            geometry_runs(_family),
+        output:
+            f"results/{_family}/{_family}.parquet",
+        params:
+            family_config=family_config(_family),
+        log:
+            f"logs/{_family}/collect.log",
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/collect_runs.py"
+
+    rule:
+        name:
+            f"{_family}_notebook"
+        input:
+            notebook=repo_path(f"notebooks/{_family}.ipynb"),
+            table=f"results/{_family}/{_family}.parquet",
+        output:
+            notebook=f"results/{_family}/notebook.ipynb",
+            claims=f"results/{_family}/claims.json",
+            figures=geometry_figures(_family),
+        params:
+            parameters={
+                "section_json": json.dumps(geometry_section(_family)),
+                "figures_dir": f"results/{_family}/figures",
+            },
+        log:
+            f"logs/{_family}/notebook.log",
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/run_notebook.py"
