@@ -13,9 +13,10 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first and pinned: an unpinned torch pulled in by another package would download CUDA wheels.
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/activate
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 

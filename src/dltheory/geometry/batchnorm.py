@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch.func import grad, vmap
 
+from dltheory.geometry import DIVERGED_LOSS
 from dltheory.geometry.jacobian import fisher_eigenvalues, layer_grams, mse_fisher_gram, ntk
 from dltheory.geometry.mlp import NORMALIZATIONS, MlpSpec, forward, init_params
 from dltheory.seeds import derive_seed
@@ -39,7 +40,6 @@ DEFAULTS = {
            "rate_multiples": {"min": 0.25, "max": 16.0, "count": 13}, "steps": 30},
     "claims": {"slope_tolerance": 0.15, "reduction_factor": 5.0, "edge_factor": 2.0},
 }
-DIVERGED_LOSS = 1e8  # a loss above this (or not finite) counts as diverged
 
 
 def check_section(section: Mapping) -> dict:

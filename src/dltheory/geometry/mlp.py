@@ -79,7 +79,8 @@ def init_params(spec: MlpSpec, generator: torch.Generator, dtype=torch.float64) 
             gaussian = torch.randn(max(fan_out, fan_in), min(fan_out, fan_in), generator=generator, dtype=dtype)
             q, r = torch.linalg.qr(gaussian)
             q = q * torch.sign(torch.diagonal(r))  # Haar measure, not QR's sign convention
-            weight = (q if fan_out >= fan_in else q.T) * np.sqrt(max(fan_out, fan_in) / fan_in)
+            # Unit-variance entries, as randn's: W W^T = max(fan_out, fan_in) I before the scaling below.
+            weight = (q if fan_out >= fan_in else q.T) * np.sqrt(max(fan_out, fan_in))
         else:
             weight = torch.randn(fan_out, fan_in, generator=generator, dtype=dtype)
         if spec.parametrization == "standard":

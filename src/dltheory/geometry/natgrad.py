@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dltheory.geometry import DIVERGED_LOSS
 from dltheory.geometry.jacobian import layer_inputs, per_sample_deltas
 from dltheory.geometry.mlp import MlpSpec, forward, init_params
 from dltheory.seeds import derive_seed
@@ -172,8 +173,8 @@ def gauss_newton_lambda_max(spec: MlpSpec, params: dict, x: torch.Tensor) -> flo
 
 def train(method: str, spec: MlpSpec, params: dict, data, learning_rate: float, steps: int,
           pinv_rtol: float) -> pd.DataFrame:
-    """Run ``steps`` updates from ``params`` (not modified); one row per (step, split, metric). A step whose loss is
-    not finite ends the run, recorded with diverged=True."""
+    """Run ``steps`` updates from ``params`` (not modified); one row per (step, split, metric). A step whose training
+    loss is not finite or above DIVERGED_LOSS ends the run, recorded with diverged=True."""
     x_train, y_train, x_test, y_test = data
     params = {name: weight.clone() for name, weight in params.items()}
     rows = []
@@ -184,7 +185,7 @@ def train(method: str, spec: MlpSpec, params: dict, data, learning_rate: float, 
             params = {name: params[name] - learning_rate * direction[name] for name in spec.names}
         for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
             loss = mse_loss(spec, params, x, y)
-            diverged = diverged or not np.isfinite(loss)
+            diverged = diverged or (split == "train" and not (np.isfinite(loss) and loss <= DIVERGED_LOSS))
             rows += [{"step": step, "split": split, "metric": "loss", "value": loss},
                      {"step": step, "split": split, "metric": "accuracy", "value": accuracy(spec, params, x, y)}]
         if diverged:

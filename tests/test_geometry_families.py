@@ -1,0 +1,104 @@
+"""The batch-norm and natural-gradient families: settings, data, outcomes and claims on small runs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dltheory.geometry import batchnorm, natgrad
+from dltheory.geometry.mlp import MlpSpec, init_params
+
+SMALL_BATCHNORM = {"widths": [16, 32], "samples": 12, "input_dim": 8, "replicates": 1,
+                   "gd": {"widths": [16], "steps": 8, "rate_multiples": {"min": 0.5, "max": 8.0, "count": 5}}}
+
+
+def test_batchnorm_settings_name_a_bad_key_or_variant():
+    with pytest.raises(ValueError, match="batchnorm has no setting 'width'"):
+        batchnorm.check_section({"width": 3})
+    with pytest.raises(ValueError, match="batchnorm.gd.variants: unknown variant 'batch'"):
+        batchnorm.check_section({"gd": {"variants": ["batch"]}})
+
+
+def test_mean_eigenvalue_is_the_trace_over_the_number_of_weights():
+    spec = MlpSpec(input_dim=4, width=6, hidden_layers=2, output_dim=1)
+    params = init_params(spec, torch.Generator().manual_seed(0))
+    x = torch.randn(5, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    from dltheory.geometry.jacobian import parameter_jacobian
+
+    jacobian = torch.cat(list(parameter_jacobian(spec, params, x).values()), dim=1)
+    fisher = jacobian.T @ jacobian / 5
+    summary = batchnorm.fisher_summary(spec, params, x)
+    assert summary["mean_eigenvalue"] == pytest.approx(float(torch.trace(fisher)) / fisher.shape[0], rel=1e-12)
+    assert summary["lambda_max"] == pytest.approx(float(torch.linalg.eigvalsh(fisher)[-1]), rel=1e-10)
+
+
+def test_gd_outcomes_tell_stable_risen_and_diverged_runs_apart():
+    losses = np.array([[1.0, 1.0, 1.0, 1.0],
+                       [0.5, 2.0, 5.0, np.nan],
+                       [0.2, 0.5, 1e9, np.nan]])
+    outcome = batchnorm.gd_outcomes(losses)
+    assert outcome["stable"].tolist() == [True, False, False, False]
+    assert outcome["diverged"].tolist() == [False, False, True, True]
+    assert outcome["final_loss"][1] == 0.5  # the catapult: it rose, then ended below its start
+
+
+def test_gd_beyond_the_edge_is_recorded_not_raised_and_the_edge_is_near_two_over_lambda_max():
+    table = batchnorm.run_variant(SMALL_BATCHNORM, "none", seed=1)
+    assert set(table["variant"]) == {"none"}
+    grid = table[table["metric"] == "final_loss"]
+    assert len(grid) == 5 and grid["diverged"].any() and grid["stable"].any()
+    edge = batchnorm.gd_edges(table)
+    assert 0.5 <= edge["edge_multiple"].iloc[0] <= 2.0
+    rerun = batchnorm.run_variant(SMALL_BATCHNORM, "none", seed=1)
+    pd.testing.assert_frame_equal(table, rerun)
+
+
+def test_batchnorm_claims_on_a_small_run():
+    table = pd.concat([batchnorm.run_variant(SMALL_BATCHNORM, v, seed=2) for v in ("none", "last_batch_norm")])
+    claims = {c.id: c for c in batchnorm.batchnorm_claims(table, SMALL_BATCHNORM)}
+    assert set(claims) == {"batchnorm.lambda_max_grows_with_width", "batchnorm.mean_eigenvalue_shrinks_with_width",
+                           "batchnorm.last_layer_bn_cuts_lambda_max", "batchnorm.gd_edge_at_two_over_lambda_max"}
+    cut = claims["batchnorm.last_layer_bn_cuts_lambda_max"]
+    fisher = batchnorm.fisher_table(table).pivot(index="width", columns="variant", values="lambda_max")
+    assert cut.measured == pytest.approx(fisher.loc[32, "none"] / fisher.loc[32, "last_batch_norm"], rel=1e-2)
+    assert cut.holds == (cut.measured >= 5.0)
+
+
+def test_digits_are_two_classes_of_unit_norm_with_labels_half():
+    x_train, y_train, x_test, y_test = natgrad.digits_two_classes([0, 1], 100, 50, seed=0)
+    assert x_train.shape == (100, 64) and x_test.shape == (50, 64)
+    torch.testing.assert_close(x_train.norm(dim=1), torch.ones(100, dtype=torch.float64))
+    assert set(y_train[:, 0].tolist()) == {-0.5, 0.5}
+    with pytest.raises(ValueError, match="exceeds the 360 digits"):
+        natgrad.digits_two_classes([0, 1], 300, 100, seed=0)
+
+
+def test_natgrad_settings_name_a_bad_key_or_method():
+    with pytest.raises(ValueError, match="natgrad has no setting 'depth'"):
+        natgrad.check_section({"depth": 3})
+    with pytest.raises(ValueError, match="unknown method 'adam'"):
+        natgrad.check_section({"methods": ["adam"]})
+
+
+def test_divergent_training_is_a_recorded_outcome():
+    section = natgrad.check_section({"width": 16, "train_size": 10, "test_size": 5})
+    data = natgrad.digits_two_classes([0, 1], 10, 5, seed=0)
+    spec = natgrad.network_spec(section, 64)
+    params = init_params(spec, torch.Generator().manual_seed(0))
+    table = natgrad.train("gd", spec, params, data, learning_rate=1e6, steps=20, pinv_rtol=1e-6)
+    assert table["diverged"].all()
+    assert table["step"].max() < 20
+
+
+def test_exact_ngd_beats_the_other_methods_claims_on_a_small_run():
+    section = {"width": 128, "train_size": 30, "test_size": 10, "steps": 2, "gd": {"steps": 30, "rate_multiples": [1.9]}}
+    table = pd.concat([natgrad.run_method(m, section, seed=3) for m in natgrad.METHODS], ignore_index=True)
+    train = table[(table["split"] == "train") & (table["metric"] == "loss")]
+    exact = train[train["method"] == "exact"].set_index("step")["value"]
+    assert exact[1] < exact[0] / 10  # one step of exact NGD fits most of the training set
+    claims = {c.id: c for c in natgrad.natgrad_claims(table, section)}
+    assert claims["natgrad.exact_ngd_fits_in_one_step"].measured == pytest.approx(exact[0] / exact[1], rel=1e-2)
+    gd_claim = claims["natgrad.gd_needs_many_more_steps"]
+    gd = train[train["method"] == "gd"]
+    reached = gd[gd["value"] <= exact[1]]["step"]
+    assert gd_claim.measured == (float(reached.min()) if len(reached) else f"> {gd['step'].max()} (not reached)")

@@ -1,0 +1,216 @@
+"""The dynamical-isometry family (Hayase & Karakida, AISTATS 2021): conditional-FIM spectra, batched online SGD, the
+stability edge, the claims and the figures."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from dltheory.geometry.isometry import (  # noqa: E402
+    DEFAULTS,
+    conditional_fim_eigenvalues,
+    critical_orthogonal_params,
+    isometry_claims,
+    isometry_settings,
+    isometry_spec,
+    isometry_summary,
+    learning_rate_grid,
+    run_isometry_sgd,
+    run_isometry_spectra,
+    sgd_initial_params,
+    sgd_task,
+    sphere_inputs,
+    stability_edge,
+)
+from dltheory.geometry.isometry_figures import plot_fim_max_vs_depth, plot_sgd_grid, plot_spectra  # noqa: E402
+from dltheory.geometry.mlp import MlpSpec, forward, init_params  # noqa: E402
+
+TINY_SGD = {"learning_rates": {"min": 0.05, "max": 0.5, "count": 3}, "steps": 12, "seeds": 2, "record_every": 4,
+            "eval_samples": 7, "dtype": "float64"}
+
+
+def test_linear_orthogonal_network_has_every_fim_eigenvalue_at_depth_times_input_norm():
+    section = {"depths": [3, 5], "width": 6, "activation": "linear", "input_scale": 0.5, "replicates": 2}
+    spectra = run_isometry_spectra(section, seed=1)
+    assert len(spectra) == 2 * 2 * 6  # depths x replicates x M eigenvalues
+    np.testing.assert_allclose(spectra["input_norm2"], 0.5 * 6, rtol=1e-12)  # |x|^2 = q M
+    np.testing.assert_allclose(spectra["value"], spectra["depth"] * spectra["input_norm2"], rtol=0, atol=1e-8)
+    assert set(spectra["rank"]) == set(range(6)) and (spectra["activation"] == "linear").all()
+
+
+def test_critical_orthogonal_weights_satisfy_w_wt_equal_to_sigma_w2_identity():
+    spec = MlpSpec(input_dim=7, width=7, hidden_layers=2, output_dim=7, activation="tanh", sigma_w2=1.7,
+                   initialization="orthogonal")
+    params = critical_orthogonal_params(spec, torch.Generator().manual_seed(3))
+    for weight in params.values():
+        np.testing.assert_allclose(weight @ weight.T, 1.7 * torch.eye(7, dtype=torch.float64), atol=1e-12)
+    # the same Haar draw as the core's init_params, only rescaled
+    core = init_params(spec, torch.Generator().manual_seed(3))
+    for name in spec.names:
+        ratio = params[name] / core[name]
+        np.testing.assert_allclose(ratio, ratio[0, 0].expand_as(ratio), rtol=1e-10)
+
+
+def test_tanh_at_small_input_is_nearly_isometric_and_gaussian_weights_are_not():
+    settings = isometry_settings({"width": 16, "input_scale": 1e-3})
+    x = sphere_inputs(1, 16, 1e-3, torch.Generator().manual_seed(0))[0]
+    spec = isometry_spec(16, settings)
+    orthogonal = conditional_fim_eigenvalues(spec, critical_orthogonal_params(spec, torch.Generator().manual_seed(1)),
+                                             x)
+    linear_value = 16 * float(x @ x)
+    assert 0.95 < orthogonal[0] / linear_value < 1.0  # mean field: q_l = q / (1 + 2 q l) shrinks slowly
+    assert orthogonal[-1] / orthogonal[0] > 0.9
+    gaussian_spec = MlpSpec(input_dim=16, width=16, hidden_layers=15, output_dim=16, activation="tanh",
+                            sigma_w2=1.0, initialization="gaussian")
+    gaussian = conditional_fim_eigenvalues(gaussian_spec, init_params(gaussian_spec, torch.Generator().manual_seed(1)),
+                                           x)
+    assert float((gaussian >= gaussian[0] / 2).double().mean()) < 0.5  # spread: the measure can fail
+
+
+def test_summary_measures_concentration_per_replicate():
+    spectra = pd.DataFrame({"depth": 4, "width": 4, "replicate": [0] * 4 + [1] * 4, "rank": [0, 1, 2, 3] * 2,
+                            "value": [8.0, 6.0, 1.0, 1.0, 4.0, 3.0, 2.0, 1.0], "activation": "tanh",
+                            "input_norm2": 1.0})
+    row = isometry_summary(spectra).iloc[0]
+    assert row["lambda_max"] == 6.0 and row["lambda_max_low"] == 4.0 and row["lambda_max_high"] == 8.0
+    assert row["fraction_above_half"] == pytest.approx((0.5 + 0.75) / 2)
+    assert row["mean_to_max"] == pytest.approx((16 / 4 / 8 + 10 / 4 / 4) / 2)
+    assert row["linear_value"] == 4.0 and row["lambda_max_over_linear"] == pytest.approx(1.5)
+
+
+def _plain_sgd_losses(settings, depth, seed, sgd_seed, rate):
+    """One model, the core's forward and autograd, a Python loop: the reference for the batched run."""
+    spec = isometry_spec(depth, settings)
+    params = {k: v.clone().requires_grad_(True) for k, v in sgd_initial_params(settings, depth, seed, sgd_seed).items()}
+    task = sgd_task(settings, seed, sgd_seed)
+
+    def test_loss():
+        with torch.no_grad():
+            error = forward(spec, params, task["eval_inputs"]) - task["eval_targets"]
+            return float(0.5 * (error**2).sum(1).mean())
+
+    losses = [test_loss()]
+    for step in range(settings["sgd"]["steps"]):
+        error = forward(spec, params, task["inputs"][step][None])[0] - task["targets"][step]
+        loss = 0.5 * (error**2).sum()
+        grads = torch.autograd.grad(loss, list(params.values()))
+        with torch.no_grad():
+            for weight, grad in zip(params.values(), grads, strict=True):
+                weight -= rate * grad
+        if (step + 1) % settings["sgd"]["record_every"] == 0:
+            losses.append(test_loss())
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "hard_tanh"])
+def test_batched_sgd_equals_a_plain_single_model_loop(activation):
+    section = {"depths": [3], "width": 5, "activation": activation, "input_scale": 0.3, "sgd": TINY_SGD}
+    settings = isometry_settings(section)
+    table = run_isometry_sgd(section, seed=4)
+    rate = learning_rate_grid(settings)[1]
+    batched = table[(table["seed"] == 1) & np.isclose(table["learning_rate"], rate)].sort_values("step")
+    assert list(batched["step"]) == [0, 4, 8, 12]
+    plain = _plain_sgd_losses(settings, 3, seed=4, sgd_seed=1, rate=rate)
+    np.testing.assert_allclose(batched["loss"], plain, rtol=1e-10)
+    assert plain[-1] < plain[0] and not batched["diverged"].any()
+
+
+def test_a_huge_learning_rate_is_recorded_as_diverged_and_leaves_its_batch_mates_alone():
+    sgd = {**TINY_SGD, "learning_rates": {"min": 0.05, "max": 1e5, "count": 2}, "seeds": 1}
+    table = run_isometry_sgd({"depths": [3], "width": 5, "input_scale": 0.3, "sgd": sgd}, seed=0)
+    final = table[table["step"] == 12].set_index("learning_rate")
+    assert bool(final.loc[1e5, "diverged"]) and not bool(final.loc[0.05, "diverged"])
+    assert np.isfinite(final.loc[0.05, "loss"])
+    alone = run_isometry_sgd({"depths": [3], "width": 5, "input_scale": 0.3,
+                              "sgd": {**sgd, "learning_rates": {"min": 0.05, "max": 0.05, "count": 1}}}, seed=0)
+    np.testing.assert_allclose(table[table["learning_rate"] == 0.05]["loss"], alone["loss"], rtol=1e-12)
+    edge = stability_edge(table).iloc[0]
+    assert edge["edge"] == 0.05 and edge["first_unstable"] == 1e5
+
+
+def test_stability_edge_is_the_largest_rate_below_which_every_rate_trains_for_every_seed():
+    rows = []
+    for rate, final_by_seed, diverged_by_seed in [(0.1, (0.5, 0.5), (False, False)), (0.2, (0.9, 0.8), (False, False)),
+                                                  (0.4, (0.5, 1.2), (False, False)), (0.8, (0.1, 0.1), (False, False)),
+                                                  (1.6, (0.1, 0.1), (True, False))]:
+        for seed in (0, 1):
+            rows.append({"depth": 4, "learning_rate": rate, "seed": seed, "step": 0, "loss": 1.0, "diverged": False})
+            rows.append({"depth": 4, "learning_rate": rate, "seed": seed, "step": 10, "loss": final_by_seed[seed],
+                         "diverged": diverged_by_seed[seed]})
+    edge = stability_edge(pd.DataFrame(rows)).iloc[0]
+    assert edge["edge"] == 0.2 and edge["first_unstable"] == 0.4  # 0.8 is stable again, but not contiguous
+    assert edge["stable_rates"] == 3 and edge["best_rate"] == 0.8 and edge["seeds"] == 2
+
+
+@pytest.mark.parametrize("section, key", [
+    ({"widht": 8}, "widht"),
+    ({"sgd": {"stepz": 3}}, "sgd.stepz"),
+    ({"sgd": {"learning_rates": [0.1, 1.0]}}, "sgd.learning_rates"),
+    ({"sgd": {"learning_rates": {"min": 1.0, "max": 0.1, "count": 3}}}, "sgd.learning_rates"),
+    ({"sgd": {"learning_rates": {"min": 0.1, "max": 1.0, "cnt": 3}}}, "sgd.learning_rates.cnt"),
+    ({"activation": "relu"}, "activation"),
+    ({"depths": [4, 0]}, "depths"),
+    ({"sgd": {"divergence_threshold": 0.5}}, "sgd.divergence_threshold"),
+    ({"claims": {"edge_slope_tolerance": -1}}, "claims.edge_slope_tolerance"),
+])
+def test_a_bad_section_key_raises_value_error_naming_the_key(section, key):
+    with pytest.raises(ValueError, match=f"'{key}'"):
+        isometry_settings(section)
+
+
+def test_defaults_are_the_issue_depths_and_are_not_mutated_by_overrides():
+    settings = isometry_settings({"sgd": {"steps": 3}})
+    assert settings["depths"] == [4, 8, 16, 32, 64] and settings["sgd"]["steps"] == 3
+    assert DEFAULTS["sgd"]["steps"] == 512
+    grid = learning_rate_grid(settings)
+    assert grid[0] == pytest.approx(0.2) and grid[-1] == pytest.approx(20.0) and len(grid) == 25
+
+
+def test_the_same_seed_gives_identical_tables_and_another_seed_does_not():
+    section = {"depths": [2, 3], "width": 4, "replicates": 2, "input_scale": 0.3,
+               "sgd": {**TINY_SGD, "dtype": "float32"}}
+    pd.testing.assert_frame_equal(run_isometry_spectra(section, 5), run_isometry_spectra(section, 5))
+    pd.testing.assert_frame_equal(run_isometry_sgd(section, 5), run_isometry_sgd(section, 5))
+    assert not run_isometry_spectra(section, 5)["value"].equals(run_isometry_spectra(section, 6)["value"])
+    assert not run_isometry_sgd(section, 5)["loss"].equals(run_isometry_sgd(section, 6)["loss"])
+
+
+def _synthetic_tables(fim_power: float, edge_power: float, spectrum=(1.0, 0.9, 0.8)):
+    depths, rates = [4, 8, 16, 32], np.geomspace(0.05, 5.0, 41)
+    spectra = pd.DataFrame([{"depth": d, "width": 3, "replicate": 0, "rank": r, "value": d**fim_power * v,
+                             "activation": "tanh", "input_norm2": 1.0}
+                            for d in depths for r, v in enumerate(spectrum)])
+    rows = []
+    for d in depths:
+        for rate in rates:
+            stable = rate <= 8.0 * d**edge_power
+            rows += [{"depth": d, "learning_rate": rate, "seed": 0, "step": 0, "loss": 1.0, "diverged": False},
+                     {"depth": d, "learning_rate": rate, "seed": 0, "step": 5, "loss": 0.5 if stable else 1e9,
+                      "diverged": not stable}]
+    return spectra, pd.DataFrame(rows)
+
+
+def test_claims_hold_for_linear_growth_and_fail_for_square_root_growth_and_a_spread_spectrum():
+    claims = {c.id: c for c in isometry_claims(*_synthetic_tables(1.0, -1.0), {})}
+    assert set(claims) == {"isometry.fim_max_grows_linearly_in_depth", "isometry.learning_rate_falls_as_one_over_depth",
+                           "isometry.spectrum_concentrates"}
+    assert all(c.holds and c.ours for c in claims.values())
+    assert claims["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(1.0)
+    assert claims["isometry.learning_rate_falls_as_one_over_depth"].measured == pytest.approx(-1.0, abs=0.05)
+    assert "L=32" in claims["isometry.spectrum_concentrates"].detail
+    bad = {c.id: c for c in isometry_claims(*_synthetic_tables(0.5, -0.5, spectrum=(1.0, 0.4, 0.3)), {})}
+    assert not any(c.holds for c in bad.values())
+    assert bad["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(0.5)
+
+
+def test_figures_are_returned_not_saved():
+    spectra, sgd = _synthetic_tables(1.0, -1.0)
+    figures = [plot_spectra(spectra), plot_fim_max_vs_depth(isometry_summary(spectra), stability_edge(sgd)),
+               plot_sgd_grid(sgd)]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert [len(f.axes) for f in figures] == [2, 2, 2]  # the grid's second axes is its colour bar
+    matplotlib.pyplot.close("all")
