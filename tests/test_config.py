@@ -115,6 +115,13 @@ MALFORMED = [
     ("CGNN runs zero", _set(["causal", "methods", "cgnn", "settings"], {"runs": 0}), "causal.methods.cgnn.settings"),
     ("unknown ANM setting", _set(["causal", "methods", "anm", "settings"], {"kernel": "rbf"}),
      "causal.methods.anm.settings"),
+    ("unknown batch-norm variant", _set(["batchnorm", "variants"], ["none", "group_norm"]), "batchnorm.variants[1]"),
+    ("unknown batch-norm setting", _set(["batchnorm", "depth"], 3), "batchnorm"),
+    ("unknown GD variant", _set(["batchnorm", "gd"], {"variants": ["batch"]}), "batchnorm"),
+    ("unknown natural-gradient method", _set(["natgrad", "methods"], ["exact", "adam"]), "natgrad.methods[1]"),
+    ("unknown natural-gradient setting", _set(["natgrad", "damping"], 0.1), "natgrad"),
+    ("unknown spectra setting", _set(["spectra", "classes"], 10), "spectra"),
+    ("unknown isometry SGD setting", _set(["isometry", "sgd"], {"stepz": 4}), "isometry"),
 ]
 
 

@@ -26,10 +26,16 @@ FAMILY_FIGURES = {
     "intrinsic": ["sphere_error_vs_n", "balls_error_vs_n"],
     "gan": ["stability_map", "trajectories", "samples_2d", "samples_digits", "conditions"],
     "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
+    "batchnorm": ["fisher_vs_width", "gd_grid"],
+    "natgrad": ["loss_vs_step"],
+    "spectra": ["histograms", "outliers_vs_width"],
+    "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
 }
 GAN_VARIANTS = ["non_saturating", "sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
 CAUSAL_TABLES = ["meta_cgnn", "cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
+BATCHNORM_VARIANTS = ["none", "last_batch_norm", "hidden_batch_norm", "last_layer_norm"]  # config/smoke.yaml
+NATGRAD_METHODS = ["gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise"]
 
 
 def expected_outputs():
@@ -45,6 +51,10 @@ def expected_outputs():
                 "results/gan/samples.parquet"]
     outputs += [f"results/causal/runs/{b}/{m}.parquet" for b in CAUSAL_BENCHMARKS for m in CAUSAL_TABLES]
     outputs += ["results/causal/meta/model.pt", "results/causal/meta/history.parquet", "results/causal/timing.parquet"]
+    outputs += [f"results/batchnorm/runs/{v}.parquet" for v in BATCHNORM_VARIANTS]
+    outputs += [f"results/natgrad/runs/{m}.parquet" for m in NATGRAD_METHODS]
+    outputs += ["results/spectra/runs/spectra.parquet", "results/isometry/runs/spectra.parquet",
+                "results/isometry/runs/sgd.parquet"]
     for family, figures in FAMILY_FIGURES.items():
         outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
                     f"results/{family}/claims.json"]
@@ -99,6 +109,27 @@ def test_gan_tables_cover_every_run_and_its_claims_parse(smoke_run):
     assert {c["id"] for c in claims} == {"gan.sn_alone_fails", "gan.smooth_activations_help",
                                          "gan.smoothed_widest_range", "gan.eventual_stationarity"}
     assert all(c["ours"] and "ICLR 2020" in c["source"] for c in claims)
+
+
+def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
+    batchnorm = read_table(smoke_run / "results/batchnorm/batchnorm.parquet")
+    fisher = batchnorm[batchnorm.metric == "lambda_max"]
+    # 4 variants x 2 widths x 1 replicate, every eigenvalue positive
+    assert len(fisher) == 8 and set(fisher.variant) == set(BATCHNORM_VARIANTS) and (fisher.value > 0).all()
+    grid = batchnorm[batchnorm.metric == "final_loss"]
+    assert len(grid) == 2 * 2 * 5  # (none, last_batch_norm) x 2 widths x 5 rates
+    natgrad = read_table(smoke_run / "results/natgrad/natgrad.parquet")
+    first = natgrad[(natgrad.metric == "loss") & (natgrad.split == "train") & (natgrad.step <= 1)]
+    assert set(first.method) == set(NATGRAD_METHODS)
+    assert first.groupby("method").value.nunique().drop("gd").eq(2).all()  # every method moved the loss
+    spectra = read_table(smoke_run / "results/spectra/spectra.parquet")
+    assert set(spectra.matrix) == {"fim_linear", "fim_softmax", "input_linear", "input_softmax"}
+    isometry = read_table(smoke_run / "results/isometry/isometry.parquet")
+    assert set(isometry.part) == {"spectra", "sgd"} and set(isometry.depth) == {2, 4}
+    prefixes = {"batchnorm": 5, "natgrad": 3, "spectra": 4, "isometry": 3}
+    for family, count in prefixes.items():
+        claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
+        assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
 
 
 def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run):
@@ -204,11 +235,12 @@ def test_slurm_profile_asks_a_gpu_for_dnn_training_only(tmp_path):
                        "--configfile", "config/smoke.yaml")
     blocks = (result.stdout + result.stderr).split("\nrule ")  # one block per job
     training = [b for b in blocks if re.match(r"(nonsmooth|region|intrinsic)_train_dnn:|gan_train:|causal_"
-                                              r"(meta_train|score_network|time):", b)]
+                                              r"(meta_train|score_network|time):|natgrad_train:|batchnorm_measure:",
+                                              b)]
     fitting = [b for b in blocks if re.match(r"(nonsmooth|region)_fit_linear:|intrinsic_fit_baseline:|"
                                              r"causal_score_baselines:", b)]
     assert {b.split(":")[0] for b in training} == {"nonsmooth_train_dnn", "region_train_dnn", "intrinsic_train_dnn",
                                                    "gan_train", "causal_meta_train", "causal_score_network",
-                                                   "causal_time"}
+                                                   "causal_time", "natgrad_train", "batchnorm_measure"}
     assert training and all("gpu=1" in b and "slurm_partition=gpu" in b for b in training)
     assert fitting and not any("gpu=1" in b for b in fitting)

@@ -74,7 +74,7 @@ def init_params(spec: MlpSpec, generator: torch.Generator, dtype=torch.float64) 
     """Weights at initialization: Gaussian, or scaled orthogonal (Haar; rectangular ones have orthonormal rows or
     columns), with variance sigma_w^2 / fan_in per entry in the standard parametrization."""
     params = {}
-    for name, (fan_out, fan_in), scale in zip(spec.names, spec.layer_shapes, spec.scales(), strict=True):
+    for name, (fan_out, fan_in) in zip(spec.names, spec.layer_shapes, strict=True):
         if spec.initialization == "orthogonal":
             gaussian = torch.randn(max(fan_out, fan_in), min(fan_out, fan_in), generator=generator, dtype=dtype)
             q, r = torch.linalg.qr(gaussian)

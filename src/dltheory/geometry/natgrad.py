@@ -276,7 +276,8 @@ def natgrad_claims(table: pd.DataFrame, section: Mapping) -> list:
         claims.append(Claim(
             id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
             statement="Exact NGD with learning rate 1 fits the training set in one step.",
-            measured=round(float(drop), 1), expected=f"train loss at step 0 / step 1 ≥ {limits['exact_first_step_drop']:g}",
+            measured=round(float(drop), 1),
+            expected=f"train loss at step 0 / step 1 ≥ {limits['exact_first_step_drop']:g}",
             tolerance=limits["exact_first_step_drop"], holds=bool(drop >= limits["exact_first_step_drop"]),
             ours=True, detail=f"digits 0 vs 1 (not MNIST), M = {width}: {start:.4g} -> {one_step:.3g}"))
         approximations = [m for m in NATURAL_METHODS if m != "exact" and (m, 1) in loss_at.index]
@@ -292,7 +293,8 @@ def natgrad_claims(table: pd.DataFrame, section: Mapping) -> list:
                          "exact NGD's (measured: the largest ratio)",
                 tolerance=limits["approximation_factor"],
                 holds=bool(ratios[worst] <= limits["approximation_factor"]), ours=True,
-                detail="; ".join(f"{METHOD_LABEL[m]}: {loss_at[(m, 1)]:.3g} ({ratios[m]:.2f}x)" for m in approximations)))
+                detail="; ".join(f"{METHOD_LABEL[m]}: {loss_at[(m, 1)]:.3g} ({ratios[m]:.2f}x)"
+                                 for m in approximations)))
         gd = train[train["method"] == "gd"]
         if len(gd):
             steps = steps_to_reach(gd, one_step)
