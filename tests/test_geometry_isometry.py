@@ -13,7 +13,6 @@ from matplotlib.figure import Figure  # noqa: E402
 from dltheory.geometry.isometry import (  # noqa: E402
     DEFAULTS,
     conditional_fim_eigenvalues,
-    critical_orthogonal_params,
     isometry_claims,
     isometry_settings,
     isometry_spec,
@@ -42,24 +41,11 @@ def test_linear_orthogonal_network_has_every_fim_eigenvalue_at_depth_times_input
     assert set(spectra["rank"]) == set(range(6)) and (spectra["activation"] == "linear").all()
 
 
-def test_critical_orthogonal_weights_satisfy_w_wt_equal_to_sigma_w2_identity():
-    spec = MlpSpec(input_dim=7, width=7, hidden_layers=2, output_dim=7, activation="tanh", sigma_w2=1.7,
-                   initialization="orthogonal")
-    params = critical_orthogonal_params(spec, torch.Generator().manual_seed(3))
-    for weight in params.values():
-        np.testing.assert_allclose(weight @ weight.T, 1.7 * torch.eye(7, dtype=torch.float64), atol=1e-12)
-    # the same Haar draw as the core's init_params, only rescaled
-    core = init_params(spec, torch.Generator().manual_seed(3))
-    for name in spec.names:
-        ratio = params[name] / core[name]
-        np.testing.assert_allclose(ratio, ratio[0, 0].expand_as(ratio), rtol=1e-10)
-
-
 def test_tanh_at_small_input_is_nearly_isometric_and_gaussian_weights_are_not():
     settings = isometry_settings({"width": 16, "input_scale": 1e-3})
     x = sphere_inputs(1, 16, 1e-3, torch.Generator().manual_seed(0))[0]
     spec = isometry_spec(16, settings)
-    orthogonal = conditional_fim_eigenvalues(spec, critical_orthogonal_params(spec, torch.Generator().manual_seed(1)),
+    orthogonal = conditional_fim_eigenvalues(spec, init_params(spec, torch.Generator().manual_seed(1)),
                                              x)
     linear_value = 16 * float(x @ x)
     assert 0.95 < orthogonal[0] / linear_value < 1.0  # mean field: q_l = q / (1 + 2 q l) shrinks slowly

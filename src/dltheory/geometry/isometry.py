@@ -199,26 +199,6 @@ def isometry_spec(depth: int, settings: Mapping) -> MlpSpec:
                    parametrization="standard")
 
 
-def critical_orthogonal_params(spec: MlpSpec, generator: torch.Generator, dtype=torch.float64) -> dict:
-    """Square orthogonal weights with W W^T = sigma_w^2 I exactly: the core's Haar draw (``init_params``), each
-    weight rescaled to that norm.
-
-    The rescale is needed: at this commit ``init_params`` gives orthogonal standard-parametrized weights with
-    W W^T = (sigma_w^2 / fan_in) I (entries of variance sigma_w^2 / fan_in^2, not sigma_w^2 / fan_in). Once the core
-    is fixed the rescale is a no-op, so this is right either way.
-    """
-    if spec.parametrization != "standard" or spec.initialization != "orthogonal":
-        raise ValueError("critical_orthogonal_params needs the standard parametrization and orthogonal weights")
-    params = init_params(spec, generator, dtype=dtype)
-    scaled = {}
-    for name, (fan_out, fan_in) in zip(spec.names, spec.layer_shapes, strict=True):
-        if fan_out != fan_in:
-            raise ValueError(f"{name} is {fan_out} x {fan_in}; the isometry family's networks are square")
-        weight = params[name]
-        scaled[name] = weight * torch.sqrt(spec.sigma_w2 * fan_out / (weight**2).sum())
-    return scaled
-
-
 def sphere_inputs(count: int, width: int, input_scale: float, generator: torch.Generator,
                   dtype=torch.float64) -> torch.Tensor:
     """``count`` inputs uniform on the sphere |x|^2 = input_scale * width (q = |x|^2 / M exactly)."""
@@ -261,7 +241,7 @@ def run_isometry_spectra(section: Mapping, seed: int) -> pd.DataFrame:
         norm2 = float(x @ x)
         for depth in settings["depths"]:
             spec = isometry_spec(depth, settings)
-            params = critical_orthogonal_params(spec, _generator(seed, "spectra", "init", depth, replicate))
+            params = init_params(spec, _generator(seed, "spectra", "init", depth, replicate))
             values = conditional_fim_eigenvalues(spec, params, x).numpy()
             rows += [{"depth": depth, "width": width, "replicate": replicate, "rank": rank, "value": float(value),
                       "activation": settings["activation"], "input_norm2": norm2}
@@ -406,7 +386,7 @@ def sgd_task(settings: Mapping, seed: int, sgd_seed: int, dtype=torch.float64) -
 def sgd_initial_params(settings: Mapping, depth: int, seed: int, sgd_seed: int) -> dict:
     """The student's initialization for (depth, seed), float64, shared by every learning rate."""
     spec = isometry_spec(depth, settings)
-    return critical_orthogonal_params(spec, _generator(seed, "sgd", "init", depth, sgd_seed))
+    return init_params(spec, _generator(seed, "sgd", "init", depth, sgd_seed))
 
 
 def run_isometry_sgd(section: Mapping, seed: int) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Fully connected networks for the geometry family, as pure functions of a parameter dict.
 
-Weights only, no biases (every setting of the family's papers that is known has none). Layer ``l`` computes
+Weights only, no biases (ngd_in_wide_nn and our reading of K19 have none; KAA21's networks had biases, which we
+leave out: see dltheory.geometry.spectra). Layer ``l`` computes
 ``z_l = scale_l * h_{l-1} @ W_l.T``; in the standard parametrization the weights carry the variance
 (``W ~ N(0, sigma_w^2 / fan_in)``, scale 1), in the NTK parametrization they are standard normal and
 ``scale_l = sigma_w / sqrt(fan_in)`` (Jacot et al.; the setting of ``ngd_in_wide_nn``). Both give the same function
