@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dltheory.geometry import batchnorm, natgrad
-from dltheory.geometry.mlp import MlpSpec, init_params
+from dltheory.geometry.mlp import MlpSpec, forward, init_params
 
 SMALL_BATCHNORM = {"widths": [16, 32], "samples": 12, "input_dim": 8, "replicates": 1,
                    "gd": {"widths": [16], "steps": 8, "rate_multiples": {"min": 0.5, "max": 8.0, "count": 5}}}
@@ -103,3 +103,51 @@ def test_natgrad_claims_measure_the_runs():
     gd = train[train["method"] == "gd"]
     reached = gd[gd["value"] <= exact[1]]["step"]
     assert gd_claim.measured == (float(reached.min()) if len(reached) else f"> {gd['step'].max()} (not reached)")
+
+
+def test_analytical_relu_ntk_is_the_wide_networks_empirical_ntk():
+    from dltheory.geometry.jacobian import layer_grams, ntk
+
+    x = natgrad.digits_two_classes([0, 1], 20, 5, seed=0)[0]
+    analytical = natgrad.relu_ntk(x, x, layers=3, sigma_w2=2.0)
+    # unit-norm inputs: Sigma_1 = 2/64 on the diagonal, and each ReLU layer adds the same again
+    torch.testing.assert_close(torch.diagonal(analytical), torch.full((20,), 3 * 2 / 64, dtype=torch.float64))
+    errors = {}
+    for width in (128, 4096):
+        spec = natgrad.network_spec(natgrad.check_section({"width": width}), 64)
+        empirical = ntk(layer_grams(spec, init_params(spec, torch.Generator().manual_seed(1)), x))
+        errors[width] = float((empirical - analytical).norm() / analytical.norm())
+    assert errors[4096] < 0.08 and errors[4096] < errors[128] / 2  # fluctuations shrink like 1/sqrt(M)
+    cross = natgrad.relu_ntk(x[:3], x, layers=3, sigma_w2=2.0)
+    torch.testing.assert_close(cross, analytical[:3])
+
+
+def test_ntk_limit_prediction_removes_the_residual_at_the_rate_and_moves_the_test_outputs_by_the_kernel():
+    section = natgrad.check_section({"width": 32})
+    data = natgrad.digits_two_classes([0, 1], 12, 6, seed=2)
+    spec = natgrad.network_spec(section, 64)
+    params = init_params(spec, torch.Generator().manual_seed(0))
+    half = natgrad.ntk_limit_prediction(spec, params, data, learning_rate=0.5, steps=3)
+    train = half[(half["split"] == "train") & (half["metric"] == "loss")]["value"].to_numpy()
+    np.testing.assert_allclose(train[1:] / train[:-1], 0.25, rtol=1e-10)  # residual halves, loss quarters
+    full = natgrad.ntk_limit_prediction(spec, params, data, learning_rate=1.0, steps=1)
+    x_train, y_train, x_test, y_test = data
+    kernel, cross = (natgrad.relu_ntk(a, x_train, 3, 2.0) for a in (x_train, x_test))
+    f0_train, f0_test = (forward(spec, params, a) for a in (x_train, x_test))
+    f1_test = f0_test - cross @ torch.linalg.inv(kernel) @ (f0_train - y_train)
+    loss = full[(full["step"] == 1) & (full["metric"] == "loss")].set_index("split")["value"]
+    assert loss["train"] == 0.0
+    assert loss["test"] == pytest.approx(float(0.5 * ((f1_test - y_test) ** 2).mean()), rel=1e-10)
+
+
+def test_exact_job_holds_the_prediction_and_the_claim_compares_test_losses():
+    section = {"width": 128, "train_size": 30, "test_size": 10, "steps": 2}
+    table = natgrad.run_method("exact", section, seed=3)
+    assert set(table["method"]) == {"exact", natgrad.PREDICTION}
+    test = table[(table["split"] == "test") & (table["metric"] == "loss") & (table["step"] == 1)]
+    losses = test.set_index("method")["value"]
+    claim = {c.id: c for c in natgrad.natgrad_claims(table, section)}["natgrad.exact_ngd_follows_the_ntk_limit"]
+    ratio = max(losses["exact"] / losses[natgrad.PREDICTION], losses[natgrad.PREDICTION] / losses["exact"])
+    assert claim.measured == pytest.approx(ratio, abs=1e-3) and claim.holds == (ratio <= 1.5)
+    without = natgrad.run_method("exact", {**section, "ntk_prediction": False}, seed=3)
+    assert set(without["method"]) == {"exact"}
