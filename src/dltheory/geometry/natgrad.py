@@ -206,21 +206,28 @@ def ntk_limit_prediction(spec: MlpSpec, params: dict, data, learning_rate: float
         moved = 1.0 - (1.0 - learning_rate) ** step  # the fraction of the training residual removed so far
         for split, output, y in (("train", y_train + (1.0 - moved) * residual, y_train),
                                  ("test", test_output - moved * test_shift, y_test)):
-            rows += [{"step": step, "split": split, "metric": "loss",
-                      "value": float(0.5 * ((output - y) ** 2).sum(dim=1).mean())},
-                     {"step": step, "split": split, "metric": "accuracy",
-                      "value": float((torch.sign(output) == torch.sign(y)).double().mean())}]
+            rows += [{"step": step, "split": split, "metric": "loss", "value": output_loss(output, y)},
+                     {"step": step, "split": split, "metric": "accuracy", "value": output_accuracy(output, y)}]
     return pd.DataFrame(rows).assign(diverged=False)
+
+
+def output_loss(output: torch.Tensor, y: torch.Tensor) -> float:
+    """(1/2N) sum_n |f_n - y_n|^2."""
+    return float(0.5 * ((output - y) ** 2).sum(dim=1).mean())
+
+
+def output_accuracy(output: torch.Tensor, y: torch.Tensor) -> float:
+    return float((torch.sign(output) == torch.sign(y)).double().mean())
 
 
 def mse_loss(spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor) -> float:
     with torch.no_grad():
-        return float(0.5 * ((forward(spec, params, x) - y) ** 2).sum(dim=1).mean())
+        return output_loss(forward(spec, params, x), y)
 
 
 def accuracy(spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor) -> float:
     with torch.no_grad():
-        return float((torch.sign(forward(spec, params, x)) == torch.sign(y)).double().mean())
+        return output_accuracy(forward(spec, params, x), y)
 
 
 def gauss_newton_lambda_max(spec: MlpSpec, params: dict, x: torch.Tensor) -> float:
