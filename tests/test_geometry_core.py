@@ -199,3 +199,20 @@ def test_exact_ngd_step_moves_the_linearised_function_onto_the_targets():
     eta = 1e-6
     moved = forward(spec, {n: params[n] - eta * direction[n] for n in spec.names}, x)
     torch.testing.assert_close((moved - forward(spec, params, x)) / eta, -residual, rtol=1e-4, atol=1e-6)
+
+
+def test_kfac_moves_hidden_layers_n_times_more_than_the_output_layer():
+    """Why K-FAC at the paper's rate 1/(NL) removes only part of the residual per step: per unit of eta its layer l
+    moves the outputs by J_l dW_l = N (P_D * P_H) r (P the projections onto the row spaces of the layer's deltas and
+    inputs). Hidden layers with full-rank Grams get N r; the output layer, whose delta is 1 for every sample (B_L = 1),
+    gets P_H r = r, not N r as in the code's analytical predictor (its cal_B3 = ones)."""
+    spec, params, x, y = ngd_problem()  # N = 4 <= every fan-in, so every input Gram has full rank
+    n = x.shape[0]
+    residual = (forward(spec, params, x) - y)[:, 0]
+    direction = natgrad.update_direction("kfac", spec, params, x, y, pinv_rtol=1e-12)
+    parts = jc.parameter_jacobian(spec, params, x)
+    movement = {name: parts[name] @ direction[name].reshape(-1) for name in spec.names}
+    *hidden, output = spec.names
+    for name in hidden:
+        torch.testing.assert_close(movement[name], n * residual, rtol=1e-7, atol=1e-9)
+    torch.testing.assert_close(movement[output], residual, rtol=1e-7, atol=1e-9)

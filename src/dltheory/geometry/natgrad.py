@@ -14,7 +14,10 @@ D_l = d f / d z_l (N x fan_out) -- since a layer's Jacobian row is delta (x) h:
 - block tri-diag: dW_l = c_l J_l^T G_l^+ r, with c = T^-1 1 for T the L x L tri-diagonal matrix of ones (this solves
   the tri-diagonal Fisher's system exactly: F_BTD = D^T (T (x) I) D / N for D = blockdiag(J_l))
 - K-FAC:          dW_l = N D_l^T (D_l D_l^T)^+ diag(r) (H_l H_l^T)^+ H_l  (= B_l^+ grad_l A_l^+ with A = H^T H / N,
-  B = D^T D / N, by the pseudo-inverse identities)
+  B = D^T D / N, by the pseudo-inverse identities). Per unit of eta it moves the outputs by N (P_D * P_H) r through
+  layer l (P the projections onto the row spaces of D_l and H_l): N r through a hidden layer with full-rank Grams,
+  but only r through the output layer (delta = 1, B_L = 1), so at the paper's 1/(NL) a step removes about
+  (L - 1)/L of the residual, not all of it; the code's analytical predictor counts the output layer as N r.
 - unit-wise:      row i of dW_l = J_li^T G_li^+ r with G_li = (d_i d_i^T) * (H_l H_l^T)
 - gradient:       dW_l = J_l^T r / N
 

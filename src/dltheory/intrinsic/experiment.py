@@ -6,18 +6,26 @@ and the sample of size n is its first n points, so every method sees the same da
 Errors are squared L2(mu) distances to the noise-free target on fresh points from the same support.
 """
 
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from dltheory.intrinsic.estimators import make_intrinsic_baseline
 from dltheory.intrinsic.supports import BallUnion, EmbeddedSphere
 from dltheory.intrinsic.targets import make_target
-from dltheory.nonsmooth.dnn import DNNSettings, predict_dnn_batch, train_dnn_batch
 from dltheory.nonsmooth.experiment import selected_hyperparameters
 from dltheory.seeds import derive_seed, rng_for
+
+# torch (1-1.5 s to import) only where the DNNs train: the simulate and linear-fit jobs, about 40 per
+# default run, start without it.
+if TYPE_CHECKING:
+    import torch
+
+    from dltheory.nonsmooth.dnn import DNNSettings
 
 FAMILY = "intrinsic"
 RUN_COLUMNS = [
@@ -85,6 +93,8 @@ def run_baseline(setting: dict, data: dict, method: str, params: dict, sizes: li
 def run_dnn(setting: dict, data: dict, method: str, settings: DNNSettings, sizes: list[int], seed: int,
             device: torch.device, progress=None) -> pd.DataFrame:
     """Train the fixed-size ReLU DNNs of every (size, replicate) together as one batched model."""
+    from dltheory.nonsmooth.dnn import predict_dnn_batch, train_dnn_batch
+
     replicates = data["train_x"].shape[0]
     jobs = [(n, r) for r in range(replicates) for n in sizes]
     datasets = [(data["train_x"][r, :n], data["train_y"][r, :n]) for n, r in jobs]

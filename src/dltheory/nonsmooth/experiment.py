@@ -9,16 +9,24 @@ between methods are paired comparisons, and the error-vs-n curves of one replica
 independent redraws at each n.
 """
 
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
-from dltheory.nonsmooth.dnn import DNNSettings, predict_dnn_batch, train_dnn_batch
 from dltheory.nonsmooth.estimators import make_estimator
 from dltheory.nonsmooth.targets import PiecewiseSmoothTarget
 from dltheory.seeds import derive_seed, rng_for
+
+# torch (1-1.5 s to import) only where the DNNs train: the simulate and linear-fit jobs, about 40 per
+# default run, start without it.
+if TYPE_CHECKING:
+    import torch
+
+    from dltheory.nonsmooth.dnn import DNNSettings
 
 FAMILY = "nonsmooth"
 RUN_COLUMNS = [
@@ -94,6 +102,8 @@ def run_dnn(
     device: torch.device, progress=None, family: str = FAMILY,
 ) -> pd.DataFrame:
     """Train the DNNs of every (size, replicate) together as one batched model; record their errors."""
+    from dltheory.nonsmooth.dnn import predict_dnn_batch, train_dnn_batch
+
     replicates = data["train_x"].shape[0]
     jobs = [(n, r) for r in range(replicates) for n in sizes]
     datasets = [(data["train_x"][r, :n], data["train_y"][r, :n]) for n, r in jobs]
