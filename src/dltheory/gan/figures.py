@@ -64,6 +64,7 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
             diverged = cells.pivot(index="variant", columns="learning_rate", values="diverged").reindex(
                 index=variants, columns=rates)
             image = ax.imshow(grid.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+            ax.grid(False)  # the style's grid lines would run through the cell centres and their numbers
             for i in range(len(variants)):
                 for j in range(len(rates)):
                     value, gone = grid.iat[i, j], diverged.iat[i, j]
