@@ -20,8 +20,7 @@ from dltheory.intrinsic.targets import make_target
 from dltheory.nonsmooth.experiment import selected_hyperparameters
 from dltheory.seeds import derive_seed, rng_for
 
-# torch (1-1.5 s to import) only where the DNNs train: the simulate and linear-fit jobs, about 40 per
-# default run, start without it.
+# torch (1-1.5 s to import) only where the DNNs train: the simulate and baseline jobs start without it.
 if TYPE_CHECKING:
     import torch
 

@@ -21,8 +21,8 @@ from dltheory.nonsmooth.estimators import make_estimator
 from dltheory.nonsmooth.targets import PiecewiseSmoothTarget
 from dltheory.seeds import derive_seed, rng_for
 
-# torch (1-1.5 s to import) only where the DNNs train: the simulate and linear-fit jobs, about 40 per
-# default run, start without it.
+# torch (1-1.5 s to import) only where the DNNs train: the simulate and linear-fit jobs (of this family and the
+# region map) start without it.
 if TYPE_CHECKING:
     import torch
 
