@@ -15,7 +15,8 @@ import time
 import torch
 import yaml
 
-from dltheory.gan.training import settings_from_config, train_gan_batch
+from dltheory.gan.settings import run_settings
+from dltheory.gan.training import train_gan_batch
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     section = yaml.safe_load(open("config/config.yaml"))["gan"]
-    settings = settings_from_config(section, "toy", args.variant)
+    settings = run_settings(section, "toy", args.variant)
     settings = dataclasses.replace(settings, steps=args.steps, eval_every=args.steps, trajectory=None,
                                    n_eval=200, samples_saved=0)
     start = time.perf_counter()

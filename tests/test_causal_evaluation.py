@@ -97,7 +97,7 @@ def test_method_settings_are_checked_naming_the_bad_one():
     with pytest.raises(ValueError, match="unknown baseline 'lingam'"):
         baseline_scorer("lingam", {})
     assert cgnn_settings({"runs": 2}).runs == 2
-    with pytest.raises(ValueError, match="CGNN has no setting 'epochs'"):
+    with pytest.raises(ValueError, match="CGNN.epochs: no such setting"):
         cgnn_settings({"epochs": 3})
     with pytest.raises(ValueError, match="meta_cgnn needs a meta-trained model"):
         score_plan("meta_cgnn", [], {}, seed=0)

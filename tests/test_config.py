@@ -21,22 +21,22 @@ def test_shipped_configs_are_valid(name):
     validate_config(_config(name), SCHEMA)
 
 
-def test_defaults_are_filled_in():
-    config = _config()
-    del config["nonsmooth"]["dnn"]
-    validated = validate_config(config, SCHEMA)
-    assert validated["nonsmooth"]["dnn"]["learning_rate"] == 0.01
-    assert validated["threads_per_job"] == 1
-
-
-def test_schema_defaults_are_the_library_defaults():
-    # One set of defaults: the pipeline's (schema) and the library's (dataclasses) must not drift apart.
+def test_defaults_come_from_the_settings_dataclasses():
     from dltheory.nonsmooth.dnn import DNNSettings
 
     config = _config()
-    config["nonsmooth"]["dnn"] = {}
-    validated = validate_config(config, SCHEMA)
-    assert DNNSettings.from_config(validated["nonsmooth"]["dnn"]) == DNNSettings()
+    del config["nonsmooth"]["dnn"]
+    config.pop("threads_per_job", None)
+    settings = validate_config(config, SCHEMA)
+    assert settings["nonsmooth"].dnn == DNNSettings() and settings["nonsmooth"].dnn.learning_rate == 0.01
+    assert settings["run"].threads_per_job == 1
+    assert "dnn" not in config["nonsmooth"]  # the config itself is not filled in
+
+
+def test_a_disabled_family_is_not_built():
+    config = _config()
+    config["gan"]["enabled"] = False
+    assert "gan" not in validate_config(config, SCHEMA) and "region" in validate_config(config, SCHEMA)
 
 
 def test_config_without_the_new_families_is_valid():
@@ -123,22 +123,6 @@ MALFORMED = [
     ("unknown spectra setting", _set(["spectra", "classes"], 10), "spectra"),
     ("unknown isometry SGD setting", _set(["isometry", "sgd"], {"stepz": 4}), "isometry"),
 ]
-
-
-def test_schema_defaults_are_the_gan_library_defaults():
-    from dltheory.gan.training import GanRunSettings, settings_from_config
-
-    config = _config()
-    for key in ("optimizer", "discriminator_optimizer", "discriminator_learning_rate", "discriminator_steps",
-                "divergence_threshold", "critic_features", "random_features"):
-        config["gan"].pop(key, None)
-    config["gan"]["convergence"].pop("window", None)
-    gan = validate_config(config, SCHEMA)["gan"]
-    settings = settings_from_config(gan, "toy", "smoothed")
-    defaults = GanRunSettings()
-    for field in ("optimizer", "discriminator_optimizer", "discriminator_learning_rate", "discriminator_steps",
-                  "divergence_threshold", "critic_features", "random_features", "convergence_window"):
-        assert getattr(settings, field) == getattr(defaults, field), field
 
 
 @pytest.mark.parametrize("case, edit, named", MALFORMED, ids=[m[0] for m in MALFORMED])

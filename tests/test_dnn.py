@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from dltheory.nn.training import TrainingSettings
-from dltheory.nonsmooth.dnn import DNNRegressor, DNNSettings, predict_dnn_batch, resolve_device, train_dnn_batch
+from dltheory.nonsmooth.dnn import DNNRegressor, DNNSettings, predict_dnn_batch, train_dnn_batch
+from dltheory.runtime import resolve_device
 
 
 def _relu_target(x):
@@ -17,8 +17,7 @@ def _relu_target(x):
 def test_dnn_recovers_a_function_a_relu_network_represents():
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(2000, 2))
-    settings = DNNSettings(training=TrainingSettings(learning_rate=3e-3, max_steps=1500, eval_every=50,
-                                                     patience=100))
+    settings = DNNSettings(learning_rate=3e-3, max_steps=1500, eval_every=50, patience=100)
     model = DNNRegressor(depth=2, width=32, settings=settings, random_state=0).fit(x, _relu_target(x))
     test = rng.uniform(size=(5000, 2))
     mse = np.mean((model.predict(test) - _relu_target(test)) ** 2)
@@ -38,7 +37,7 @@ def test_a_models_result_does_not_depend_on_the_other_models_in_its_batch():
     x0, x1 = rng.uniform(size=(100, 2)), rng.uniform(size=(200, 2))
     y1 = np.sin(4 * x1[:, 0])
     test_x = rng.uniform(size=(50, 2))
-    settings = DNNSettings(training=TrainingSettings(max_steps=100, eval_every=10))
+    settings = DNNSettings(max_steps=100, eval_every=10)
     architectures = [(2, 8), (3, 16)]
     fits = [
         train_dnn_batch([(x0, y0), (x1, y1)], architectures, settings, 5, torch.device("cpu"))

@@ -8,17 +8,16 @@ import pytest
 import torch
 
 from dltheory.gan import objectives
+from dltheory.gan.analysis import MODEL_KEYS, converged
 from dltheory.gan.batched import BatchedAdam, BatchedGanMLP, BatchedSGD
 from dltheory.gan.classifier import train_digits_classifier
+from dltheory.gan.settings import run_settings
 from dltheory.gan.training import (
     DISTANCE_METRICS,
-    MODEL_KEYS,
     TRAINING_METRICS,
     GanRunSettings,
     _discriminator_losses,
     _generator_losses,
-    converged,
-    settings_from_config,
     train_gan_batch,
 )
 
@@ -148,16 +147,16 @@ def test_datasets_of_different_dimension_cannot_share_a_batch():
                         classifier=train_digits_classifier(steps=1)[0])
 
 
-def test_settings_from_config_reads_every_key():
+def test_run_settings_read_every_key():
     section = {
         "variants": ["smoothed"], "activations": ["relu", "elu"], "learning_rates": [0.01, 0.1], "seeds": 3,
         "optimizer": "sgd", "discriminator_steps": 2, "random_features": 32,
-        "convergence": {"window": 0.2, "step_size_threshold": {}, "w1_threshold": {}},
+        "convergence": {"window": 0.2, "step_size_threshold": {"grid": 0.01}, "w1_threshold": {"grid": 0.5}},
         "toy": {"datasets": ["grid"], "steps": 100, "batch_size": 8, "width": 4, "depth": 1, "latent_dim": 2,
                 "eval_every": 10, "n_eval": 50, "samples_saved": 5, "trajectory": {"dataset": "grid",
                                                                               "learning_rate": 0.1}},
     }
-    settings = settings_from_config(section, "toy", "smoothed")
+    settings = run_settings(section, "toy", "smoothed")
     assert settings.datasets == ("grid",) and settings.seeds == (0, 1, 2) and settings.n_models == 12
     assert settings.trajectory == ("grid", 0.1) and settings.convergence_window == 0.2
     assert settings.discriminator_steps == 2 and settings.random_features == 32 and settings.steps == 100

@@ -119,8 +119,7 @@ def test_bad_spec_values_are_errors_naming_the_field():
 # --- natural-gradient updates: dual form against the primal matrix formulas ---
 
 def ngd_problem():
-    section = natgrad.check_section({"width": 12})
-    spec = dataclasses.replace(natgrad.network_spec(section, 9), width=12)
+    spec = dataclasses.replace(natgrad.network_spec({"width": 12}, 9), width=12)
     generator = torch.Generator().manual_seed(5)
     params = init_params(spec, generator)
     x = torch.randn(4, 9, generator=generator, dtype=torch.float64)

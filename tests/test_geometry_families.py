@@ -1,22 +1,52 @@
 """The batch-norm and natural-gradient families: settings, data, outcomes and claims on small runs."""
 
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from dltheory.geometry import batchnorm, natgrad
 from dltheory.geometry.mlp import MlpSpec, forward, init_params
+from dltheory.geometry.settings import BatchnormSettings, IsometrySettings, NatgradSettings, SpectraSettings
+from dltheory.settings import SettingsError, analysis_keys, from_config, job_config, schema_mismatches
+
+SCHEMA = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
+FAMILIES = {"batchnorm": BatchnormSettings, "natgrad": NatgradSettings, "spectra": SpectraSettings,
+            "isometry": IsometrySettings}
 
 SMALL_BATCHNORM = {"widths": [16, 32], "samples": 12, "input_dim": 8, "replicates": 1,
                    "gd": {"widths": [16], "steps": 8, "rate_multiples": {"min": 0.5, "max": 8.0, "count": 5}}}
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_settings_and_schema_list_the_same_keys_and_claims_are_analysis_only(family):
+    cls = FAMILIES[family]
+    assert schema_mismatches(cls, SCHEMA["properties"][family], family, SCHEMA.get("definitions")) == []
+    assert "claims" in analysis_keys(cls)
+    assert "claims" not in job_config(cls()) and "claims" in dataclasses.asdict(cls())
+    assert cls().figure_names() == {"batchnorm": ("fisher_vs_width", "gd_grid"), "natgrad": ("loss_vs_step",),
+                                    "spectra": ("histograms", "outliers_vs_width"),
+                                    "isometry": ("spectra", "max_and_edge_vs_depth", "sgd_grid")}[family]
+
+
+def test_the_settings_module_does_not_import_torch():
+    code = "import sys, dltheory.geometry.settings; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_batchnorm_settings_name_a_bad_key_or_variant():
-    with pytest.raises(ValueError, match="batchnorm has no setting 'width'"):
-        batchnorm.check_section({"width": 3})
-    with pytest.raises(ValueError, match="batchnorm.gd.variants: unknown variant 'batch'"):
-        batchnorm.check_section({"gd": {"variants": ["batch"]}})
+    with pytest.raises(SettingsError, match=r"^batchnorm\.width: no such setting"):
+        batchnorm.run_variant({"width": 3}, "none", seed=0)
+    with pytest.raises(SettingsError, match=r"^batchnorm\.gd\.variants: unknown name 'batch'"):
+        from_config(BatchnormSettings, {"gd": {"variants": ["batch"]}}, "batchnorm")
+    with pytest.raises(SettingsError, match=r"^batchnorm\.gd\.rate_multiples: needs min < max"):
+        from_config(BatchnormSettings, {"gd": {"rate_multiples": {"min": 2.0, "max": 1.0, "count": 3}}}, "batchnorm")
 
 
 def test_mean_eigenvalue_is_the_trace_over_the_number_of_weights():
@@ -49,8 +79,10 @@ def test_gd_beyond_the_edge_is_recorded_not_raised_and_the_edge_is_near_two_over
     assert len(grid) == 5 and grid["diverged"].any() and grid["stable"].any()
     edge = batchnorm.gd_edges(table)
     assert 0.5 <= edge["edge_multiple"].iloc[0] <= 2.0
-    rerun = batchnorm.run_variant(SMALL_BATCHNORM, "none", seed=1)
-    pd.testing.assert_frame_equal(table, rerun)
+    # What a job gets: the settings without the analysis-only claims, as plain data.
+    rerun = batchnorm.run_variant(job_config(from_config(BatchnormSettings, SMALL_BATCHNORM, "batchnorm")), "none",
+                                  seed=1)
+    pd.testing.assert_frame_equal(table, rerun, check_exact=True)
 
 
 def test_batchnorm_claims_on_a_small_run():
@@ -74,16 +106,19 @@ def test_digits_are_two_classes_of_unit_norm_with_labels_half():
 
 
 def test_natgrad_settings_name_a_bad_key_or_method():
-    with pytest.raises(ValueError, match="natgrad has no setting 'depth'"):
-        natgrad.check_section({"depth": 3})
-    with pytest.raises(ValueError, match="unknown method 'adam'"):
-        natgrad.check_section({"methods": ["adam"]})
+    with pytest.raises(SettingsError, match=r"^natgrad\.depth: no such setting"):
+        natgrad.run_method("exact", {"depth": 3}, seed=0)
+    with pytest.raises(SettingsError, match=r"^natgrad\.methods: unknown name 'adam'"):
+        from_config(NatgradSettings, {"methods": ["adam"]}, "natgrad")
+    with pytest.raises(SettingsError, match=r"^natgrad\.learning_rates: unknown name 'adam'"):
+        from_config(NatgradSettings, {"learning_rates": {"exact": 0.5, "adam": 1.0}}, "natgrad")
+    with pytest.raises(SettingsError, match=r"^natgrad\.claims\.gd_steps: no such setting"):
+        from_config(NatgradSettings, {"claims": {"gd_steps": 3}}, "natgrad")
 
 
 def test_divergent_training_is_a_recorded_outcome():
-    section = natgrad.check_section({"width": 16, "train_size": 10, "test_size": 5})
     data = natgrad.digits_two_classes([0, 1], 10, 5, seed=0)
-    spec = natgrad.network_spec(section, 64)
+    spec = natgrad.network_spec({"width": 16, "train_size": 10, "test_size": 5}, 64)
     params = init_params(spec, torch.Generator().manual_seed(0))
     table = natgrad.train("gd", spec, params, data, learning_rate=1e6, steps=20, pinv_rtol=1e-6)
     assert table["diverged"].all()
@@ -114,7 +149,7 @@ def test_analytical_relu_ntk_is_the_wide_networks_empirical_ntk():
     torch.testing.assert_close(torch.diagonal(analytical), torch.full((20,), 3 * 2 / 64, dtype=torch.float64))
     errors = {}
     for width in (128, 4096):
-        spec = natgrad.network_spec(natgrad.check_section({"width": width}), 64)
+        spec = natgrad.network_spec({"width": width}, 64)
         empirical = ntk(layer_grams(spec, init_params(spec, torch.Generator().manual_seed(1)), x))
         errors[width] = float((empirical - analytical).norm() / analytical.norm())
     assert errors[4096] < 0.08 and errors[4096] < errors[128] / 2  # fluctuations shrink like 1/sqrt(M)
@@ -123,9 +158,8 @@ def test_analytical_relu_ntk_is_the_wide_networks_empirical_ntk():
 
 
 def test_ntk_limit_prediction_removes_the_residual_at_the_rate_and_moves_the_test_outputs_by_the_kernel():
-    section = natgrad.check_section({"width": 32})
     data = natgrad.digits_two_classes([0, 1], 12, 6, seed=2)
-    spec = natgrad.network_spec(section, 64)
+    spec = natgrad.network_spec(NatgradSettings(width=32), 64)
     params = init_params(spec, torch.Generator().manual_seed(0))
     half = natgrad.ntk_limit_prediction(spec, params, data, learning_rate=0.5, steps=3)
     train = half[(half["split"] == "train") & (half["metric"] == "loss")]["value"].to_numpy()

@@ -1,20 +1,23 @@
 """The dynamical-isometry family (Hayase & Karakida, AISTATS 2021): conditional-FIM spectra, batched online SGD, the
 stability edge, the claims and the figures."""
 
+import re
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
+import jsonschema  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from dltheory.geometry.isometry import (  # noqa: E402
-    DEFAULTS,
     conditional_fim_eigenvalues,
     isometry_claims,
-    isometry_settings,
     isometry_spec,
     isometry_summary,
     learning_rate_grid,
@@ -27,6 +30,10 @@ from dltheory.geometry.isometry import (  # noqa: E402
 )
 from dltheory.geometry.isometry_figures import plot_fim_max_vs_depth, plot_sgd_grid, plot_spectra  # noqa: E402
 from dltheory.geometry.mlp import MlpSpec, forward, init_params  # noqa: E402
+from dltheory.geometry.settings import IsometrySettings  # noqa: E402
+from dltheory.settings import SettingsError, from_config  # noqa: E402
+
+SCHEMA = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
 
 TINY_SGD = {"learning_rates": {"min": 0.05, "max": 0.5, "count": 3}, "steps": 12, "seeds": 2, "record_every": 4,
             "eval_samples": 7, "dtype": "float64"}
@@ -42,7 +49,7 @@ def test_linear_orthogonal_network_has_every_fim_eigenvalue_at_depth_times_input
 
 
 def test_tanh_at_small_input_is_nearly_isometric_and_gaussian_weights_are_not():
-    settings = isometry_settings({"width": 16, "input_scale": 1e-3})
+    settings = from_config(IsometrySettings, {"width": 16, "input_scale": 1e-3}, "isometry")
     x = sphere_inputs(1, 16, 1e-3, torch.Generator().manual_seed(0))[0]
     spec = isometry_spec(16, settings)
     orthogonal = conditional_fim_eigenvalues(spec, init_params(spec, torch.Generator().manual_seed(1)),
@@ -80,14 +87,14 @@ def _plain_sgd_losses(settings, depth, seed, sgd_seed, rate):
             return float(0.5 * (error**2).sum(1).mean())
 
     losses = [test_loss()]
-    for step in range(settings["sgd"]["steps"]):
+    for step in range(settings.sgd.steps):
         error = forward(spec, params, task["inputs"][step][None])[0] - task["targets"][step]
         loss = 0.5 * (error**2).sum()
         grads = torch.autograd.grad(loss, list(params.values()))
         with torch.no_grad():
             for weight, grad in zip(params.values(), grads, strict=True):
                 weight -= rate * grad
-        if (step + 1) % settings["sgd"]["record_every"] == 0:
+        if (step + 1) % settings.sgd.record_every == 0:
             losses.append(test_loss())
     return np.array(losses)
 
@@ -95,7 +102,7 @@ def _plain_sgd_losses(settings, depth, seed, sgd_seed, rate):
 @pytest.mark.parametrize("activation", ["tanh", "hard_tanh"])
 def test_batched_sgd_equals_a_plain_single_model_loop(activation):
     section = {"depths": [3], "width": 5, "activation": activation, "input_scale": 0.3, "sgd": TINY_SGD}
-    settings = isometry_settings(section)
+    settings = from_config(IsometrySettings, section, "isometry")
     table = run_isometry_sgd(section, seed=4)
     rate = learning_rate_grid(settings)[1]
     batched = table[(table["seed"] == 1) & np.isclose(table["learning_rate"], rate)].sort_values("step")
@@ -137,23 +144,41 @@ def test_stability_edge_is_the_largest_rate_below_which_every_rate_trains_for_ev
     ({"sgd": {"stepz": 3}}, "sgd.stepz"),
     ({"sgd": {"learning_rates": [0.1, 1.0]}}, "sgd.learning_rates"),
     ({"sgd": {"learning_rates": {"min": 1.0, "max": 0.1, "count": 3}}}, "sgd.learning_rates"),
+    ({"sgd": {"learning_rates": {"min": 0.1, "max": 1.0, "count": 1}}}, "sgd.learning_rates"),
     ({"sgd": {"learning_rates": {"min": 0.1, "max": 1.0, "cnt": 3}}}, "sgd.learning_rates.cnt"),
-    ({"activation": "relu"}, "activation"),
-    ({"depths": [4, 0]}, "depths"),
     ({"sgd": {"divergence_threshold": 0.5}}, "sgd.divergence_threshold"),
+    ({"claims": {"edge_slope_tol": 0.1}}, "claims.edge_slope_tol"),
+])
+def test_a_bad_section_key_raises_an_error_naming_the_key(section, key):
+    with pytest.raises(SettingsError, match=rf"^isometry\.{re.escape(key)}:"):
+        run_isometry_spectra(section, seed=0)
+
+
+@pytest.mark.parametrize("section, key", [
+    ({"activation": "relu"}, "activation"),
+    ({"depths": [4, 0]}, "depths.1"),
+    ({"depths": [4, 4]}, "depths"),
+    ({"width": 2.5}, "width"),
+    ({"sgd": {"dtype": "float16"}}, "sgd.dtype"),
+    ({"sgd": {"divergence_threshold": 0.5}}, "sgd.divergence_threshold"),
+    ({"sgd": {"learning_rates": {"min": 0.0, "max": 1.0, "count": 3}}}, "sgd.learning_rates.min"),
     ({"claims": {"edge_slope_tolerance": -1}}, "claims.edge_slope_tolerance"),
 ])
-def test_a_bad_section_key_raises_value_error_naming_the_key(section, key):
-    with pytest.raises(ValueError, match=f"'{key}'"):
-        isometry_settings(section)
+def test_the_schema_rejects_a_bad_value_naming_the_key(section, key):
+    validator = jsonschema.Draft7Validator(SCHEMA["properties"]["isometry"])
+    error = jsonschema.exceptions.best_match(validator.iter_errors({"enabled": True, **section}))
+    assert error is not None and ".".join(map(str, error.absolute_path)) == key
 
 
-def test_defaults_are_the_issue_depths_and_are_not_mutated_by_overrides():
-    settings = isometry_settings({"sgd": {"steps": 3}})
-    assert settings["depths"] == [4, 8, 16, 32, 64] and settings["sgd"]["steps"] == 3
-    assert DEFAULTS["sgd"]["steps"] == 512
+def test_defaults_are_the_issue_depths_and_a_partial_grid_keeps_the_other_defaults():
+    settings = from_config(IsometrySettings, {"sgd": {"steps": 3}}, "isometry")
+    assert settings.depths == (4, 8, 16, 32, 64) and settings.sgd.steps == 3
+    assert IsometrySettings().sgd.steps == 512
     grid = learning_rate_grid(settings)
     assert grid[0] == pytest.approx(0.2) and grid[-1] == pytest.approx(20.0) and len(grid) == 25
+    assert len(learning_rate_grid({"sgd": {"learning_rates": {"count": 5}}})) == 5
+    assert from_config(IsometrySettings, {"sigma_w2": 1, "sgd": {"learning_rates": {"min": 1, "max": 4, "count": 3}}},
+                       "isometry").sgd.learning_rates.min == 1.0  # whole numbers read as floats
 
 
 def test_the_same_seed_gives_identical_tables_and_another_seed_does_not():

@@ -1,29 +1,35 @@
 """Pathological spectra (Karakida, Akaho & Amari 2021): the run table against explicit Fisher matrices, the outlier
 count, and the claims on small runs."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
+import jsonschema  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
 
 from dltheory.geometry.jacobian import parameter_jacobian  # noqa: E402
 from dltheory.geometry.mlp import forward  # noqa: E402
+from dltheory.geometry.settings import SpectraClaims, SpectraSettings  # noqa: E402
 from dltheory.geometry.spectra import (  # noqa: E402
-    DEFAULTS,
     draw_network,
     n_parameters,
     outlier_count,
     run_spectra,
     spectra_claims,
-    spectra_settings,
     spectra_summary,
     top_spread,
 )
 from dltheory.geometry.spectra_figures import plot_histograms, plot_outliers_vs_width  # noqa: E402
+from dltheory.settings import SettingsError, from_config, job_config  # noqa: E402
+
+SCHEMA = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
 
 TINY = {"widths": [8], "hidden_layers": 2, "outputs": 3, "samples": 5, "input_dim": 4, "replicates": 1}
 # Small enough for a test, large enough that ReLU's C = 10 outliers stand clear of the bulk (gap ≥ 3 on every seed
@@ -43,8 +49,7 @@ def small_table():
 
 
 def _explicit(tiny_table):
-    settings = spectra_settings(TINY)
-    spec, params, x = draw_network(settings, 8, 0, seed=3)
+    spec, params, x = draw_network(TINY, 8, 0, seed=3)
     jacobian = torch.cat(list(parameter_jacobian(spec, params, x).values()), dim=1)  # (N*C, P)
     n_samples, n_outputs = x.shape[0], spec.output_dim
     per_sample = jacobian.reshape(n_samples, n_outputs, -1)
@@ -164,23 +169,40 @@ def test_claims_fail_on_flat_spectra(small_table):
 
 
 @pytest.mark.parametrize("section, named", [
-    ({"width": [10]}, r"\['width'\]"),
-    ({"claims": {"gapmin": 3.0}}, r"spectra\.claims: unknown key\(s\) \['gapmin'\]"),
-    ({"activation": "sigmoid"}, "activation"),
-    ({"widths": []}, "widths"),
-    ({"samples": 0}, "samples"),
+    ({"width": [10]}, r"^spectra\.width: no such setting"),
+    ({"claims": {"gapmin": 3.0}}, r"^spectra\.claims\.gapmin: no such setting"),
+    ({"activation": "sigmoid"}, r"^spectra\.activation: 'sigmoid'"),
 ])
 def test_bad_section_raises_naming_the_key(section, named):
-    with pytest.raises(ValueError, match=named):
+    with pytest.raises(SettingsError, match=named):
         run_spectra(section, seed=0)
 
 
+@pytest.mark.parametrize("section, key", [
+    ({"widths": []}, "widths"),
+    ({"samples": 0}, "samples"),
+    ({"outputs": 1}, "outputs"),
+    ({"activation": "sigmoid"}, "activation"),
+    ({"sigma_w2": -1.0}, "sigma_w2"),
+    ({"claims": {"gap_min": 0}}, "claims.gap_min"),
+])
+def test_schema_rejects_a_bad_value_naming_the_key(section, key):
+    validator = jsonschema.Draft7Validator(SCHEMA["properties"]["spectra"])
+    assert not list(validator.iter_errors({"enabled": True, "sigma_w2": None}))
+    error = jsonschema.exceptions.best_match(validator.iter_errors({"enabled": True, **section}))
+    assert error is not None and ".".join(map(str, error.absolute_path)) == key
+
+
 def test_defaults_are_documented_and_resolved():
-    settings = spectra_settings({})
-    assert settings["widths"] == DEFAULTS["widths"] == [100, 200, 400]
-    assert settings["sigma_w2"] == 2.0  # relu's critical value
-    assert spectra_settings({"activation": "tanh"})["sigma_w2"] == 1.0
-    assert settings["claims"] == {"gap_min": 10.0, "slope_tolerance": 0.2, "spread_margin": 0.3}
+    settings = SpectraSettings()
+    assert settings.widths == (100, 200, 400)
+    assert settings.sigma_w2 == 2.0  # relu's critical value
+    assert from_config(SpectraSettings, {"activation": "tanh"}, "spectra").sigma_w2 == 1.0
+    assert from_config(SpectraSettings, {"sigma_w2": 3}, "spectra").sigma_w2 == 3.0
+    assert from_config(SpectraSettings, {"widths": [400, 100]}, "spectra").widths == (100, 400)
+    assert settings.claims == SpectraClaims(gap_min=10.0, slope_tolerance=0.2, spread_margin=0.3)
+    job = job_config(settings)
+    assert "claims" not in job and job["sigma_w2"] == 2.0  # a job gets the resolved value
 
 
 def test_same_seed_same_table_other_seed_other_table(tiny_table):

@@ -6,7 +6,6 @@ import torch
 
 from dltheory.intrinsic.experiment import RUN_COLUMNS, make_support, run_baseline, run_dnn, simulate_setting
 from dltheory.intrinsic.targets import make_target
-from dltheory.nn.training import TrainingSettings
 from dltheory.nonsmooth.dnn import DNNSettings
 
 SPHERE = {"name": "sphere_d4", "simulation": "sphere", "ambient_dim": 128, "intrinsic_dim": 4, "radius": 0.5,
@@ -48,12 +47,11 @@ def test_baselines_fit_every_size_and_replicate_on_the_same_nested_samples():
 def test_paper_initialisation_diverges_and_is_recorded_not_raised():
     # N(0, 1) weights at width 128 (N Sec. 6.1) start with losses far above the divergence threshold.
     data = simulate_setting(SPHERE, 100, 2, 0.1, 100, seed=0)
-    training = TrainingSettings(learning_rate=1e-3, batch_size=16, max_steps=5, eval_every=5,
-                                divergence_threshold=1e3)
-    settings = DNNSettings(width=128, depth=4, init="standard_normal", training=training)
+    training = dict(learning_rate=1e-3, batch_size=16, max_steps=5, eval_every=5, divergence_threshold=1e3)
+    settings = DNNSettings(width=128, depth=4, init="standard_normal", **training)
     table = run_dnn(SPHERE, data, "dnn", settings, [50, 100], seed=0, device=torch.device("cpu"))
     mse = table[table.metric == "mse"]
     assert mse.diverged.all() and (mse.diverged_step == 1).all() and mse.value.isna().all()
-    he = run_dnn(SPHERE, data, "dnn", DNNSettings(width=16, depth=2, training=training), [50, 100], seed=0,
+    he = run_dnn(SPHERE, data, "dnn", DNNSettings(width=16, depth=2, **training), [50, 100], seed=0,
                  device=torch.device("cpu"))
     assert not he.diverged.any() and np.isfinite(he[he.metric == "mse"].value).all()

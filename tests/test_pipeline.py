@@ -244,3 +244,87 @@ def test_slurm_profile_asks_a_gpu_for_dnn_training_only(tmp_path):
                                                    "causal_time", "natgrad_train", "batchnorm_measure"}
     assert training and all("gpu=1" in b and "slurm_partition=gpu" in b for b in training)
     assert fitting and not any("gpu=1" in b for b in fitting)
+
+
+ANALYSIS_JOBS = re.compile(r"^(\w+_collect|\w+_collect_samples|\w+_notebook|report_assemble|all)$")
+
+
+def _perturbed(value):
+    """Another valid value of an analysis-only setting: numbers moved by 1 % (integers by 1), at any depth."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value * 1.01
+    if isinstance(value, dict):
+        return {key: _perturbed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_perturbed(item) for item in value]
+    return value
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    """Snakemake's dry-run "Job stats" table as {rule: count}."""
+    stats = output.split("Job stats:", 1)[1]
+    rows = [line.split() for line in stats.splitlines()[3:]]
+    counts = {}
+    for row in rows:
+        if len(row) != 2 or not row[1].isdigit() or row[0] == "total":
+            break
+        counts[row[0]] = int(row[1])
+    return counts
+
+
+def test_an_analysis_only_key_reruns_the_analysis_not_the_training(smoke_run):
+    # Every analysis-only key of every family (claims, convergence thresholds), changed at once: only the collects,
+    # the notebooks and the report may rerun; a training or measuring job that reruns got a key it does not use.
+    import yaml
+
+    from dltheory.config import load_schema, validate_config
+    from dltheory.settings import analysis_keys, to_config
+
+    config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    settings = validate_config(config, load_schema(ROOT / "workflow/schemas/config.schema.yaml"))
+    overlay, changed = {}, []
+    for family, family_settings in settings.items():
+        if family == "run":
+            continue
+        plain = to_config(family_settings)
+        for key in analysis_keys(type(family_settings)):
+            *parents, last = key.split(".")
+            source, target = plain, overlay.setdefault(family, {})
+            for part in parents:
+                source, target = source[part], target.setdefault(part, {})
+            target[last] = _perturbed(source[last])
+            assert target[last] != source[last], f"{family}.{key} was not changed"
+            changed.append(f"{family}.{key}")
+    assert len(changed) >= 9
+    (smoke_run / "config/analysis_overlay.yaml").write_text(yaml.safe_dump(overlay))
+    result = snakemake(smoke_run, "-n", "--configfile", "config/smoke.yaml", "config/analysis_overlay.yaml")
+    counts = _job_counts(result.stdout + result.stderr)
+    assert counts, result.stdout[-2000:]
+    assert sorted(rule for rule in counts if not ANALYSIS_JOBS.match(rule)) == []
+    notebooks = {rule for rule in counts if rule.endswith("_notebook")}
+    assert notebooks == {f"{family}_notebook" for family in settings if family != "run"}
+
+
+def test_gan_without_trajectory_runs_end_to_end(tmp_path):
+    # toy.trajectory: null (no trajectory figures) and digits off: the notebook draws exactly what the rules expect.
+    import yaml
+
+    from tests.conftest import make_workdir
+
+    workdir = make_workdir(tmp_path)
+    config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    for family in ("nonsmooth", "region", "intrinsic", "causal", "batchnorm", "natgrad", "spectra", "isometry"):
+        config[family]["enabled"] = False
+    gan = config["gan"]
+    gan["variants"], gan["learning_rates"] = ["smoothed"], gan["learning_rates"][:1]
+    gan["digits"]["enabled"] = False
+    gan["toy"].update(trajectory=None, steps=40, eval_every=20, n_eval=200)
+    (workdir / "config/gan_only.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "--configfile", "config/gan_only.yaml")
+    figures = sorted(path.name for path in (workdir / "results/gan/figures").iterdir())
+    assert figures == ["conditions.png", "conditions.svg", "stability_map.png", "stability_map.svg"]
+    assert (workdir / "results/report/index.html").is_file()

@@ -14,10 +14,10 @@ rule causal_meta_train:
         model=CAUSAL_META_MODEL,
         history="results/causal/meta/history.parquet",
     params:
-        section=CAUSAL,
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        meta=job_section("causal", "meta_cgnn").get("meta_cgnn"),
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/causal/meta_train.log",
     benchmark:
@@ -38,10 +38,10 @@ rule causal_score_network:
         benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
         method="meta_cgnn|cgnn",
     params:
-        section=CAUSAL,
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        plan=causal_network_plan,
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/causal/score/{benchmark}/{method}.log",
     benchmark:
@@ -60,10 +60,10 @@ rule causal_score_baselines:
     wildcard_constraints:
         benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
     params:
-        section=CAUSAL,
-        seed=config["seed"],
+        plan=causal_plan(causal_baselines()),
+        seed=RUN.seed,
         methods=causal_baselines(),
-    threads: config["threads_per_job"]
+    threads: RUN.threads_per_job
     log:
         "logs/causal/score/{benchmark}/baselines.log",
     benchmark:
@@ -80,10 +80,10 @@ rule causal_time:
     output:
         "results/causal/timing.parquet",
     params:
-        section=CAUSAL,
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        section=job_section("causal", "test_pairs", "test_points", "timing"),
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/causal/time.log",
     conda:
@@ -116,13 +116,9 @@ rule causal_notebook:
     output:
         notebook="results/causal/notebook.ipynb",
         claims="results/causal/claims.json",
-        figures=causal_figures(),
+        figures=family_figures("causal", "Causal direction"),
     params:
-        parameters={
-            "section_json": json.dumps(CAUSAL),
-            "figures_dir": "results/causal/figures",
-            "seed": config["seed"],
-        },
+        parameters=notebook_parameters("causal"),
     log:
         "logs/causal/notebook.log",
     conda:

@@ -3,15 +3,14 @@
 import json
 from pathlib import Path
 
-from dltheory.config import gan_datasets, load_schema, validate_config
-from dltheory.nonsmooth.targets import region_cell_specs
+from dltheory.config import FAMILIES, load_schema, validate_config
 from dltheory.provenance import config_hash
+from dltheory.settings import job_config, to_config
 
-# Before any job: a bad key, type or value stops the run here, naming the key.
-validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
-
-
-FAMILIES = ("nonsmooth", "region", "intrinsic", "gan", "causal", "batchnorm", "natgrad", "spectra", "isometry")
+# Before any job: a bad key, type or value stops the run here, naming the key. SETTINGS holds the run's settings
+# ("run": seed, device, threads, report) and every enabled family's settings dataclass, defaults filled in.
+SETTINGS = validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+RUN = SETTINGS["run"]
 REPO = Path(workflow.basedir)
 
 
@@ -23,12 +22,31 @@ CONDA_ENV = "../../envs/dltheory.yaml"
 
 
 def enabled_families():
-    return [family for family in FAMILIES if config.get(family, {}).get("enabled", False)]
+    return [family for family in FAMILIES if family in SETTINGS]
+
+
+def section(family):
+    """A family's settings as plain data (every key, defaults filled in), or {} when it is off."""
+    return to_config(SETTINGS[family]) if family in SETTINGS else {}
+
+
+def job_section(family, *keys):
+    """What a training or measuring job of ``family`` gets: its settings without the analysis-only keys (claims,
+    convergence thresholds), or only ``keys`` of them; Snakemake reruns a job when what it got changes."""
+    if family not in SETTINGS:
+        return {}
+    settings = job_config(SETTINGS[family])
+    return {key: settings[key] for key in keys} if keys else settings
 
 
 def family_config(family):
-    """The part of the config that defines a family's numbers: its section plus the global seed."""
-    return {"seed": config["seed"], family: config.get(family, {})}
+    """The part of the config that defines a family's numbers: its settings plus the global seed."""
+    return {"seed": RUN.seed, family: section(family)}
+
+
+def notebook_parameters(family):
+    """The notebook's papermill parameters: every setting of the family (claims included), as JSON."""
+    return {"section_json": json.dumps(section(family)), "figures_dir": f"results/{family}/figures", "seed": RUN.seed}
 
 
 def family_figure(family, name, extension, category):
@@ -37,6 +55,15 @@ def family_figure(family, name, extension, category):
         caption=f"../../report/captions/{family}_{name}.rst",
         category=category,
     )
+
+
+def family_figures(family, category):
+    """Every figure the family's notebook draws: the names come from its settings (``figure_names``), the one list
+    the notebook checks its figures against."""
+    if family not in SETTINGS:
+        return []
+    return [family_figure(family, name, ext, category) for name in SETTINGS[family].figure_names()
+            for ext in ("png", "svg")]
 
 
 def family_config_hash(family):
@@ -67,8 +94,7 @@ def get_report_inputs(wildcards):
 
 # --- non-smooth regression (workflow/rules/nonsmooth.smk) ---
 
-NONSMOOTH = config["nonsmooth"]
-NONSMOOTH_FIGURES = ["target_map", "error_vs_n", "smooth_control"]
+NONSMOOTH = section("nonsmooth")
 
 
 def nonsmooth_target(wildcards):
@@ -87,16 +113,11 @@ def get_nonsmooth_runs(wildcards):
     )
 
 
-def nonsmooth_figure(name, extension):
-    return family_figure("nonsmooth", name, extension, "Non-smooth regression")
-
-
 # --- where DNNs win, measured (workflow/rules/region.smk) ---
 
-REGION = config.get("region", {})
-REGION_FIGURES = ["theory_region", "empirical_map"]
+REGION = section("region")
 # One target per (alpha, beta) cell, named a<alpha>_b<beta>.
-REGION_CELLS = region_cell_specs(REGION) if REGION.get("enabled") else {}
+REGION_CELLS = SETTINGS["region"].cell_specs() if "region" in SETTINGS else {}
 
 
 def region_target(wildcards):
@@ -115,37 +136,11 @@ def get_region_runs(wildcards):
     )
 
 
-def region_figure(name, extension):
-    return family_figure("region", name, extension, "Where DNNs win")
-
-
 # --- hidden low dimension (workflow/rules/intrinsic.smk) ---
 
-INTRINSIC = config.get("intrinsic", {})
-INTRINSIC_FIGURES = ["sphere_error_vs_n", "balls_error_vs_n"]
-
-
-def intrinsic_settings():
-    """Sim 6.1 settings sphere_d<d> and Sim 6.2 settings balls_D<D>_d<d>, each a dict for the package."""
-    if not INTRINSIC.get("enabled"):
-        return {}
-    settings = {}
-    sphere, balls = INTRINSIC["sphere"], INTRINSIC["balls"]
-    for d in sphere["intrinsic_dims"]:
-        settings[f"sphere_d{d}"] = {
-            "name": f"sphere_d{d}", "simulation": "sphere", "ambient_dim": sphere["ambient_dim"],
-            "intrinsic_dim": d, "radius": sphere["radius"], "target": sphere["target"],
-        }
-    for d in balls["intrinsic_dims"]:
-        name = f"balls_D{balls['ambient_dim']}_d{d}"
-        settings[name] = {
-            "name": name, "simulation": "balls", "ambient_dim": balls["ambient_dim"], "intrinsic_dim": d,
-            "target": balls["target"],
-        }
-    return settings
-
-
-INTRINSIC_SETTINGS = intrinsic_settings()
+INTRINSIC = section("intrinsic")
+# Sim 6.1 settings sphere_d<d> and Sim 6.2 settings balls_D<D>_d<d>, each a dict for the package.
+INTRINSIC_SETTINGS = SETTINGS["intrinsic"].setting_specs() if "intrinsic" in SETTINGS else {}
 
 
 def intrinsic_setting(wildcards):
@@ -167,10 +162,9 @@ def intrinsic_replicates(wildcards):
 
 def intrinsic_dnn(wildcards):
     """The DNN of a (setting, network): Sim 6.1's single network, or one of Sim 6.2's with its training."""
-    section = intrinsic_section(wildcards)
-    if "dnn" in section:
-        return section["dnn"]
-    return {**section["training"], **section["networks"][wildcards.network]}
+    if INTRINSIC_SETTINGS[wildcards.setting]["simulation"] == "sphere":
+        return INTRINSIC["sphere"]["dnn"]
+    return SETTINGS["intrinsic"].balls.network_dnn(wildcards.network)
 
 
 def intrinsic_baseline_params(wildcards):
@@ -189,21 +183,24 @@ def get_intrinsic_runs(wildcards):
     return runs
 
 
-def intrinsic_figure(name, extension):
-    return family_figure("intrinsic", name, extension, "Hidden low dimension")
-
-
 # --- GAN stability (workflow/rules/gan.smk) ---
 
-GAN = config.get("gan", {})
-GAN_FIGURES = ["stability_map", "trajectories", "samples_2d", "samples_digits", "conditions"]
+GAN = SETTINGS.get("gan")
 
 
 def gan_parts():
     """The data parts that run: "toy" (the 2-D mixtures) always, "digits" when enabled."""
-    if not GAN.get("enabled"):
-        return []
-    return ["toy", "digits"] if "digits" in gan_datasets(GAN) else ["toy"]
+    return list(GAN.parts()) if GAN else []
+
+
+def gan_classifier():
+    """The digits classifier's settings (the only part of the GAN settings its training job reads)."""
+    return to_config(GAN.digits.classifier) if GAN and GAN.digits else {}
+
+
+def gan_run(wildcards):
+    """One gan_train job's settings: the batched run of one variant on one part, nothing else of the section."""
+    return to_config(GAN.run(wildcards.part, wildcards.variant))
 
 
 def gan_train_inputs(wildcards):
@@ -213,7 +210,7 @@ def gan_train_inputs(wildcards):
 def get_gan_runs(kind):
     """Every (part, variant) run's metrics or samples table."""
     return expand(f"results/gan/runs/{{part}}/{{variant}}.{kind}.parquet", part=gan_parts(),
-                  variant=GAN.get("variants", []))
+                  variant=GAN.variants if GAN else [])
 
 
 def gan_notebook_inputs(wildcards):
@@ -223,83 +220,58 @@ def gan_notebook_inputs(wildcards):
     return inputs
 
 
-def gan_figures():
-    names = [n for n in GAN_FIGURES if n != "samples_digits" or "digits" in gan_parts()]
-    return [gan_figure(name, ext) for name in names for ext in ("png", "svg")]
-
-
-def gan_figure(name, extension):
-    return family_figure("gan", name, extension, "GAN stability")
-
-
 # --- causal direction (workflow/rules/causal.smk) ---
 
-CAUSAL = config.get("causal", {})
-CAUSAL_FIGURES = ["accuracy_vs_n", "seconds_per_pair", "tables"]
+CAUSAL = SETTINGS.get("causal")
 CAUSAL_META_MODEL = "results/causal/meta/model.pt"
-
-
-CAUSAL_NETWORKS = ("meta_cgnn", "cgnn")
+# What each job reads of the causal settings: the test pairs and the plan of subsamples, never the claims.
+CAUSAL_PLAN_KEYS = ("test_pairs", "test_points", "sizes", "subsamples")
 
 
 def causal_baselines():
     """The configured methods that are not networks (ANM, IGCI, RECI): they share one job per benchmark."""
-    return [method for method in CAUSAL.get("methods", {}) if method not in CAUSAL_NETWORKS]
+    return CAUSAL.baselines() if CAUSAL else []
+
+
+def causal_plan(methods):
+    """The settings a scoring job reads: the test pairs, the sizes and subsamples, and its own methods' options."""
+    plan = job_section("causal", *CAUSAL_PLAN_KEYS)
+    plan["methods"] = {name: job_section("causal", "methods")["methods"][name] for name in methods}
+    return plan
+
+
+def causal_network_plan(wildcards):
+    return causal_plan([wildcards.method])
 
 
 def get_causal_runs(wildcards=None):
     """Per benchmark: one scores table per configured network, and one for all the baselines."""
-    if not CAUSAL.get("enabled"):
+    if not CAUSAL:
         return []
-    networks = [method for method in CAUSAL["methods"] if method in CAUSAL_NETWORKS]
-    tables = networks + (["baselines"] if causal_baselines() else [])
-    return expand("results/causal/runs/{benchmark}/{table}.parquet", benchmark=CAUSAL["benchmarks"], table=tables)
+    tables = CAUSAL.networks() + (["baselines"] if causal_baselines() else [])
+    return expand("results/causal/runs/{benchmark}/{table}.parquet", benchmark=CAUSAL.benchmarks, table=tables)
 
 
 def causal_score_inputs(wildcards):
     return {"model": CAUSAL_META_MODEL} if wildcards.method == "meta_cgnn" else {}
 
 
-def causal_figures():
-    return [family_figure("causal", name, ext, "Causal direction") for name in CAUSAL_FIGURES for ext in ("png", "svg")]
-
-
 # --- geometry of wide networks (workflow/rules/geometry.smk) ---
 
-
-
-def geometry_section(family):
-    """A geometry family's settings as its module takes them: the config section without `enabled`."""
-    return {key: value for key, value in config.get(family, {}).items() if key != "enabled"}
-
-
-BATCHNORM = geometry_section("batchnorm")
-NATGRAD = geometry_section("natgrad")
-SPECTRA = geometry_section("spectra")
-ISOMETRY = geometry_section("isometry")
 GEOMETRY_FAMILIES = ("batchnorm", "natgrad", "spectra", "isometry")
-GEOMETRY_FIGURES = {
-    "batchnorm": ["fisher_vs_width", "gd_grid"],
-    "natgrad": ["loss_vs_step"],
-    "spectra": ["histograms", "outliers_vs_width"],
-    "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
-}
 
 
 def geometry_runs(family):
     """The run tables a geometry family's collect step concatenates."""
-    section = config.get(family, {})
+    settings = SETTINGS.get(family)
+    if settings is None:
+        return []
     if family == "batchnorm":
-        names = section.get("variants", [])
+        names = settings.variants
     elif family == "natgrad":
-        names = section.get("methods", [])
+        names = settings.methods
     elif family == "spectra":
         names = ["spectra"]
     else:
         names = ["spectra", "sgd"]
     return [f"results/{family}/runs/{name}.parquet" for name in names]
-
-
-def geometry_figures(family):
-    return [family_figure(family, name, ext, "Geometry of wide networks")
-            for name in GEOMETRY_FIGURES[family] for ext in ("png", "svg")]

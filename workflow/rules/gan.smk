@@ -13,9 +13,9 @@ rule gan_train_classifier:
         weights="results/gan/classifier/classifier.pt",
         report="results/gan/classifier/classifier.json",
     params:
-        classifier=GAN.get("digits", {}).get("classifier", {}),
-        family_config=family_config("gan"),
-    threads: config["threads_per_job"]
+        classifier=gan_classifier(),
+        seed=RUN.seed,
+    threads: RUN.threads_per_job
     log:
         "logs/gan/train_classifier.log",
     conda:
@@ -35,10 +35,10 @@ rule gan_train:
     wildcard_constraints:
         part="toy|digits",
     params:
-        section=GAN,
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        run=gan_run,
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/gan/train/{part}/{variant}.log",
     benchmark:
@@ -86,13 +86,9 @@ rule gan_notebook:
     output:
         notebook="results/gan/notebook.ipynb",
         claims="results/gan/claims.json",
-        figures=gan_figures(),
+        figures=family_figures("gan", "GAN stability"),
     params:
-        parameters={
-            "section_json": json.dumps(GAN),
-            "figures_dir": "results/gan/figures",
-            "seed": config["seed"],
-        },
+        parameters=notebook_parameters("gan"),
     log:
         "logs/gan/notebook.log",
     conda:

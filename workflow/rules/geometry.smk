@@ -20,9 +20,9 @@ rule batchnorm_measure:
     output:
         "results/batchnorm/runs/{variant}.parquet",
     params:
-        section=BATCHNORM,
-        seed=config["seed"],
-    threads: config["threads_per_job"]
+        settings=job_section("batchnorm"),
+        seed=RUN.seed,
+    threads: RUN.threads_per_job
     log:
         "logs/batchnorm/measure/{variant}.log",
     benchmark:
@@ -37,10 +37,10 @@ rule natgrad_train:
     output:
         "results/natgrad/runs/{method}.parquet",
     params:
-        section=NATGRAD,
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        settings=job_section("natgrad"),
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/natgrad/train/{method}.log",
     benchmark:
@@ -55,9 +55,9 @@ rule spectra_measure:
     output:
         "results/spectra/runs/spectra.parquet",
     params:
-        section=SPECTRA,
-        seed=config["seed"],
-    threads: config["threads_per_job"]
+        settings=job_section("spectra"),
+        seed=RUN.seed,
+    threads: RUN.threads_per_job
     log:
         "logs/spectra/measure.log",
     benchmark:
@@ -74,9 +74,9 @@ rule isometry_measure:
     wildcard_constraints:
         part="spectra|sgd",
     params:
-        section=ISOMETRY,
-        seed=config["seed"],
-    threads: config["threads_per_job"]
+        settings=job_section("isometry"),
+        seed=RUN.seed,
+    threads: RUN.threads_per_job
     log:
         "logs/isometry/measure/{part}.log",
     benchmark:
@@ -114,12 +114,9 @@ for _family in GEOMETRY_FAMILIES:
         output:
             notebook=f"results/{_family}/notebook.ipynb",
             claims=f"results/{_family}/claims.json",
-            figures=geometry_figures(_family),
+            figures=family_figures(_family, "Geometry of wide networks"),
         params:
-            parameters={
-                "section_json": json.dumps(geometry_section(_family)),
-                "figures_dir": f"results/{_family}/figures",
-            },
+            parameters=notebook_parameters(_family),
         log:
             f"logs/{_family}/notebook.log",
         conda:

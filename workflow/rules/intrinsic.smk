@@ -15,7 +15,7 @@ rule intrinsic_simulate:
         replicates=intrinsic_replicates,
         noise_variance=INTRINSIC.get("noise_variance"),
         n_test=INTRINSIC.get("n_test"),
-        seed=config["seed"],
+        seed=RUN.seed,
     log:
         "logs/intrinsic/simulate/{setting}.log",
     conda:
@@ -35,9 +35,9 @@ rule intrinsic_train_dnn:
         setting=intrinsic_setting,
         sizes=intrinsic_sizes,
         dnn=intrinsic_dnn,
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/intrinsic/train/{setting}/{network}.log",
     benchmark:
@@ -59,8 +59,8 @@ rule intrinsic_fit_baseline:
         setting=intrinsic_setting,
         sizes=intrinsic_sizes,
         baseline_params=intrinsic_baseline_params,
-        seed=config["seed"],
-    threads: config["threads_per_job"]
+        seed=RUN.seed,
+    threads: RUN.threads_per_job
     log:
         "logs/intrinsic/fit/{setting}/{method}.log",
     benchmark:
@@ -93,13 +93,9 @@ rule intrinsic_notebook:
     output:
         notebook="results/intrinsic/notebook.ipynb",
         claims="results/intrinsic/claims.json",
-        figures=[intrinsic_figure(name, ext) for name in INTRINSIC_FIGURES for ext in ("png", "svg")],
+        figures=family_figures("intrinsic", "Hidden low dimension"),
     params:
-        parameters={
-            "section_json": json.dumps(INTRINSIC),
-            "figures_dir": "results/intrinsic/figures",
-            "seed": config["seed"],
-        },
+        parameters=notebook_parameters("intrinsic"),
     log:
         "logs/intrinsic/notebook.log",
     conda:

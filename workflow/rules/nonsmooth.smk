@@ -12,11 +12,11 @@ rule nonsmooth_simulate:
     params:
         family="nonsmooth",
         target=nonsmooth_target,
-        sizes=NONSMOOTH["sizes"],
-        replicates=NONSMOOTH["replicates"],
-        noise_sd=NONSMOOTH["noise_sd"],
-        n_test=NONSMOOTH["n_test"],
-        seed=config["seed"],
+        sizes=NONSMOOTH.get("sizes"),
+        replicates=NONSMOOTH.get("replicates"),
+        noise_sd=NONSMOOTH.get("noise_sd"),
+        n_test=NONSMOOTH.get("n_test"),
+        seed=RUN.seed,
     log:
         "logs/nonsmooth/simulate/{target}.log",
     conda:
@@ -35,10 +35,10 @@ rule nonsmooth_fit_linear:
     params:
         family="nonsmooth",
         target=nonsmooth_target,
-        sizes=NONSMOOTH["sizes"],
+        sizes=NONSMOOTH.get("sizes"),
         estimator_params=nonsmooth_estimator_params,
-        seed=config["seed"],
-    threads: config["threads_per_job"]
+        seed=RUN.seed,
+    threads: RUN.threads_per_job
     log:
         "logs/nonsmooth/fit/{target}/{method}.log",
     benchmark:
@@ -59,11 +59,11 @@ rule nonsmooth_train_dnn:
     params:
         family="nonsmooth",
         target=nonsmooth_target,
-        sizes=NONSMOOTH["sizes"],
-        dnn=NONSMOOTH["dnn"],
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        sizes=NONSMOOTH.get("sizes"),
+        dnn=NONSMOOTH.get("dnn"),
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/nonsmooth/train/{target}/dnn.log",
     benchmark:
@@ -96,13 +96,9 @@ rule nonsmooth_notebook:
     output:
         notebook="results/nonsmooth/notebook.ipynb",
         claims="results/nonsmooth/claims.json",
-        figures=[nonsmooth_figure(name, ext) for name in NONSMOOTH_FIGURES for ext in ("png", "svg")],
+        figures=family_figures("nonsmooth", "Non-smooth regression"),
     params:
-        parameters={
-            "section_json": json.dumps(NONSMOOTH),
-            "figures_dir": "results/nonsmooth/figures",
-            "seed": config["seed"],
-        },
+        parameters=notebook_parameters("nonsmooth"),
     log:
         "logs/nonsmooth/notebook.log",
     conda:

@@ -17,7 +17,7 @@ rule region_simulate:
         replicates=REGION.get("replicates"),
         noise_sd=REGION.get("noise_sd"),
         n_test=REGION.get("n_test"),
-        seed=config["seed"],
+        seed=RUN.seed,
     log:
         "logs/region/simulate/{cell}.log",
     conda:
@@ -38,8 +38,8 @@ rule region_fit_linear:
         target=region_target,
         sizes=REGION.get("sizes"),
         estimator_params=region_estimator_params,
-        seed=config["seed"],
-    threads: config["threads_per_job"]
+        seed=RUN.seed,
+    threads: RUN.threads_per_job
     log:
         "logs/region/fit/{cell}/{method}.log",
     benchmark:
@@ -60,9 +60,9 @@ rule region_train_dnn:
         target=region_target,
         sizes=REGION.get("sizes"),
         dnn=REGION.get("dnn"),
-        seed=config["seed"],
-        device=config["device"],
-    threads: config["threads_per_job"]
+        seed=RUN.seed,
+        device=RUN.device,
+    threads: RUN.threads_per_job
     log:
         "logs/region/train/{cell}/dnn.log",
     benchmark:
@@ -95,13 +95,9 @@ rule region_notebook:
     output:
         notebook="results/region/notebook.ipynb",
         claims="results/region/claims.json",
-        figures=[region_figure(name, ext) for name in REGION_FIGURES for ext in ("png", "svg")],
+        figures=family_figures("region", "Where DNNs win"),
     params:
-        parameters={
-            "section_json": json.dumps(REGION),
-            "figures_dir": "results/region/figures",
-            "seed": config["seed"],
-        },
+        parameters=notebook_parameters("region"),
     log:
         "logs/region/notebook.log",
     conda:

@@ -14,7 +14,7 @@ rule report_assemble:
     params:
         families=enabled_families(),
         captions=repo_path("report/captions"),
-        title=config["report"]["title"],
+        title=RUN.report.title,
         config_hashes={family: family_config_hash(family) for family in enabled_families()},
     log:
         "logs/report/assemble.log",

@@ -8,6 +8,6 @@ from dltheory.runtime import start_job
 log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params
 variant = snakemake.wildcards.variant
-table = run_variant(p.section, variant, p.seed)
+table = run_variant(p.settings, variant, p.seed)
 log.info("%s: %d rows", variant, len(table))
-write_table(table, snakemake.output[0], provenance_record({"seed": p.seed, "batchnorm": p.section}))
+write_table(table, snakemake.output[0], provenance_record({"seed": p.seed, "batchnorm": p.settings}))

@@ -13,8 +13,8 @@ p = snakemake.params
 benchmark = snakemake.wildcards.benchmark
 tables = []
 for method in p.methods:
-    plan = method_plan(benchmark, method, p.section, p.seed)
-    scores = score_plan(method, plan, p.section["methods"][method].get("settings", {}),
+    plan = method_plan(benchmark, method, p.plan, p.seed)
+    scores = score_plan(method, plan, p.plan["methods"][method]["settings"],
                         derive_seed(p.seed, "causal", "score", benchmark, method))
     for reason in scores.loc[scores["skipped"] != "", "skipped"].unique():
         log.warning("%s skipped: %s", method, reason)
@@ -22,4 +22,4 @@ for method in p.methods:
              int((scores["skipped"] == "").sum()), len(plan), scores["seconds"].mean())
     tables.append(long_scores(scores, benchmark, method))
 write_table(pd.concat(tables, ignore_index=True), snakemake.output[0],
-            provenance_record({"seed": p.seed, "causal": p.section}))
+            provenance_record({"seed": p.seed, "causal_plan": p.plan}))

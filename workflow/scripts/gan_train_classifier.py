@@ -5,14 +5,17 @@ import dataclasses
 import torch
 
 from dltheory.gan.classifier import train_digits_classifier
+from dltheory.gan.settings import GanClassifier
 from dltheory.io import write_json
 from dltheory.provenance import provenance_record
 from dltheory.runtime import start_job
+from dltheory.settings import from_config
 
 log = start_job(snakemake.log[0], snakemake.threads)
-settings = snakemake.params.classifier
-model, report = train_digits_classifier(seed=settings.get("seed", 0), steps=settings.get("steps", 500))
+p = snakemake.params
+settings = from_config(GanClassifier, p.classifier, "gan.digits.classifier")
+model, report = train_digits_classifier(seed=settings.seed, steps=settings.steps)
 torch.save(model.state_dict(), snakemake.output.weights)
 write_json(snakemake.output.report, {**dataclasses.asdict(report),
-                                     "provenance": provenance_record(snakemake.params.family_config)})
+                                     "provenance": provenance_record({"seed": p.seed, "classifier": p.classifier})})
 log.info("digits classifier: train accuracy %.3f, test accuracy %.3f", report.train_accuracy, report.test_accuracy)

@@ -2,9 +2,9 @@
 
 from dltheory.intrinsic.experiment import run_dnn
 from dltheory.io import read_arrays, write_table
-from dltheory.nonsmooth.dnn import DNNSettings, resolve_device
+from dltheory.nonsmooth.dnn import DNNSettings
 from dltheory.provenance import provenance_record
-from dltheory.runtime import start_job
+from dltheory.runtime import resolve_device, start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params

@@ -9,6 +9,6 @@ log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params
 part = snakemake.wildcards.part
 run = run_isometry_spectra if part == "spectra" else run_isometry_sgd
-table = run(p.section, p.seed).assign(part=part)
+table = run(p.settings, p.seed).assign(part=part)
 log.info("%s: %d rows", part, len(table))
-write_table(table, snakemake.output[0], provenance_record({"seed": p.seed, "isometry": p.section}))
+write_table(table, snakemake.output[0], provenance_record({"seed": p.seed, "isometry": p.settings}))

@@ -3,11 +3,11 @@
 import sys
 
 from dltheory.io import read_arrays, write_table
-from dltheory.nonsmooth.dnn import DNNSettings, resolve_device
+from dltheory.nonsmooth.dnn import DNNSettings
 from dltheory.nonsmooth.experiment import run_dnn
 from dltheory.nonsmooth.targets import target_from_config
 from dltheory.provenance import provenance_record
-from dltheory.runtime import start_job
+from dltheory.runtime import resolve_device, start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params

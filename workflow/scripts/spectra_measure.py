@@ -7,6 +7,6 @@ from dltheory.runtime import start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params
-table = run_spectra(p.section, p.seed)
+table = run_spectra(p.settings, p.seed)
 log.info("%d eigenvalues", len(table))
-write_table(table, snakemake.output[0], provenance_record({"seed": p.seed, "spectra": p.section}))
+write_table(table, snakemake.output[0], provenance_record({"seed": p.seed, "spectra": p.settings}))

@@ -6,7 +6,7 @@ generated points [x, ŷ] and the observed [x, y] (``shared/papers/causal.md`` se
 After training, the MMD is averaged over test epochs without updates and over ``runs`` restarts, and the score is
 (MMD_{y→x} − MMD_{x→y}) / (MMD_{y→x} + MMD_{x→y}): > 0 says x causes y (cdt ``GNN.predict_proba``).
 
-Every pair × direction × run is one model of a single batched network (``dltheory.gan.batched.BatchedGanMLP``,
+Every pair × direction × run is one model of a single batched network (``dltheory.nn.batched_gan_mlp.BatchedGanMLP``,
 parameters stacked on a leading model axis) trained by one ``torch.optim.Adam``. The loss is the *sum* of the
 per-model MMDs, so each model's slice of the gradient is its own gradient, and Adam, being elementwise, then
 moves each slice exactly as a separate Adam would. The MMD's gradient in the generated values is formed by hand
@@ -16,14 +16,14 @@ a pair's score does not depend on the pairs it is batched with.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from dltheory.causal.mmd import CGNN_GAMMAS, EXPONENT_FLOOR
 from dltheory.causal.pairs import standardize, validate_pair
-from dltheory.gan.batched import BatchedGanMLP
+from dltheory.causal.settings import CgnnSettings  # noqa: F401  (the settings live torch-free)
+from dltheory.nn.batched_gan_mlp import BatchedGanMLP
 from dltheory.seeds import derive_seed
 
 DIRECTIONS = ("x->y", "y->x")  # direction 0 generates y from x, direction 1 x from y
@@ -32,30 +32,6 @@ DTYPE = torch.float32  # as cdt, whose tensors are float32
 # loss and gradient: 50 ms against 95 untiled (n = 500, 12 models), 100 against 188 (n = 1000, 6 models).
 CPU_TILE_ELEMENTS = 2**18
 NOISE_BLOCK_EPOCHS = 100  # noise is drawn per model for this many epochs at a time: few generator calls, bounded memory
-
-
-@dataclass(frozen=True)
-class CgnnSettings:
-    """CGNN's default settings as cdt 0.6.0's pairwise ``GNN`` has them (causal.md section 2, column P).
-
-    ``hidden_units`` is ``nh``, ``runs`` is ``nruns`` (cdt's doc recommends ≥ 12; its default is 6), Adam's learning
-    rate is ``lr``. Training is full batch, every step on all n points of the pair: what cdt does when
-    ``batch_size=n`` is passed (its default of −1 becomes 2 with a tuple input; causal.md section 3).
-    """
-
-    hidden_units: int = 20
-    runs: int = 6
-    train_epochs: int = 1000
-    test_epochs: int = 1000
-    learning_rate: float = 0.01
-    gammas: tuple[float, ...] = CGNN_GAMMAS
-
-    def __post_init__(self):
-        for name in ("hidden_units", "runs", "train_epochs", "test_epochs"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"CgnnSettings.{name} must be at least 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0 or len(self.gammas) == 0:
-            raise ValueError("CgnnSettings needs a positive learning_rate and at least one gamma")
 
 
 def kernel_block(

@@ -9,7 +9,6 @@ replicate), never on the method. A pair that no method can be run on (constant, 
 from __future__ import annotations
 
 import functools
-import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,8 +29,9 @@ from dltheory.causal.pairs import (
     synthetic_pairs,
     validate_pair,
 )
-from dltheory.config import dataclass_from_mapping
+from dltheory.causal.settings import check_baseline_settings
 from dltheory.seeds import derive_seed, rng_for
+from dltheory.settings import from_config
 
 REAL_BENCHMARKS = ("tuebingen",)
 SCORE_COLUMNS = ["pair", "size", "n_points", "replicate", "label", "weight", "score", "seconds", "skipped"]
@@ -182,18 +182,13 @@ def summarize_over_replicates(by_replicate: pd.DataFrame) -> pd.DataFrame:
 def baseline_scorer(name: str, settings: dict) -> Callable[[np.ndarray, np.ndarray], float]:
     """The baseline ``name`` (``baselines.BASELINES``) with its configured keyword arguments bound; an unknown
     name or argument is an error naming it."""
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; known: {sorted(BASELINES)}")
-    parameters = inspect.signature(BASELINES[name]).parameters
-    unknown = sorted(set(settings) - (set(parameters) - {"x", "y"}))
-    if unknown:
-        raise ValueError(f"{name} has no setting {unknown[0]!r}")
+    check_baseline_settings(name, settings)
     return functools.partial(BASELINES[name], **settings)
 
 
 def cgnn_settings(settings: dict) -> CgnnSettings:
     """``CgnnSettings`` with the configured fields replaced; an unknown field is an error naming it."""
-    return dataclass_from_mapping(CgnnSettings, settings, "CGNN")
+    return from_config(CgnnSettings, settings, "CGNN")
 
 
 def method_plan(
@@ -204,9 +199,10 @@ def method_plan(
     method's ``subsamples`` (default: the family's). Replicate r is the same subsample for every method."""
     options = section["methods"][method]
     pairs = benchmark_pairs(benchmark, section["test_pairs"], section["test_points"], test_seed(seed, benchmark))
-    pairs = pairs[: options.get("max_pairs", len(pairs))]
-    sizes = [size for size in section["sizes"] if size <= options.get("max_size", size)]
-    return subsample_plan(pairs, sizes, options.get("subsamples", section["subsamples"]), seed, benchmark)
+    pairs = pairs[: options.get("max_pairs") or len(pairs)]  # absent or None: every pair
+    max_size = options.get("max_size")
+    sizes = [size for size in section["sizes"] if max_size is None or size <= max_size]
+    return subsample_plan(pairs, sizes, options.get("subsamples") or section["subsamples"], seed, benchmark)
 
 
 def test_seed(seed: int, benchmark: str) -> int:

@@ -23,7 +23,6 @@ import dataclasses
 import math
 import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,29 +30,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from dltheory.causal.mmd import CGNN_GAMMAS
 from dltheory.causal.pairs import cause_first_pairs
-from dltheory.config import dataclass_from_mapping
-
-
-@dataclass(frozen=True)
-class MetaCgnnSettings:
-    """Meta-CGNN's sizes and schedule (all ours)."""
-
-    encoder_width: int = 64
-    task_dim: int = 16
-    generator_width: int = 32
-    generator_depth: int = 2
-    noise_dim: int = 1
-    gammas: tuple[float, ...] = CGNN_GAMMAS
-    random_features: int = 100  # per kernel bandwidth (CGNN's optional random-Fourier MMD uses 100)
-    meta_steps: int = 2000
-    tasks_per_step: int = 32
-    train_sizes: tuple[int, int] = (25, 500)  # each step draws one n, log-uniformly, for all its tasks
-    learning_rate: float = 1e-3
-    score_draws: int = 8  # noise and random-feature draws averaged when scoring a pair
-    contrast_weight: float = 0.0  # the direction term's weight (``meta_loss``); 0: fit the cause-first reading only
-    contrast_sharpness: float = 10.0  # k in softplus(−k · score)
+from dltheory.causal.settings import MetaCgnnSettings
+from dltheory.settings import from_config
 
 
 def random_feature_map(gammas, dim: int, features: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -205,7 +184,7 @@ def meta_scores(
 
 def settings_from_mapping(values: Mapping) -> MetaCgnnSettings:
     """``MetaCgnnSettings`` from a config mapping (lists become tuples); an unknown key is an error naming it."""
-    return dataclass_from_mapping(MetaCgnnSettings, values, "Meta-CGNN")
+    return from_config(MetaCgnnSettings, values, "Meta-CGNN")
 
 
 def meta_training_pool(benchmarks: Sequence[str], pairs_per_benchmark: int, points: int, seed: int) -> np.ndarray:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import torch
 
-CGNN_GAMMAS = (0.01, 0.1, 1.0, 10.0, 100.0)  # cdt/utils/loss.py MMDloss default "bandwidths" (multiply ‖·‖²)
+from dltheory.causal.settings import CGNN_GAMMAS  # noqa: F401  (written once, torch-free)
+
 # Exponents are floored here: exp(−80) ≈ 2e-35 is far below any kernel sum's rounding (each contains terms near 1,
 # the γ = 0.01 one on standardized data), while exp on CPU takes a ~10× slower path once its result underflows
 # float32's normal range (e^−87), which γ = 100 reaches at a squared distance of 0.9. Measured on this project's

@@ -10,13 +10,54 @@ import pandas as pd
 
 from dltheory.claims import Claim
 from dltheory.gan.conditions import SMOOTH_ACTIVATIONS
-from dltheory.gan.training import MODEL_KEYS, converged
 
 SOURCE_ABSTRACT = "Chu, Minami & Fukumizu, ICLR 2020, abstract"
 SOURCE_INTRO = "Chu, Minami & Fukumizu, ICLR 2020, Sec. 1 (Introduction)"
 SMOOTHED = "smoothed"
 MAJORITY = 0.5  # a learning rate is in a variant's stable range when at least half of its runs there converge
 DECAY_RATIO = 0.5  # the step size "decays" when its late median is below this fraction of its early median
+
+MODEL_KEYS = ["dataset", "variant", "activation", "learning_rate", "seed"]  # one GAN run (one model of a batch)
+
+
+def converged(
+    table: pd.DataFrame,
+    step_size_threshold: float | dict[str, float],
+    w1_threshold: float | dict[str, float],
+    last_fraction: float = 0.1,
+) -> pd.DataFrame:
+    """Per model: converged when, over the last ``last_fraction`` of steps, every logged generator step size is
+    below ``step_size_threshold`` and every logged W1 below ``w1_threshold`` (issue 4's definition).
+
+    The window is the evaluations at steps ≥ (1 − last_fraction)·final step, or the last evaluation if none falls
+    in it. NaN values (a diverged model, or W1 not computed at that evaluation) are skipped; a diverged model, or one
+    without a step size or a W1 in the window, has not converged. A threshold is one number, or one per dataset.
+    Columns: the model keys, diverged, max_step_size, max_wasserstein1, converged.
+    """
+    def threshold(value, dataset):
+        if not isinstance(value, dict):
+            return float(value)
+        if dataset not in value:
+            raise ValueError(f"no convergence threshold for dataset {dataset!r}; have {sorted(value)}")
+        return float(value[dataset])
+
+    rows = []
+    for key, group in table.groupby(MODEL_KEYS, sort=True):
+        step_limit = threshold(step_size_threshold, key[0])
+        w1_limit = threshold(w1_threshold, key[0])
+        final = group["step"].max()
+        window = group[group["step"] >= (1.0 - last_fraction) * final]
+        if window.empty:
+            window = group[group["step"] == final]
+        step_sizes = window.loc[window["metric"] == "generator_step_size", "value"].dropna()
+        w1 = window.loc[window["metric"] == "wasserstein1", "value"].dropna()
+        diverged = bool(group["diverged"].any())
+        max_step = float(step_sizes.max()) if len(step_sizes) else float("nan")
+        max_w1 = float(w1.max()) if len(w1) else float("nan")
+        ok = not diverged and len(step_sizes) > 0 and len(w1) > 0
+        ok = ok and max_step < step_limit and max_w1 < w1_limit
+        rows.append((*key, diverged, max_step, max_w1, ok))
+    return pd.DataFrame(rows, columns=[*MODEL_KEYS, "diverged", "max_step_size", "max_wasserstein1", "converged"])
 
 
 def convergence_table(metrics: pd.DataFrame, convergence: dict) -> pd.DataFrame:
@@ -25,7 +66,7 @@ def convergence_table(metrics: pd.DataFrame, convergence: dict) -> pd.DataFrame:
         metrics,
         convergence["step_size_threshold"],
         convergence["w1_threshold"],
-        convergence.get("window", 0.1),
+        convergence["window"],
     )
 
 

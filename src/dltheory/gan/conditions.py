@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dltheory.gan.objectives import VARIANTS
+from dltheory.gan.variants import VARIANTS
 
 
 @dataclass(frozen=True)

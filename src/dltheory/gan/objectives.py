@@ -21,18 +21,23 @@ Which variant uses which constraint, and its default hyperparameters, is the reg
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-GRADIENT_PENALTY_WEIGHT = 10.0  # Gulrajani et al. 2017; issue 4
-WEIGHT_CLIP = 0.01  # Arjovsky et al. 2017
-MMD_BANDWIDTHS = (1.0, 2.0, 4.0, 8.0, 16.0)  # Li et al. 2017 (recalled, unverified)
-SMOOTHING_LAMBDA = 1.0  # ours, chosen before any run, not tuned
-SMOOTHING_BANDWIDTH = 1.0  # ours: the Gaussian kernel of the RKHS on the smoothed critic's features
-RANDOM_FEATURES = 256  # ours: D in the random Fourier feature map ψ: R^d → R^D
+# The variants' registry and constants live torch-free (dltheory.gan.variants); re-exported here.
+from dltheory.gan.variants import (  # noqa: F401
+    GRADIENT_PENALTY_WEIGHT,
+    MMD_BANDWIDTHS,
+    RANDOM_FEATURES,
+    SMOOTHING_BANDWIDTH,
+    SMOOTHING_LAMBDA,
+    VARIANTS,
+    WEIGHT_CLIP,
+    GanVariant,
+    get_variant,
+)
 
 
 def non_saturating_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,48 +195,6 @@ class RandomFeatureCritic(nn.Module):
     def rkhs_norm_squared(self) -> torch.Tensor:
         """‖a‖², the squared RKHS norm of f in the random-feature RKHS (see the class docstring)."""
         return self.readout.pow(2).sum()
-
-
-@dataclass(frozen=True)
-class GanVariant:
-    """One named GAN variant of issue 4: its loss and the constraints placed on the discriminator."""
-
-    name: str
-    loss: str  # "non_saturating", "wasserstein", "hinge", "mmd" or "smoothed"
-    spectral_norm: bool = False
-    weight_clipping: bool = False
-    gradient_penalty: bool = False
-    gradient_penalty_weight: float = GRADIENT_PENALTY_WEIGHT
-    clip: float = WEIGHT_CLIP
-    bandwidths: tuple[float, ...] = ()
-    smoothing: float = 0.0
-
-
-VARIANTS: dict[str, GanVariant] = {
-    variant.name: variant
-    for variant in (
-        GanVariant("non_saturating", "non_saturating"),
-        GanVariant("wgan_clip", "wasserstein", weight_clipping=True),
-        GanVariant("wgan_gp", "wasserstein", gradient_penalty=True),
-        GanVariant("sn_hinge", "hinge", spectral_norm=True),
-        GanVariant("sn_wasserstein", "wasserstein", spectral_norm=True),
-        GanVariant("sn_gp", "wasserstein", spectral_norm=True, gradient_penalty=True),
-        # Li et al. 2017 clip the feature network's weights (recalled). With the clip 0.01 of WGAN every feature
-        # shrank to ~0 in our 2-D runs, the kernel went flat and the generator never moved (step size exactly 0
-        # at every learning rate, measured): ours, spectral normalisation keeps the features Lipschitz instead.
-        GanVariant("mmd_gan", "mmd", spectral_norm=True, bandwidths=MMD_BANDWIDTHS),
-        GanVariant(
-            "smoothed", "smoothed", spectral_norm=True, bandwidths=(SMOOTHING_BANDWIDTH,), smoothing=SMOOTHING_LAMBDA
-        ),
-    )
-}
-
-
-def get_variant(name: str) -> GanVariant:
-    """The registered variant called ``name``; ValueError naming the known ones otherwise."""
-    if name not in VARIANTS:
-        raise ValueError(f"unknown GAN variant {name!r}; known: {', '.join(VARIANTS)}")
-    return VARIANTS[name]
 
 
 def variant_losses(

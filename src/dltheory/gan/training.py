@@ -32,6 +32,7 @@ import torch
 from dltheory.gan import objectives
 from dltheory.gan.batched import OPTIMIZERS, BatchedGanMLP, BatchedRandomFeatureCritic
 from dltheory.gan.metrics import mmd_squared, wasserstein1_exact
+from dltheory.gan.settings import GanRunSettings, run_settings  # noqa: F401  (the run settings live torch-free)
 from dltheory.gan.targets import make_target
 
 log = logging.getLogger(__name__)
@@ -39,85 +40,6 @@ log = logging.getLogger(__name__)
 CHUNK_STEPS = 50  # random draws are made this many steps at a time (per model, so batch-independent)
 TRAINING_METRICS = ("generator_step_size", "generator_grad_norm", "discriminator_loss", "generator_loss")
 DISTANCE_METRICS = ("wasserstein1", "mmd_squared")
-MODEL_KEYS = ["dataset", "variant", "activation", "learning_rate", "seed"]
-
-
-@dataclass(frozen=True)
-class GanRunSettings:
-    """One batched run: a variant over the grid ``datasets`` × ``activations`` × ``learning_rates`` × ``seeds``."""
-
-    variant: str = "wgan_gp"
-    datasets: tuple[str, ...] = ("ring",)
-    activations: tuple[str, ...] = ("relu",)
-    learning_rates: tuple[float, ...] = (1e-2, 1e-1)
-    seeds: tuple[int, ...] = (0, 1)
-    steps: int = 4000
-    optimizer: str = "sgd"  # the generator's, at each model's learning rate
-    # The discriminator's: None = the generator's optimizer at the same learning rate; or "adam"/"sgd" at the fixed
-    # discriminator_learning_rate (the swept rate is then the generator's alone).
-    discriminator_optimizer: str | None = None
-    discriminator_learning_rate: float = 1e-3
-    batch_size: int = 64
-    eval_every: int = 400
-    n_eval: int = 1000  # issue 4: W1 on at least 1,000 samples
-    width: int = 32
-    depth: int = 2
-    latent_dim: int = 2
-    discriminator_steps: int = 1
-    divergence_threshold: float = 1e6
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam only
-    critic_features: int = 16  # output size of the MMD-GAN feature network and the smoothed critic's h (ours)
-    random_features: int = 64  # the smoothed critic's ψ (objectives.RANDOM_FEATURES = 256 is the 1-model default)
-    convergence_window: float = 0.1  # issue 4: the last 10 % of steps
-    trajectory: tuple[str, float] | None = None  # (dataset, learning rate) whose models get distances throughout
-    samples_saved: int = 0  # final generator samples kept per model (the first of its evaluation samples)
-    device: str = "cpu"
-
-    @property
-    def n_models(self) -> int:
-        return len(self.datasets) * len(self.activations) * len(self.learning_rates) * len(self.seeds)
-
-    def evaluation_steps(self) -> list[int]:
-        return sorted({0, *range(self.eval_every, self.steps + 1, self.eval_every), self.steps})
-
-    def in_window(self, step: int) -> bool:
-        return step >= (1.0 - self.convergence_window) * self.steps
-
-
-def settings_from_config(section: dict, part: str, variant: str, device: str = "cpu") -> GanRunSettings:
-    """The batched run of ``variant`` on one part ("toy": the 2-D mixtures, or "digits") of a config's gan section."""
-    budget = section[part]
-    trajectory = budget.get("trajectory")
-    defaults = GanRunSettings()
-
-    def knob(key: str):  # a section key, or the library default when the config leaves it out
-        return section.get(key, getattr(defaults, key))
-
-    return GanRunSettings(
-        variant=variant,
-        datasets=tuple(budget.get("datasets", ["ring", "grid"])) if part == "toy" else ("digits",),
-        activations=tuple(section["activations"]),
-        learning_rates=tuple(float(lr) for lr in section["learning_rates"]),
-        seeds=tuple(range(section["seeds"])),
-        steps=budget["steps"],
-        optimizer=knob("optimizer"),
-        batch_size=budget["batch_size"],
-        eval_every=budget["eval_every"],
-        n_eval=budget["n_eval"],
-        width=budget["width"],
-        depth=budget["depth"],
-        latent_dim=budget["latent_dim"],
-        discriminator_steps=knob("discriminator_steps"),
-        discriminator_optimizer=knob("discriminator_optimizer"),
-        discriminator_learning_rate=float(knob("discriminator_learning_rate")),
-        divergence_threshold=float(knob("divergence_threshold")),
-        critic_features=knob("critic_features"),
-        random_features=knob("random_features"),
-        convergence_window=section["convergence"].get("window", defaults.convergence_window),
-        trajectory=(trajectory["dataset"], float(trajectory["learning_rate"])) if trajectory else None,
-        samples_saved=budget.get("samples_saved", 64),
-        device=device,
-    )
 
 
 @dataclass(frozen=True)
@@ -445,43 +367,3 @@ def _final_samples(generator, eval_latents, models, variant: str, settings: GanR
     coordinates = samples.reshape(len(models) * keep, samples.shape[-1])
     return pd.concat([table, pd.DataFrame(coordinates, columns=[f"x{i}" for i in range(coordinates.shape[1])])],
                      axis=1)
-
-
-def converged(
-    table: pd.DataFrame,
-    step_size_threshold: float | dict[str, float],
-    w1_threshold: float | dict[str, float],
-    last_fraction: float = 0.1,
-) -> pd.DataFrame:
-    """Per model: converged when, over the last ``last_fraction`` of steps, every logged generator step size is
-    below ``step_size_threshold`` and every logged W1 below ``w1_threshold`` (issue 4's definition).
-
-    The window is the evaluations at steps ≥ (1 − last_fraction)·final step, or the last evaluation if none falls
-    in it. NaN values (a diverged model, or W1 not computed at that evaluation) are skipped; a diverged model, or one
-    without a step size or a W1 in the window, has not converged. A threshold is one number, or one per dataset.
-    Columns: the model keys, diverged, max_step_size, max_wasserstein1, converged.
-    """
-    def threshold(value, dataset):
-        if not isinstance(value, dict):
-            return float(value)
-        if dataset not in value:
-            raise ValueError(f"no convergence threshold for dataset {dataset!r}; have {sorted(value)}")
-        return float(value[dataset])
-
-    rows = []
-    for key, group in table.groupby(MODEL_KEYS, sort=True):
-        step_limit = threshold(step_size_threshold, key[0])
-        w1_limit = threshold(w1_threshold, key[0])
-        final = group["step"].max()
-        window = group[group["step"] >= (1.0 - last_fraction) * final]
-        if window.empty:
-            window = group[group["step"] == final]
-        step_sizes = window.loc[window["metric"] == "generator_step_size", "value"].dropna()
-        w1 = window.loc[window["metric"] == "wasserstein1", "value"].dropna()
-        diverged = bool(group["diverged"].any())
-        max_step = float(step_sizes.max()) if len(step_sizes) else float("nan")
-        max_w1 = float(w1.max()) if len(w1) else float("nan")
-        ok = not diverged and len(step_sizes) > 0 and len(w1) > 0
-        ok = ok and max_step < step_limit and max_w1 < w1_limit
-        rows.append((*key, diverged, max_step, max_w1, ok))
-    return pd.DataFrame(rows, columns=[*MODEL_KEYS, "diverged", "max_step_size", "max_wasserstein1", "converged"])

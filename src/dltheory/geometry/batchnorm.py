@@ -21,55 +21,27 @@ from torch.func import grad, vmap
 
 from dltheory.geometry import DIVERGED_LOSS
 from dltheory.geometry.jacobian import fisher_eigenvalues, layer_grams, mse_fisher_gram, ntk
-from dltheory.geometry.mlp import NORMALIZATIONS, MlpSpec, forward, init_params
+from dltheory.geometry.mlp import MlpSpec, forward, init_params
+from dltheory.geometry.settings import BatchnormSettings
 from dltheory.seeds import derive_seed
-
-DEFAULTS = {
-    "widths": [64, 128, 256, 512, 1024],
-    "hidden_layers": 3,
-    "samples": 100,  # T, fixed across widths
-    "input_dim": 100,
-    "sigma_w2": 2.0,
-    "variants": list(NORMALIZATIONS),
-    "replicates": 2,  # independent data sets and initializations per width
-    # Full-batch GD from replicate 0's initialization, at rates c * 2 / lambda_max with c log-spaced. Wide ReLU
-    # networks can catapult: above 2 / lambda_max the loss first grows, then falls as the curvature drops (Lewkowycz
-    # et al. 2020), so a run is "stable" when its loss never rises above the initial loss, and the grid reaches far
-    # past the edge. Widths: those of `widths` up to 512 in the default run (1024 costs 4x more; paper: all).
-    "gd": {"variants": ["none", "last_batch_norm"], "widths": [64, 128, 256, 512],
-           "rate_multiples": {"min": 0.25, "max": 16.0, "count": 13}, "steps": 30},
-    "claims": {"slope_tolerance": 0.15, "reduction_factor": 5.0, "edge_factor": 2.0},
-}
+from dltheory.settings import from_config
 
 
-def check_section(section: Mapping) -> dict:
-    """The section with defaults filled in; an unknown key or variant is an error naming it."""
-    unknown = sorted(set(section) - set(DEFAULTS) - {"enabled"})
-    if unknown:
-        raise ValueError(f"batchnorm has no setting {unknown[0]!r}; known: {sorted(DEFAULTS)}")
-    filled = {**DEFAULTS, **section, "gd": {**DEFAULTS["gd"], **section.get("gd", {})},
-              "claims": {**DEFAULTS["claims"], **section.get("claims", {})}}
-    for key, variants in (("batchnorm.variants", filled["variants"]), ("batchnorm.gd.variants",
-                                                                        filled["gd"]["variants"])):
-        for variant in variants:
-            if variant not in NORMALIZATIONS:
-                raise ValueError(f"{key}: unknown variant {variant!r}; known: {list(NORMALIZATIONS)}")
-    return filled
+def network_spec(section: BatchnormSettings | Mapping, width: int, variant: str) -> MlpSpec:
+    settings = from_config(BatchnormSettings, section, "batchnorm")
+    return MlpSpec(input_dim=settings.input_dim, width=width, hidden_layers=settings.hidden_layers,
+                   output_dim=1, activation="relu", sigma_w2=settings.sigma_w2, normalization=variant)
 
 
-def network_spec(section: Mapping, width: int, variant: str) -> MlpSpec:
-    return MlpSpec(input_dim=section["input_dim"], width=width, hidden_layers=section["hidden_layers"],
-                   output_dim=1, activation="relu", sigma_w2=section["sigma_w2"], normalization=variant)
-
-
-def draw_problem(section: Mapping, width: int, variant: str, replicate: int, seed: int):
+def draw_problem(section: BatchnormSettings | Mapping, width: int, variant: str, replicate: int, seed: int):
     """(spec, params, x, y) of one replicate: the data and initialization depend on (width, replicate) only, so every
     variant is measured on the same networks."""
+    settings = from_config(BatchnormSettings, section, "batchnorm")
     generator = torch.Generator().manual_seed(derive_seed(seed, "batchnorm", width, replicate))
-    x = torch.randn(section["samples"], section["input_dim"], generator=generator, dtype=torch.float64)
-    w = torch.randn(section["input_dim"], 1, generator=generator, dtype=torch.float64)
-    y = x @ w / np.sqrt(section["input_dim"])
-    spec = network_spec(section, width, variant)
+    x = torch.randn(settings.samples, settings.input_dim, generator=generator, dtype=torch.float64)
+    w = torch.randn(settings.input_dim, 1, generator=generator, dtype=torch.float64)
+    y = x @ w / np.sqrt(settings.input_dim)
+    spec = network_spec(settings, width, variant)
     return spec, init_params(spec, generator), x, y
 
 
@@ -85,9 +57,9 @@ def fisher_summary(spec: MlpSpec, params: dict, x: torch.Tensor) -> dict:
             "mean_eigenvalue": float(torch.trace(dual)) / number_of_weights(spec)}
 
 
-def rate_multiples(section: Mapping) -> np.ndarray:
-    grid = section["gd"]["rate_multiples"]
-    return np.geomspace(grid["min"], grid["max"], grid["count"])
+def rate_multiples(section: BatchnormSettings | Mapping) -> np.ndarray:
+    """The GD grid's multiples c of 2 / lambda_max (gd.rate_multiples, log-spaced)."""
+    return from_config(BatchnormSettings, section, "batchnorm").gd.rate_multiples.values()
 
 
 def gradient_descent_losses(spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor, rates: np.ndarray,
@@ -120,23 +92,24 @@ def gd_outcomes(losses: np.ndarray) -> dict:
             "stable": ~diverged & (largest <= initial)}
 
 
-def run_variant(section: Mapping, variant: str, seed: int) -> pd.DataFrame:
+def run_variant(section: BatchnormSettings | Mapping, variant: str, seed: int) -> pd.DataFrame:
     """Every width's Fisher summary (each replicate) and, if the variant is in gd.variants, the GD grid at the
     widths of gd.widths; tidy rows (variant, width, replicate, metric, value, rate_multiple, learning_rate, diverged,
     stable), GD rows with metrics initial_loss, final_loss and max_loss."""
-    section = check_section(section)
+    settings = from_config(BatchnormSettings, section, "batchnorm")
+    gd = settings.gd
     rows = []
-    for width in section["widths"]:
-        for replicate in range(section["replicates"]):
-            spec, params, x, y = draw_problem(section, width, variant, replicate, seed)
+    for width in settings.widths:
+        for replicate in range(settings.replicates):
+            spec, params, x, y = draw_problem(settings, width, variant, replicate, seed)
             summary = fisher_summary(spec, params, x)
             rows += [{"width": width, "replicate": replicate, "metric": metric, "value": value}
                      for metric, value in summary.items()]
-            if replicate > 0 or variant not in section["gd"]["variants"] or width not in section["gd"]["widths"]:
+            if replicate > 0 or variant not in gd.variants or width not in gd.widths:
                 continue
-            multiples = rate_multiples(section)
+            multiples = rate_multiples(settings)
             rates = multiples * 2 / summary["lambda_max"]
-            outcomes = gd_outcomes(gradient_descent_losses(spec, params, x, y, rates, section["gd"]["steps"]))
+            outcomes = gd_outcomes(gradient_descent_losses(spec, params, x, y, rates, gd.steps))
             for column, (multiple, rate) in enumerate(zip(multiples, rates, strict=True)):
                 for metric in ("initial_loss", "final_loss", "max_loss"):
                     rows.append({"width": width, "replicate": 0, "metric": metric,
@@ -151,8 +124,8 @@ def run_variant(section: Mapping, variant: str, seed: int) -> pd.DataFrame:
         table[column] = table[column].fillna(fill)
     table["diverged"] = table["diverged"].astype(bool)
     table["stable"] = table["stable"].astype(bool)
-    return table.assign(variant=variant, samples=section["samples"], hidden_layers=section["hidden_layers"],
-                        steps=section["gd"]["steps"])
+    return table.assign(variant=variant, samples=settings.samples, hidden_layers=settings.hidden_layers,
+                        steps=gd.steps)
 
 
 # --- analysis and claims ---
@@ -196,11 +169,11 @@ def gd_edges(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def batchnorm_claims(table: pd.DataFrame, section: Mapping) -> list:
+def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) -> list:
     from dltheory.claims import Claim
 
-    limits = check_section(section)["claims"]
-    tolerance, factor, edge_factor = limits["slope_tolerance"], limits["reduction_factor"], limits["edge_factor"]
+    limits = from_config(BatchnormSettings, section, "batchnorm").claims
+    tolerance, factor, edge_factor = limits.slope_tolerance, limits.reduction_factor, limits.edge_factor
     slopes = width_slopes(table).set_index("variant")
     fisher = fisher_table(table)
     widest = fisher["width"].max()

@@ -32,7 +32,6 @@ Every setting is ours (HK21's width, activation, biases, inputs and optimizer ar
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 
 import numpy as np
@@ -42,7 +41,9 @@ import torch
 from dltheory.claims import Claim
 from dltheory.geometry.jacobian import fisher_eigenvalues, layer_grams, ntk
 from dltheory.geometry.mlp import MlpSpec, activate, init_params
+from dltheory.geometry.settings import ISOMETRY_ACTIVATIONS, SGD_DTYPE_NAMES, IsometrySettings
 from dltheory.seeds import derive_seed
+from dltheory.settings import from_config
 from dltheory.stats import loglog_slope
 
 FAMILY = "isometry"
@@ -50,152 +51,23 @@ SOURCE_ABSTRACT = ("Hayase & Karakida, AISTATS 2021 (arXiv 2006.07814), abstract
                    "around the maximum' and 'the value grows linearly as the depth increases'")
 SOURCE_EXPERIMENTS = ("Hayase & Karakida, AISTATS 2021 (arXiv 2006.07814), abstract, experiments: 'the online-training "
                       "learning rate is inversely proportional to depth'")
-ACTIVATIONS = ("tanh", "hard_tanh", "linear")
-SGD_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-DEFAULTS = {
-    # Numbers of weight layers L (hidden_layers = L - 1): the issue's 4 to 64, doubling, for a log-log slope.
-    "depths": [4, 8, 16, 32, 64],
-    # M, the width of input, hidden layers and output (square, as HK21's networks), so the conditional FIM has M
-    # non-zero eigenvalues. 64 keeps the default run on one CPU core (ours); the paper config should use 256 (ours
-    # too: HK21's width is unknown), with learning rates 4x smaller, since lambda_max ~ L q M.
-    "width": 64,
-    # tanh (ours, see the module docstring); "hard_tanh" follows HK21's theory, "linear" is the exact isometry.
-    "activation": "tanh",
-    # sigma_w^2 = 1: the critical point of tanh (and hard-tanh) without biases.
-    "sigma_w2": 1.0,
-    # q = |x|^2 / M, the variance per input unit (ours). Small q is closer to isometry: the tanh network stays near
-    # its linearisation while 2 q L << 1 (0.128 at L = 64 for q = 1e-3).
-    "input_scale": 1e-3,
-    # Replicates of the spectrum: each a fresh input x and a fresh initialization at every depth.
-    "replicates": 4,
-    "sgd": {
-        # Log-spaced grid {min, max, count} (a list is refused: the grid must be log-spaced for the edge's
-        # resolution to be the same at every depth). The linearised edge 2 / (L q M) is 7.8 at L = 4 and 0.49 at
-        # L = 64 for the defaults; ratio 1.21 between neighbours, so the edge's slope is resolved to about 0.07.
-        "learning_rates": {"min": 0.2, "max": 20.0, "count": 25},
-        # Online steps (one fresh sample each). Near the edge the loss changes like exp(+-c steps / M), so steps of
-        # about 8 M separate stable from unstable runs.
-        "steps": 512,
-        # Independent seeds per (eta, L): each its own teacher, input stream, test batch and initialization; the
-        # learning rates of one seed share all of them (paired comparison).
-        "seeds": 3,
-        # The loss is recorded at step 0 and every record_every steps (and at the last step).
-        "record_every": 64,
-        # The recorded loss is 1/2 |f(x) - y|^2 averaged over a fixed test batch of fresh inputs: the expected
-        # online training loss (every online sample is fresh), without the noise of single samples.
-        "eval_samples": 64,
-        # A run has diverged once its online loss is non-finite or above this multiple of its step-0 loss; it is
-        # then frozen and recorded as diverged, never raised.
-        "divergence_threshold": 100.0,
-        # float32: the edge is set by O(1) factors per step, far above float32 rounding, and SGD is memory-bound,
-        # so float32 halves its time; float64 is there for tests against a plain loop.
-        "dtype": "float32",
-    },
-    "claims": {
-        # |slope of log lambda_max on log L - 1| <= this (the issue's 1 +- 0.2).
-        "fim_max_slope_tolerance": 0.2,
-        # |slope of log eta* on log L + 1| <= this (the issue's -1 +- 0.2).
-        "edge_slope_tolerance": 0.2,
-        # Concentration: at every depth, the fraction of eigenvalues >= lambda_max / 2 (a replicate's own maximum),
-        # averaged over replicates, is at least this. 0.5, "most eigenvalues within a factor 2 of the maximum", was
-        # fixed as a round number, not tuned to the measurement (ours).
-        "concentration_threshold": 0.5,
-    },
-}
+SGD_DTYPES = {name: getattr(torch, name) for name in SGD_DTYPE_NAMES}
 
 
-# --------------------------------------------------------------------------------------------------- settings
-
-
-def _fail(key: str, message: str):
-    raise ValueError(f"isometry section key '{key}': {message}")
-
-
-def _merge(defaults: Mapping, values: Mapping, prefix: str) -> dict:
-    merged = copy.deepcopy(dict(defaults))
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if key not in defaults:
-            _fail(name, f"unknown setting; known: {sorted(defaults)}")
-        if isinstance(defaults[key], Mapping) and key != "learning_rates":
-            if not isinstance(value, Mapping):
-                _fail(name, f"must be a mapping, got {value!r}")
-            merged[key] = _merge(defaults[key], value, f"{name}.")
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _positive_int(key: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        _fail(key, f"must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _positive_float(key: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not np.isfinite(value) \
-            or value <= 0:
-        _fail(key, f"must be a positive number, got {value!r}")
-    return float(value)
-
-
-def isometry_settings(section: Mapping | None = None) -> dict:
-    """The section merged over :data:`DEFAULTS` and checked; a bad key raises ValueError naming it."""
-    settings = _merge(DEFAULTS, section or {}, "")
-    depths = settings["depths"]
-    if not isinstance(depths, list | tuple) or not depths:
-        _fail("depths", f"must be a non-empty list, got {depths!r}")
-    settings["depths"] = [_positive_int("depths", d) for d in depths]
-    if len(set(settings["depths"])) != len(depths):
-        _fail("depths", f"has duplicates: {depths}")
-    settings["width"] = _positive_int("width", settings["width"])
-    if settings["activation"] not in ACTIVATIONS:
-        _fail("activation", f"is {settings['activation']!r}; allowed: {list(ACTIVATIONS)}")
-    settings["sigma_w2"] = _positive_float("sigma_w2", settings["sigma_w2"])
-    settings["input_scale"] = _positive_float("input_scale", settings["input_scale"])
-    settings["replicates"] = _positive_int("replicates", settings["replicates"])
-    sgd = settings["sgd"]
-    grid = sgd["learning_rates"]
-    if not isinstance(grid, Mapping):
-        _fail("sgd.learning_rates", f"must be a mapping {{min, max, count}}, got {grid!r}")
-    unknown = sorted(set(grid) - {"min", "max", "count"})
-    if unknown:
-        _fail(f"sgd.learning_rates.{unknown[0]}", "unknown setting; known: ['count', 'max', 'min']")
-    grid = {**DEFAULTS["sgd"]["learning_rates"], **grid}
-    low = _positive_float("sgd.learning_rates.min", grid["min"])
-    high = _positive_float("sgd.learning_rates.max", grid["max"])
-    count = _positive_int("sgd.learning_rates.count", grid["count"])
-    if high < low or (count == 1 and high != low) or (count > 1 and high == low):
-        _fail("sgd.learning_rates", f"needs min < max with count >= 2, or min == max with count 1; got {grid}")
-    sgd["learning_rates"] = {"min": low, "max": high, "count": count}
-    for key in ("steps", "seeds", "record_every", "eval_samples"):
-        sgd[key] = _positive_int(f"sgd.{key}", sgd[key])
-    sgd["divergence_threshold"] = _positive_float("sgd.divergence_threshold", sgd["divergence_threshold"])
-    if sgd["divergence_threshold"] <= 1:
-        _fail("sgd.divergence_threshold", f"is a multiple of the initial loss and must exceed 1, got "
-                                          f"{sgd['divergence_threshold']}")
-    if sgd["dtype"] not in SGD_DTYPES:
-        _fail("sgd.dtype", f"is {sgd['dtype']!r}; allowed: {list(SGD_DTYPES)}")
-    for key in ("fim_max_slope_tolerance", "edge_slope_tolerance", "concentration_threshold"):
-        settings["claims"][key] = _positive_float(f"claims.{key}", settings["claims"][key])
-    return settings
-
-
-def learning_rate_grid(settings: Mapping) -> np.ndarray:
-    """The log-spaced learning rates of a checked section (:func:`isometry_settings`)."""
-    grid = settings["sgd"]["learning_rates"]
-    return np.geomspace(grid["min"], grid["max"], grid["count"])
+def learning_rate_grid(section: IsometrySettings | Mapping) -> np.ndarray:
+    """The log-spaced learning rates of the SGD grid (sgd.learning_rates)."""
+    return from_config(IsometrySettings, section, FAMILY).sgd.learning_rates.values()
 
 
 # ---------------------------------------------------------------------------------------------- the networks
 
 
-def isometry_spec(depth: int, settings: Mapping) -> MlpSpec:
+def isometry_spec(depth: int, section: IsometrySettings | Mapping) -> MlpSpec:
     """The square network of L = ``depth`` weight layers: M -> M x (L - 1) -> M, orthogonal, no biases."""
-    width = settings["width"]
+    settings = from_config(IsometrySettings, section, FAMILY)
+    width = settings.width
     return MlpSpec(input_dim=width, width=width, hidden_layers=depth - 1, output_dim=width,
-                   activation=settings["activation"], sigma_w2=settings["sigma_w2"], initialization="orthogonal",
+                   activation=settings.activation, sigma_w2=settings.sigma_w2, initialization="orthogonal",
                    parametrization="standard")
 
 
@@ -226,25 +98,25 @@ def _generator(seed: int, *keys) -> torch.Generator:
 # ------------------------------------------------------------------------------------------------- spectra
 
 
-def run_isometry_spectra(section: Mapping, seed: int) -> pd.DataFrame:
+def run_isometry_spectra(section: IsometrySettings | Mapping, seed: int) -> pd.DataFrame:
     """The conditional-FIM spectrum at every depth, one row per eigenvalue.
 
     Columns: depth, width, replicate, rank (0 = largest), value, activation, input_norm2 (|x|^2, so that
     value / (depth * input_norm2) compares with the linear network's 1). Replicate r uses the same input x at every
     depth (so the depths are compared on the same inputs) and a fresh initialization per (depth, replicate).
     """
-    settings = isometry_settings(section)
-    width = settings["width"]
+    settings = from_config(IsometrySettings, section, FAMILY)
+    width = settings.width
     rows = []
-    for replicate in range(settings["replicates"]):
-        x = sphere_inputs(1, width, settings["input_scale"], _generator(seed, "spectra", "input", replicate))[0]
+    for replicate in range(settings.replicates):
+        x = sphere_inputs(1, width, settings.input_scale, _generator(seed, "spectra", "input", replicate))[0]
         norm2 = float(x @ x)
-        for depth in settings["depths"]:
+        for depth in settings.depths:
             spec = isometry_spec(depth, settings)
             params = init_params(spec, _generator(seed, "spectra", "init", depth, replicate))
             values = conditional_fim_eigenvalues(spec, params, x).numpy()
             rows += [{"depth": depth, "width": width, "replicate": replicate, "rank": rank, "value": float(value),
-                      "activation": settings["activation"], "input_norm2": norm2}
+                      "activation": settings.activation, "input_norm2": norm2}
                      for rank, value in enumerate(values)]
     return pd.DataFrame(rows)
 
@@ -288,7 +160,7 @@ def _activation_with_slope(z: torch.Tensor, name: str) -> tuple[torch.Tensor, to
         return activate(z, name), (z.abs() <= 1).to(z.dtype)  # as torch.clamp's gradient, boundaries included
     if name == "linear":
         return z, torch.ones_like(z)
-    raise ValueError(f"activation {name!r}; allowed: {list(ACTIVATIONS)}")
+    raise ValueError(f"activation {name!r}; allowed: {list(ISOMETRY_ACTIVATIONS)}")
 
 
 def _batched_loss(weights: torch.Tensor, activation: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -371,36 +243,37 @@ def batched_online_sgd(weights: torch.Tensor, learning_rates: torch.Tensor, acti
             "diverged": torch.stack(records["diverged"]).numpy(), "diverged_step": diverged_step.numpy()}
 
 
-def sgd_task(settings: Mapping, seed: int, sgd_seed: int, dtype=torch.float64) -> dict:
+def sgd_task(section: IsometrySettings | Mapping, seed: int, sgd_seed: int, dtype=torch.float64) -> dict:
     """One seed's regression task (ours): the teacher y = Q x (Q Haar orthogonal), an online stream of ``steps``
     inputs and a test batch of ``eval_samples`` inputs, all on the sphere |x|^2 = q M; the same at every depth and
     learning rate."""
-    width, scale, sgd = settings["width"], settings["input_scale"], settings["sgd"]
+    settings = from_config(IsometrySettings, section, FAMILY)
+    width, scale, sgd = settings.width, settings.input_scale, settings.sgd
     teacher = haar_orthogonal(width, _generator(seed, "sgd", "teacher", sgd_seed))
-    stream = sphere_inputs(sgd["steps"], width, scale, _generator(seed, "sgd", "stream", sgd_seed))
-    test = sphere_inputs(sgd["eval_samples"], width, scale, _generator(seed, "sgd", "test", sgd_seed))
+    stream = sphere_inputs(sgd.steps, width, scale, _generator(seed, "sgd", "stream", sgd_seed))
+    test = sphere_inputs(sgd.eval_samples, width, scale, _generator(seed, "sgd", "test", sgd_seed))
     return {"teacher": teacher.to(dtype), "inputs": stream.to(dtype), "targets": (stream @ teacher.T).to(dtype),
             "eval_inputs": test.to(dtype), "eval_targets": (test @ teacher.T).to(dtype)}
 
 
-def sgd_initial_params(settings: Mapping, depth: int, seed: int, sgd_seed: int) -> dict:
+def sgd_initial_params(section: IsometrySettings | Mapping, depth: int, seed: int, sgd_seed: int) -> dict:
     """The student's initialization for (depth, seed), float64, shared by every learning rate."""
-    spec = isometry_spec(depth, settings)
+    spec = isometry_spec(depth, section)
     return init_params(spec, _generator(seed, "sgd", "init", depth, sgd_seed))
 
 
-def run_isometry_sgd(section: Mapping, seed: int) -> pd.DataFrame:
+def run_isometry_sgd(section: IsometrySettings | Mapping, seed: int) -> pd.DataFrame:
     """Online SGD over the (learning rate, depth) grid, every learning rate and seed of a depth in one batched run.
 
     Rows per (depth, learning_rate, seed, step): loss (1/2 |f(x) - y|^2 on the seed's fixed test batch: the
     expected online training loss), online_loss (mean of the online losses since the previous record; NaN at step 0
     and after divergence), diverged (bool, sticky from the step it happened). ``seed`` is the SGD seed's index.
     """
-    settings = isometry_settings(section)
-    sgd = settings["sgd"]
-    dtype = SGD_DTYPES[sgd["dtype"]]
+    settings = from_config(IsometrySettings, section, FAMILY)
+    sgd = settings.sgd
+    dtype = SGD_DTYPES[sgd.dtype]
     rates = learning_rate_grid(settings)
-    seeds = sgd["seeds"]
+    seeds = sgd.seeds
     tasks = [sgd_task(settings, seed, s, dtype) for s in range(seeds)]
     # Model b is (learning rate b // seeds, seed b % seeds).
     model_rate = np.repeat(rates, seeds)
@@ -412,12 +285,12 @@ def run_isometry_sgd(section: Mapping, seed: int) -> pd.DataFrame:
     inputs, targets = per_model("inputs"), per_model("targets")
     eval_inputs, eval_targets = per_model("eval_inputs"), per_model("eval_targets")
     frames = []
-    for depth in settings["depths"]:
+    for depth in settings.depths:
         initial = [sgd_initial_params(settings, depth, seed, s) for s in range(seeds)]
         names = isometry_spec(depth, settings).names
         weights = torch.stack([torch.stack([initial[s][name] for s in model_seed]) for name in names]).to(dtype)
-        result = batched_online_sgd(weights, torch.as_tensor(model_rate), settings["activation"], inputs, targets,
-                                    eval_inputs, eval_targets, sgd["record_every"], sgd["divergence_threshold"])
+        result = batched_online_sgd(weights, torch.as_tensor(model_rate), settings.activation, inputs, targets,
+                                    eval_inputs, eval_targets, sgd.record_every, sgd.divergence_threshold)
         records = len(result["steps"])
         frames.append(pd.DataFrame({
             "depth": depth,
@@ -472,21 +345,21 @@ def _per_depth(depths, values, fmt: str) -> str:
     return ", ".join(f"L={int(d)}: {format(v, fmt)}" for d, v in zip(depths, values, strict=True))
 
 
-def isometry_claims(spectra: pd.DataFrame, sgd: pd.DataFrame, section: Mapping) -> list[Claim]:
+def isometry_claims(spectra: pd.DataFrame, sgd: pd.DataFrame, section: IsometrySettings | Mapping) -> list[Claim]:
     """HK21's three statements measured in our setting, with the section's tolerances (fixed before the runs)."""
-    settings = isometry_settings(section)
-    tolerances = settings["claims"]
+    settings = from_config(IsometrySettings, section, FAMILY)
+    tolerances = settings.claims
     summary = isometry_summary(spectra)
     edge = stability_edge(sgd)
     fim_slope = loglog_slope(summary["depth"], summary["lambda_max"])
     edge_slope = loglog_slope(edge["depth"], edge["edge"])
     best_slope = loglog_slope(edge["depth"], edge["best_rate"])
     concentration = float(summary["fraction_above_half"].min())
-    setting = (f"{settings['activation']}, M = {settings['width']}, sigma_w^2 = {settings['sigma_w2']}, "
-               f"q = |x|^2/M = {settings['input_scale']}, orthogonal weights, no biases")
+    setting = (f"{settings.activation}, M = {settings.width}, sigma_w^2 = {settings.sigma_w2}, "
+               f"q = |x|^2/M = {settings.input_scale}, orthogonal weights, no biases")
     two_over_max = dict(zip(summary["depth"], 2 / summary["lambda_max"], strict=True))
-    fim_tolerance, edge_tolerance = tolerances["fim_max_slope_tolerance"], tolerances["edge_slope_tolerance"]
-    threshold = tolerances["concentration_threshold"]
+    fim_tolerance, edge_tolerance = tolerances.fim_max_slope_tolerance, tolerances.edge_slope_tolerance
+    threshold = tolerances.concentration_threshold
     return [
         Claim(
             id="isometry.fim_max_grows_linearly_in_depth",
@@ -510,8 +383,8 @@ def isometry_claims(spectra: pd.DataFrame, sgd: pd.DataFrame, section: Mapping) 
             tolerance=edge_tolerance,
             holds=bool(np.isfinite(edge_slope) and abs(edge_slope + 1) <= edge_tolerance),
             ours=True,
-            detail=(f"{setting}; batch size 1, teacher y = Q x (Q orthogonal), {settings['sgd']['steps']} steps, "
-                    f"{settings['sgd']['seeds']} seeds; eta* (largest rate with it and all smaller rates below the "
+            detail=(f"{setting}; batch size 1, teacher y = Q x (Q orthogonal), {settings.sgd.steps} steps, "
+                    f"{settings.sgd.seeds} seeds; eta* (largest rate with it and all smaller rates below the "
                     f"initial loss, undiverged, for every seed): {_per_depth(edge['depth'], edge['edge'], '.3g')}; "
                     f"first unstable rate: {_per_depth(edge['depth'], edge['first_unstable'], '.3g')}; "
                     "2/lambda_max (the linearised edge): "

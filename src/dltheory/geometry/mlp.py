@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-ACTIVATIONS = ("relu", "tanh", "hard_tanh", "linear")
-NORMALIZATIONS = ("none", "last_batch_norm", "hidden_batch_norm", "last_layer_norm")
+from dltheory.geometry.settings import ACTIVATIONS, NORMALIZATIONS
+
 PARAMETRIZATIONS = ("standard", "ntk")
 INITIALIZATIONS = ("gaussian", "orthogonal")
 

@@ -35,40 +35,13 @@ import torch
 from dltheory.geometry import DIVERGED_LOSS
 from dltheory.geometry.jacobian import layer_inputs, per_sample_deltas
 from dltheory.geometry.mlp import MlpSpec, forward, init_params
+from dltheory.geometry.settings import METHODS, NatgradSettings
 from dltheory.seeds import derive_seed
+from dltheory.settings import from_config
 
-METHODS = ("gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise")
 NATURAL_METHODS = METHODS[1:]
 PREDICTION = "ntk_limit"  # the rows of the NTK-limit prediction of exact NGD (not a method the pipeline trains)
 RELU_GAMMA = 0.5  # the fraction of active ReLU units, in the unit-wise rate (ngd_in_wide_nn's get_ng_opt_lr)
-
-DEFAULTS = {
-    "classes": [0, 1],  # digits classes; the first gets label -0.5, the second +0.5
-    "train_size": 100,
-    "test_size": 50,
-    "width": 1024,  # 4096 in ngd_in_wide_nn and config/paper.yaml
-    "layers": 3,  # weight layers
-    "sigma_w2": 2.0,
-    "steps": 5,  # natural-gradient steps (the code's default is 2)
-    # ours: eigenvalues below pinv_rtol times the largest count as zero in a pseudo-inverse. On the digits the
-    # first layer's unit-wise Grams have rank <= 64 < N; at 1e-8 their near-zero eigenvalues blew the step up
-    # (train loss 0.117 -> 0.017 after one step, against 0.004 at 1e-6; the other methods do not change).
-    "pinv_rtol": 1e-6,
-    # Gradient descent at its best stable rate: the lowest final train loss among these multiples of
-    # 1 / lambda_max of the Gauss-Newton matrix J^T J / N at initialization (2 is the stability edge).
-    "gd": {"steps": 100, "rate_multiples": [1.0, 1.9]},
-    "learning_rates": {},  # method -> rate; a method not given gets the paper's rate (paper_learning_rate)
-    # The exact-NGD job also writes the NTK-limit prediction (method "ntk_limit"): the function-space dynamics of
-    # exact NGD with the analytical NTK of the infinitely wide network, from the finite network's initial outputs
-    # (the code's "analytical prediction", which the README gives as 0.134341 -> 1.30195e-16 train and
-    # 0.128435 -> 4.36911e-3 test on MNIST).
-    "ntk_prediction": True,
-    # prediction_factor (ours): how far exact NGD's test loss after one step may be from the NTK-limit prediction;
-    # the code's README has 4.23e-3 against 4.37e-3 at M = 4096, and the NTK itself deviates like 1/sqrt(M).
-    "claims": {"exact_first_step_drop": 100.0, "approximation_factor": 10.0, "gd_step_factor": 10.0,
-               "prediction_factor": 1.5},
-}
-
 
 def digits_two_classes(classes, train_size: int, test_size: int, seed: int):
     """Train and test sets of two digits classes: x scaled to unit norm, y = -0.5 / +0.5, drawn without replacement
@@ -117,9 +90,10 @@ def paper_learning_rate(method: str, layers: int, train_size: int, width: int) -
     raise ValueError(f"natgrad: no paper learning rate for method {method!r}")
 
 
-def network_spec(section: Mapping, input_dim: int) -> MlpSpec:
-    return MlpSpec(input_dim=input_dim, width=section["width"], hidden_layers=section["layers"] - 1, output_dim=1,
-                   activation="relu", sigma_w2=section["sigma_w2"], parametrization="ntk")
+def network_spec(section: NatgradSettings | Mapping, input_dim: int) -> MlpSpec:
+    settings = from_config(NatgradSettings, section, "natgrad")
+    return MlpSpec(input_dim=input_dim, width=settings.width, hidden_layers=settings.layers - 1, output_dim=1,
+                   activation="relu", sigma_w2=settings.sigma_w2, parametrization="ntk")
 
 
 def _pinv(matrix: torch.Tensor, rtol: float) -> torch.Tensor:
@@ -132,7 +106,7 @@ def _transpose_jacobian(delta: torch.Tensor, layer_input: torch.Tensor, v: torch
 
 
 def update_direction(method: str, spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor,
-                     pinv_rtol: float = DEFAULTS["pinv_rtol"]) -> dict:
+                     pinv_rtol: float = NatgradSettings.pinv_rtol) -> dict:
     """The step direction dW_l of ``method`` (one of METHODS) at ``params``; the update is W_l -= eta * dW_l."""
     n = x.shape[0]
     with torch.no_grad():
@@ -264,48 +238,35 @@ def train(method: str, spec: MlpSpec, params: dict, data, learning_rate: float, 
     return table
 
 
-def check_section(section: Mapping) -> dict:
-    """The section with defaults filled in; an unknown key or method is an error naming it."""
-    unknown = sorted(set(section) - set(DEFAULTS) - {"enabled", "methods", "seeds"})
-    if unknown:
-        raise ValueError(f"natgrad has no setting {unknown[0]!r}; known: {sorted(DEFAULTS)}")
-    filled = {**DEFAULTS, **section, "gd": {**DEFAULTS["gd"], **section.get("gd", {})},
-              "claims": {**DEFAULTS["claims"], **section.get("claims", {})}}
-    for method in [*filled.get("methods", []), *filled["learning_rates"]]:
-        if method not in METHODS:
-            raise ValueError(f"natgrad.methods: unknown method {method!r}; known: {list(METHODS)}")
-    return filled
-
-
-def run_method(method: str, section: Mapping, seed: int, device: str = "cpu") -> pd.DataFrame:
+def run_method(method: str, section: NatgradSettings | Mapping, seed: int, device: str = "cpu") -> pd.DataFrame:
     """Train one method from the same initialization and data as every other method (the seed does not depend on
     the method); GD is run at each rate multiple. A tidy table with the method, its rate and the setting; the exact
     method's also holds the NTK-limit prediction (method PREDICTION) unless ntk_prediction is off."""
-    section = check_section(section)
-    data = digits_two_classes(section["classes"], section["train_size"], section["test_size"],
+    settings = from_config(NatgradSettings, section, "natgrad")
+    data = digits_two_classes(settings.classes, settings.train_size, settings.test_size,
                               derive_seed(seed, "natgrad", "data"))
     data = tuple(t.to(device) for t in data)
-    spec = network_spec(section, data[0].shape[1])
+    spec = network_spec(settings, data[0].shape[1])
     generator = torch.Generator().manual_seed(derive_seed(seed, "natgrad", "init"))
     params = {name: w.to(device) for name, w in init_params(spec, generator).items()}
     if method == "gd":
         lambda_max = gauss_newton_lambda_max(spec, params, data[0])
         runs = []
-        for multiple in section["gd"]["rate_multiples"]:
+        for multiple in settings.gd.rate_multiples:
             rate = multiple / lambda_max
-            run = train("gd", spec, params, data, rate, section["gd"]["steps"], section["pinv_rtol"])
+            run = train("gd", spec, params, data, rate, settings.gd.steps, settings.pinv_rtol)
             runs.append(run.assign(learning_rate=rate, rate_multiple=multiple, lambda_max=lambda_max))
         table = pd.concat(runs, ignore_index=True).assign(method=method)
     else:
-        rate = section["learning_rates"].get(method) or paper_learning_rate(
-            method, section["layers"], section["train_size"], section["width"])
-        table = train(method, spec, params, data, rate, section["steps"], section["pinv_rtol"]).assign(method=method)
-        if method == "exact" and section["ntk_prediction"]:
-            prediction = ntk_limit_prediction(spec, params, data, rate, section["steps"]).assign(method=PREDICTION)
+        rate = settings.learning_rates.get(method) or paper_learning_rate(
+            method, settings.layers, settings.train_size, settings.width)
+        table = train(method, spec, params, data, rate, settings.steps, settings.pinv_rtol).assign(method=method)
+        if method == "exact" and settings.ntk_prediction:
+            prediction = ntk_limit_prediction(spec, params, data, rate, settings.steps).assign(method=PREDICTION)
             table = pd.concat([table, prediction], ignore_index=True)
         table = table.assign(learning_rate=rate, rate_multiple=np.nan, lambda_max=np.nan)
-    return table.assign(width=spec.width, layers=section["layers"],
-                        train_size=section["train_size"], test_size=section["test_size"])
+    return table.assign(width=spec.width, layers=settings.layers,
+                        train_size=settings.train_size, test_size=settings.test_size)
 
 
 # --- analysis and claims ---
@@ -335,10 +296,10 @@ def steps_to_reach(curve: pd.DataFrame, level: float) -> float:
     return float(reached.min()) if len(reached) else float("inf")
 
 
-def natgrad_claims(table: pd.DataFrame, section: Mapping) -> list:
+def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> list:
     from dltheory.claims import Claim
 
-    limits = check_section(section)["claims"]
+    limits = from_config(NatgradSettings, section, "natgrad").claims
     curves = loss_curves(table)
     train = curves[curves["split"] == "train"]
     loss_at = train.set_index(["method", "step"])["value"]
@@ -351,8 +312,8 @@ def natgrad_claims(table: pd.DataFrame, section: Mapping) -> list:
             id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
             statement="Exact NGD with learning rate 1 fits the training set in one step.",
             measured=round(float(drop), 1),
-            expected=f"train loss at step 0 / step 1 ≥ {limits['exact_first_step_drop']:g}",
-            tolerance=limits["exact_first_step_drop"], holds=bool(drop >= limits["exact_first_step_drop"]),
+            expected=f"train loss at step 0 / step 1 ≥ {limits.exact_first_step_drop:g}",
+            tolerance=limits.exact_first_step_drop, holds=bool(drop >= limits.exact_first_step_drop),
             ours=True, detail=f"digits 0 vs 1 (not MNIST), M = {width}: {start:.4g} -> {one_step:.3g}"))
         approximations = [m for m in NATURAL_METHODS if m != "exact" and (m, 1) in loss_at.index]
         if approximations:
@@ -363,17 +324,17 @@ def natgrad_claims(table: pd.DataFrame, section: Mapping) -> list:
                 statement="Block-diagonal, block tri-diagonal, K-FAC and unit-wise NGD, at the paper's learning rates, "
                           "converge as fast as exact NGD.",
                 measured=round(float(ratios[worst]), 2),
-                expected=f"every approximation's train loss after one step ≤ {limits['approximation_factor']:g} x "
+                expected=f"every approximation's train loss after one step ≤ {limits.approximation_factor:g} x "
                          "exact NGD's (measured: the largest ratio)",
-                tolerance=limits["approximation_factor"],
-                holds=bool(ratios[worst] <= limits["approximation_factor"]), ours=True,
+                tolerance=limits.approximation_factor,
+                holds=bool(ratios[worst] <= limits.approximation_factor), ours=True,
                 detail="; ".join(f"{METHOD_LABEL[m]}: {loss_at[(m, 1)]:.3g} ({ratios[m]:.2f}x)"
                                  for m in approximations)))
         if (PREDICTION, 1) in loss_at.index:
             test_at = curves[curves["split"] == "test"].set_index(["method", "step"])["value"]
             measured, predicted = test_at[("exact", 1)], test_at[(PREDICTION, 1)]
             ratio = max(measured / predicted, predicted / measured)
-            factor = limits["prediction_factor"]
+            factor = limits.prediction_factor
             claims.append(Claim(
                 id="natgrad.exact_ngd_follows_the_ntk_limit", source=f"{SOURCE}; {SOURCE_CODE} (prediction 4.37e-3, "
                 "network 4.23e-3 test loss after one step)",
@@ -389,7 +350,7 @@ def natgrad_claims(table: pd.DataFrame, section: Mapping) -> list:
         if len(gd):
             steps = steps_to_reach(gd, one_step)
             budget = int(gd["step"].max())
-            factor = limits["gd_step_factor"]
+            factor = limits.gd_step_factor
             claims.append(Claim(
                 id="natgrad.gd_needs_many_more_steps", source=SOURCE,
                 statement="Gradient descent at its best stable learning rate needs many more steps than NGD's one.",

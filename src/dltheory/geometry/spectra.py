@@ -38,14 +38,14 @@ from dltheory.geometry.jacobian import (
     ntk,
     softmax_fisher_gram,
 )
-from dltheory.geometry.mlp import ACTIVATIONS, MlpSpec, forward, init_params
+from dltheory.geometry.mlp import MlpSpec, forward, init_params
+from dltheory.geometry.settings import CRITICAL_SIGMA_W2, SpectraSettings
 from dltheory.seeds import derive_seed
+from dltheory.settings import from_config
 from dltheory.stats import replicate_slopes
 
 __all__ = [
-    "CLAIM_DEFAULTS",
     "CRITICAL_SIGMA_W2",
-    "DEFAULTS",
     "MATRICES",
     "SOURCE_ABSTRACT",
     "SOURCE_NOTE",
@@ -55,7 +55,6 @@ __all__ = [
     "outlier_count",
     "run_spectra",
     "spectra_claims",
-    "spectra_settings",
     "spectra_summary",
     "top_spread",
 ]
@@ -65,100 +64,26 @@ MATRICES = ("fim_linear", "fim_softmax", "input_linear", "input_softmax")
 SOURCE_ABSTRACT = "Karakida, Akaho & Amari, Neural Computation 33(8):2274 (2021), abstract"
 SOURCE_NOTE = "Karakida, Akaho & Amari 2021 (arXiv 1910.05992v2, via a reading note)"
 
-# sigma_w^2 at the order-to-chaos boundary of a bias-free network: signals neither die out nor blow up with depth.
-# ReLU: He's 2 keeps E[h^2] fixed; odd activations (tanh, hard tanh): slope 1 at the origin, so sigma_w^2 = 1.
-CRITICAL_SIGMA_W2 = {"relu": 2.0, "tanh": 1.0, "hard_tanh": 1.0, "linear": 1.0}
-
-CLAIM_DEFAULTS = {
-    # Outliers count as "separated by a wide gap" when lambda_k / lambda_{k+1} at the outlier edge is at least
-    # this (ours; the brief's suggestion, fixed before any run).
-    "gap_min": 10.0,
-    # The mean of the top C eigenvalues grows like M^s with |s - 1| <= this (ours; lambda_max = O(M), note p. 7).
-    "slope_tolerance": 0.2,
-    # log10(lambda_1 / lambda_C) of the softmax FIM exceeds the linear FIM's by at least this many decades at every
-    # width: 0.3 = the softmax's top-C ratio is at least twice the linear's (ours, fixed before any run).
-    "spread_margin": 0.3,
-}
-
-DEFAULTS = {
-    # Widths M of every hidden layer. Default run: [100, 200, 400] (< 30 s on one core); paper: [200, 500, 1000]
-    # (the note's regression FIM has M = 200, its cross-entropy FIM M = 1000).
-    "widths": [100, 200, 400],
-    # Hidden layers of width M (ours: the note's L = 3 may count weight layers, i.e. 2 hidden layers).
-    "hidden_layers": 3,
-    # Output units C (paper: 10).
-    "outputs": 10,
-    # Samples N, standard-normal inputs (paper: 100).
-    "samples": 100,
-    # Input dimension (ours; unknown in the paper).
-    "input_dim": 100,
-    # Activation (ours: "relu"; the note's regression FIM uses tanh, which without biases gives no outliers, see the
-    # module docstring). One of mlp.ACTIVATIONS.
-    "activation": "relu",
-    # Weight variance sigma_w^2 / fan_in (standard parametrization). None: the activation's critical value,
-    # CRITICAL_SIGMA_W2 (relu 2.0, tanh 1.0; ours, the paper only says O(1/M)).
-    "sigma_w2": None,
-    # Independent networks and input sets per width (ours; the note's paper figure averages 100 seeds).
-    "replicates": 2,
-    # Thresholds of the claims, see CLAIM_DEFAULTS.
-    "claims": CLAIM_DEFAULTS,
-}
-
 TABLE_COLUMNS = ["matrix", "activation", "width", "replicate", "rank", "value", "n_samples", "n_outputs",
                  "input_dim", "hidden_layers", "sigma_w2"]
 SUMMARY_COLUMNS = ["matrix", "activation", "width", "replicate", "n_eigenvalues", "n_parameters", "lambda_max",
                    "mean", "top_mean", "outliers", "gap", "spread"]
 
 
-def spectra_settings(section: Mapping | None = None) -> dict:
-    """The section over DEFAULTS, checked: an unknown key (also inside ``claims``) or a bad value raises ValueError
-    naming it. ``sigma_w2`` None becomes the activation's critical value."""
-    section = dict(section or {})
-    unknown = sorted(set(section) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"spectra: unknown key(s) {unknown}; known: {sorted(DEFAULTS)}")
-    claims = dict(section.pop("claims", None) or {})
-    unknown = sorted(set(claims) - set(CLAIM_DEFAULTS))
-    if unknown:
-        raise ValueError(f"spectra.claims: unknown key(s) {unknown}; known: {sorted(CLAIM_DEFAULTS)}")
-    settings = {**DEFAULTS, **section, "claims": {**CLAIM_DEFAULTS, **claims}}
-    widths = settings["widths"]
-    if (not isinstance(widths, list | tuple) or not widths
-            or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths)):
-        raise ValueError(f"spectra.widths must be a non-empty list of positive integers, got {widths!r}")
-    settings["widths"] = sorted(int(w) for w in widths)
-    for key in ("hidden_layers", "outputs", "samples", "input_dim", "replicates"):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"spectra.{key} must be a positive integer, got {value!r}")
-    if settings["outputs"] < 2:
-        raise ValueError(f"spectra.outputs must be at least 2 (softmax needs two classes), got {settings['outputs']}")
-    if settings["activation"] not in ACTIVATIONS:
-        raise ValueError(f"spectra.activation is {settings['activation']!r}; allowed: {list(ACTIVATIONS)}")
-    if settings["sigma_w2"] is None:
-        settings["sigma_w2"] = CRITICAL_SIGMA_W2[settings["activation"]]
-    if not isinstance(settings["sigma_w2"], int | float) or settings["sigma_w2"] <= 0:
-        raise ValueError(f"spectra.sigma_w2 must be a positive number or None, got {settings['sigma_w2']!r}")
-    settings["sigma_w2"] = float(settings["sigma_w2"])
-    for key, value in settings["claims"].items():
-        if not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"spectra.claims.{key} must be a positive number, got {value!r}")
-    return settings
+def _spec(settings: SpectraSettings, width: int) -> MlpSpec:
+    return MlpSpec(input_dim=settings.input_dim, width=width, hidden_layers=settings.hidden_layers,
+                   output_dim=settings.outputs, activation=settings.activation,
+                   sigma_w2=settings.sigma_w2, parametrization="standard")
 
 
-def _spec(settings: Mapping, width: int) -> MlpSpec:
-    return MlpSpec(input_dim=settings["input_dim"], width=width, hidden_layers=settings["hidden_layers"],
-                   output_dim=settings["outputs"], activation=settings["activation"],
-                   sigma_w2=settings["sigma_w2"], parametrization="standard")
-
-
-def draw_network(settings: Mapping, width: int, replicate: int, seed: int):
+def draw_network(section: SpectraSettings | Mapping, width: int, replicate: int, seed: int):
     """(spec, params, x) of one (width, replicate): Gaussian weights with variance sigma_w^2 / fan_in, no biases,
     and N standard-normal inputs (N x input_dim), all float64 from one generator seeded by
-    ``derive_seed(seed, "spectra", width, replicate)``. ``settings`` as from :func:`spectra_settings`."""
+    ``derive_seed(seed, "spectra", width, replicate)``."""
+    settings = from_config(SpectraSettings, section, FAMILY)
     generator = torch.Generator().manual_seed(derive_seed(seed, FAMILY, width, replicate))
     spec = _spec(settings, width)
-    x = torch.randn(settings["samples"], settings["input_dim"], generator=generator, dtype=torch.float64)
+    x = torch.randn(settings.samples, settings.input_dim, generator=generator, dtype=torch.float64)
     params = init_params(spec, generator, dtype=torch.float64)
     return spec, params, x
 
@@ -177,28 +102,28 @@ def network_spectra(spec: MlpSpec, params: dict, x: torch.Tensor) -> dict[str, n
     return {name: fisher_eigenvalues(matrix.detach()).numpy() for name, matrix in duals.items()}
 
 
-def run_spectra(section: Mapping, seed: int) -> pd.DataFrame:
+def run_spectra(section: SpectraSettings | Mapping, seed: int) -> pd.DataFrame:
     """Eigenvalues of the four matrices of every (width, replicate), one row each, rank 0 = largest.
 
     Columns: matrix, activation, width, replicate, rank, value, n_samples, n_outputs, input_dim, hidden_layers,
-    sigma_w2 (the resolved value). The sizes are the section's (defaults: DEFAULTS).
+    sigma_w2 (the resolved value). The sizes are the section's (defaults: :class:`SpectraSettings`).
     """
-    settings = spectra_settings(section)
+    settings = from_config(SpectraSettings, section, FAMILY)
     frames = []
-    for width in settings["widths"]:
-        for replicate in range(settings["replicates"]):
+    for width in settings.widths:
+        for replicate in range(settings.replicates):
             spectra = network_spectra(*draw_network(settings, width, replicate, seed))
             for matrix in MATRICES:
                 values = spectra[matrix]
                 frames.append(pd.DataFrame({"matrix": matrix, "width": width, "replicate": replicate,
                                             "rank": np.arange(len(values)), "value": values}))
     table = pd.concat(frames, ignore_index=True)
-    table["activation"] = settings["activation"]
-    table["n_samples"] = settings["samples"]
-    table["n_outputs"] = settings["outputs"]
-    table["input_dim"] = settings["input_dim"]
-    table["hidden_layers"] = settings["hidden_layers"]
-    table["sigma_w2"] = settings["sigma_w2"]
+    table["activation"] = settings.activation
+    table["n_samples"] = settings.samples
+    table["n_outputs"] = settings.outputs
+    table["input_dim"] = settings.input_dim
+    table["hidden_layers"] = settings.hidden_layers
+    table["sigma_w2"] = settings.sigma_w2
     return table[TABLE_COLUMNS]
 
 
@@ -278,11 +203,10 @@ def _outlier_claim(summary: pd.DataFrame, matrix: str, low: int, high: int, gap_
                         f"gaps lambda_k/lambda_k+1 {_per_width(rows, 'gap', '{:.2f}')}", **fields)
 
 
-def spectra_claims(table: pd.DataFrame, section: Mapping) -> list[Claim]:
-    """KAA21's claims on the run table, with the thresholds of ``section["claims"]`` (fixed before the runs)."""
-    settings = spectra_settings(section)
-    limits = settings["claims"]
-    gap_min, tolerance, margin = limits["gap_min"], limits["slope_tolerance"], limits["spread_margin"]
+def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> list[Claim]:
+    """KAA21's claims on the run table, with the thresholds of the section's ``claims`` (fixed before the runs)."""
+    limits = from_config(SpectraSettings, section, FAMILY).claims
+    gap_min, tolerance, margin = limits.gap_min, limits.slope_tolerance, limits.spread_margin
     summary = spectra_summary(table)
     outputs = int(table["n_outputs"].iloc[0])
     setting = (f"{table['activation'].iloc[0]} (ours), {int(table['hidden_layers'].iloc[0])} hidden layers, "

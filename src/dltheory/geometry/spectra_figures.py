@@ -9,7 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dltheory.geometry.spectra import spectra_settings, spectra_summary
+from dltheory.geometry.settings import SpectraSettings
+from dltheory.geometry.spectra import spectra_summary
+from dltheory.settings import from_config
 from dltheory.stats import loglog_slope
 
 __all__ = ["MATRIX_LABEL", "plot_histograms", "plot_outliers_vs_width"]
@@ -28,7 +30,7 @@ def _range(values: pd.Series, fmt: str) -> str:
     return fmt.format(low) if low == high else f"{fmt.format(low)}–{fmt.format(high)}"
 
 
-def plot_histograms(table: pd.DataFrame, section: Mapping):
+def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
     """Rows: FIM with linear output, FIM with softmax, input metric with linear output; columns: widths M.
 
     Each panel is the histogram of log10 eigenvalues, all replicates pooled, counts on a log axis; the top C
@@ -36,7 +38,7 @@ def plot_histograms(table: pd.DataFrame, section: Mapping):
     k (widest ratio lambda_k / lambda_k+1, k ≤ 2C) and that gap, ranges over the replicates. Numerical zeros are left
     out (below lambda_max * 1e-10).
     """
-    settings = spectra_settings(section)
+    settings = from_config(SpectraSettings, section, "spectra")
     summary = spectra_summary(table)
     widths = sorted(table["width"].unique())
     outputs = int(table["n_outputs"].iloc[0])
@@ -73,8 +75,8 @@ def plot_histograms(table: pd.DataFrame, section: Mapping):
     handles, labels = axes[0, 0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", frameon=False, fontsize=8, bbox_to_anchor=(0.5, -0.01))
     figure.suptitle(
-        f"Eigenvalue spectra at random init: {settings['activation']} (ours), σ_w² = {settings['sigma_w2']:g}, "
-        f"{settings['hidden_layers']} hidden layers, N = {int(table['n_samples'].iloc[0])}, C = {outputs}, "
+        f"Eigenvalue spectra at random init: {settings.activation} (ours), σ_w² = {settings.sigma_w2:g}, "
+        f"{settings.hidden_layers} hidden layers, N = {int(table['n_samples'].iloc[0])}, C = {outputs}, "
         f"input dim {int(table['input_dim'].iloc[0])} (ours), {table['replicate'].nunique()} replicates pooled",
         fontsize=10)
     figure.tight_layout(rect=(0, 0.03, 1, 1))

@@ -14,19 +14,9 @@ import numpy as np
 import torch
 
 from dltheory.nn.batched_mlp import BatchedMLP
+from dltheory.nn.settings import TrainingSettings  # noqa: F401  (the training settings live torch-free)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    learning_rate: float = 1e-2
-    batch_size: int = 256
-    max_steps: int = 2000
-    eval_every: int = 50
-    patience: int = 10  # evaluations without improvement before a model stops
-    lr_decay: float = 0.1  # final learning rate as a fraction of the first (cosine schedule)
-    divergence_threshold: float = 1e6  # a training loss above this counts as diverged, like NaN
 
 
 @dataclass

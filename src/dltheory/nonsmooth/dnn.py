@@ -1,51 +1,14 @@
 """ReLU DNN regression sized by the JMLR guideline, trained many-at-once (Imaizumi & Fukumizu 2022)."""
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
 from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
-from dltheory.nn.training import TrainingOutcome, TrainingSettings, predict_batched, train_batched_regression
-from dltheory.nonsmooth.theory import jmlr_network_size
+from dltheory.nn.training import TrainingOutcome, predict_batched, train_batched_regression
+from dltheory.nonsmooth.settings import DNNSettings
+from dltheory.runtime import resolve_device
 
-
-@dataclass(frozen=True)
-class DNNSettings:
-    """DNN size and training. ``width``/``depth`` of 0 mean "from the JMLR Thm 7 guideline"."""
-
-    width: int = 0
-    depth: int = 0
-    parameter_scale: float = 2.0  # the constant C of J Thm 7's parameter budget (ours)
-    depth_scale: float = 0.25  # the constant C of J Thm 7's depth bound (ours)
-    validation_fraction: float = 0.2  # held out for early stopping
-    max_width: int = 0  # cap on the guideline's width (0: none); bounds the cost of rough (small beta) targets
-    init: str = "he"  # initial weights: "he" or "standard_normal" (see BatchedMLP)
-    training: TrainingSettings = field(default_factory=TrainingSettings)
-
-    @classmethod
-    def from_config(cls, config: dict) -> "DNNSettings":
-        config = dict(config)
-        training_keys = TrainingSettings.__dataclass_fields__
-        training = TrainingSettings(**{k: config.pop(k) for k in list(config) if k in training_keys})
-        return cls(training=training, **config)
-
-    def architecture_for(self, n: int, dim: int, alpha: float, beta: float, pieces: int) -> tuple[int, int]:
-        """(depth, width) for sample size n: the guideline unless overridden."""
-        depth, width = jmlr_network_size(n, dim, alpha, beta, pieces, self.parameter_scale, self.depth_scale)
-        width = self.width or width
-        if self.max_width:
-            width = min(width, self.max_width)
-        return (self.depth or depth), width
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present; ``cuda`` without a GPU is an error that says so."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
-    return torch.device(name)
+__all__ = ["DNNRegressor", "DNNSettings", "predict_dnn_batch", "resolve_device", "train_dnn_batch"]
 
 
 def train_dnn_batch(

@@ -1,0 +1,343 @@
+"""Settings of the four geometry families (batchnorm, natgrad, spectra, isometry) as frozen dataclasses, built from
+a config section by :func:`dltheory.settings.from_config`. Torch-free: the Snakefile builds them before any job.
+
+Each dataclass is the one home of its settings' defaults; the JSON schema (``workflow/schemas/config.schema.yaml``)
+holds their types, ranges and enums. ``__post_init__`` holds what a schema cannot say: checks across keys and
+values resolved from others. Every family's ``claims`` block is read only by its notebook (an analysis field), so
+the measuring jobs, which get :func:`dltheory.settings.job_config`, never see it.
+
+The constants the settings need live here, and the torch modules import them from here.
+"""
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+
+from dltheory.settings import analysis_field
+
+ACTIVATIONS = ("relu", "tanh", "hard_tanh", "linear")  # dltheory.geometry.mlp.activate
+NORMALIZATIONS = ("none", "last_batch_norm", "hidden_batch_norm", "last_layer_norm")  # mlp.MlpSpec.normalization
+METHODS = ("gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise")  # natgrad's update rules
+# sigma_w^2 at the order-to-chaos boundary of a bias-free network: signals neither die out nor blow up with depth.
+# ReLU: He's 2 keeps E[h^2] fixed; odd activations (tanh, hard tanh): slope 1 at the origin, so sigma_w^2 = 1.
+CRITICAL_SIGMA_W2 = {"relu": 2.0, "tanh": 1.0, "hard_tanh": 1.0, "linear": 1.0}
+ISOMETRY_ACTIVATIONS = ("tanh", "hard_tanh", "linear")  # the isometry family's batched SGD has their slopes
+SGD_DTYPE_NAMES = ("float32", "float64")  # torch dtypes of the isometry family's online SGD
+
+
+def _is_float(annotation) -> bool:
+    if annotation is float:
+        return True
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and float in typing.get_args(annotation)
+
+
+def _whole_numbers_as_floats(settings) -> None:
+    """A whole number given for a float setting (``sigma_w2: 1``) becomes a float, so that it reads the same in
+    tables and claims whichever way the config wrote it."""
+    hints = typing.get_type_hints(type(settings))
+    for item in dataclasses.fields(settings):
+        value = getattr(settings, item.name)
+        if _is_float(hints[item.name]) and isinstance(value, int) and not isinstance(value, bool):
+            object.__setattr__(settings, item.name, float(value))
+
+
+def _check_names(key: str, names, known) -> None:
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{key}: unknown name {name!r}; known: {list(known)}")
+
+
+@dataclass(frozen=True)
+class LogGrid:
+    """``count`` log-spaced values from ``min`` to ``max``, both included (:meth:`values`)."""
+
+    min: float
+    max: float
+    count: int
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+        if self.max < self.min or (self.count == 1 and self.max != self.min) or (
+                self.count > 1 and self.max == self.min):
+            raise ValueError(f"needs min < max with count >= 2, or min == max with count 1; got min {self.min}, "
+                             f"max {self.max}, count {self.count}")
+
+    def values(self):
+        import numpy as np
+
+        return np.geomspace(self.min, self.max, self.count)
+
+
+# --------------------------------------------------------------------------------------------------- batchnorm
+
+
+@dataclass(frozen=True)
+class BatchnormRateMultiples(LogGrid):
+    min: float = 0.25
+    max: float = 16.0
+    count: int = 13
+
+
+@dataclass(frozen=True)
+class BatchnormGd:
+    """Full-batch GD from replicate 0's initialization, at rates c * 2 / lambda_max with c log-spaced. Wide ReLU
+    networks can catapult: above 2 / lambda_max the loss first grows, then falls as the curvature drops (Lewkowycz
+    et al. 2020), so a run is "stable" when its loss never rises above the initial loss, and the grid reaches far
+    past the edge."""
+
+    variants: tuple[str, ...] = ("none", "last_batch_norm")
+    # Those of the family's widths up to 512 in the default run (1024 costs 4x more; paper: all).
+    widths: tuple[int, ...] = (64, 128, 256, 512)
+    rate_multiples: BatchnormRateMultiples = field(default_factory=BatchnormRateMultiples)  # c
+    steps: int = 30
+
+    def __post_init__(self):
+        _check_names("variants", self.variants, NORMALIZATIONS)
+
+
+@dataclass(frozen=True)
+class BatchnormClaims:
+    # lambda_max grows like M^s and the mean eigenvalue like M^-s' with |s - 1|, |s' - 1| <= this.
+    slope_tolerance: float = 0.15
+    # lambda_max without normalization over lambda_max with last-layer batch norm, at the widest M: at least this.
+    reduction_factor: float = 5.0
+    # The largest stable GD rate is within this factor of 2 / lambda_max, for every variant and width of the grid.
+    edge_factor: float = 2.0
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+
+
+@dataclass(frozen=True)
+class BatchnormSettings:
+    """Batch norm in the last layer against pathological sharpness (Karakida, Akaho & Amari, NeurIPS 2019);
+    dltheory.geometry.batchnorm."""
+
+    enabled: bool = False
+    widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
+    hidden_layers: int = 3
+    samples: int = 100  # T, fixed across widths
+    input_dim: int = 100
+    sigma_w2: float = 2.0
+    variants: tuple[str, ...] = NORMALIZATIONS
+    replicates: int = 2  # independent data sets and initializations per width
+    gd: BatchnormGd = field(default_factory=BatchnormGd)
+    claims: BatchnormClaims = analysis_field(default_factory=BatchnormClaims)
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+        _check_names("variants", self.variants, NORMALIZATIONS)
+
+    def figure_names(self) -> tuple[str, ...]:
+        return ("fisher_vs_width", "gd_grid")
+
+
+# ----------------------------------------------------------------------------------------------------- natgrad
+
+
+@dataclass(frozen=True)
+class NatgradGd:
+    """Gradient descent at its best stable rate: the lowest final train loss among these multiples of 1 / lambda_max
+    of the Gauss-Newton matrix J^T J / N at initialization (2 is the stability edge)."""
+
+    steps: int = 100
+    rate_multiples: tuple[float, ...] = (1.0, 1.9)
+
+
+@dataclass(frozen=True)
+class NatgradClaims:
+    # Exact NGD's train loss at step 0 over step 1: at least this.
+    exact_first_step_drop: float = 100.0
+    # Every approximation's train loss after one step: at most this times exact NGD's.
+    approximation_factor: float = 10.0
+    # Steps GD needs to reach exact NGD's one-step train loss: at least this.
+    gd_step_factor: float = 10.0
+    # ours: how far exact NGD's test loss after one step may be from the NTK-limit prediction; the code's README has
+    # 4.23e-3 against 4.37e-3 at M = 4096, and the NTK itself deviates like 1/sqrt(M).
+    prediction_factor: float = 1.5
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+
+
+@dataclass(frozen=True)
+class NatgradSettings:
+    """Approximate natural gradient in wide networks (Karakida & Osawa, NeurIPS 2020); dltheory.geometry.natgrad."""
+
+    enabled: bool = False
+    methods: tuple[str, ...] = METHODS  # one training job each
+    classes: tuple[int, ...] = (0, 1)  # digits classes; the first gets label -0.5, the second +0.5
+    train_size: int = 100
+    test_size: int = 50
+    width: int = 1024  # 4096 in ngd_in_wide_nn and config/paper.yaml
+    layers: int = 3  # weight layers
+    sigma_w2: float = 2.0
+    steps: int = 5  # natural-gradient steps (the code's default is 2)
+    # ours: eigenvalues below pinv_rtol times the largest count as zero in a pseudo-inverse. On the digits the
+    # first layer's unit-wise Grams have rank <= 64 < N; at 1e-8 their near-zero eigenvalues blew the step up
+    # (train loss 0.117 -> 0.017 after one step, against 0.004 at 1e-6; the other methods do not change).
+    pinv_rtol: float = 1e-6
+    gd: NatgradGd = field(default_factory=NatgradGd)
+    # method -> rate; a method not given gets the paper's rate (natgrad.paper_learning_rate)
+    learning_rates: dict[str, float] = field(default_factory=dict)
+    # The exact-NGD job also writes the NTK-limit prediction (method "ntk_limit"): the function-space dynamics of
+    # exact NGD with the analytical NTK of the infinitely wide network, from the finite network's initial outputs
+    # (the code's "analytical prediction", which the README gives as 0.134341 -> 1.30195e-16 train and
+    # 0.128435 -> 4.36911e-3 test on MNIST).
+    ntk_prediction: bool = True
+    claims: NatgradClaims = analysis_field(default_factory=NatgradClaims)
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+        _check_names("methods", self.methods, METHODS)
+        _check_names("learning_rates", self.learning_rates, METHODS)
+
+    def figure_names(self) -> tuple[str, ...]:
+        return ("loss_vs_step",)
+
+
+# ----------------------------------------------------------------------------------------------------- spectra
+
+
+@dataclass(frozen=True)
+class SpectraClaims:
+    # Outliers count as "separated by a wide gap" when lambda_k / lambda_{k+1} at the outlier edge is at least
+    # this (ours; the brief's suggestion, fixed before any run).
+    gap_min: float = 10.0
+    # The mean of the top C eigenvalues grows like M^s with |s - 1| <= this (ours; lambda_max = O(M), note p. 7).
+    slope_tolerance: float = 0.2
+    # log10(lambda_1 / lambda_C) of the softmax FIM exceeds the linear FIM's by at least this many decades at every
+    # width: 0.3 = the softmax's top-C ratio is at least twice the linear's (ours, fixed before any run).
+    spread_margin: float = 0.3
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+
+
+@dataclass(frozen=True)
+class SpectraSettings:
+    """Pathological spectra at random initialization, linear vs softmax output (Karakida, Akaho & Amari 2021);
+    dltheory.geometry.spectra. ``widths`` come out sorted, ``sigma_w2`` None as the activation's critical value."""
+
+    enabled: bool = False
+    # Widths M of every hidden layer. Default run: [100, 200, 400] (< 30 s on one core); paper: [200, 500, 1000]
+    # (the note's regression FIM has M = 200, its cross-entropy FIM M = 1000).
+    widths: tuple[int, ...] = (100, 200, 400)
+    # Hidden layers of width M (ours: the note's L = 3 may count weight layers, i.e. 2 hidden layers).
+    hidden_layers: int = 3
+    # Output units C (paper: 10).
+    outputs: int = 10
+    # Samples N, standard-normal inputs (paper: 100).
+    samples: int = 100
+    # Input dimension (ours; unknown in the paper).
+    input_dim: int = 100
+    # Activation (ours: "relu"; the note's regression FIM uses tanh, which without biases gives no outliers, see
+    # dltheory.geometry.spectra's docstring). One of ACTIVATIONS.
+    activation: str = "relu"
+    # Weight variance sigma_w^2 / fan_in (standard parametrization). None: the activation's critical value,
+    # CRITICAL_SIGMA_W2 (relu 2.0, tanh 1.0; ours, the paper only says O(1/M)).
+    sigma_w2: float | None = None
+    # Independent networks and input sets per width (ours; the note's paper figure averages 100 seeds).
+    replicates: int = 2
+    claims: SpectraClaims = analysis_field(default_factory=SpectraClaims)
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation: {self.activation!r}; allowed: {list(ACTIVATIONS)}")
+        object.__setattr__(self, "widths", tuple(sorted(int(width) for width in self.widths)))
+        if self.sigma_w2 is None:
+            object.__setattr__(self, "sigma_w2", CRITICAL_SIGMA_W2[self.activation])
+        _whole_numbers_as_floats(self)
+
+    def figure_names(self) -> tuple[str, ...]:
+        return ("histograms", "outliers_vs_width")
+
+
+# ---------------------------------------------------------------------------------------------------- isometry
+
+
+@dataclass(frozen=True)
+class IsometryLearningRates(LogGrid):
+    """Log-spaced (a list is refused: the grid must be log-spaced for the edge's resolution to be the same at every
+    depth). The linearised edge 2 / (L q M) is 7.8 at L = 4 and 0.49 at L = 64 for the defaults; ratio 1.21 between
+    neighbours, so the edge's slope is resolved to about 0.07."""
+
+    min: float = 0.2
+    max: float = 20.0
+    count: int = 25
+
+
+@dataclass(frozen=True)
+class IsometrySgd:
+    learning_rates: IsometryLearningRates = field(default_factory=IsometryLearningRates)
+    # Online steps (one fresh sample each). Near the edge the loss changes like exp(+-c steps / M), so steps of
+    # about 8 M separate stable from unstable runs.
+    steps: int = 512
+    # Independent seeds per (eta, L): each its own teacher, input stream, test batch and initialization; the
+    # learning rates of one seed share all of them (paired comparison).
+    seeds: int = 3
+    # The loss is recorded at step 0 and every record_every steps (and at the last step).
+    record_every: int = 64
+    # The recorded loss is 1/2 |f(x) - y|^2 averaged over a fixed test batch of fresh inputs: the expected
+    # online training loss (every online sample is fresh), without the noise of single samples.
+    eval_samples: int = 64
+    # A run has diverged once its online loss is non-finite or above this multiple of its step-0 loss; it is
+    # then frozen and recorded as diverged, never raised.
+    divergence_threshold: float = 100.0
+    # float32: the edge is set by O(1) factors per step, far above float32 rounding, and SGD is memory-bound,
+    # so float32 halves its time; float64 is there for tests against a plain loop. One of SGD_DTYPE_NAMES.
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+        if not self.divergence_threshold > 1:
+            raise ValueError(f"divergence_threshold: a multiple of the initial loss, must exceed 1, got "
+                             f"{self.divergence_threshold}")
+
+
+@dataclass(frozen=True)
+class IsometryClaims:
+    # |slope of log lambda_max on log L - 1| <= this (the issue's 1 +- 0.2).
+    fim_max_slope_tolerance: float = 0.2
+    # |slope of log eta* on log L + 1| <= this (the issue's -1 +- 0.2).
+    edge_slope_tolerance: float = 0.2
+    # Concentration: at every depth, the fraction of eigenvalues >= lambda_max / 2 (a replicate's own maximum),
+    # averaged over replicates, is at least this. 0.5, "most eigenvalues within a factor 2 of the maximum", was
+    # fixed as a round number, not tuned to the measurement (ours).
+    concentration_threshold: float = 0.5
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+
+
+@dataclass(frozen=True)
+class IsometrySettings:
+    """Dynamical isometry: the conditional Fisher spectrum and online SGD against depth (Hayase & Karakida,
+    AISTATS 2021); dltheory.geometry.isometry. Every setting is ours."""
+
+    enabled: bool = False
+    # Numbers of weight layers L (hidden_layers = L - 1): the issue's 4 to 64, doubling, for a log-log slope.
+    depths: tuple[int, ...] = (4, 8, 16, 32, 64)
+    # M, the width of input, hidden layers and output (square, as HK21's networks), so the conditional FIM has M
+    # non-zero eigenvalues. 64 keeps the default run on one CPU core (ours); the paper config should use 256 (ours
+    # too: HK21's width is unknown), with learning rates 4x smaller, since lambda_max ~ L q M.
+    width: int = 64
+    # tanh (ours, see dltheory.geometry.isometry's docstring); "hard_tanh" follows HK21's theory, "linear" is the
+    # exact isometry. One of ISOMETRY_ACTIVATIONS.
+    activation: str = "tanh"
+    # sigma_w^2 = 1: the critical point of tanh (and hard-tanh) without biases.
+    sigma_w2: float = 1.0
+    # q = |x|^2 / M, the variance per input unit (ours). Small q is closer to isometry: the tanh network stays near
+    # its linearisation while 2 q L << 1 (0.128 at L = 64 for q = 1e-3).
+    input_scale: float = 1e-3
+    # Replicates of the spectrum: each a fresh input x and a fresh initialization at every depth.
+    replicates: int = 4
+    sgd: IsometrySgd = field(default_factory=IsometrySgd)
+    claims: IsometryClaims = analysis_field(default_factory=IsometryClaims)
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+
+    def figure_names(self) -> tuple[str, ...]:
+        return ("spectra", "max_and_edge_vs_depth", "sgd_grid")
