@@ -40,7 +40,7 @@ def make_support(setting: dict, seed: int):
     support_seed = derive_seed(seed, FAMILY, setting["name"], "support") % 2**32
     if setting["simulation"] == "sphere":
         return EmbeddedSphere.from_seed(setting["ambient_dim"], setting["intrinsic_dim"], support_seed,
-                                        radius=setting.get("radius", 0.5))
+                                        radius=setting["radius"])
     if setting["simulation"] == "balls":
         return BallUnion.from_seed(setting["ambient_dim"], setting["intrinsic_dim"], support_seed)
     raise ValueError(f"setting {setting['name']!r}: unknown simulation {setting['simulation']!r}; "
@@ -51,7 +51,7 @@ def simulate_setting(setting: dict, max_n: int, replicates: int, noise_variance:
                      seed: int) -> dict[str, np.ndarray]:
     """Training samples (replicates, max_n, D) with noisy responses, and noise-free test points on the support."""
     support = make_support(setting, seed)
-    target = make_target(setting["target"]["name"], setting["target"].get("scale", 1.0))
+    target = make_target(setting["target"]["name"], setting["target"]["scale"])
     noise_sd = float(np.sqrt(noise_variance))
     train_x = np.empty((replicates, max_n, setting["ambient_dim"]))
     train_y = np.empty((replicates, max_n))
