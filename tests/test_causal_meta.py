@@ -93,7 +93,7 @@ def test_settings_from_a_config_mapping_reject_unknown_keys():
     from dltheory.causal.meta import settings_from_mapping
 
     assert settings_from_mapping({"train_sizes": [10, 20]}).train_sizes == (10, 20)
-    with pytest.raises(ValueError, match="Meta-CGNN has no setting 'hidden'"):
+    with pytest.raises(ValueError, match="Meta-CGNN.hidden: no such setting"):
         settings_from_mapping({"hidden": 3})
 
 

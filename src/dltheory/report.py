@@ -1,12 +1,13 @@
 """The assembled report: every figure with its caption and provenance, and the claims scorecard.
 
-What a family contributes is found from files the pipeline wrote: its captions
-(``report/captions/<family>_<figure>.rst``, one per figure), its figures
-(``results/<family>/figures/<figure>.png``), ``claims.json``, the executed notebook, and the provenance
+What a family contributes is found from files the pipeline wrote: its figures, by the names its settings declare
+(``figure_names``, in that order; ``results/<family>/figures/<figure>.png``), their captions
+(``report/captions/<family>_<figure>.rst``), ``claims.json``, the executed notebook, and the provenance
 in its collected table. No number in the report is typed by hand.
 """
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +31,10 @@ def read_caption(path: Path) -> str:
     return " ".join(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 
-def family_section(family: str, results: Path, captions: Path, report_dir: Path, config_hash: str) -> FamilySection:
-    """Collect one family's figures, claims and provenance, with links relative to the report."""
+def family_section(family: str, figures: Sequence[str], results: Path, captions: Path, report_dir: Path,
+                   config_hash: str) -> FamilySection:
+    """Collect one family's declared ``figures`` (with their captions), claims and provenance, with links relative to
+    the report. A declared figure without its caption or its PNG is an error naming the file."""
     provenance = read_provenance(results / family / f"{family}.parquet")
     provenance["config_hash"] = config_hash
     section = FamilySection(
@@ -40,11 +43,12 @@ def family_section(family: str, results: Path, captions: Path, report_dir: Path,
         notebook=os.path.relpath(results / family / "notebook.ipynb", report_dir),
         provenance=provenance,
     )
-    for caption_file in sorted(captions.glob(f"{family}_*.rst")):
-        figure = caption_file.stem.removeprefix(f"{family}_")
+    for figure in figures:
+        caption_file = captions / f"{family}_{figure}.rst"
         png = results / family / "figures" / f"{figure}.png"
-        if not png.exists():
-            raise FileNotFoundError(f"caption {caption_file} has no figure: {png} is missing")
+        for path in (caption_file, png):
+            if not path.exists():
+                raise FileNotFoundError(f"figure {figure!r} of {family}: {path} is missing")
         section.figures.append({
             "name": figure,
             "png": os.path.relpath(png, report_dir),

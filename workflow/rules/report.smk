@@ -13,6 +13,7 @@ rule report_assemble:
         "results/report/index.html",
     params:
         families=enabled_families(),
+        figures={family: list(SETTINGS[family].figure_names()) for family in enabled_families()},
         captions=repo_path("report/captions"),
         title=RUN.report.title,
         config_hashes={family: family_config_hash(family) for family in enabled_families()},

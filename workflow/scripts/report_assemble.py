@@ -9,7 +9,8 @@ log = start_job(snakemake.log[0])
 output = Path(snakemake.output[0])
 p = snakemake.params
 sections = [
-    family_section(family, Path("results"), Path(p.captions), output.parent, p.config_hashes[family])
+    family_section(family, p.figures[family], Path("results"), Path(p.captions), output.parent,
+                   p.config_hashes[family])
     for family in p.families
 ]
 output.parent.mkdir(parents=True, exist_ok=True)
