@@ -110,6 +110,7 @@ def test_every_declared_figure_has_a_caption(family):
 def test_gan_figures_follow_the_settings():
     section = {**SMOKE["gan"], "toy": {**SMOKE["gan"]["toy"], "trajectory": None}}
     settings = from_config(settings_class("gan"), section, "gan")
-    assert settings.figure_names() == ("stability_map", "samples_digits", "conditions")
+    assert settings.figure_names() == ("stability_map", "samples_digits", "conditions", "dirac")
     section["digits"] = {**section["digits"], "enabled": False}
-    assert from_config(settings_class("gan"), section, "gan").figure_names() == ("stability_map", "conditions")
+    assert from_config(settings_class("gan"), section, "gan").figure_names() == ("stability_map", "conditions",
+                                                                                  "dirac")

@@ -14,7 +14,7 @@ from matplotlib import pyplot as plt
 from dltheory.gan import conditions
 from dltheory.gan.targets import make_target
 
-__all__ = ["plot_conditions_table", "plot_digit_samples", "plot_samples_2d", "plot_stability_maps",
+__all__ = ["plot_conditions_table", "plot_digit_samples", "plot_dirac", "plot_samples_2d", "plot_stability_maps",
            "plot_trajectories"]
 
 VARIANT_LABEL = {
@@ -26,6 +26,7 @@ VARIANT_LABEL = {
     "sn_gp": "SN + GP",
     "mmd_gan": "MMD-GAN",
     "smoothed": "smoothed (ours)",
+    "r1": "non-saturating + R1",
 }
 CONDITION_LABEL = {
     "lipschitz_discriminator": "D Lipschitz",
@@ -210,3 +211,36 @@ def digit_sample_choice(runs: pd.DataFrame) -> pd.DataFrame:
     best = medians.sort_values("max_wasserstein1").groupby(["variant", "activation"]).head(1)
     return best.assign(seed=int(digits["seed"].min()) if len(digits) else 0)
 
+
+
+def plot_dirac(table: pd.DataFrame, paths: dict[str, np.ndarray], rate: float):
+    """The Dirac-GAN (Mescheder et al. 2018): left, trajectories in the (θ, ψ) plane at one rate (alternating updates,
+    one critic step) from the same start, equilibrium at the origin; right, the spectral radius of the update at the
+    equilibrium against the rate, simultaneous (solid) and alternating (dashed), for the variants whose field is
+    differentiable there. ρ < 1: locally convergent; ρ = 1: circling; ρ > 1: repelled."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.8))
+    colours = plt.get_cmap("tab10")
+    order = list(paths)
+    for k, (variant, points) in enumerate(paths.items()):
+        shown = points[np.abs(points).max(axis=1) < 4]  # a trajectory that runs off is drawn up to the frame
+        left.plot(shown[:, 0], shown[:, 1], lw=1.1, color=colours(k % 10), label=_label(variant))
+        left.plot(shown[-1, 0], shown[-1, 1], "o", ms=3.5, color=colours(k % 10))
+    left.plot(points[0, 0], points[0, 1], "k^", ms=7, label="start")
+    left.plot(0, 0, "k*", ms=10, label="equilibrium")
+    left.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="generator θ", ylabel="critic ψ",
+             title=f"trajectories, alternating updates, rate {rate:g}")
+    left.set_aspect("equal")
+    left.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    smooth = table[table["spectral_radius"].notna() & (table["critic_steps"] == 1)]
+    for variant, rows in smooth.groupby("variant", sort=False):
+        colour = colours(order.index(variant) % 10) if variant in order else "grey"
+        for mode, style in (("simultaneous", "-"), ("alternating", "--")):
+            part = rows[rows["mode"] == mode].sort_values("rate")
+            right.plot(part["rate"], part["spectral_radius"], style, marker="o", ms=3, color=colour,
+                       label=f"{_label(variant)}, {mode}")
+    right.axhline(1.0, color="k", lw=0.8)
+    right.set(xscale="log", yscale="log", xlabel="learning rate h", ylabel="spectral radius ρ of the update",
+              title="at the equilibrium (ρ < 1: converges)")
+    right.legend(fontsize=6.5, loc="upper left")
+    figure.tight_layout()
+    return figure

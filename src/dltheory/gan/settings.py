@@ -53,6 +53,18 @@ class GanConvergence:
 
 
 @dataclass(frozen=True)
+class GanDirac:
+    """The Dirac-GAN, the known-answer case (Mescheder, Geiger & Nowozin, ICML 2018): computed by the notebook, in
+    float64, in seconds (``dltheory.gan.dirac``). Every setting is ours."""
+
+    rates: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # learning rates of the grid
+    steps: int = 2000  # gradient-descent steps of each trajectory
+    tolerance: float = 1e-3  # a trajectory converged when |θ| and its last move are below this
+    start: tuple[float, float] = (1.0, 1.0)  # (θ, ψ) at step 0
+    trajectory_rate: float = 0.1  # the rate of the figure's trajectories
+
+
+@dataclass(frozen=True)
 class GanSettings:
     variants: tuple[str, ...]
     activations: tuple[str, ...]
@@ -71,6 +83,7 @@ class GanSettings:
     critic_features: int = 16  # output size of the MMD-GAN feature network and the smoothed critic's h (ours)
     random_features: int = 64  # the smoothed critic's psi
     digits: GanPart | None = None
+    dirac: GanDirac = analysis_field(default_factory=GanDirac)
 
     def __post_init__(self):
         for key in ("step_size_threshold", "w1_threshold"):
@@ -132,7 +145,7 @@ class GanSettings:
             names += ["trajectories", "samples_2d"]
         if "digits" in self.parts():
             names.append("samples_digits")
-        return (*names, "conditions")
+        return (*names, "conditions", "dirac")
 
 
 def gan_datasets(settings: GanSettings) -> list[str]:
