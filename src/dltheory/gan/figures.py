@@ -218,7 +218,7 @@ def plot_dirac(table: pd.DataFrame, paths: dict[str, np.ndarray], rate: float):
     one critic step) from the same start, equilibrium at the origin; right, the spectral radius of the update at the
     equilibrium against the rate, simultaneous (solid) and alternating (dashed), for the variants whose field is
     differentiable there. ρ < 1: locally convergent; ρ = 1: circling; ρ > 1: repelled."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.8))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5.0))
     colours = plt.get_cmap("tab10")
     order = list(paths)
     for k, (variant, points) in enumerate(paths.items()):
@@ -236,11 +236,15 @@ def plot_dirac(table: pd.DataFrame, paths: dict[str, np.ndarray], rate: float):
         colour = colours(order.index(variant) % 10) if variant in order else "grey"
         for mode, style in (("simultaneous", "-"), ("alternating", "--")):
             part = rows[rows["mode"] == mode].sort_values("rate")
-            right.plot(part["rate"], part["spectral_radius"], style, marker="o", ms=3, color=colour,
+            right.plot(part["rate"], part["spectral_radius"] - 1.0, style, marker="o", ms=3, color=colour,
                        label=f"{_label(variant)}, {mode}")
-    right.axhline(1.0, color="k", lw=0.8)
-    right.set(xscale="log", yscale="log", xlabel="learning rate h", ylabel="spectral radius ρ of the update",
-              title="at the equilibrium (ρ < 1: converges)")
-    right.legend(fontsize=6.5, loc="upper left")
+    right.axhline(0.0, color="k", lw=0.8)
+    right.set_yscale("symlog", linthresh=1e-6)
+    right.set(xscale="log", xlabel="learning rate h", ylabel="ρ − 1 (symmetric log scale)",
+              title="spectral radius ρ of the update at the equilibrium")
+    right.text(0.02, 0.03, "below 0: converges", transform=right.transAxes, ha="left", fontsize=8)
+    right.text(0.02, 0.97, "above 0: repelled; 0: circles", transform=right.transAxes, ha="left", va="top",
+               fontsize=8)
+    right.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.02, 0.5))
     figure.tight_layout()
     return figure
