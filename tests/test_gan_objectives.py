@@ -114,6 +114,13 @@ def test_gradient_penalty_is_10_times_norm_minus_1_squared_for_a_linear_discrimi
     assert penalty.item() == pytest.approx(10.0 * (5.0 - 1.0) ** 2, rel=1e-6)  # 160
 
 
+def test_r1_is_half_gamma_times_the_squared_gradient_norm_for_a_linear_discriminator():
+    from dltheory.gan.objectives import r1_penalty
+
+    penalty = r1_penalty(linear_discriminator([3.0, 4.0]), torch.randn(32, 2))
+    assert penalty.item() == pytest.approx(0.5 * 10.0 * 25.0, rel=1e-6)  # 125, whatever the data
+
+
 def test_clip_weights_bounds_every_parameter_by_0_01():
     network = tiny_mlp()
     with torch.no_grad():
@@ -194,7 +201,7 @@ def test_variant_registry_defaults():
 
 def test_conditions_table_has_one_row_per_variant_and_activation():
     table = conditions_table(("relu", "softplus", "elu"))
-    assert len(table) == 3 * len(VARIANTS) == 24
+    assert len(table) == 3 * len(VARIANTS) == 27
     assert not table.duplicated(["variant", "activation"]).any()
     assert set(table.columns) >= {c.name for c in CONDITIONS} | {"meets_all", "reasons"}
     assert len(VARIANT_CONDITIONS) == len(VARIANTS) * len(ACTIVATIONS)
@@ -208,9 +215,10 @@ def test_relu_variants_are_never_marked_smooth():
     assert not relu["meets_all"].any()
 
 
-def test_sn_wasserstein_fails_the_smooth_in_distribution_condition_that_sn_gp_meets():
+def test_only_the_smoothed_gan_meets_every_condition_and_the_two_sided_gp_is_no_concave_term():
     table = conditions_table(("softplus",)).set_index("variant")
     assert not table.loc["sn_wasserstein", SMOOTH_IN_DISTRIBUTION.name]
-    assert table.loc["sn_gp", SMOOTH_IN_DISTRIBUTION.name] and table.loc["sn_gp", "meets_all"]
-    assert table.loc["smoothed", "meets_all"]
+    assert not table.loc["sn_gp", SMOOTH_IN_DISTRIBUTION.name] and not table.loc["wgan_gp", SMOOTH_IN_DISTRIBUTION.name]
+    assert table.loc["r1", SMOOTH_IN_DISTRIBUTION.name] and not table.loc["r1", "meets_all"]
+    assert table.loc["smoothed", "meets_all"] and table["meets_all"].sum() == 1
     assert not table.loc["non_saturating", "meets_all"] and not table.loc["wgan_clip", "meets_all"]

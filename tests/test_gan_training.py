@@ -239,6 +239,21 @@ def test_batched_losses_equal_the_objectives_on_each_model(name):
         torch.testing.assert_close(g_loss[b], expected[1])
 
 
+def test_batched_r1_equals_the_objectives_penalty_on_each_model():
+    variant = objectives.get_variant("r1")
+    network = BatchedGanMLP(2, 2, 1, 16, 1, "elu", torch.Generator().manual_seed(2)).eval()
+    real, fake = torch.randn(2, 32, 2), torch.randn(2, 32, 2)
+    d_loss = _discriminator_losses(variant, network, real, fake, None)
+    for b in range(2):
+        def single(x, b=b):
+            return network(x.unsqueeze(0).expand(2, -1, -1))[b]
+
+        d_real, d_fake = network(real)[b], network(fake)[b]
+        expected = objectives.non_saturating_losses(d_real, d_fake)[0] + objectives.r1_penalty(single, real[b])
+        torch.testing.assert_close(d_loss[b], expected)
+    assert (d_loss > _discriminator_losses(objectives.get_variant("non_saturating"), network, real, fake, None)).all()
+
+
 def test_converged_needs_small_steps_and_small_w1_over_the_last_tenth():
     keys = {"dataset": "ring", "variant": "wgan_gp", "activation": "elu", "seed": 0}
     rows = []

@@ -7,8 +7,10 @@ spectral normalisation alone with the Wasserstein loss fails while gradient pena
 helps [intro, §1]. What is not: the conditions' exact statements, constants and numbering, and the paper's own
 table of variants (gan.md, "Unknown"). The four conditions below are the reconstruction gan.md lists as
 [unverified] plus the issue's wording, and every verdict in ``VARIANT_CONDITIONS`` is ours, reasoned from them.
-In our reading SN + GP with a smooth activation meets all four; the abstract's "some, but not all" may refer to
-the variants as usually run (ReLU) or to a condition we do not reconstruct: a tension the report should state.
+In our reading only the smoothed GAN with a smooth activation meets all four, as the abstract's "some, but not all"
+of the existing variants suggests. The two-sided gradient penalty of WGAN-GP and SN + GP is not convex in the
+critic, so it does not supply the strongly concave term (an earlier reading said it did); whether the trained
+critics meet the conditions is to be measured (issue 18).
 """
 
 from dataclasses import dataclass
@@ -81,7 +83,9 @@ _DISCRIMINATOR_VERDICTS: dict[str, tuple[Verdict, Verdict]] = {
     ),
     "wgan_gp": (
         Verdict(False, "GP pulls ‖∇ₓD‖ toward 1 only at sampled interpolates, softly: no global bound (ours)"),
-        Verdict(True, "GP is a quadratic penalty on ∇ₓD, a conjugate term R* (gan.md item 4); the abstract credits GP"),
+        Verdict(False, "the two-sided penalty (‖∇ₓD‖ − 1)² is not convex in D (its minimisers form a sphere of "
+                       "gradients), so it is no strongly concave conjugate term; on the Dirac-GAN WGAN-GP is not "
+                       "locally convergent (Mescheder et al. 2018, Sec. 3; dltheory.gan.dirac)"),
     ),
     "sn_hinge": (
         Verdict(True, "spectral normalisation makes each layer 1-Lipschitz (Miyato et al. 2018, cited in the intro)"),
@@ -93,13 +97,19 @@ _DISCRIMINATOR_VERDICTS: dict[str, tuple[Verdict, Verdict]] = {
     ),
     "sn_gp": (
         Verdict(True, "spectral normalisation makes each layer 1-Lipschitz (Miyato et al. 2018, cited in the intro)"),
-        Verdict(True, "intro: GP together with SN helps; the GP term supplies what SN alone lacks (our reading)"),
+        Verdict(False, "the intro says GP with SN helps, but the two-sided GP is not convex in D, so not a strongly "
+                       "concave term either (ours; which condition it restores is left to the measured conditions)"),
     ),
     "mmd_gan": (
         Verdict(True, "a Gaussian kernel on spectrally normalised features gives a Lipschitz witness (ours)"),
         Verdict(
             False, "MMD² is smooth in μ for fixed features, but the adversarial features are not regularised (ours)"
         ),
+    ),
+    "r1": (
+        Verdict(False, "R1 penalises ‖∇ₓD‖² on the data only: no global bound on the Lipschitz constant (ours)"),
+        Verdict(True, "(γ/2)·E_data ‖∇ₓD‖² is a convex quadratic in D, zero-centred: locally convergent on the "
+                      "Dirac-GAN (Mescheder et al. 2018, Theorem 4.1); a strongly concave term is our reading"),
     ),
     "smoothed": (
         Verdict(True, "spectrally normalised feature network and a penalised RKHS readout (ours)"),

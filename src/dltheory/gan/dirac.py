@@ -29,9 +29,8 @@ import numpy as np
 import pandas as pd
 
 from dltheory.claims import Claim
-from dltheory.gan.variants import GRADIENT_PENALTY_WEIGHT, MMD_BANDWIDTHS, SMOOTHING_LAMBDA, WEIGHT_CLIP
+from dltheory.gan.variants import GRADIENT_PENALTY_WEIGHT, MMD_BANDWIDTHS, R1_WEIGHT, SMOOTHING_LAMBDA, WEIGHT_CLIP
 
-R1_WEIGHT = 10.0  # γ of R1 (Mescheder et al. 2018 use γ = 10 in most of their experiments)
 SOURCE = "Mescheder, Geiger & Nowozin, ICML 2018, 'Which Training Methods for GANs do actually Converge?'"
 
 

@@ -30,6 +30,7 @@ from torch import nn
 from dltheory.gan.variants import (  # noqa: F401
     GRADIENT_PENALTY_WEIGHT,
     MMD_BANDWIDTHS,
+    R1_WEIGHT,
     RANDOM_FEATURES,
     SMOOTHING_BANDWIDTH,
     SMOOTHING_LAMBDA,
@@ -132,6 +133,14 @@ def gradient_penalty(
     return weight * (norms - 1.0).pow(2).mean()
 
 
+def r1_penalty(discriminator: nn.Module, real: torch.Tensor, weight: float = R1_WEIGHT) -> torch.Tensor:
+    """R1 = (γ/2)·E_data ‖∇ₓD(x)‖², the zero-centred gradient penalty on the real samples (Mescheder, Geiger &
+    Nowozin, ICML 2018, Sec. 4.1); the graph is kept, so it can be back-propagated into the discriminator."""
+    inputs = real.detach().requires_grad_(True)
+    (gradients,) = torch.autograd.grad(discriminator(inputs).sum(), inputs, create_graph=True)
+    return 0.5 * weight * gradients.reshape(len(real), -1).pow(2).sum(dim=1).mean()
+
+
 def clip_weights_(module: nn.Module, clip: float = WEIGHT_CLIP) -> nn.Module:
     """Clamp every parameter of ``module`` to [−clip, clip] in place (WGAN, Arjovsky et al. 2017); returns it."""
     with torch.no_grad():
@@ -229,4 +238,6 @@ def variant_losses(
     if config.gradient_penalty:
         penalty = gradient_penalty(discriminator, real, fake, generator, config.gradient_penalty_weight)
         losses = (losses[0] + penalty, losses[1])
+    if config.r1_penalty:
+        losses = (losses[0] + r1_penalty(discriminator, real, config.r1_weight), losses[1])
     return losses

@@ -85,6 +85,13 @@ def _batched_gradient_penalty(discriminator, real, fake, epsilon, weight) -> tor
     return weight * (gradients.norm(dim=-1) - 1.0).pow(2).mean(dim=1)
 
 
+def _batched_r1_penalty(discriminator, real, weight) -> torch.Tensor:
+    """R1's (γ/2)·E_data ‖∇ₓD(x)‖² per model, shape (models,), as ``objectives.r1_penalty`` per model."""
+    inputs = real.detach().requires_grad_(True)
+    (gradients,) = torch.autograd.grad(discriminator(inputs).sum(), inputs, create_graph=True)
+    return 0.5 * weight * gradients.pow(2).sum(dim=-1).mean(dim=1)
+
+
 @functools.cache  # looked up twice per training step: build the table and the partial once per variant
 def _loss_function(variant):
     """``objectives``' (discriminator loss, generator loss) function of ``variant``; per model on batched outputs."""
@@ -117,6 +124,8 @@ def _discriminator_losses(variant, discriminator, real, fake, epsilon) -> torch.
         d_loss = d_loss + _batched_gradient_penalty(
             discriminator, real, fake, epsilon, variant.gradient_penalty_weight
         )
+    if variant.r1_penalty:
+        d_loss = d_loss + _batched_r1_penalty(discriminator, real, variant.r1_weight)
     return d_loss
 
 

@@ -5,6 +5,7 @@ losses themselves are in ``dltheory.gan.objectives``."""
 from dataclasses import dataclass
 
 GRADIENT_PENALTY_WEIGHT = 10.0  # Gulrajani et al. 2017; issue 4
+R1_WEIGHT = 10.0  # γ of R1 (Mescheder, Geiger & Nowozin, ICML 2018, use γ = 10 in most of their experiments)
 WEIGHT_CLIP = 0.01  # Arjovsky et al. 2017
 MMD_BANDWIDTHS = (1.0, 2.0, 4.0, 8.0, 16.0)  # Li et al. 2017 (recalled, unverified)
 SMOOTHING_LAMBDA = 1.0  # ours, chosen before any run, not tuned
@@ -22,6 +23,8 @@ class GanVariant:
     weight_clipping: bool = False
     gradient_penalty: bool = False
     gradient_penalty_weight: float = GRADIENT_PENALTY_WEIGHT
+    r1_penalty: bool = False  # (γ/2)·E_data ‖∇ₓD‖², zero-centred on the data (Mescheder et al. 2018)
+    r1_weight: float = R1_WEIGHT
     clip: float = WEIGHT_CLIP
     bandwidths: tuple[float, ...] = ()
     smoothing: float = 0.0
@@ -40,6 +43,9 @@ VARIANTS: dict[str, GanVariant] = {
         # shrank to ~0 in our 2-D runs, the kernel went flat and the generator never moved (step size exactly 0
         # at every learning rate, measured): ours, spectral normalisation keeps the features Lipschitz instead.
         GanVariant("mmd_gan", "mmd", spectral_norm=True, bandwidths=MMD_BANDWIDTHS),
+        # Mescheder, Geiger & Nowozin (ICML 2018): the non-saturating loss with the R1 penalty, locally convergent
+        # on the Dirac-GAN (dltheory.gan.dirac) where the unregularised loss is not.
+        GanVariant("r1", "non_saturating", r1_penalty=True),
         GanVariant(
             "smoothed", "smoothed", spectral_norm=True, bandwidths=(SMOOTHING_BANDWIDTH,), smoothing=SMOOTHING_LAMBDA
         ),
