@@ -86,10 +86,8 @@ def from_config(cls, values: Mapping | None, key: str):
     An unknown or missing key, or a value the class's ``__post_init__`` rejects, raises :class:`SettingsError`
     whose message starts with the dotted key (``key`` is this mapping's own, e.g. ``"gan.toy"``).
     """
-    if dataclasses.is_dataclass(values) and not isinstance(values, type):
-        if isinstance(values, cls):
-            return values
-        values = to_config(values)
+    if isinstance(values, cls):
+        return values
     values = {} if values is None else values
     if not isinstance(values, Mapping):
         raise SettingsError(f"{key}: expected a mapping of settings, got {type(values).__name__}")

@@ -235,9 +235,11 @@ def causal_baselines():
 
 def causal_plan(methods):
     """The settings a scoring job reads: the test pairs, the sizes and subsamples, and its own methods' options."""
-    plan = job_section("causal", *CAUSAL_PLAN_KEYS)
-    plan["methods"] = {name: job_section("causal", "methods")["methods"][name] for name in methods}
-    return plan
+    if not CAUSAL:
+        return {}
+    settings = job_config(CAUSAL)
+    return {**{key: settings[key] for key in CAUSAL_PLAN_KEYS},
+            "methods": {name: settings["methods"][name] for name in methods}}
 
 
 def causal_network_plan(wildcards):
