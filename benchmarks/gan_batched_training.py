@@ -37,10 +37,10 @@ def main() -> None:
     start = time.perf_counter()
     for dataset in settings.datasets:
         for activation in settings.activations:
-            for rate in settings.learning_rates:
+            for optimizer, rate in settings.schedules:
                 for seed in settings.seeds:
                     one = dataclasses.replace(settings, datasets=(dataset,), activations=(activation,),
-                                              learning_rates=(rate,), seeds=(seed,))
+                                              learning_rates={optimizer: (rate,)}, seeds=(seed,))
                     train_gan_batch(one, seed=0)
     loop = time.perf_counter() - start
     print(f"{args.variant}: {settings.n_models} runs x {args.steps} steps, {args.threads} thread(s)")

@@ -1,100 +1,148 @@
-"""GAN analysis (issue 4): converged fractions, stable learning-rate ranges, step-size decay and the four claims."""
+"""GAN analysis (issue 18): the scale-free convergence rule, the maps' seed counts, the claims and where they read."""
+
+import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from dltheory.gan.analysis import (
+    converged,
     converged_fractions,
+    descent_lemma_table,
     gan_claims,
+    sanity_claim,
     stability_map,
-    stable_learning_rates,
-    step_size_decay,
+    stable_cells,
 )
 
-RATES = (0.01, 0.1, 1.0)
+CLAIMS = types.SimpleNamespace(majority=0.5, min_seeds=5, sn_margin=0.4, pilots="")
+RATES = (0.01, 0.1)
+MEETS_ALL = {("smoothed", "elu")}
 
 
-def _runs(pattern: dict[tuple[str, str], list[int]]) -> pd.DataFrame:
-    """Runs table: for each (variant, activation), how many of 2 seeds converge at each rate of RATES."""
+def _metrics(w1_start, w1_late, coverage, grad_early, grad_late, scale=1.0, critic=1.0, diverged=False):
+    """One ring run's tidy metrics over 1,000 steps, evaluated every 100: W1 (times ``scale``, the data's size) at
+    step 0 and in the last 10 %, coverage there, and gradient norms (times ``critic``, the critic's scale)."""
     rows = []
-    for (variant, activation), counts in pattern.items():
-        for rate, count in zip(RATES, counts, strict=True):
-            for seed in range(2):
-                rows.append({"dataset": "ring", "variant": variant, "activation": activation, "learning_rate": rate,
-                             "seed": seed, "diverged": False, "max_step_size": 0.0, "max_wasserstein1": 0.0,
-                             "converged": seed < count})
+    for step in range(0, 1001, 100):
+        values = {}
+        if step > 0:
+            values["generator_grad_norm"] = critic * (grad_early if step <= 200 else grad_late)
+        if step == 0:
+            values["wasserstein1"] = scale * w1_start
+        if step >= 900:
+            values.update(wasserstein1=scale * w1_late, mode_coverage=coverage, high_quality_fraction=0.5)
+        rows += [{"dataset": "ring", "variant": "sn_gp", "activation": "elu", "optimizer": "sgd",
+                  "learning_rate": 0.1, "seed": 0, "step": step, "metric": name, "value": value,
+                  "diverged": diverged, "diverged_step": 500 if diverged else -1} for name, value in values.items()]
+    return pd.DataFrame(rows)
+
+
+def _verdict(table):
+    row = converged(table, {"ring": 0.25}, {"ring": 0.75}, 0.5).iloc[0]
+    return bool(row["learned"]), bool(row["stationary"]), bool(row["converged"])
+
+
+@pytest.mark.parametrize("case, expected", [
+    (dict(w1_start=2.0, w1_late=0.3, coverage=1.0, grad_early=1.0, grad_late=0.1), (True, True, True)),
+    (dict(w1_start=2.0, w1_late=0.3, coverage=1.0, grad_early=1.0, grad_late=0.9), (True, False, False)),
+    (dict(w1_start=2.0, w1_late=0.6, coverage=1.0, grad_early=1.0, grad_late=0.1), (False, True, False)),
+    (dict(w1_start=2.0, w1_late=0.3, coverage=0.5, grad_early=1.0, grad_late=0.1), (False, True, False)),
+])
+def test_the_rule_is_relative_to_each_runs_start_and_ignores_the_data_and_critic_scales(case, expected):
+    assert _verdict(_metrics(**case)) == expected
+    # The ring at radius 5 (W1 x 2.5) and a critic 100 x stronger (gradients x 100): the same verdicts.
+    assert _verdict(_metrics(**case, scale=2.5, critic=100.0)) == expected
+    assert _verdict(_metrics(**case, scale=0.4, critic=1e-5)) == expected
+
+
+def test_a_diverged_run_has_neither_learned_nor_converged():
+    ok = dict(w1_start=2.0, w1_late=0.3, coverage=1.0, grad_early=1.0, grad_late=0.1)
+    assert _verdict(_metrics(**ok, diverged=True)) == (False, False, False)
+
+
+def _runs(pattern: dict[tuple[str, str, str], list[tuple[int, int]]], seeds: int = 5) -> pd.DataFrame:
+    """Runs table: per (variant, activation, optimizer), (learned, converged) seed counts at each rate of RATES."""
+    rows = []
+    for (variant, activation, optimizer), counts in pattern.items():
+        for rate, (learned, converged_count) in zip(RATES, counts, strict=True):
+            for seed in range(seeds):
+                rows.append({"dataset": "ring", "variant": variant, "activation": activation, "optimizer": optimizer,
+                             "learning_rate": rate, "seed": seed, "diverged": False, "w1_ratio": 0.1,
+                             "coverage": 1.0, "grad_ratio": 0.1, "high_quality": 0.5, "learned": seed < learned,
+                             "stationary": seed < converged_count, "converged": seed < converged_count})
     return pd.DataFrame(rows)
 
 
 PATTERN = {
-    ("sn_wasserstein", "relu"): [0, 0, 0], ("sn_wasserstein", "elu"): [1, 0, 0],
-    ("sn_gp", "relu"): [1, 1, 0], ("sn_gp", "elu"): [2, 1, 0],
-    ("smoothed", "relu"): [1, 2, 0], ("smoothed", "elu"): [2, 2, 1],
-    ("non_saturating", "relu"): [0, 0, 0], ("non_saturating", "elu"): [1, 0, 0],
+    ("sn_gp", "relu", "sgd"): [(5, 2), (4, 1)], ("sn_gp", "elu", "sgd"): [(5, 4), (5, 3)],
+    ("sn_wasserstein", "relu", "sgd"): [(1, 0), (0, 0)], ("sn_wasserstein", "elu", "sgd"): [(1, 1), (0, 0)],
+    ("smoothed", "relu", "sgd"): [(5, 2), (3, 1)], ("smoothed", "elu", "sgd"): [(5, 5), (5, 4)],
+    ("non_saturating", "relu", "sgd"): [(0, 0), (0, 0)], ("non_saturating", "elu", "sgd"): [(0, 0), (0, 0)],
 }
 
 
-def _step_sizes(decays: dict[str, float], diverged: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Step-size metrics at lr 0.1 on the ring: step size 1 early, ``decays[variant]`` late."""
-    rows = []
-    for variant, late in decays.items():
-        for step in (100, 200, 900, 1000):
-            value = 1.0 if step <= 200 else late
-            rows.append({"dataset": "ring", "variant": variant, "activation": "elu", "learning_rate": 0.1, "seed": 0,
-                         "step": step, "metric": "generator_step_size", "value": value,
-                         "diverged": variant in diverged, "diverged_step": 500 if variant in diverged else -1})
-    return pd.DataFrame(rows)
-
-
-def test_fractions_and_maps_count_seeds():
-    runs = _runs(PATTERN)
-    fractions = converged_fractions(runs)
-    assert fractions.loc[("smoothed", "elu"), "converged"] == pytest.approx(5 / 6)
-    assert fractions.loc[("sn_wasserstein", "relu"), "converged_runs"] == 0
-    cells = stability_map(runs).set_index(["variant", "activation", "learning_rate"])
-    assert cells.loc[("sn_gp", "elu", 0.01), "converged"] == 1.0 and cells.loc[("sn_gp", "elu", 0.01), "runs"] == 2
-
-
-def test_stable_range_counts_cells_where_half_the_seeds_converge():
-    ranges = stable_learning_rates(_runs(PATTERN)).set_index("variant")
-    # smoothed: relu 0.01, 0.1 and elu 0.01, 0.1, 1.0 (1 of 2 seeds is half): 5 cells; sn_gp: relu 0.01, 0.1 and
-    # elu 0.01, 0.1: 4 cells; sn_wasserstein: elu 0.01 only; non_saturating: elu 0.01 only
-    assert ranges.loc["smoothed", "n_stable"] == 5 and ranges.loc["smoothed", "largest"] == 1.0
-    assert ranges.loc["sn_gp", "n_stable"] == 4
-    assert ranges.loc["sn_wasserstein", "n_stable"] == 1 and ranges.loc["sn_wasserstein", "smallest"] == 0.01
-    none = _runs({("sn_gp", "relu"): [0, 0, 0]})
-    assert np.isnan(stable_learning_rates(none).set_index("variant").loc["sn_gp", "largest"])
-
-
-def test_step_size_decay_is_late_over_early_and_infinite_after_divergence():
-    decay = step_size_decay(_step_sizes({"smoothed": 0.1, "non_saturating": 0.9, "sn_gp": 0.1}, ("sn_gp",)),
-                            "ring", 0.1).set_index("variant")
-    assert decay.loc["smoothed", "ratio"] == pytest.approx(0.1)
-    assert decay.loc["non_saturating", "ratio"] == pytest.approx(0.9)
-    assert decay.loc["sn_gp", "ratio"] == np.inf
+def test_maps_count_seeds_per_cell():
+    cells = stability_map(_runs(PATTERN)).set_index(["variant", "activation", "optimizer", "learning_rate"])
+    assert cells.loc[("sn_gp", "elu", "sgd", 0.1), "learned"] == 1.0
+    assert cells.loc[("sn_gp", "elu", "sgd", 0.1), "converged"] == pytest.approx(0.6)
+    assert (cells["runs"] == 5).all()
+    fractions = converged_fractions(_runs(PATTERN))
+    assert fractions.loc[("smoothed", "elu"), "converged_runs"] == 9
+    stable = stable_cells(stability_map(_runs(PATTERN)), 0.5, 5).set_index(["variant", "activation"])
+    assert stable.loc[("smoothed", "elu"), "n_stable"] == 2 and stable.loc[("smoothed", "relu"), "n_stable"] == 0
+    assert stable.loc[("sn_gp", "elu"), "largest"] == 0.1
 
 
 def test_claims_hold_on_a_table_built_to_satisfy_them():
-    claims = {c.id: c for c in gan_claims(_runs(PATTERN), _step_sizes({"smoothed": 0.1, "non_saturating": 0.9}),
-                                          ("ring", 0.1))}
-    assert set(claims) == {"gan.sn_alone_fails", "gan.smooth_activations_help", "gan.smoothed_widest_range",
-                           "gan.eventual_stationarity"}
-    assert all(c.holds and c.ours for c in claims.values())
-    assert "SN alone 1/12" in claims["gan.sn_alone_fails"].measured
+    claims = {c.id: c for c in gan_claims(_runs(PATTERN), CLAIMS, MEETS_ALL)}
+    assert set(claims) == {"gan.sn_alone_fails", "gan.smooth_activations_help", "gan.eventual_stationarity"}
+    assert all(c.holds and c.ours for c in claims.values()), {k: c.measured for k, c in claims.items()}
+    assert "ring/elu/sgd lr 0.1: SN + GP 100%, SN alone 0%" in claims["gan.sn_alone_fails"].measured
+    assert "9/10 learned runs stationary" in claims["gan.eventual_stationarity"].measured
 
 
-def test_claims_fail_when_the_measurements_say_otherwise():
-    reversed_pattern = {**PATTERN, ("sn_wasserstein", "relu"): [2, 2, 2], ("smoothed", "elu"): [0, 0, 0],
-                        ("smoothed", "relu"): [0, 0, 0]}
-    claims = {c.id: c for c in gan_claims(_runs(reversed_pattern),
-                                          _step_sizes({"smoothed": 0.9, "non_saturating": 0.1}), ("ring", 0.1))}
-    assert not claims["gan.sn_alone_fails"].holds
-    assert not claims["gan.smoothed_widest_range"].holds  # smoothed has no stable rate at all
+def test_claims_fail_with_a_diagnosis_when_the_measurements_say_otherwise():
+    reversed_pattern = {**PATTERN, ("sn_wasserstein", "relu", "sgd"): [(5, 0), (4, 0)],
+                        ("smoothed", "elu", "sgd"): [(5, 0), (5, 0)], ("sn_gp", "elu", "sgd"): [(5, 0), (5, 0)]}
+    claims = {c.id: c for c in gan_claims(_runs(reversed_pattern), CLAIMS, MEETS_ALL)}
+    assert not claims["gan.sn_alone_fails"].holds and "Finding" in claims["gan.sn_alone_fails"].detail
+    assert not claims["gan.smooth_activations_help"].holds
     assert not claims["gan.eventual_stationarity"].holds
+    assert "kept moving" in claims["gan.eventual_stationarity"].detail
+
+
+def test_claims_read_only_cells_with_enough_seeds():
+    # Every cell has 4 seeds, below min_seeds = 5: nothing can be read, and each claim says so.
+    claims = {c.id: c for c in gan_claims(_runs(PATTERN, seeds=4), CLAIMS, MEETS_ALL)}
+    assert not claims["gan.sn_alone_fails"].holds and "Not testable" in claims["gan.sn_alone_fails"].detail
+    assert not claims["gan.smooth_activations_help"].holds
 
 
 def test_claims_whose_variants_did_not_run_are_skipped():
     only = {k: v for k, v in PATTERN.items() if k[0] in ("sn_gp", "non_saturating")}
-    ids = {c.id for c in gan_claims(_runs(only), _step_sizes({"non_saturating": 0.9}), ("ring", 0.1))}
+    ids = {c.id for c in gan_claims(_runs(only), CLAIMS, MEETS_ALL)}
     assert ids == {"gan.smooth_activations_help"}
+
+
+def test_the_sanity_claim_needs_most_seeds_on_the_modes():
+    sanity = types.SimpleNamespace(min_high_quality=0.8, min_coverage=1.0, min_fraction=0.6, discriminator_steps=5,
+                                   learning_rate=1e-4, lr_decay="none")
+
+    def runs(quality):
+        return pd.DataFrame({"seed": range(5), "high_quality": quality, "coverage": 1.0, "diverged": False})
+
+    assert sanity_claim(runs([0.9, 0.85, 0.81, 0.5, 0.2]), sanity).holds
+    failed = sanity_claim(runs([0.9, 0.85, 0.79, 0.5, 0.2]), sanity)
+    assert not failed.holds and failed.measured.startswith("2/5 seeds") and failed.detail
+
+
+def test_descent_lemma_table_reads_the_smoothness_at_the_smallest_rate():
+    cells = stability_map(_runs({("smoothed", "elu", "sgd"): [(5, 5), (5, 1)]}))
+    measured = pd.DataFrame({"dataset": "ring", "variant": "smoothed", "activation": "elu", "optimizer": "sgd",
+                             "learning_rate": list(RATES), "critic_lipschitz": 1.0, "critic_smoothness": 0.5,
+                             "generator_smoothness": [4.0, 40.0], "seeds": 5})
+    row = descent_lemma_table(cells, measured, 0.5, 5).iloc[0]
+    assert row["predicted"] == pytest.approx(0.5) and row["largest_stable"] == 0.01
+    assert row["largest_finite"] == 0.1 and np.isfinite(row["generator_smoothness"])

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from dltheory.gan import objectives
-from dltheory.gan.analysis import MODEL_KEYS, converged
-from dltheory.gan.batched import BatchedAdam, BatchedGanMLP, BatchedSGD
+from dltheory.gan.analysis import MODEL_KEYS
+from dltheory.gan.batched import BatchedAdam, BatchedGanMLP, BatchedSGD, batched_optimizer
+from dltheory.gan.smoothness import CONDITION_METRICS, measure_conditions
 from dltheory.gan.classifier import train_digits_classifier
 from dltheory.gan.settings import run_settings
 from dltheory.gan.training import (
@@ -25,7 +26,7 @@ TINY = GanRunSettings(
     variant="wgan_gp",
     datasets=("ring", "grid"),
     activations=("relu", "elu"),
-    learning_rates=(0.05, 0.01),
+    learning_rates={"sgd": (0.05, 0.01)},
     seeds=(0, 1),
     steps=60,
     batch_size=32,
@@ -33,11 +34,11 @@ TINY = GanRunSettings(
     n_eval=256,
     width=16,
     depth=2,
-    trajectory=("ring", 0.05),
+    trajectory=("ring", "sgd", 0.05),
     samples_saved=10,
 )
-COLUMNS = ["dataset", "variant", "activation", "learning_rate", "seed", "step", "metric", "value", "diverged",
-           "diverged_step"]
+COLUMNS = ["dataset", "variant", "activation", "optimizer", "learning_rate", "seed", "step", "metric", "value",
+           "diverged", "diverged_step"]
 MIXTURE_METRICS = (*TRAINING_METRICS, *DISTANCE_METRICS, "high_quality_fraction", "mode_coverage")
 
 
@@ -49,8 +50,8 @@ def tiny_result():
 def test_table_has_one_row_per_model_step_and_metric(tiny_result):
     table = tiny_result.metrics
     assert list(table.columns) == COLUMNS
-    # 16 models × evaluations at steps 0, 20, 40, 60 × 8 metrics
-    assert len(table) == 16 * 4 * len(MIXTURE_METRICS) == 512
+    # 16 models × evaluations at steps 0, 20, 40, 60 × 8 metrics, and the 3 measured conditions at the last step
+    assert len(table) == 16 * 4 * len(MIXTURE_METRICS) + 16 * len(CONDITION_METRICS) == 560
     assert sorted(table["step"].unique()) == [0, 20, 40, 60]
     assert set(table["dataset"]) == {"ring", "grid"} and set(table["activation"]) == {"relu", "elu"}
     assert not table["diverged"].any()
@@ -61,10 +62,13 @@ def test_table_has_one_row_per_model_step_and_metric(tiny_result):
 def test_distances_are_logged_throughout_on_the_trajectory_and_in_the_window_elsewhere(tiny_result):
     w1 = tiny_result.metrics[tiny_result.metrics["metric"] == "wasserstein1"].dropna()
     on_path = (w1["dataset"] == "ring") & (w1["learning_rate"] == 0.05)
-    # every second evaluation (steps 0, 40) and the window (step 60)
+    # every second evaluation (steps 0, 40) and the last step (60)
     assert sorted(w1.loc[on_path, "step"].unique()) == [0, 40, 60]
-    # The window is the last 10 % of 60 steps: only the evaluation at step 60.
-    assert sorted(w1.loc[~on_path, "step"].unique()) == [60]
+    # Step 0 (every W1 is judged against it) and the last step.
+    assert sorted(w1.loc[~on_path, "step"].unique()) == [0, 60]
+    # Models that share a seed and an activation start alike, whatever their rate: one W1 at step 0.
+    start = w1[w1["step"] == 0].groupby(["dataset", "activation", "seed"])["value"].nunique()
+    assert (start == 1).all()
 
 
 def test_logged_step_size_is_learning_rate_times_gradient_norm_under_gradient_descent(tiny_result):
@@ -93,21 +97,24 @@ def test_models_numbers_do_not_change_when_a_learning_rate_is_added():
     # Exact up to float rounding in the batched kernels (~1e-7 here). With kinks (ReLU, the hinge) a rounding
     # difference can flip a sample across a kink, and the trajectories then part: hence a smooth variant.
     settings = GanRunSettings(
-        variant="wgan_gp", activations=("elu",), learning_rates=(0.01,), seeds=(3,), steps=40, batch_size=32,
-        eval_every=20, n_eval=256, width=16, depth=2, trajectory=("ring", 0.01),
+        variant="wgan_gp", activations=("elu",), learning_rates={"sgd": (0.01,)}, seeds=(3,), steps=40, batch_size=32,
+        eval_every=20, n_eval=256, width=16, depth=2, trajectory=("ring", "sgd", 0.01),
     )
     alone = train_gan_batch(settings, seed=1).metrics
-    wider = settings.__class__(**{**settings.__dict__, "learning_rates": (0.01, 0.1), "activations": ("relu", "elu")})
+    # More rates, an Adam model and another activation in the batch: the SGD model's numbers stay.
+    wider = settings.__class__(**{**settings.__dict__, "learning_rates": {"sgd": (0.01, 0.1), "adam": (0.001,)},
+                                  "activations": ("relu", "elu")})
     shared = train_gan_batch(wider, seed=1).metrics
-    shared = shared[(shared["learning_rate"] == 0.01) & (shared["activation"] == "elu")].reset_index(drop=True)
+    shared = shared[(shared["learning_rate"] == 0.01) & (shared["activation"] == "elu")
+                    & (shared["optimizer"] == "sgd")].reset_index(drop=True)
     np.testing.assert_allclose(shared["value"], alone["value"], rtol=1e-4, atol=1e-6)
 
 
 def test_huge_learning_rate_diverges_while_the_sane_model_goes_on():
     settings = GanRunSettings(
-        variant="non_saturating", activations=("relu",), learning_rates=(1e-2, 1e4), seeds=(0,), steps=40,
+        variant="non_saturating", activations=("relu",), learning_rates={"sgd": (1e-2, 1e4)}, seeds=(0,), steps=40,
         batch_size=32, eval_every=10, n_eval=256, width=16, depth=2, divergence_threshold=1e3,
-        trajectory=("ring", 1e-2),
+        trajectory=("ring", "sgd", 1e-2),
     )
     table = train_gan_batch(settings, seed=0).metrics
     huge = table[table["learning_rate"] == 1e4]
@@ -124,7 +131,8 @@ def test_digits_runs_score_samples_with_the_classifier():
     classifier, report = train_digits_classifier(steps=30)
     assert 0.5 < report.test_accuracy <= 1.0 and report.n_train + report.n_test == 1797
     settings = GanRunSettings(
-        variant="sn_gp", datasets=("digits",), activations=("elu",), learning_rates=(0.05,), seeds=(0,), steps=10,
+        variant="sn_gp", datasets=("digits",), activations=("elu",), learning_rates={"sgd": (0.05,)}, seeds=(0,),
+        steps=10,
         batch_size=16, eval_every=10, n_eval=100, width=16, depth=1, latent_dim=4, samples_saved=16,
     )
     result = train_gan_batch(settings, seed=0, classifier=classifier)
@@ -149,17 +157,25 @@ def test_datasets_of_different_dimension_cannot_share_a_batch():
 
 def test_run_settings_read_every_key():
     section = {
-        "variants": ["smoothed"], "activations": ["relu", "elu"], "learning_rates": [0.01, 0.1], "seeds": 3,
-        "optimizer": "sgd", "discriminator_steps": 2, "random_features": 32,
-        "convergence": {"window": 0.2, "step_size_threshold": {"grid": 0.01}, "w1_threshold": {"grid": 0.5}},
+        "variants": ["smoothed"], "activations": ["relu", "elu"], "learning_rates": {"sgd": [0.01, 0.1],
+                                                                                      "adam": [0.001]},
+        "seeds": 3, "discriminator_steps": 2, "random_features": 32, "betas": [0.5, 0.8],
+        "convergence": {"window": 0.2, "w1_ratio": {"grid": 0.25}, "coverage": {"grid": 0.75}},
         "toy": {"datasets": ["grid"], "steps": 100, "batch_size": 8, "width": 4, "depth": 1, "latent_dim": 2,
-                "eval_every": 10, "n_eval": 50, "samples_saved": 5, "trajectory": {"dataset": "grid",
-                                                                              "learning_rate": 0.1}},
+                "eval_every": 10, "n_eval": 50, "samples_saved": 5,
+                "trajectory": {"dataset": "grid", "optimizer": "sgd", "learning_rate": 0.1}},
+        "sanity": {"steps": 7, "batch_size": 4, "width": 3, "depth": 1, "learning_rate": 0.002, "seeds": 2,
+                   "gradient_penalty_weight": 0.1, "lr_decay": "linear"},
     }
     settings = run_settings(section, "toy", "smoothed")
-    assert settings.datasets == ("grid",) and settings.seeds == (0, 1, 2) and settings.n_models == 12
-    assert settings.trajectory == ("grid", 0.1) and settings.convergence_window == 0.2
+    assert settings.datasets == ("grid",) and settings.seeds == (0, 1, 2) and settings.n_models == 18
+    assert settings.schedules == [("sgd", 0.01), ("sgd", 0.1), ("adam", 0.001)] and settings.betas == (0.5, 0.8)
+    assert settings.trajectory == ("grid", "sgd", 0.1)
     assert settings.discriminator_steps == 2 and settings.random_features == 32 and settings.steps == 100
+    sanity = run_settings(section, "sanity", "ignored")
+    assert sanity.variant == "wgan_gp" and sanity.schedules == [("adam", 0.002)] and sanity.n_models == 2
+    assert sanity.discriminator_optimizer is None and sanity.discriminator_steps == 5 and sanity.betas == (0.5, 0.9)
+    assert sanity.gradient_penalty_weight == 0.1 and sanity.lr_decay == "linear" and sanity.steps == 7
 
 
 def test_batched_sgd_is_gradient_descent_per_model_and_skips_frozen_ones():
@@ -254,34 +270,85 @@ def test_batched_r1_equals_the_objectives_penalty_on_each_model():
     assert (d_loss > _discriminator_losses(objectives.get_variant("non_saturating"), network, real, fake, None)).all()
 
 
-def test_converged_needs_small_steps_and_small_w1_over_the_last_tenth():
-    keys = {"dataset": "ring", "variant": "wgan_gp", "activation": "elu", "seed": 0}
-    rows = []
-    for rate, step_sizes, w1s, diverged in [
-        (1e-4, [1.0, 0.01, 0.01], [3.0, 0.2, 0.1], False),  # converged
-        (1e-3, [1.0, 0.01, 0.5], [3.0, 0.2, 0.1], False),  # still moving at the end
-        (1e-2, [1.0, 0.01, 0.01], [3.0, 2.0, 1.5], False),  # stationary but far from the data
-        (1e-1, [1.0, np.nan, np.nan], [3.0, np.nan, np.nan], True),  # diverged
-    ]:
-        for step, size, w1 in zip([0, 950, 1000], step_sizes, w1s, strict=True):
-            for metric, value in (("generator_step_size", size), ("wasserstein1", w1)):
-                rows.append({**keys, "learning_rate": rate, "step": step, "metric": metric, "value": value,
-                             "diverged": diverged, "diverged_step": 900 if diverged else -1})
-    result = converged(pd.DataFrame(rows), step_size_threshold=0.05, w1_threshold=0.5)
-    assert result.set_index("learning_rate")["converged"].to_dict() == {1e-4: True, 1e-3: False, 1e-2: False,
-                                                                          1e-1: False}
-    # Per-dataset thresholds: a looser W1 limit for the ring lets the far-but-stationary run through.
-    loose = converged(pd.DataFrame(rows), {"ring": 0.05}, {"ring": 2.5})
-    assert loose.set_index("learning_rate")["converged"].to_dict()[1e-2] is True
-    with pytest.raises(ValueError, match="no convergence threshold for dataset 'ring'"):
-        converged(pd.DataFrame(rows), {"grid": 0.05}, 0.5)
+def test_a_mixed_batch_gives_sgd_models_plain_steps_and_adam_models_adams():
+    torch.manual_seed(3)
+    start = torch.randn(2, 4, dtype=torch.float64)
+    gradient = torch.randn(2, 4, dtype=torch.float64)
+    parameter = start.clone().requires_grad_(True)
+    mixed = batched_optimizer([parameter], ["sgd", "adam"], torch.tensor([0.1, 0.01], dtype=torch.float64))
+    adam_alone = start[1:].clone().requires_grad_(True)
+    reference = BatchedAdam([adam_alone], [0.01])
+    for k in range(1, 4):
+        mixed.scale = reference.scale = 1.0 / k  # a schedule multiplies every rate
+        parameter.grad, adam_alone.grad = gradient.clone(), gradient[1:].clone()
+        mixed.step()
+        reference.step()
+    torch.testing.assert_close(parameter[0].detach(), start[0] - 0.1 * (1 + 1 / 2 + 1 / 3) * gradient[0])
+    torch.testing.assert_close(parameter[1].detach(), adam_alone[0].detach())
+    assert isinstance(batched_optimizer([parameter], ["sgd", "sgd"], [0.1, 0.1]), BatchedSGD)
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        batched_optimizer([parameter], ["sgd", "rmsprop"], [0.1, 0.1])
+
+
+def test_measured_conditions_equal_explicit_derivatives_on_one_model():
+    torch.manual_seed(0)
+    generator = BatchedGanMLP(2, 2, 2, 5, 1, "elu", torch.Generator().manual_seed(1)).double()
+    critic = BatchedGanMLP(2, 2, 1, 6, 1, "softplus", torch.Generator().manual_seed(2)).double()
+    real, latents = torch.randn(2, 8, 2, dtype=torch.float64), torch.randn(2, 8, 2, dtype=torch.float64)
+    variant = objectives.get_variant("wgan_gp")
+    loss = functools.partial(_generator_losses, variant)
+    measured = measure_conditions(loss, generator, critic, real, latents, iterations=200)
+    b = 1
+    with torch.no_grad():
+        fake = generator(latents)
+    t = torch.linspace(0, 1, 8, dtype=torch.float64)[:, None]
+    points = torch.cat([real[b], fake[b], t * real[b] + (1 - t) * fake[b]])
+
+    def critic_b(x):
+        return critic(x.expand(2, 1, 2))[b, 0]
+
+    gradients = [torch.autograd.functional.jacobian(critic_b, x[None]).reshape(2) for x in points]
+    hessians = [torch.autograd.functional.hessian(critic_b, x[None]).reshape(2, 2) for x in points]
+    assert measured["critic_lipschitz"][b] == pytest.approx(max(float(g.norm()) for g in gradients), rel=1e-9)
+    curvature = max(float(torch.linalg.eigvalsh(h).abs().max()) for h in hessians)
+    assert measured["critic_smoothness"][b] == pytest.approx(curvature, rel=1e-9) and curvature > 0
+    # The generator loss's Hessian in model b's parameters, explicitly: its largest |eigenvalue|.
+    shapes = [p.shape[1:] for p in generator.parameters()]
+    flat = torch.cat([p.detach()[b].reshape(-1) for p in generator.parameters()])
+
+    def loss_of(theta):
+        pieces, offset = [], 0
+        for p, shape in zip(generator.parameters(), shapes, strict=True):
+            size = int(np.prod(shape))
+            own = theta[offset:offset + size].reshape(shape)
+            pieces.append(torch.stack([own if k == b else p.detach()[k] for k in range(2)]))
+            offset += size
+        h, layers = latents, len(pieces) // 2  # parameters(): every weight, then every bias
+        for layer in range(layers):
+            h = torch.baddbmm(pieces[layers + layer][:, None, :], h, pieces[layer])
+            if layer < layers - 1:
+                h = torch.nn.functional.elu(h)
+        return loss(critic, real, h)[b]
+
+    hessian = torch.autograd.functional.hessian(loss_of, flat)
+    largest = float(torch.linalg.eigvalsh(hessian).abs().max())
+    assert measured["generator_smoothness"][b] == pytest.approx(largest, rel=1e-3)
+
+
+def test_a_relu_critic_has_no_measurable_curvature():
+    generator = BatchedGanMLP(1, 2, 2, 5, 1, "relu", torch.Generator().manual_seed(1))
+    critic = BatchedGanMLP(1, 2, 1, 6, 2, "relu", torch.Generator().manual_seed(2))
+    measured = measure_conditions(functools.partial(_generator_losses, objectives.get_variant("wgan_gp")),
+                                  generator, critic, torch.randn(1, 16, 2), torch.randn(1, 16, 2))
+    assert measured["critic_smoothness"][0] == 0.0 and measured["critic_lipschitz"][0] > 0
 
 
 def test_smoothed_gan_moves_the_generator_toward_the_ring():
     # The default's optimisers: gradient descent for the generator, Adam (lr 0.001) for the critic.
     settings = GanRunSettings(
-        variant="smoothed", activations=("elu",), learning_rates=(0.215,), seeds=(0,), steps=400, batch_size=32,
-        eval_every=400, n_eval=1000, width=32, depth=2, trajectory=("ring", 0.215), discriminator_optimizer="adam",
+        variant="smoothed", activations=("elu",), learning_rates={"sgd": (0.215,)}, seeds=(0,), steps=400,
+        batch_size=32, eval_every=400, n_eval=1000, width=32, depth=2, trajectory=("ring", "sgd", 0.215),
+        discriminator_optimizer="adam",
     )
     w1 = train_gan_batch(settings, seed=0).metrics
     w1 = w1[w1["metric"] == "wasserstein1"].set_index("step")["value"]

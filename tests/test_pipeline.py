@@ -24,7 +24,8 @@ FAMILY_FIGURES = {
     "nonsmooth": FIGURES,
     "region": ["theory_region", "empirical_map"],
     "intrinsic": ["sphere_error_vs_n", "balls_error_vs_n"],
-    "gan": ["stability_map", "trajectories", "samples_2d", "samples_digits", "conditions", "dirac"],
+    "gan": ["stability_map", "sanity", "trajectories", "samples_2d", "samples_digits", "smoothness", "conditions",
+            "dirac"],
     "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
     "batchnorm": ["fisher_vs_width", "gd_grid"],
     "natgrad": ["loss_vs_step"],
@@ -47,6 +48,7 @@ def expected_outputs():
     outputs += [f"results/intrinsic/runs/{r}.parquet" for r in INTRINSIC_RUNS]
     outputs += [f"results/gan/runs/{part}/{v}.{kind}.parquet" for part in ("toy", "digits") for v in GAN_VARIANTS
                 for kind in ("metrics", "samples")]
+    outputs += [f"results/gan/runs/sanity/wgan_gp.{kind}.parquet" for kind in ("metrics", "samples")]
     outputs += ["results/gan/classifier/classifier.pt", "results/gan/classifier/classifier.json",
                 "results/gan/samples.parquet"]
     outputs += [f"results/causal/runs/{b}/{m}.parquet" for b in CAUSAL_BENCHMARKS for m in CAUSAL_TABLES]
@@ -97,19 +99,28 @@ def test_new_family_tables_cover_their_grids(smoke_run):
 
 
 def test_gan_tables_cover_every_run_and_its_claims_parse(smoke_run):
-    table = read_table(smoke_run / "results/gan/gan.parquet")
-    runs = table.groupby(["dataset", "variant", "activation", "learning_rate", "seed"]).size()
-    # (ring, grid, digits) x 4 variants x 2 activations x 2 learning rates x 2 seeds
-    assert len(runs) == 3 * 4 * 2 * 2 * 2
+    everything = read_table(smoke_run / "results/gan/gan.parquet")
+    table = everything[everything.part != "sanity"]
+    runs = table.groupby(["dataset", "variant", "activation", "optimizer", "learning_rate", "seed"]).size()
+    # (ring, grid, digits) x 4 variants x 2 activations x (2 gradient-descent + 1 Adam rates) x 2 seeds
+    assert len(runs) == 3 * 4 * 2 * 3 * 2
     assert set(table.dataset) == {"ring", "grid", "digits"} and set(table.variant) == set(GAN_VARIANTS)
+    sanity = everything[everything.part == "sanity"]
+    assert set(sanity.variant) == {"wgan_gp"} and set(sanity.optimizer) == {"adam"} and sanity.seed.nunique() == 2
+    # The conditions are measured on every 2-D run at its last step; digits have none.
+    measured = table[table.metric == "generator_smoothness"].dropna(subset=["value"])
+    assert set(measured.dataset) == {"ring", "grid"} and (measured.value > 0).all()
     digits = table[table.dataset == "digits"]
     digits = digits[digits.step == digits.step.max()].dropna(subset=["value"])
     assert {"class_coverage", "mean_confidence", "frechet_distance"} <= set(digits.metric)
     claims = json.loads((smoke_run / "results/gan/claims.json").read_text())
     dirac = {"gan.dirac.non_saturating", "gan.dirac.wgan_clip", "gan.dirac.wgan_gp", "gan.dirac.r1"}
-    assert {c["id"] for c in claims} == {"gan.sn_alone_fails", "gan.smooth_activations_help",
-                                         "gan.smoothed_widest_range", "gan.eventual_stationarity", *dirac}
-    assert all(c["ours"] and "ICLR 2020" in c["source"] for c in claims if c["id"] not in dirac)
+    assert {c["id"] for c in claims} == {"gan.sanity_baseline_learns", "gan.sn_alone_fails",
+                                         "gan.smooth_activations_help", "gan.eventual_stationarity", *dirac}
+    stability = {"gan.sn_alone_fails", "gan.smooth_activations_help", "gan.eventual_stationarity"}
+    assert all(c["ours"] and "ICLR 2020" in c["source"] for c in claims if c["id"] in stability)
+    # At smoke scale nothing learns: every stability claim that fails says why.
+    assert all(c["detail"] for c in claims if not c["holds"])
     # The known-answer case: every published Dirac-GAN verdict is reproduced, at any scale.
     assert all(c["holds"] and "ICML 2018" in c["source"] for c in claims if c["id"] in dirac)
 
@@ -323,12 +334,13 @@ def test_gan_without_trajectory_runs_end_to_end(tmp_path):
     for family in ("nonsmooth", "region", "intrinsic", "causal", "batchnorm", "natgrad", "spectra", "isometry"):
         config[family]["enabled"] = False
     gan = config["gan"]
-    gan["variants"], gan["learning_rates"] = ["smoothed"], gan["learning_rates"][:1]
+    gan["variants"], gan["learning_rates"] = ["smoothed"], {"sgd": gan["learning_rates"]["sgd"][:1]}
     gan["digits"]["enabled"] = False
+    gan["sanity"]["enabled"] = False
     gan["toy"].update(trajectory=None, steps=40, eval_every=20, n_eval=200)
     (workdir / "config/gan_only.yaml").write_text(yaml.safe_dump(config))
     snakemake(workdir, "--configfile", "config/gan_only.yaml")
     figures = sorted(path.name for path in (workdir / "results/gan/figures").iterdir())
-    assert figures == ["conditions.png", "conditions.svg", "dirac.png", "dirac.svg", "stability_map.png",
-                       "stability_map.svg"]
+    assert figures == ["conditions.png", "conditions.svg", "dirac.png", "dirac.svg", "smoothness.png",
+                       "smoothness.svg", "stability_map.png", "stability_map.svg"]
     assert (workdir / "results/report/index.html").is_file()

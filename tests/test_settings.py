@@ -64,8 +64,8 @@ def test_from_config_names_the_bad_key_at_any_depth():
         from_config(cls, {**section, "toy": {**section["toy"], "stepz": 3}}, "gan")
     with pytest.raises(SettingsError, match=r"^gan\.toy\.steps: required setting is missing"):
         from_config(cls, {**section, "toy": {k: v for k, v in section["toy"].items() if k != "steps"}}, "gan")
-    with pytest.raises(SettingsError, match=r"^gan\.convergence\.w1_threshold: no threshold for dataset 'grid'"):
-        from_config(cls, {**section, "convergence": {**section["convergence"], "w1_threshold": {"ring": 1.0}}}, "gan")
+    with pytest.raises(SettingsError, match=r"^gan\.convergence\.w1_ratio: no threshold for dataset 'grid'"):
+        from_config(cls, {**section, "convergence": {**section["convergence"], "w1_ratio": {"ring": 1.0}}}, "gan")
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -109,7 +109,9 @@ def test_every_declared_figure_has_a_caption(family):
 def test_gan_figures_follow_the_settings():
     section = {**SMOKE["gan"], "toy": {**SMOKE["gan"]["toy"], "trajectory": None}}
     settings = from_config(settings_class("gan"), section, "gan")
-    assert settings.figure_names() == ("stability_map", "samples_digits", "conditions", "dirac")
+    assert settings.figure_names() == ("stability_map", "sanity", "samples_digits", "smoothness", "conditions",
+                                       "dirac")
     section["digits"] = {**section["digits"], "enabled": False}
-    assert from_config(settings_class("gan"), section, "gan").figure_names() == ("stability_map", "conditions",
-                                                                                  "dirac")
+    section["sanity"] = {**section["sanity"], "enabled": False}
+    assert from_config(settings_class("gan"), section, "gan").figure_names() == ("stability_map", "smoothness",
+                                                                                  "conditions", "dirac")

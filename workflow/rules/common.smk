@@ -189,7 +189,7 @@ GAN = SETTINGS.get("gan")
 
 
 def gan_parts():
-    """The data parts that run: "toy" (the 2-D mixtures) always, "digits" when enabled."""
+    """The data parts that run: "toy" (the 2-D mixtures) always, "digits" and "sanity" when enabled."""
     return list(GAN.parts()) if GAN else []
 
 
@@ -208,9 +208,9 @@ def gan_train_inputs(wildcards):
 
 
 def get_gan_runs(kind):
-    """Every (part, variant) run's metrics or samples table."""
-    return expand(f"results/gan/runs/{{part}}/{{variant}}.{kind}.parquet", part=gan_parts(),
-                  variant=GAN.variants if GAN else [])
+    """Every (part, variant) run's metrics or samples table (the sanity part trains WGAN-GP alone)."""
+    return [f"results/gan/runs/{part}/{variant}.{kind}.parquet"
+            for part in gan_parts() for variant in GAN.part_variants(part)]
 
 
 def gan_notebook_inputs(wildcards):

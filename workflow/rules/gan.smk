@@ -1,6 +1,6 @@
 # GAN stability (Chu, Minami & Fukumizu, ICLR 2020; the experiment design is ours): train the digits
-# classifier -> train every variant as one batched model per data part -> collect -> notebook (stability
-# maps, trajectories, samples, conditions table, claims).
+# classifier -> train every variant as one batched model per data part (and the sanity baseline, WGAN-GP alone)
+# -> collect -> notebook (sanity baseline, stability maps, trajectories, samples, measured conditions, claims).
 
 localrules:
     gan_collect,
@@ -33,7 +33,7 @@ rule gan_train:
         metrics="results/gan/runs/{part}/{variant}.metrics.parquet",
         samples="results/gan/runs/{part}/{variant}.samples.parquet",
     wildcard_constraints:
-        part="toy|digits",
+        part="toy|digits|sanity",
     params:
         run=gan_run,
         seed=RUN.seed,

@@ -20,8 +20,10 @@ classifier = load_digits_classifier(snakemake.input.classifier) if "classifier" 
 log.info("%s on %s: %d models, %d steps", variant, part, settings.n_models, settings.steps)
 # One seed per part, not per variant: runs with the same seed start every variant's generator alike.
 result = train_gan_batch(settings, derive_seed(p.seed, "gan", part), classifier)
+for table in (result.metrics, result.samples):  # the sanity baseline's WGAN-GP runs apart from the maps' ones
+    table.insert(0, "part", part)
 provenance = provenance_record({"seed": p.seed, "gan_run": p.run})
 write_table(result.metrics, snakemake.output.metrics, provenance)
 write_table(result.samples, snakemake.output.samples, provenance)
-diverged = result.metrics.groupby(["dataset", "activation", "learning_rate", "seed"])["diverged"].any()
+diverged = result.metrics.groupby(["dataset", "activation", "optimizer", "learning_rate", "seed"])["diverged"].any()
 log.info("%s on %s: %d of %d runs diverged", variant, part, int(diverged.sum()), len(diverged))

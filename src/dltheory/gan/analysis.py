@@ -1,9 +1,15 @@
-"""From the GAN runs' tidy metrics to converged fractions, learning-rate ranges, step-size decay and claims (issue 4).
+"""From the GAN runs' tidy metrics to learned / stationary / converged runs, stability maps, the measured
+conditions against the descent lemma, and claims (issues 4 and 18).
 
-Every claim cites the abstract or the introduction of Chu, Minami & Fukumizu, "Smoothness and Stability in GANs"
-(ICLR 2020; quoted in ``shared/papers/gan.md``). The paper's experiments are unknown to us, so every setting and
-every threshold below is ours and each claim is marked ``ours``.
+The stability claims cite the abstract or the introduction of Chu, Minami & Fukumizu, "Smoothness and Stability in
+GANs" (ICLR 2020; quoted in ``shared/papers/gan.md``). The paper's experiments are unknown to us, so every setting
+and every threshold below is ours, fixed in the config before the runs, and each claim is marked ``ours``. A claim
+reads only cells with enough seeds, is tested only where it can fail (SN alone where SN + GP learns; the smooth
+activation per variant that learns; stationarity among the runs that learned), and says in its detail why it did
+not hold.
 """
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -14,189 +20,289 @@ from dltheory.gan.conditions import SMOOTH_ACTIVATIONS
 SOURCE_ABSTRACT = "Chu, Minami & Fukumizu, ICLR 2020, abstract"
 SOURCE_INTRO = "Chu, Minami & Fukumizu, ICLR 2020, Sec. 1 (Introduction)"
 SMOOTHED = "smoothed"
-MAJORITY = 0.5  # a learning rate is in a variant's stable range when at least half of its runs there converge
-DECAY_RATIO = 0.5  # the step size "decays" when its late median is below this fraction of its early median
+GULRAJANI_RATE = 1e-4  # the toy experiments' Adam rate (Gulrajani et al. 2017)
 
-MODEL_KEYS = ["dataset", "variant", "activation", "learning_rate", "seed"]  # one GAN run (one model of a batch)
+MODEL_KEYS = ["dataset", "variant", "activation", "optimizer", "learning_rate", "seed"]  # one GAN run
+COVERAGE_METRIC = {"ring": "mode_coverage", "grid": "mode_coverage", "digits": "class_coverage"}
+
+
+def _per_dataset(value, dataset: str, key: str) -> float:
+    if not isinstance(value, dict):
+        return float(value)
+    if dataset not in value:
+        raise ValueError(f"convergence.{key}: no threshold for dataset {dataset!r}; have {sorted(value)}")
+    return float(value[dataset])
 
 
 def converged(
     table: pd.DataFrame,
-    step_size_threshold: float | dict[str, float],
-    w1_threshold: float | dict[str, float],
-    last_fraction: float = 0.1,
+    w1_ratio: float | dict[str, float],
+    coverage: float | dict[str, float],
+    stationarity_ratio: float,
+    window: float = 0.1,
+    early: float = 0.2,
 ) -> pd.DataFrame:
-    """Per model: converged when, over the last ``last_fraction`` of steps, every logged generator step size is
-    below ``step_size_threshold`` and every logged W1 below ``w1_threshold`` (issue 4's definition).
+    """Per model, the scale-free rule of ``GanConvergence`` (issue 18): learned, stationary, converged.
 
-    The window is the evaluations at steps ≥ (1 − last_fraction)·final step, or the last evaluation if none falls
-    in it. NaN values (a diverged model, or W1 not computed at that evaluation) are skipped; a diverged model, or one
-    without a step size or a W1 in the window, has not converged. A threshold is one number, or one per dataset.
-    Columns: the model keys, diverged, max_step_size, max_wasserstein1, converged.
+    Late: the evaluations at steps ≥ (1 − ``window``)·final step (the last evaluation if none falls there); early:
+    those at 0 < step ≤ ``early``·final step (the first after step 0 if none). ``w1_ratio`` is the largest late W1
+    over the W1 at step 0, ``coverage`` the smallest late mode (digits: class) coverage, ``grad_ratio`` the median
+    late generator gradient norm over the median early one; ``high_quality`` the last evaluation's high-quality
+    fraction (NaN on digits). A diverged model, or one missing a needed number, has not learned and not converged.
+    A threshold is one number, or one per dataset. Multiplying the data, the samples and the critic by constants
+    changes none of these ratios, so the verdicts do not depend on the data's scale nor on the critic's.
     """
-    def threshold(value, dataset):
-        if not isinstance(value, dict):
-            return float(value)
-        if dataset not in value:
-            raise ValueError(f"no convergence threshold for dataset {dataset!r}; have {sorted(value)}")
-        return float(value[dataset])
-
     rows = []
     for key, group in table.groupby(MODEL_KEYS, sort=True):
-        step_limit = threshold(step_size_threshold, key[0])
-        w1_limit = threshold(w1_threshold, key[0])
+        dataset = key[0]
         final = group["step"].max()
-        window = group[group["step"] >= (1.0 - last_fraction) * final]
-        if window.empty:
-            window = group[group["step"] == final]
-        step_sizes = window.loc[window["metric"] == "generator_step_size", "value"].dropna()
-        w1 = window.loc[window["metric"] == "wasserstein1", "value"].dropna()
+        steps = np.sort(group["step"].unique())
+        late_steps = steps[steps >= (1.0 - window) * final] if final > 0 else steps[-1:]
+        early_steps = steps[(steps > 0) & (steps <= early * final)]
+        if len(early_steps) == 0:
+            early_steps = steps[steps > 0][:1]
+
+        def values(metric, at):
+            selected = group[(group["metric"] == metric) & group["step"].isin(at)]
+            return selected["value"].dropna()
+
+        w1_start = values("wasserstein1", [0])
+        w1_late = values("wasserstein1", late_steps)
+        coverage_late = values(COVERAGE_METRIC.get(dataset, "mode_coverage"), late_steps)
+        grad_early = values("generator_grad_norm", early_steps)
+        grad_late = values("generator_grad_norm", late_steps)
+        quality = values("high_quality_fraction", steps[-1:])
         diverged = bool(group["diverged"].any())
-        max_step = float(step_sizes.max()) if len(step_sizes) else float("nan")
-        max_w1 = float(w1.max()) if len(w1) else float("nan")
-        ok = not diverged and len(step_sizes) > 0 and len(w1) > 0
-        ok = ok and max_step < step_limit and max_w1 < w1_limit
-        rows.append((*key, diverged, max_step, max_w1, ok))
-    return pd.DataFrame(rows, columns=[*MODEL_KEYS, "diverged", "max_step_size", "max_wasserstein1", "converged"])
+        ratio = float(w1_late.max() / w1_start.iloc[0]) if len(w1_start) and len(w1_late) else np.nan
+        cover = float(coverage_late.min()) if len(coverage_late) else np.nan
+        grad_ratio = (float(grad_late.median() / grad_early.median())
+                      if len(grad_early) and len(grad_late) and grad_early.median() > 0 else np.nan)
+        learned = bool(not diverged and ratio <= _per_dataset(w1_ratio, dataset, "w1_ratio")
+                       and cover >= _per_dataset(coverage, dataset, "coverage"))
+        stationary = bool(not diverged and grad_ratio <= stationarity_ratio)
+        rows.append((*key, diverged, ratio, cover, grad_ratio, float(quality.iloc[0]) if len(quality) else np.nan,
+                     learned, stationary, learned and stationary))
+    return pd.DataFrame(rows, columns=[*MODEL_KEYS, "diverged", "w1_ratio", "coverage", "grad_ratio",
+                                       "high_quality", "learned", "stationary", "converged"])
 
 
-def convergence_table(metrics: pd.DataFrame, convergence: dict) -> pd.DataFrame:
-    """Per run: converged or not, by the config's ``convergence`` thresholds (one per dataset)."""
-    return converged(
-        metrics,
-        convergence["step_size_threshold"],
-        convergence["w1_threshold"],
-        convergence["window"],
-    )
+def convergence_table(metrics: pd.DataFrame, convergence) -> pd.DataFrame:
+    """Per run: learned, stationary, converged, by the config's ``convergence`` (a ``GanConvergence``)."""
+    return converged(metrics, convergence.w1_ratio, convergence.coverage, convergence.stationarity_ratio,
+                     convergence.window, convergence.early)
+
+
+CELL_KEYS = ["dataset", "variant", "activation", "optimizer", "learning_rate"]  # one cell of a stability map
 
 
 def stability_map(runs: pd.DataFrame) -> pd.DataFrame:
-    """Fraction of seeds converged per (dataset, activation, variant, learning rate): the stability maps' colours."""
-    keys = [k for k in MODEL_KEYS if k != "seed"]
-    return runs.groupby(keys, sort=True).agg(
-        converged=("converged", "mean"), diverged=("diverged", "mean"), runs=("converged", "size")
+    """Per (dataset, variant, activation, optimizer, learning rate): the fractions of seeds that learned, converged
+    and diverged, and the number of seeds (``runs``) each fraction rests on."""
+    return runs.groupby(CELL_KEYS, sort=True).agg(
+        learned=("learned", "mean"), converged=("converged", "mean"), diverged=("diverged", "mean"),
+        runs=("converged", "size"),
     ).reset_index()
 
 
 def converged_fractions(runs: pd.DataFrame, by: tuple[str, ...] = ("variant", "activation")) -> pd.DataFrame:
-    """Fraction (and count) of runs converged per group, over every other key."""
-    grouped = runs.groupby(list(by), sort=True)["converged"]
-    return pd.DataFrame({"converged": grouped.mean(), "converged_runs": grouped.sum(), "runs": grouped.size()})
+    """Fractions (and counts) of runs learned and converged per group, over every other key."""
+    grouped = runs.groupby(list(by), sort=True)
+    return pd.DataFrame({"learned": grouped["learned"].mean(), "converged": grouped["converged"].mean(),
+                         "converged_runs": grouped["converged"].sum(), "runs": grouped.size()})
 
 
-def stable_learning_rates(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per variant: its stable cells, (dataset, activation, learning rate) where at least half of the seeds converge.
-
-    Counted per stability-map panel (dataset, activation), then summed: pooling the seeds of different datasets
-    would let a dataset where nothing converges hide another's stable range. Columns: variant, n_stable (stable
-    cells over every panel), smallest and largest stable rate over the panels (NaN if none).
-    """
-    cells = runs.groupby(["variant", "dataset", "activation", "learning_rate"])["converged"].mean().reset_index()
+def stable_cells(cells: pd.DataFrame, majority: float, min_seeds: int, column: str = "converged") -> pd.DataFrame:
+    """Per (variant, activation, optimizer): how many of its (dataset, rate) cells with at least ``min_seeds``
+    seeds have ``column`` ≥ ``majority``, and the largest such rate (NaN if none)."""
+    readable = cells[cells["runs"] >= min_seeds]
     rows = []
-    for variant, group in cells.groupby("variant", sort=True):
-        stable = group.loc[group["converged"] >= MAJORITY, "learning_rate"].to_numpy()
-        low, high = (stable.min(), stable.max()) if len(stable) else (np.nan, np.nan)
-        rows.append({"variant": variant, "n_stable": len(stable), "smallest": low, "largest": high})
+    for (variant, activation, optimizer), group in readable.groupby(["variant", "activation", "optimizer"]):
+        stable = group.loc[group[column] >= majority, "learning_rate"]
+        rows.append({"variant": variant, "activation": activation, "optimizer": optimizer,
+                     "n_stable": len(stable), "cells": len(group),
+                     "largest": float(stable.max()) if len(stable) else np.nan})
     return pd.DataFrame(rows)
 
 
-def step_size_decay(metrics: pd.DataFrame, dataset: str, learning_rate: float) -> pd.DataFrame:
-    """Per (variant, activation): the median generator step size early and late in training, and their ratio.
+def measured_conditions(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, variant, activation, optimizer, learning rate): the median over seeds of the conditions
+    measured on the trained networks at the last step (``dltheory.gan.smoothness``), and the seed count."""
+    from dltheory.gan.smoothness import CONDITION_METRICS
 
-    Early: the evaluations in the first 20 % of steps after step 0; late: those in the last 10 %. Medians over
-    evaluations and seeds at one learning rate; a diverged run counts as not decaying (its ratio is +inf).
+    rows = metrics[metrics["metric"].isin(CONDITION_METRICS)]
+    if rows.empty:
+        return pd.DataFrame(columns=[*CELL_KEYS, *CONDITION_METRICS, "seeds"])
+    table = rows.pivot_table(index=[*CELL_KEYS, "seed"], columns="metric", values="value").reset_index()
+    summary = table.groupby(CELL_KEYS)[list(CONDITION_METRICS)].median()
+    summary["seeds"] = table.groupby(CELL_KEYS).size()
+    return summary.reset_index()
+
+
+def descent_lemma_table(cells: pd.DataFrame, conditions: pd.DataFrame, majority: float,
+                        min_seeds: int) -> pd.DataFrame:
+    """Gradient descent's measured stable range against the descent lemma, per (dataset, variant, activation).
+
+    ``predicted``: 2 / the generator loss's smoothness, measured at the smallest gradient-descent rate (median of
+    its seeds); ``largest_stable``: the largest gradient-descent rate at which at least ``majority`` of the seeds
+    neither diverged nor failed to be stationary... precisely, converged; ``largest_finite``: the largest rate at
+    which no seed diverged. NaN where no rate qualifies.
     """
-    rows = metrics[(metrics["dataset"] == dataset) & np.isclose(metrics["learning_rate"], learning_rate)
-                   & (metrics["metric"] == "generator_step_size") & (metrics["step"] > 0)]
-    records = []
-    for (variant, activation), group in rows.groupby(["variant", "activation"], sort=True):
-        final = group["step"].max()
-        early = group.loc[group["step"] <= 0.2 * final, "value"]
-        late = group.loc[group["step"] >= 0.9 * final, "value"]
-        diverged = bool(group["diverged"].any())
-        early_median, late_median = float(early.median()), float(late.median())
-        ratio = np.inf if diverged or not np.isfinite(late_median) else late_median / early_median
-        records.append({"variant": variant, "activation": activation, "early": early_median, "late": late_median,
-                        "ratio": ratio, "any_diverged": diverged})
-    return pd.DataFrame(records)
+    gd = cells[(cells["optimizer"] == "sgd") & (cells["runs"] >= min_seeds)]
+    measured = conditions[conditions["optimizer"] == "sgd"]
+    rows = []
+    for (dataset, variant, activation), group in gd.groupby(["dataset", "variant", "activation"], sort=True):
+        at = measured[(measured["dataset"] == dataset) & (measured["variant"] == variant)
+                      & (measured["activation"] == activation)].sort_values("learning_rate")
+        smoothness = float(at["generator_smoothness"].iloc[0]) if len(at) else np.nan
+        stable = group.loc[group["converged"] >= majority, "learning_rate"]
+        finite = group.loc[group["diverged"] == 0, "learning_rate"]
+        rows.append({"dataset": dataset, "variant": variant, "activation": activation,
+                     "generator_smoothness": smoothness,
+                     "predicted": 2.0 / smoothness if smoothness > 0 else np.nan,
+                     "largest_stable": float(stable.max()) if len(stable) else np.nan,
+                     "largest_finite": float(finite.max()) if len(finite) else np.nan,
+                     "rates": len(group)})
+    return pd.DataFrame(rows)
 
 
-def _fraction(runs: pd.DataFrame, **keys) -> tuple[float, int, int]:
-    selected = runs
-    for key, value in keys.items():
-        selected = selected[selected[key] == value]
-    return float(selected["converged"].mean()), int(selected["converged"].sum()), len(selected)
+def sanity_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """The sanity baseline's runs: per seed, its last W1 ratio, coverage and high-quality fraction."""
+    return runs[["seed", "w1_ratio", "coverage", "high_quality", "learned", "diverged"]].reset_index(drop=True)
 
 
-def gan_claims(runs: pd.DataFrame, metrics: pd.DataFrame, trajectory: tuple[str, float] | None) -> list[Claim]:
-    """The issue's four claims, each with our measurement; a claim whose variants did not run is skipped."""
+def _cell_text(row) -> str:
+    return f"{row.variant}/{row.activation}/{row.optimizer} lr {row.learning_rate:g}"
+
+
+def sanity_claim(runs: pd.DataFrame, sanity) -> Claim:
+    """The baseline that must learn (issue 18): enough seeds reach the high-quality fraction and every mode."""
+    good = (runs["high_quality"] >= sanity.min_high_quality) & (runs["coverage"] >= sanity.min_coverage)
+    good &= ~runs["diverged"]
+    fraction = float(good.mean())
+    per_seed = ", ".join(f"seed {r.seed}: HQ {r.high_quality:.2f}, coverage {r.coverage:.2f}"
+                         for r in runs.itertuples())
+    holds = fraction >= sanity.min_fraction
+    return Claim(
+        id="gan.sanity_baseline_learns",
+        source="Gulrajani et al. 2017 (WGAN-GP), toy experiments: the recipe is theirs, the ring and the budget ours",
+        statement="A known-good configuration (WGAN-GP, Adam with β = (0.5, 0.9), "
+                  f"{sanity.discriminator_steps} critic steps per generator step) learns the ring: most seeds put "
+                  "their samples on the modes and cover all of them.",
+        measured=f"{int(good.sum())}/{len(runs)} seeds ({per_seed})",
+        expected=f"fraction of seeds with high-quality fraction >= {sanity.min_high_quality:g} and mode coverage "
+                 f">= {sanity.min_coverage:g} is >= {sanity.min_fraction:g}",
+        tolerance=None,
+        holds=bool(holds),
+        ours=True,
+        detail=" ".join(filter(None, [
+            "" if holds else "Bug or scale: the baseline must learn before any stability claim is read; see the "
+                             "sanity figure for where its samples sit.",
+            "" if (sanity.learning_rate == GULRAJANI_RATE and sanity.lr_decay == "none") else
+            f"Ours: rate {sanity.learning_rate:g} with {sanity.lr_decay} decay, chosen after pilots (config "
+            f"gan.sanity), where Gulrajani et al. use {GULRAJANI_RATE:g}, which needs more steps than this run has.",
+        ])),
+    )
+
+
+def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, str]]) -> list[Claim]:
+    """The stability claims of issue 18, each tested only where it can fail; a claim whose variants did not run is
+    skipped. ``meets_all``: the (variant, activation) pairs that meet every condition in our reading."""
+    majority, min_seeds = claims_settings.majority, claims_settings.min_seeds
+    cells = stability_map(runs)
+    readable = cells[cells["runs"] >= min_seeds]
     claims = []
     variants = set(runs["variant"])
     if {"sn_wasserstein", "sn_gp"} <= variants:
-        sn, sn_runs, sn_total = _fraction(runs, variant="sn_wasserstein")
-        gp, gp_runs, gp_total = _fraction(runs, variant="sn_gp")
+        keys = ["dataset", "activation", "optimizer", "learning_rate"]
+        gp = readable[readable["variant"] == "sn_gp"].set_index(keys)
+        sn = readable[readable["variant"] == "sn_wasserstein"].set_index(keys)
+        where = gp.index[gp["learned"] >= majority].intersection(sn.index)
+        gaps = [(key, float(gp.loc[key, "learned"]), float(sn.loc[key, "learned"])) for key in where]
+        holds = bool(gaps) and all(g - s >= claims_settings.sn_margin for _, g, s in gaps)
+        listed = "; ".join(f"{k[0]}/{k[1]}/{k[2]} lr {k[3]:g}: SN + GP {g:.0%}, SN alone {s:.0%}"
+                           for k, g, s in gaps)
         claims.append(Claim(
             id="gan.sn_alone_fails",
             source=SOURCE_INTRO,
-            statement="Spectral normalisation alone with the Wasserstein loss fails, while spectral normalisation "
-                      "plus a gradient penalty helps: SN alone converges in fewer runs than SN + GP.",
-            measured=f"SN alone {sn_runs}/{sn_total} ({sn:.0%}), SN + GP {gp_runs}/{gp_total} ({gp:.0%})",
-            expected="converged fraction of sn_wasserstein < that of sn_gp",
-            tolerance=None,
-            holds=bool(sn < gp),
+            statement="Spectral normalisation alone with the Wasserstein loss fails where spectral normalisation "
+                      "plus a gradient penalty learns.",
+            measured=listed or "no cell where SN + GP learns",
+            expected=f"in every cell (>= {min_seeds} seeds) where >= {majority:.0%} of SN + GP's seeds learn, SN "
+                     f"alone's learned fraction is lower by >= {claims_settings.sn_margin:g}; at least one such cell",
+            tolerance=claims_settings.sn_margin,
+            holds=holds,
             ours=True,
+            detail="" if holds else (
+                "Not testable here (scale or design): SN + GP learns in no cell with enough seeds." if not gaps
+                else "Finding at this scale: SN with the Wasserstein loss alone learns about as often as SN + GP "
+                     "where the latter learns."),
         ))
-    smooth_runs = runs[runs["activation"].isin(SMOOTH_ACTIVATIONS)]
-    relu_runs = runs[runs["activation"] == "relu"]
-    if len(smooth_runs) and len(relu_runs):
-        smooth, relu = int(smooth_runs["converged"].sum()), int(relu_runs["converged"].sum())
+    smooth = [a for a in runs["activation"].unique() if a in SMOOTH_ACTIVATIONS]
+    if smooth and "relu" in set(runs["activation"]):
+        counts = stable_cells(cells, majority, min_seeds)
+        counts = (counts.set_index(["variant", "activation", "optimizer"]) if len(counts)
+                  else pd.DataFrame(columns=["n_stable"]))
+        learning = sorted(readable.loc[readable["learned"] >= majority, "variant"].unique())
+        deltas = {}
+        for variant in learning:
+            relu = int(counts.loc[(variant, "relu")]["n_stable"].sum()) if (variant, "relu") in counts.index else 0
+            soft = int(counts.loc[(variant, smooth[0])]["n_stable"].sum()) if (variant, smooth[0]) in counts.index \
+                else 0
+            deltas[variant] = (soft, relu)
+        wider = sum(soft > relu for soft, relu in deltas.values())
+        holds = bool(deltas) and wider > len(deltas) / 2
         claims.append(Claim(
             id="gan.smooth_activations_help",
             source=SOURCE_ABSTRACT,
-            statement="The framework explains the need for smooth activation functions: with a smooth activation "
-                      "more runs converge than with ReLU, summed over variants.",
-            measured=f"smooth {smooth}/{len(smooth_runs)}, ReLU {relu}/{len(relu_runs)} runs converged",
-            expected="converged runs with the smooth activation > with ReLU",
+            statement="The framework explains the need for smooth activation functions: per variant, a smooth "
+                      f"activation ({smooth[0]}) gives more stable learning rates than ReLU.",
+            measured="; ".join(f"{v}: {smooth[0]} {s}, ReLU {r} stable cells" for v, (s, r) in deltas.items())
+            or "no variant learns in any cell",
+            expected=f"among the variants that learn in some cell, more than half have more stable cells (>= "
+                     f"{majority:.0%} of >= {min_seeds} seeds converged) with {smooth[0]} than with ReLU",
             tolerance=None,
-            holds=bool(smooth > relu),
+            holds=holds,
             ours=True,
+            detail="" if holds else (
+                "Not testable here (scale): no variant learns." if not deltas
+                else "Finding at this scale, or design: the smooth activation does not widen the stable range of "
+                     "most variants that learn (the cells' counts are in `measured`)."),
         ))
-    if SMOOTHED in variants and len(variants) > 1:
-        ranges = stable_learning_rates(runs).set_index("variant")
-        ours_n = int(ranges.loc[SMOOTHED, "n_stable"])
-        others = ranges.drop(index=SMOOTHED)["n_stable"]
-        widest_other = int(others.max())
-        cells = runs.groupby(["dataset", "activation", "learning_rate"]).ngroups
-        leaders = sorted(others[others == widest_other].index)
+    meets = np.array([(v, a) in meets_all for v, a in zip(runs["variant"], runs["activation"], strict=True)],
+                     dtype=bool)
+    chosen = runs[meets & (runs["optimizer"] == "sgd").to_numpy()]
+    if len(chosen):
+        learned = chosen[chosen["learned"]]
+        stationary = int(learned["stationary"].sum())
+        fraction = stationary / len(learned) if len(learned) else np.nan
+        others = runs[~meets & (runs["optimizer"] == "sgd").to_numpy() & runs["learned"].to_numpy()]
+        other_fraction = float(others["stationary"].mean()) if len(others) else np.nan
+        holds = len(learned) >= min_seeds and fraction >= majority
+        names = sorted({f"{v}/{a}" for v, a in zip(chosen["variant"], chosen["activation"], strict=True)})
         claims.append(Claim(
-            id="gan.smoothed_widest_range",
+            id="gan.eventual_stationarity",
             source=SOURCE_ABSTRACT,
-            statement="The GAN built to meet all conditions at once (our smoothed GAN) is stable over the widest "
-                      "range of learning rates.",
-            measured=f"smoothed: {ours_n} stable (panel, rate) cells of {cells}; best other: {widest_other} "
-                     f"({', '.join(leaders)})",
-            expected="stable cells (>= half the seeds converged) of smoothed >= every other variant's, and > 0",
+            statement="Eventual stationarity: under gradient descent the generator of a GAN that meets the "
+                      "conditions stops moving (its gradient norm decays) once it has learned.",
+            measured=f"{', '.join(names)}: {stationary}/{len(learned)} learned runs stationary"
+                     + (f" ({fraction:.0%})" if len(learned) else "")
+                     + (f"; every other variant: {other_fraction:.0%} of {len(others)} learned runs"
+                        if len(others) else ""),
+            expected=f">= {majority:.0%} of the learned gradient-descent runs (at least {min_seeds}) of the variants "
+                     "that meet every condition are stationary (late / early median gradient norm <= the config's "
+                     "stationarity_ratio)",
             tolerance=None,
-            holds=bool(ours_n > 0 and ours_n >= widest_other),
+            holds=bool(holds),
             ours=True,
+            detail="" if holds else (
+                f"Not testable here (scale): only {len(learned)} of their gradient-descent runs learned; over all "
+                f"{len(chosen)} of them, learned or not, the median late / early gradient-norm ratio is "
+                f"{chosen['grad_ratio'].median():.2f} and the median W1 ratio {chosen['w1_ratio'].median():.2f}."
+                if len(learned) < min_seeds else
+                "Finding at this scale: the generators that learned kept moving."),
         ))
-    if trajectory is not None and {SMOOTHED, "non_saturating"} <= variants:
-        decay = step_size_decay(metrics, *trajectory).set_index(["variant", "activation"])
-        smooth_rows = [a for a in decay.loc[SMOOTHED].index if a in SMOOTH_ACTIVATIONS]
-        if smooth_rows:
-            activation = smooth_rows[0]
-            ours_ratio = float(decay.loc[(SMOOTHED, activation), "ratio"])
-            ns_ratio = float(decay.loc[("non_saturating", activation), "ratio"])
-            claims.append(Claim(
-                id="gan.eventual_stationarity",
-                source=SOURCE_ABSTRACT,
-                statement="Eventual stationarity: the generator's step size decays toward 0 for the GAN that meets "
-                          "the conditions, and not for the non-saturating GAN, on the 2-D ring.",
-                measured=f"late/early median step size at lr {trajectory[1]:g} ({activation}): smoothed "
-                         f"{ours_ratio:.3g}, non-saturating {ns_ratio:.3g}",
-                expected=f"smoothed ratio < {DECAY_RATIO} <= non-saturating ratio",
-                tolerance=None,
-                holds=bool(ours_ratio < DECAY_RATIO <= ns_ratio),
-                ours=True,
-            ))
+    if claims_settings.pilots:
+        claims = [dataclasses.replace(c, detail=" ".join(filter(None, [c.detail, "Chosen after pilots: "
+                                                                        + claims_settings.pilots])))
+                  for c in claims]
     return claims

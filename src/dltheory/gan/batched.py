@@ -82,6 +82,7 @@ class BatchedAdam:
         learning_rates: torch.Tensor | Sequence[float],
         betas: tuple[float, float] = (0.5, 0.999),
         eps: float = 1e-8,
+        plain: torch.Tensor | Sequence[bool] | None = None,
     ):
         self.parameters = [p for p in parameters]
         if not self.parameters:
@@ -97,6 +98,9 @@ class BatchedAdam:
         self.steps = torch.zeros(n_models, dtype=first.dtype, device=first.device)
         self.exp_avg = [torch.zeros_like(p) for p in self.parameters]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.parameters]
+        # Models that take plain gradient-descent steps θ ← θ − η∇θ instead (one batch, two optimizers).
+        self.plain = None if plain is None else torch.as_tensor(plain, dtype=torch.bool, device=first.device)
+        self.scale = 1.0  # multiplies every rate (a learning-rate schedule sets it before each step)
 
     def zero_grad(self) -> None:
         for p in self.parameters:
@@ -111,7 +115,8 @@ class BatchedAdam:
         safe_steps = steps.clamp_min(1)  # a frozen model that never stepped: its (unused) corrections stay finite
         correction1 = 1 - beta1**safe_steps
         correction2 = 1 - beta2**safe_steps
-        step_sizes, correction2_root = self.learning_rates / correction1, correction2.sqrt()
+        rates = self.learning_rates * self.scale
+        step_sizes, correction2_root = rates / correction1, correction2.sqrt()
         any_frozen = bool(self.frozen.any())
         for p, m, v in zip(self.parameters, self.exp_avg, self.exp_avg_sq, strict=True):
             if p.grad is None:
@@ -121,7 +126,10 @@ class BatchedAdam:
                 m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
                 v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
                 denom = (v.sqrt() / correction2_root.view(shape)).add_(self.eps)
-                p.sub_(step_sizes.view(shape) * m / denom)
+                update = step_sizes.view(shape) * m / denom
+                if self.plain is not None:
+                    update = torch.where(self.plain.view(shape), rates.view(shape) * p.grad, update)
+                p.sub_(update)
                 continue
             keep = active.view(shape)
             grad = torch.where(keep, p.grad, torch.zeros_like(p.grad))
@@ -129,6 +137,8 @@ class BatchedAdam:
             v.copy_(torch.where(keep, beta2 * v + (1 - beta2) * grad * grad, v))
             denom = v.sqrt() / correction2_root.view(shape) + self.eps
             update = step_sizes.view(shape) * m / denom
+            if self.plain is not None:
+                update = torch.where(self.plain.view(shape), rates.view(shape) * grad, update)
             p.copy_(torch.where(keep, p - update, p))
 
 
@@ -152,6 +162,7 @@ class BatchedSGD:
                     f"parameter of shape {tuple(p.shape)} has no leading axis of {len(self.learning_rates)} models"
                 )
         self.frozen = torch.zeros(len(self.learning_rates), dtype=torch.bool, device=first.device)
+        self.scale = 1.0  # multiplies every rate (a learning-rate schedule sets it before each step)
 
     def zero_grad(self) -> None:
         for p in self.parameters:
@@ -165,7 +176,7 @@ class BatchedSGD:
             if p.grad is None:
                 continue
             shape = (-1,) + (1,) * (p.dim() - 1)
-            update = self.learning_rates.view(shape) * p.grad
+            update = (self.learning_rates * self.scale).view(shape) * p.grad
             if any_frozen:
                 p.copy_(torch.where(active.view(shape), p - update, p))
             else:
@@ -173,3 +184,15 @@ class BatchedSGD:
 
 
 OPTIMIZERS = {"sgd": BatchedSGD, "adam": BatchedAdam}
+
+
+def batched_optimizer(parameters, names: Sequence[str], learning_rates, betas=(0.5, 0.999)):
+    """One optimizer for a batch whose models each name theirs ("sgd" or "adam"): ``BatchedSGD`` when all are
+    "sgd", else ``BatchedAdam`` whose "sgd" models take plain gradient steps."""
+    unknown = sorted(set(names) - set(OPTIMIZERS))
+    if unknown:
+        raise ValueError(f"unknown optimizer {unknown[0]!r}; known: {', '.join(OPTIMIZERS)}")
+    if all(name == "sgd" for name in names):
+        return BatchedSGD(parameters, learning_rates)
+    plain = [name == "sgd" for name in names]
+    return BatchedAdam(parameters, learning_rates, betas, plain=plain if any(plain) else None)

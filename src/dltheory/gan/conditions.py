@@ -122,7 +122,9 @@ def _verdicts(variant: str, activation: str) -> dict[str, Verdict]:
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
     smooth = activation in SMOOTH_ACTIVATIONS
-    lipschitz, in_distribution = _DISCRIMINATOR_VERDICTS[variant]
+    # The λ sweep of the smoothed GAN: every λ > 0 gives a strongly concave term, with a 1/λ-Lipschitz maximiser.
+    family = "smoothed" if variant.startswith("smoothed_lambda_") else variant
+    lipschitz, in_distribution = _DISCRIMINATOR_VERDICTS[family]
     if variant == "non_saturating":
         smooth_discriminator = Verdict(False, "unconstrained weights leave the discriminator's curvature unbounded")
     elif smooth:

@@ -14,8 +14,8 @@ from matplotlib import pyplot as plt
 from dltheory.gan import conditions
 from dltheory.gan.targets import make_target
 
-__all__ = ["plot_conditions_table", "plot_digit_samples", "plot_dirac", "plot_samples_2d", "plot_stability_maps",
-           "plot_trajectories"]
+__all__ = ["plot_conditions_table", "plot_descent_lemma", "plot_digit_samples", "plot_dirac", "plot_samples_2d",
+           "plot_sanity", "plot_stability_maps", "plot_trajectories"]
 
 VARIANT_LABEL = {
     "non_saturating": "non-saturating",
@@ -26,6 +26,9 @@ VARIANT_LABEL = {
     "sn_gp": "SN + GP",
     "mmd_gan": "MMD-GAN",
     "smoothed": "smoothed (ours)",
+    "smoothed_lambda_0.01": "smoothed, λ 0.01",
+    "smoothed_lambda_0.1": "smoothed, λ 0.1",
+    "smoothed_lambda_10": "smoothed, λ 10",
     "r1": "non-saturating + R1",
 }
 CONDITION_LABEL = {
@@ -45,79 +48,139 @@ def _ordered(values, order) -> list:
     return [v for v in order if v in present] + [v for v in present if v not in order]
 
 
-def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
-    """One heatmap per (dataset, activation): rows variants, columns learning rates, colour = converged fraction.
+def _panels(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (optimizer, activation) columns of a figure: gradient descent first."""
+    return [(o, a) for o in _ordered(frame["optimizer"], ["sgd", "adam"])
+            for a in _ordered(frame["activation"], ["relu", "elu", "softplus"])]
 
-    A cell where every seed diverged is marked "×"; the number is the converged fraction.
-    """
+
+OPTIMIZER_LABEL = {"sgd": "gradient descent", "adam": "Adam"}
+
+
+def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
+    """One heatmap per (dataset; optimizer, activation): rows variants, columns the generator's learning rates,
+    colour = fraction of seeds converged (learned and stationary). Each cell reads "converged/learned of seeds";
+    "×" marks a cell where every seed diverged."""
     datasets = _ordered(stability["dataset"], ["ring", "grid", "digits"])
-    activations = _ordered(stability["activation"], ["relu", "elu", "softplus"])
-    rates = sorted(stability["learning_rate"].unique())
-    figure, axes = plt.subplots(len(datasets), len(activations), squeeze=False, sharex=True, sharey=True,
-                                figsize=(3.3 * len(activations) + 1.2, 0.32 * len(variants) * len(datasets) + 1.4))
+    panels = _panels(stability)
+    # Columns share their rates (one optimizer per column), so only the bottom row carries the rate labels.
+    figure, axes = plt.subplots(len(datasets), len(panels), squeeze=False, sharey=True, sharex="col",
+                                figsize=(2.6 * len(panels) + 2.4, 0.38 * len(variants) * len(datasets) + 2.0))
     image = None
     for row, dataset in enumerate(datasets):
-        for col, activation in enumerate(activations):
+        for col, (optimizer, activation) in enumerate(panels):
             ax = axes[row, col]
-            cells = stability[(stability["dataset"] == dataset) & (stability["activation"] == activation)]
-            grid = cells.pivot(index="variant", columns="learning_rate", values="converged").reindex(
-                index=variants, columns=rates)
-            diverged = cells.pivot(index="variant", columns="learning_rate", values="diverged").reindex(
-                index=variants, columns=rates)
-            image = ax.imshow(grid.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+            cells = stability[(stability["dataset"] == dataset) & (stability["activation"] == activation)
+                              & (stability["optimizer"] == optimizer)]
+            rates = sorted(cells["learning_rate"].unique())
+
+            def grid(column):
+                return cells.pivot(index="variant", columns="learning_rate", values=column).reindex(
+                    index=variants, columns=rates)
+
+            converged, learned, diverged, seeds = grid("converged"), grid("learned"), grid("diverged"), grid("runs")
+            image = ax.imshow(converged.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
             ax.grid(False)  # the style's grid lines would run through the cell centres and their numbers
             for i in range(len(variants)):
                 for j in range(len(rates)):
-                    value, gone = grid.iat[i, j], diverged.iat[i, j]
-                    text = "×" if gone == 1 else ("" if np.isnan(value) else f"{value:.2f}".rstrip("0").rstrip("."))
-                    ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                            color="white" if (np.isnan(value) or value < 0.5) else "black")
-            ax.set_title(f"{dataset}, {activation}", fontsize=9)
-            ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates], fontsize=7, rotation=45)
-            ax.set_yticks(range(len(variants)), [_label(v) for v in variants], fontsize=7)
+                    value, n = converged.iat[i, j], seeds.iat[i, j]
+                    if np.isnan(value):
+                        continue
+                    text = "×" if diverged.iat[i, j] == 1 else (
+                        f"{round(value * n):d}/{round(learned.iat[i, j] * n):d} of {int(n)}")
+                    ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
+                            color="white" if value < 0.5 else "black")
+            ax.set_title(f"{dataset}: {OPTIMIZER_LABEL.get(optimizer, optimizer)}, {activation}", fontsize=8.5)
+            ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates], fontsize=7)
+            ax.set_yticks(range(len(variants)), [_label(v) for v in variants], fontsize=7.5)
             if row == len(datasets) - 1:
-                ax.set_xlabel("generator learning rate (gradient descent)", fontsize=8)
-    figure.colorbar(image, ax=axes, shrink=0.6, label="fraction of seeds converged")
-    figure.suptitle("Stability maps (our design): fraction converged; × = every seed diverged", fontsize=10)
+                ax.set_xlabel("generator learning rate", fontsize=8)
+    figure.colorbar(image, ax=axes, shrink=0.7, label="fraction of seeds converged")
+    figure.suptitle("Stability maps (our design). Cell: converged / learned of seeds; colour: converged fraction; "
+                    "× = every seed diverged", fontsize=9.5)
     return figure
 
 
-def plot_trajectories(metrics: pd.DataFrame, dataset: str, learning_rate: float, variants: list[str]):
-    """W1 to the data and the generator step size over steps at one learning rate: median over seeds per variant,
-    one column per activation. Lines end where a run diverged (its later values are NaN)."""
-    rows = metrics[(metrics["dataset"] == dataset) & np.isclose(metrics["learning_rate"], learning_rate)]
-    activations = _ordered(rows["activation"], ["relu", "elu", "softplus"])
-    figure, axes = plt.subplots(2, len(activations), squeeze=False, sharex=True, sharey="row",
-                                figsize=(4.6 * len(activations), 6.4))
-    colours = plt.get_cmap("tab10")
-    for col, activation in enumerate(activations):
-        for k, variant in enumerate(variants):
-            runs = rows[(rows["activation"] == activation) & (rows["variant"] == variant)]
-            for row, metric in enumerate(("wasserstein1", "generator_step_size")):
-                values = runs[runs["metric"] == metric].groupby("step")["value"].median().dropna()
-                values = values[values > 0]
-                axes[row, col].plot(values.index, values.to_numpy(), marker="o", markersize=2.5, lw=1.3,
-                                    color=colours(k), label=_label(variant))
-        axes[0, col].set_title(f"{dataset}, {activation}, lr {learning_rate:g}", fontsize=9)
-        axes[1, col].set_xlabel("step")
-    axes[0, 0].set_ylabel("W1 to the data (exact, median of seeds)")
-    axes[1, 0].set_ylabel("generator step size ‖θₜ₊₁ − θₜ‖")
-    for ax in axes.ravel():
-        ax.set_yscale("log")
-    axes[0, -1].legend(fontsize=7, loc="best")
+def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: float):
+    """The sanity baseline's final samples, one panel per seed, over the modes with their 3-std discs, and each
+    seed's high-quality fraction and mode coverage."""
+    seeds = sorted(runs["seed"].unique())
+    figure, axes = plt.subplots(1, len(seeds), squeeze=False, figsize=(2.5 * len(seeds), 2.9))
+    dataset = samples["dataset"].iloc[0]
+    target = make_target(dataset)
+    limit = 1.35 * np.abs(target.centres).max()
+    for ax, seed in zip(axes[0], seeds, strict=True):
+        points = samples.loc[samples["seed"] == seed, ["x0", "x1"]].to_numpy()
+        points = points[np.isfinite(points).all(axis=1)]
+        ax.scatter(*points.T, s=1.0, alpha=0.4, color="tab:blue", rasterized=True)
+        for centre in target.centres:
+            ax.add_patch(plt.Circle(centre, 3 * target.std, fill=False, color="tab:red", lw=0.6))
+        row = runs[runs["seed"] == seed].iloc[0]
+        good = row["high_quality"] >= min_high_quality
+        ax.set_title(f"seed {seed}: HQ {row['high_quality']:.2f}, cover {row['coverage']:.2f}", fontsize=8,
+                     color="black" if good else "tab:red")
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xticks=[], yticks=[])
+        ax.set_aspect("equal")
+    figure.suptitle(f"Sanity baseline (WGAN-GP, Gulrajani et al. 2017 recipe) on the {dataset}: final samples; "
+                    f"red circles: 3 std around each mode (HQ = fraction inside; target >= {min_high_quality:g})",
+                    fontsize=8.5)
     figure.tight_layout()
     return figure
 
 
-def plot_samples_2d(samples: pd.DataFrame, learning_rate: float, seed: int, variants: list[str]):
-    """Final samples of one seed at one learning rate over the target's modes: rows variants, columns
+def plot_trajectories(metrics: pd.DataFrame, dataset: str, optimizer: str, learning_rate: float,
+                      variants: list[str], w1_ratio: float, stationarity_ratio: float):
+    """At one (optimizer, rate): W1 over its value at step 0, and the generator gradient norm over its early median,
+    against steps; median over seeds per variant, one column per activation; the convergence thresholds drawn."""
+    rows = metrics[(metrics["dataset"] == dataset) & (metrics["optimizer"] == optimizer)
+                   & np.isclose(metrics["learning_rate"], learning_rate)]
+    activations = _ordered(rows["activation"], ["relu", "elu", "softplus"])
+    figure, axes = plt.subplots(2, len(activations), squeeze=False, sharex=True, sharey="row",
+                                figsize=(4.4 * len(activations) + 2.2, 6.2))
+    colours = plt.get_cmap("tab10")
+    for col, activation in enumerate(activations):
+        for k, variant in enumerate(variants):
+            runs = rows[(rows["activation"] == activation) & (rows["variant"] == variant)]
+            if runs.empty:
+                continue
+            w1 = runs[runs["metric"] == "wasserstein1"].pivot_table(index="step", columns="seed", values="value")
+            grad = runs[runs["metric"] == "generator_grad_norm"].pivot_table(index="step", columns="seed",
+                                                                             values="value")
+            if 0 in w1.index:
+                relative = (w1 / w1.loc[0]).median(axis=1).dropna()
+                axes[0, col].plot(relative.index, relative.to_numpy(), marker="o", markersize=2.5, lw=1.3,
+                                  color=colours(k % 10), label=_label(variant))
+            final = grad.index.max()
+            early = grad[(grad.index > 0) & (grad.index <= 0.2 * final)]
+            if len(grad) and len(early):
+                relative = (grad / early.median()).median(axis=1).dropna()
+                axes[1, col].plot(relative.index, relative.to_numpy(), lw=1.1, color=colours(k % 10))
+        axes[0, col].axhline(w1_ratio, color="k", ls=":", lw=0.9)
+        axes[1, col].axhline(stationarity_ratio, color="k", ls=":", lw=0.9)
+        axes[0, col].set_title(f"{dataset}, {activation}, {OPTIMIZER_LABEL.get(optimizer, optimizer)} lr "
+                               f"{learning_rate:g}", fontsize=9)
+        axes[1, col].set_xlabel("step")
+    axes[0, 0].set_ylabel("W1 / W1 at step 0 (median of seeds)")
+    axes[1, 0].set_ylabel("gradient norm / early median")
+    for ax in axes.ravel():
+        ax.set_yscale("log")
+    axes[0, 0].text(0.02, 0.03, f"dotted: thresholds ({w1_ratio:g}; {stationarity_ratio:g})",
+                    transform=axes[0, 0].transAxes, fontsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=7.5, loc="center left", bbox_to_anchor=(0.995, 0.5))
+    figure.tight_layout()
+    return figure
+
+
+def plot_samples_2d(samples: pd.DataFrame, optimizer: str, learning_rate: float, seed: int, variants: list[str]):
+    """Final samples of one seed at one (optimizer, rate) over the target's modes: rows variants, columns
     (dataset, activation)."""
     rows = samples[np.isclose(samples["learning_rate"], learning_rate) & (samples["seed"] == seed)
-                   & samples["dataset"].isin(["ring", "grid"])]
+                   & (samples["optimizer"] == optimizer) & samples["dataset"].isin(["ring", "grid"])]
     columns = [(d, a) for d in _ordered(rows["dataset"], ["ring", "grid"])
                for a in _ordered(rows["activation"], ["relu", "elu", "softplus"])]
     figure, axes = plt.subplots(len(variants), len(columns), squeeze=False,
-                                figsize=(1.9 * len(columns), 1.9 * len(variants)))
+                                figsize=(1.9 * len(columns) + 0.8, 1.9 * len(variants)))
     for (dataset, activation), col in zip(columns, range(len(columns)), strict=True):
         centres = make_target(dataset).centres
         limit = 1.6 * np.abs(centres).max()
@@ -138,7 +201,41 @@ def plot_samples_2d(samples: pd.DataFrame, learning_rate: float, seed: int, vari
                 ax.set_title(f"{dataset}, {activation}", fontsize=8)
             if col == 0:
                 ax.set_ylabel(_label(variant), fontsize=7)
-    figure.suptitle(f"Final samples, lr {learning_rate:g}, seed {seed} (×: the modes)", fontsize=9)
+    figure.suptitle(f"Final samples, {OPTIMIZER_LABEL.get(optimizer, optimizer)} lr {learning_rate:g}, seed {seed} "
+                    "(×: the modes)", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def plot_descent_lemma(lemma: pd.DataFrame):
+    """Per (variant, activation) under gradient descent: the largest rate at which most seeds converged (filled) and
+    at which no seed diverged (open) against 2 / the generator loss's measured smoothness (the descent lemma's
+    bound); points on the diagonal meet the bound exactly. Rates off the tested grid cannot be read: the grid is
+    drawn as horizontal lines."""
+    figure, ax = plt.subplots(figsize=(7.6, 5.0))
+    colours = plt.get_cmap("tab10")
+    markers = {"relu": "o", "elu": "s", "softplus": "D"}
+    shown = lemma[np.isfinite(lemma["predicted"])]
+    for k, (variant, rows) in enumerate(shown.groupby("variant", sort=False)):
+        for row in rows.itertuples():
+            marker = markers.get(row.activation, "o")
+            label = f"{_label(variant)}, {row.activation}"
+            if np.isfinite(row.largest_finite):
+                ax.plot(row.predicted, row.largest_finite, marker, mfc="none", color=colours(k % 10), ms=10,
+                        label=label)
+            if np.isfinite(row.largest_stable):
+                ax.plot(row.predicted, row.largest_stable, marker, color=colours(k % 10), ms=6, label=label)
+    if len(shown):
+        low = min(shown["predicted"].min(), 1e-3)
+        high = max(shown["predicted"].max(), 1.0)
+        ax.plot([low, high], [low, high], "k:", lw=0.9, label="largest rate = 2 / smoothness")
+    ax.set(xscale="log", yscale="log", xlabel="2 / measured smoothness of the generator loss in θ",
+           ylabel="largest gradient-descent rate")
+    ax.set_title("Descent lemma, gradient descent: open = largest rate where no seed diverged; filled = largest "
+                 "rate where >= half the seeds converged", fontsize=8.5)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     figure.tight_layout()
     return figure
 
@@ -160,55 +257,77 @@ def plot_digit_samples(samples: pd.DataFrame, choice: pd.DataFrame, variants: li
             if picked.empty:
                 continue
             lr, seed = picked["learning_rate"].iloc[0], picked["seed"].iloc[0]
+            optimizer = picked["optimizer"].iloc[0]
             run = samples[(samples["dataset"] == "digits") & (samples["variant"] == variant)
                           & (samples["activation"] == activation) & np.isclose(samples["learning_rate"], lr)
-                          & (samples["seed"] == seed)].sort_values("sample")
+                          & (samples["optimizer"] == optimizer) & (samples["seed"] == seed)].sort_values("sample")
             images = run[pixel_columns].to_numpy()[: side * side].reshape(-1, 8, 8)
             if len(images) < side * side or not np.isfinite(images).all():
                 ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", va="center", fontsize=8)
                 continue
-            mosaic = images.reshape(side, side, 8, 8).transpose(0, 2, 1, 3).reshape(side * 8, side * 8)
-            ax.imshow(mosaic, cmap="gray_r", vmin=-1, vmax=1, aspect="equal", interpolation="nearest")
-            ax.set_title(f"{_label(variant)}\nlr {lr:g}", fontsize=6.5)
+            # One blank pixel between digits, so that the mosaic reads as digits and not as stripes.
+            padded = np.full((side * side, 9, 9), np.nan)
+            padded[:, :8, :8] = images
+            mosaic = padded.reshape(side, side, 9, 9).transpose(0, 2, 1, 3).reshape(side * 9, side * 9)[:-1, :-1]
+            cmap = plt.get_cmap("gray_r").copy()
+            cmap.set_bad("#f2e6c9")
+            ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=-1, vmax=1, aspect="equal",
+                      interpolation="nearest")
+            ax.set_title(f"{_label(variant)}\n{optimizer} lr {lr:g}", fontsize=6.5)
             if col == 0:
                 ax.set_ylabel(activation, fontsize=8)
-    figure.suptitle("Final digits per variant (the learning rate with the lowest median final W1; seed shown)",
+    figure.suptitle("Final digits per variant (the optimizer and rate with the lowest median W1 ratio; seed 0)",
                     fontsize=9)
     figure.tight_layout()
     return figure
 
 
-def plot_conditions_table(fractions: pd.DataFrame, activations: list[str], variants: list[str]):
-    """Which condition each (variant, activation) meets (our reading, ``dltheory.gan.conditions``), beside the
-    fraction of its runs that converged (every dataset and learning rate)."""
+def plot_conditions_table(fractions: pd.DataFrame, measured: pd.DataFrame, activations: list[str],
+                          variants: list[str]):
+    """Which condition each (variant, activation) meets in our reading of the theory (``dltheory.gan.conditions``),
+    beside the conditions measured on the trained networks (median over the runs at the 2-D datasets' smallest
+    gradient-descent rate: the critic's Lipschitz constant, its curvature, the generator loss's smoothness in θ)
+    and the fraction of its runs that converged."""
     table = conditions.conditions_table(tuple(activations)).set_index(["variant", "activation"])
     names = [c.name for c in conditions.CONDITIONS]
-    header = ["variant", "activation", *[CONDITION_LABEL[n] for n in names], "all", "converged"]
+    header = ["variant", "activation", *[CONDITION_LABEL[n] for n in names], "all",
+              "Lip(D)", "‖∇²ₓD‖", "smooth(L_G)", "converged"]
+    gd = measured[measured["optimizer"] == "sgd"]
+    if len(gd):
+        gd = gd[np.isclose(gd["learning_rate"], gd["learning_rate"].min())]
     cells, colours = [], []
     for variant in variants:
         for activation in activations:
             row = table.loc[(variant, activation)]
             fraction = fractions["converged"].get((variant, activation), np.nan)
+            numbers = gd[(gd["variant"] == variant) & (gd["activation"] == activation)]
+            shown = [f"{numbers[c].median():.3g}" if len(numbers) and np.isfinite(numbers[c].median()) else "–"
+                     for c in ("critic_lipschitz", "critic_smoothness", "generator_smoothness")]
             marks = ["✓" if row[n] else "✗" for n in names] + ["✓" if row["meets_all"] else "✗"]
-            cells.append([_label(variant), activation, *marks, "–" if np.isnan(fraction) else f"{fraction:.0%}"])
+            cells.append([_label(variant), activation, *marks, *shown,
+                          "–" if np.isnan(fraction) else f"{fraction:.0%}"])
             colours.append(["white", "white", *["#d9f0d3" if m == "✓" else "#fde0dd" for m in marks],
+                            "white", "white", "white",
                             plt.get_cmap("viridis")(0.25 + 0.5 * (0 if np.isnan(fraction) else fraction), 0.35)])
-    figure, ax = plt.subplots(figsize=(10.5, 0.28 * len(cells) + 1.0))
+    figure, ax = plt.subplots(figsize=(13.0, 0.3 * len(cells) + 1.3))
     ax.axis("off")
     shown = ax.table(cellText=cells, colLabels=header, cellColours=colours, loc="center", cellLoc="center")
     shown.auto_set_font_size(False)
     shown.set_fontsize(7.5)
     shown.scale(1.0, 1.25)
-    ax.set_title("Conditions met (our reading of the paper's conditions) and converged fraction", fontsize=10)
+    ax.set_title("Conditions: our reading of the theory (✓/✗) beside the measured numbers (median, smallest "
+                 "gradient-descent rate) and the converged fraction", fontsize=9.5)
     figure.tight_layout()
     return figure
 
 
 def digit_sample_choice(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per (variant, activation) on digits: the learning rate with the lowest median final W1, and its seed 0."""
+    """Per (variant, activation) on digits: the (optimizer, rate) with the lowest median late W1 ratio, and its
+    seed 0."""
     digits = runs[runs["dataset"] == "digits"]
-    medians = digits.groupby(["variant", "activation", "learning_rate"])["max_wasserstein1"].median().reset_index()
-    best = medians.sort_values("max_wasserstein1").groupby(["variant", "activation"]).head(1)
+    keys = ["variant", "activation", "optimizer", "learning_rate"]
+    medians = digits.groupby(keys)["w1_ratio"].median().reset_index()
+    best = medians.sort_values("w1_ratio").groupby(["variant", "activation"]).head(1)
     return best.assign(seed=int(digits["seed"].min()) if len(digits) else 0)
 
 

@@ -5,13 +5,16 @@ from dataclasses import dataclass, field
 from dltheory.settings import analysis_field
 
 TOY_DATASETS = ("ring", "grid")
+OPTIMIZERS = ("sgd", "adam")  # the generator's: gradient descent (what the paper analyses) and Adam (practice)
 
 
 @dataclass(frozen=True)
 class GanTrajectory:
-    """The (dataset, learning rate) whose models get distances at every second evaluation (the trajectory figure)."""
+    """The (dataset, optimizer, learning rate) whose models get distances at every second evaluation (the
+    trajectory figure)."""
 
     dataset: str
+    optimizer: str
     learning_rate: float
 
 
@@ -43,13 +46,19 @@ class GanPart:
 
 @dataclass(frozen=True)
 class GanConvergence:
-    """A run has converged when, over the last ``window`` of its steps, every generator step size and every W1 is
-    below its dataset's threshold. The window also decides where training computes W1, so it is a training key; the
-    thresholds are read by the analysis only."""
+    """A scale-free convergence rule (issue 18): every quantity is relative to the run's own start, so neither the
+    critic's scale nor the data's changes a verdict. A run has *learned* when, at its last evaluation (training
+    computes W1 at step 0 and at the last step; trajectory runs more often, and then every evaluation in the last
+    ``window`` of steps counts), W1 to the data is at most ``w1_ratio`` times its W1 at step 0 and its mode (digits:
+    class) coverage is at least ``coverage``; it is *stationary* when the median generator gradient norm over the
+    last ``window`` of its steps is at most ``stationarity_ratio`` times the median over the first ``early``; it has
+    *converged* when it has learned, is stationary and never diverged. Every key is read by the analysis only."""
 
-    step_size_threshold: dict = analysis_field()  # dataset -> threshold on the generator's step size
-    w1_threshold: dict = analysis_field()  # dataset -> threshold on W1
-    window: float = 0.1  # issue 4: the last 10 % of steps
+    w1_ratio: dict = analysis_field()  # dataset -> largest W1(late) / W1(step 0) of a run that learned
+    coverage: dict = analysis_field()  # dataset -> smallest mode (class) coverage of a run that learned
+    stationarity_ratio: float = analysis_field(default=0.5)  # largest late / early median gradient norm
+    early: float = analysis_field(default=0.2)  # the first fraction of steps whose gradient norms are "early"
+    window: float = analysis_field(default=0.1)  # the last fraction of steps: "late"
 
 
 @dataclass(frozen=True)
@@ -65,15 +74,55 @@ class GanDirac:
 
 
 @dataclass(frozen=True)
+class GanSanity:
+    """The baseline that must learn before any stability claim (issue 18): WGAN-GP with Adam (β = (0.5, 0.9)) on
+    both networks and ``discriminator_steps`` critic steps per generator step, the recipe of Gulrajani et al. 2017's
+    toy experiments, ReLU networks, ``seeds`` seeds on one 2-D mixture."""
+
+    steps: int
+    batch_size: int
+    width: int
+    depth: int
+    learning_rate: float
+    enabled: bool = True
+    dataset: str = "ring"
+    seeds: int = 5
+    latent_dim: int = 2
+    betas: tuple[float, float] = (0.5, 0.9)
+    discriminator_steps: int = 5
+    gradient_penalty_weight: float = 10.0  # λ of the gradient penalty
+    lr_decay: str = "none"  # "linear": both rates fall linearly to 0 over the steps
+    eval_every: int = 500
+    n_eval: int = 1000
+    samples_saved: int = 1000
+    # The claim "the sanity baseline learns": at least min_fraction of the seeds end with a high-quality fraction
+    # of at least min_high_quality and a mode coverage of at least min_coverage.
+    min_high_quality: float = analysis_field(default=0.8)
+    min_coverage: float = analysis_field(default=1.0)
+    min_fraction: float = analysis_field(default=0.6)
+
+
+@dataclass(frozen=True)
+class GanClaims:
+    """How the stability claims read the maps (issue 18), fixed before the runs: a cell "learns" or "is stable"
+    when at least ``majority`` of its seeds do, and a claim reads only cells of at least ``min_seeds`` seeds."""
+
+    majority: float = 0.5
+    min_seeds: int = 5
+    sn_margin: float = 0.4  # SN alone's learned fraction is at least this much below SN + GP's where SN + GP learns
+    pilots: str = ""  # the settings chosen after pilots that the stability claims read, named in each claim's detail
+
+
+@dataclass(frozen=True)
 class GanSettings:
     variants: tuple[str, ...]
     activations: tuple[str, ...]
-    learning_rates: tuple[float, ...]
+    # The generator's optimizer -> its learning rates: every optimizer is a panel of the stability maps.
+    learning_rates: dict[str, tuple[float, ...]]
     seeds: int
     convergence: GanConvergence
     toy: GanPart
     enabled: bool = False
-    optimizer: str = "sgd"  # the generator's, at each model's learning rate
     # The discriminator's: None = the generator's optimizer at the same learning rate; or "adam"/"sgd" at the fixed
     # discriminator_learning_rate (the swept rate is then the generator's alone).
     discriminator_optimizer: str | None = None
@@ -82,11 +131,19 @@ class GanSettings:
     divergence_threshold: float = 1e6  # |loss| above this (or a non-finite value) counts as diverged
     critic_features: int = 16  # output size of the MMD-GAN feature network and the smoothed critic's h (ours)
     random_features: int = 64  # the smoothed critic's psi
+    betas: tuple[float, float] = (0.5, 0.9)  # every Adam's (Gulrajani et al. 2017)
     digits: GanPart | None = None
+    sanity: GanSanity | None = None
     dirac: GanDirac = analysis_field(default_factory=GanDirac)
+    claims: GanClaims = analysis_field(default_factory=GanClaims)
 
     def __post_init__(self):
-        for key in ("step_size_threshold", "w1_threshold"):
+        unknown = [name for name in self.learning_rates if name not in OPTIMIZERS]
+        if unknown:
+            raise ValueError(f"learning_rates.{unknown[0]}: unknown optimizer; known: {', '.join(OPTIMIZERS)}")
+        if not self.learning_rates:
+            raise ValueError("learning_rates: name at least one optimizer")
+        for key in ("w1_ratio", "coverage"):
             missing = [name for name in gan_datasets(self) if name not in getattr(self.convergence, key)]
             if missing:
                 raise ValueError(f"convergence.{key}: no threshold for dataset {missing[0]!r}")
@@ -99,22 +156,28 @@ class GanSettings:
             if trajectory.dataset not in datasets:
                 raise ValueError(f"{part}.trajectory.dataset: {trajectory.dataset!r} is not among this part's "
                                  f"datasets {datasets}")
-            if not any(abs(trajectory.learning_rate - lr) <= 1e-12 * lr for lr in self.learning_rates):
+            rates = self.learning_rates.get(trajectory.optimizer)
+            if rates is None:
+                raise ValueError(f"{part}.trajectory.optimizer: {trajectory.optimizer!r} is not among "
+                                 f"gan.learning_rates' optimizers {list(self.learning_rates)}")
+            if not any(abs(trajectory.learning_rate - lr) <= 1e-12 * lr for lr in rates):
                 raise ValueError(f"{part}.trajectory.learning_rate: {trajectory.learning_rate} is not one of "
-                                 f"gan.learning_rates {list(self.learning_rates)}")
+                                 f"gan.learning_rates.{trajectory.optimizer} {list(rates)}")
 
     def run(self, part: str, variant: str, device: str = "cpu") -> "GanRunSettings":
-        """The batched run of ``variant`` on one part ("toy": the 2-D mixtures, or "digits")."""
+        """The batched run of ``variant`` on one part ("toy": the 2-D mixtures, "digits", or "sanity": the
+        baseline that must learn, whose variant is always WGAN-GP)."""
+        if part == "sanity":
+            return self.sanity_run(device)
         budget = getattr(self, part)
         trajectory = budget.trajectory
         return GanRunSettings(
             variant=variant,
             datasets=budget.datasets if part == "toy" else ("digits",),
             activations=self.activations,
-            learning_rates=tuple(float(lr) for lr in self.learning_rates),
+            learning_rates={name: tuple(float(lr) for lr in rates) for name, rates in self.learning_rates.items()},
             seeds=tuple(range(self.seeds)),
             steps=budget.steps,
-            optimizer=self.optimizer,
             batch_size=budget.batch_size,
             eval_every=budget.eval_every,
             n_eval=budget.n_eval,
@@ -125,27 +188,57 @@ class GanSettings:
             discriminator_optimizer=self.discriminator_optimizer,
             discriminator_learning_rate=float(self.discriminator_learning_rate),
             divergence_threshold=float(self.divergence_threshold),
+            betas=tuple(float(b) for b in self.betas),
             critic_features=self.critic_features,
             random_features=self.random_features,
-            convergence_window=self.convergence.window,
-            trajectory=(trajectory.dataset, float(trajectory.learning_rate)) if trajectory else None,
+            trajectory=(trajectory.dataset, trajectory.optimizer, float(trajectory.learning_rate))
+            if trajectory else None,
             samples_saved=budget.samples_saved,
             device=device,
         )
 
+    def sanity_run(self, device: str = "cpu") -> "GanRunSettings":
+        """The sanity baseline's batched run: WGAN-GP, ReLU, Adam on both networks at one rate, ``sanity.seeds``
+        seeds."""
+        s = self.sanity
+        return GanRunSettings(
+            variant=SANITY_VARIANT, datasets=(s.dataset,), activations=("relu",),
+            learning_rates={"adam": (float(s.learning_rate),)}, seeds=tuple(range(s.seeds)), steps=s.steps,
+            discriminator_optimizer=None, batch_size=s.batch_size, eval_every=s.eval_every, n_eval=s.n_eval,
+            width=s.width, depth=s.depth, latent_dim=s.latent_dim, discriminator_steps=s.discriminator_steps,
+            divergence_threshold=float(self.divergence_threshold), betas=tuple(float(b) for b in s.betas),
+            gradient_penalty_weight=float(s.gradient_penalty_weight), lr_decay=s.lr_decay,
+            trajectory=(s.dataset, "adam", float(s.learning_rate)),
+            samples_saved=s.samples_saved, device=device,
+        )
+
     def parts(self) -> tuple[str, ...]:
-        """The data parts that run: "toy" (the 2-D mixtures) always, "digits" when enabled."""
-        return ("toy", "digits") if "digits" in gan_datasets(self) else ("toy",)
+        """The data parts that run: "toy" (the 2-D mixtures) always, "digits" and "sanity" when enabled."""
+        parts = ["toy"]
+        if "digits" in gan_datasets(self):
+            parts.append("digits")
+        if self.sanity is not None and self.sanity.enabled:
+            parts.append("sanity")
+        return tuple(parts)
+
+    def part_variants(self, part: str) -> tuple[str, ...]:
+        """The variants one part trains: every configured one, or WGAN-GP alone for the sanity baseline."""
+        return (SANITY_VARIANT,) if part == "sanity" else self.variants
 
     def figure_names(self) -> tuple[str, ...]:
         """The notebook's figures: the trajectories and 2-D samples only with a toy trajectory, the digit samples
         only with the digits part."""
         names = ["stability_map"]
+        if "sanity" in self.parts():
+            names.append("sanity")
         if self.toy.trajectory is not None:
             names += ["trajectories", "samples_2d"]
         if "digits" in self.parts():
             names.append("samples_digits")
-        return (*names, "conditions", "dirac")
+        return (*names, "smoothness", "conditions", "dirac")
+
+
+SANITY_VARIANT = "wgan_gp"
 
 
 def gan_datasets(settings: GanSettings) -> list[str]:
@@ -163,10 +256,10 @@ class GanRunSettings:
     variant: str = "wgan_gp"
     datasets: tuple[str, ...] = ("ring",)
     activations: tuple[str, ...] = ("relu",)
-    learning_rates: tuple[float, ...] = (1e-2, 1e-1)
+    # The generator's optimizer -> its learning rates; every (optimizer, rate) pair is a model of the batch.
+    learning_rates: dict = field(default_factory=lambda: {"sgd": (1e-2, 1e-1)})
     seeds: tuple[int, ...] = (0, 1)
     steps: int = 4000
-    optimizer: str = "sgd"  # the generator's, at each model's learning rate
     # The discriminator's: None = the generator's optimizer at the same learning rate; or "adam"/"sgd" at the fixed
     # discriminator_learning_rate (the swept rate is then the generator's alone).
     discriminator_optimizer: str | None = None
@@ -180,26 +273,30 @@ class GanRunSettings:
     discriminator_steps: int = 1
     divergence_threshold: float = 1e6
     betas: tuple[float, float] = (0.5, 0.999)  # Adam only
+    gradient_penalty_weight: float | None = None  # overrides the variant's λ (the sanity baseline's recipe)
+    lr_decay: str = "none"  # "linear": every rate falls linearly to 0 over the steps
     critic_features: int = 16  # output size of the MMD-GAN feature network and the smoothed critic's h (ours)
     random_features: int = 64  # the smoothed critic's ψ (objectives.RANDOM_FEATURES = 256 is the 1-model default)
-    convergence_window: float = 0.1  # issue 4: the last 10 % of steps
-    trajectory: tuple[str, float] | None = None  # (dataset, learning rate) whose models get distances throughout
+    # (dataset, optimizer, learning rate) whose models get distances throughout
+    trajectory: tuple[str, str, float] | None = None
     samples_saved: int = 64  # final generator samples kept per model (the first of its evaluation samples)
     device: str = "cpu"
 
     @property
+    def schedules(self) -> list[tuple[str, float]]:
+        """Every (generator optimizer, learning rate) pair, in config order."""
+        return [(name, float(lr)) for name, rates in self.learning_rates.items() for lr in rates]
+
+    @property
     def n_models(self) -> int:
-        return len(self.datasets) * len(self.activations) * len(self.learning_rates) * len(self.seeds)
+        return len(self.datasets) * len(self.activations) * len(self.schedules) * len(self.seeds)
 
     def evaluation_steps(self) -> list[int]:
         return sorted({0, *range(self.eval_every, self.steps + 1, self.eval_every), self.steps})
 
-    def in_window(self, step: int) -> bool:
-        return step >= (1.0 - self.convergence_window) * self.steps
-
 
 def run_settings(section, part: str, variant: str, device: str = "cpu") -> GanRunSettings:
-    """The batched run of ``variant`` on one part of the gan settings (a :class:`GanSettings` or a config mapping)."""
+    """The batched run of ``variant`` on one part of the gan settings (a config mapping)."""
     from dltheory.settings import from_config
 
     return from_config(GanSettings, section, "gan").run(part, variant, device)

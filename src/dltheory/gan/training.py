@@ -7,8 +7,9 @@ generators seeded by (``seed``, the model's seed) alone, drawn ``CHUNK_STEPS`` s
 is the sum of per-model losses, so a model's trajectory does not depend on which other models share the batch;
 only float rounding in the batched kernels may differ. Models with the same seed start from the same weights.
 
-Optimiser: plain gradient descent by default (``BatchedSGD``), since the paper analyses gradient descent and only
-then is the generator's step size ‖θ_{t+1} − θ_t‖ = η‖∇θ‖ a measure of stationarity; Adam is available.
+Optimisers: each model names its generator's, plain gradient descent (what the paper analyses) or Adam (what
+practice uses), so both share one batch (``batched_optimizer``); the discriminator's is Adam at one fixed rate, or
+each model's own. A linear learning-rate decay to 0 is available (the sanity baseline's).
 
 A model whose losses or parameters become non-finite, or whose |loss| exceeds the threshold, is recorded as
 diverged at that step and frozen; its later metrics are NaN, and the other models go on.
@@ -16,12 +17,16 @@ diverged at that step and frozen; its later metrics are NaN, and the other model
 Metrics (a tidy table, one row per model, evaluation step and metric): generator step size and gradient norm
 (stationarity, Chu, Minami & Fukumizu, ICLR 2020, abstract), discriminator and generator losses at every
 evaluation; exact W1 on ``n_eval`` points and the target's quality metrics at the evaluations that need them:
-every second evaluation of the trajectory models (``trajectory``), and the evaluations in the convergence window
-(the last ``convergence_window`` of steps) of every model; MMD² at the last evaluation. Exact W1 costs about 0.08 s
-and MMD² 0.05 s per model at n = 1,000, more than ten training steps of a 24-model batch, hence this schedule.
+step 0 (the scale later W1s are judged against), the last step, and every second evaluation of the trajectory
+models (``trajectory``); MMD² on the first ``MMD_POINTS`` of them at the last step; and on 2-D data, at the last step, the
+conditions measured on the trained networks (``dltheory.gan.smoothness``). Exact W1 costs about 0.08 s
+and MMD² 0.05 s per model at n = 1,000, more than ten training steps of a 24-model batch, hence this schedule (measured
+again in issue 18: W1 took a third of a 40-model job when it was also computed inside the convergence window).
 """
 
+import dataclasses
 import functools
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -30,13 +35,16 @@ import pandas as pd
 import torch
 
 from dltheory.gan import objectives
-from dltheory.gan.batched import OPTIMIZERS, BatchedGanMLP, BatchedRandomFeatureCritic
+from dltheory.gan.batched import OPTIMIZERS, BatchedGanMLP, BatchedRandomFeatureCritic, batched_optimizer
+from dltheory.gan.smoothness import CONDITION_METRICS, measure_conditions
 from dltheory.gan.metrics import mmd_squared, wasserstein1_exact
 from dltheory.gan.settings import GanRunSettings, run_settings  # noqa: F401  (the run settings live torch-free)
 from dltheory.gan.targets import make_target
 
 log = logging.getLogger(__name__)
 
+# MMD² (reported, read by no rule) on the first 500 evaluation points: at 1,000 it cost a quarter of W1's time.
+MMD_POINTS = 500
 CHUNK_STEPS = 50  # random draws are made this many steps at a time (per model, so batch-independent)
 TRAINING_METRICS = ("generator_step_size", "generator_grad_norm", "discriminator_loss", "generator_loss")
 DISTANCE_METRICS = ("wasserstein1", "mmd_squared")
@@ -46,16 +54,17 @@ DISTANCE_METRICS = ("wasserstein1", "mmd_squared")
 class _Model:
     dataset: str
     activation: str
+    optimizer: str  # the generator's
     learning_rate: float
     seed: int
 
 
 def _model_grid(settings: GanRunSettings) -> list[_Model]:
     return [
-        _Model(dataset, activation, lr, s)
+        _Model(dataset, activation, optimizer, lr, s)
         for dataset in settings.datasets
         for activation in settings.activations
-        for lr in settings.learning_rates
+        for optimizer, lr in settings.schedules
         for s in settings.seeds
     ]
 
@@ -164,8 +173,11 @@ def _parameters_finite(module: torch.nn.Module) -> torch.Tensor:
 def _check_settings(settings: GanRunSettings, targets: dict) -> None:
     if settings.discriminator_steps < 1:
         raise ValueError("discriminator_steps must be at least 1")
-    if settings.optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {settings.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+    unknown = [name for name in settings.learning_rates if name not in OPTIMIZERS]
+    if unknown:
+        raise ValueError(f"unknown optimizer {unknown[0]!r}; known: {', '.join(OPTIMIZERS)}")
+    if settings.lr_decay not in ("none", "linear"):
+        raise ValueError(f"lr_decay must be 'none' or 'linear', got {settings.lr_decay!r}")
     if settings.eval_every < 1 or settings.steps < 0:
         raise ValueError("eval_every must be at least 1 and steps at least 0")
     dims = {name: target.dim for name, target in targets.items()}
@@ -225,6 +237,8 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
     targets = {name: make_target(name, classifier) for name in settings.datasets}
     _check_settings(settings, targets)
     variant = objectives.get_variant(settings.variant)
+    if settings.gradient_penalty_weight is not None:
+        variant = dataclasses.replace(variant, gradient_penalty_weight=float(settings.gradient_penalty_weight))
     dim = next(iter(targets.values())).dim
     bounded = next(iter(targets.values())).bounded
     models = _model_grid(settings)
@@ -238,10 +252,10 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
     device = torch.device(settings.device)
     generator, discriminator = generator.to(device), discriminator.to(device)
     learning_rates = torch.tensor([m.learning_rate for m in models], device=device)
-    optimizer = OPTIMIZERS[settings.optimizer]
-    g_opt = optimizer(generator.parameters(), learning_rates, settings.betas)
-    if settings.discriminator_optimizer is None:
-        d_opt = optimizer(discriminator.parameters(), learning_rates, settings.betas)
+    names = [m.optimizer for m in models]
+    g_opt = batched_optimizer(generator.parameters(), names, learning_rates, settings.betas)
+    if settings.discriminator_optimizer is None:  # each model's generator optimizer and rate
+        d_opt = batched_optimizer(discriminator.parameters(), names, learning_rates, settings.betas)
     else:
         d_rates = torch.full_like(learning_rates, settings.discriminator_learning_rate)
         d_opt = OPTIMIZERS[settings.discriminator_optimizer](discriminator.parameters(), d_rates, settings.betas)
@@ -256,7 +270,7 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
     eval_latents = torch.stack(eval_latents).to(device)
     on_trajectory = np.array([
         settings.trajectory is not None
-        and (m.dataset, m.learning_rate) == (settings.trajectory[0], settings.trajectory[1])
+        and (m.dataset, m.optimizer, m.learning_rate) == tuple(settings.trajectory)
         for m in models
     ])
 
@@ -278,28 +292,44 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
         loss = loss.detach()
         return ~torch.isfinite(loss) | (loss.abs() > settings.divergence_threshold)
 
-    def evaluate(step: int, step_size, grad_norm, d_loss, g_loss) -> None:
+    distances: dict = {}
+
+    def evaluate(step: int, step_size, grad_norm, d_loss, g_loss, measured=None) -> None:
         with torch.no_grad():
             samples = generator(eval_latents).cpu().numpy().astype(np.float64)
         for b, m in enumerate(models):
             target = targets[m.dataset]
             values = dict.fromkeys((*TRAINING_METRICS, *DISTANCE_METRICS, *target.quality_metrics), float("nan"))
+            if measured is not None:
+                values.update(dict.fromkeys(CONDITION_METRICS, float("nan")))
             if diverged_step[b] < 0:
+                if measured is not None:
+                    values.update({name: float(measured[name][b]) for name in CONDITION_METRICS})
                 if step > 0:
                     values.update(generator_step_size=float(step_size[b]), generator_grad_norm=float(grad_norm[b]),
                                   discriminator_loss=float(d_loss[b]), generator_loss=float(g_loss[b]))
-                # Trajectory runs: every second evaluation (W1 costs more than a hundred batched steps).
-                wanted = (on_trajectory[b] and step % (2 * settings.eval_every) == 0) or settings.in_window(step)
+                # W1 at step 0 (the scale every later W1 is judged against) and at the last step, and for the
+                # trajectory runs at every second evaluation (W1 costs more than a hundred batched steps).
+                wanted = (step in (0, settings.steps)
+                          or (on_trajectory[b] and step % (2 * settings.eval_every) == 0))
                 if wanted and np.all(np.isfinite(samples[b])):
-                    values["wasserstein1"] = wasserstein1_exact(samples[b], eval_real[b])
-                    values.update(target.quality(samples[b]))
+                    # Models that share a seed and an activation start alike whatever their optimizer and rate:
+                    # the same samples against the same reference give the same numbers, computed once.
+                    key = (m.dataset, hashlib.sha1(samples[b].tobytes() + eval_real[b].tobytes()).digest())
+                    if key not in distances:
+                        distances[key] = {"wasserstein1": wasserstein1_exact(samples[b], eval_real[b]),
+                                          **target.quality(samples[b])}
+                    values.update(distances[key])
                     if step == settings.steps:
-                        values["mmd_squared"] = mmd_squared(samples[b], eval_real[b], target.mmd_bandwidths)
+                        values["mmd_squared"] = mmd_squared(samples[b][:MMD_POINTS], eval_real[b][:MMD_POINTS],
+                                                            target.mmd_bandwidths)
             records.extend((b, step, name, value) for name, value in values.items())
 
     evaluation_steps = set(settings.evaluation_steps())
     evaluate(0, None, None, None, None)
     for step in range(1, settings.steps + 1):
+        if settings.lr_decay == "linear":  # the rate of step t is η·(1 − (t − 1)/T)
+            g_opt.scale = d_opt.scale = 1.0 - (step - 1) / settings.steps
         for draw in range(settings.discriminator_steps):
             real, latent, epsilon = draws.at(step, draw)
             # The generator's step reuses the last discriminator batch (the DCGAN recipe), so that batch's
@@ -330,7 +360,12 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
             step_size = _per_model_norm(
                 [p.detach() - old for p, old in zip(generator.parameters(), before, strict=True)]
             ).cpu().numpy()
-            evaluate(step, step_size, grad_norm, d_loss.detach().cpu().numpy(), g_loss.detach().cpu().numpy())
+            measured = None
+            if step == settings.steps and dim == 2:  # the conditions, measured on the trained networks (2-D)
+                measured = measure_conditions(
+                    functools.partial(_generator_losses, variant), generator, discriminator, real, eval_latents)
+            evaluate(step, step_size, grad_norm, d_loss.detach().cpu().numpy(), g_loss.detach().cpu().numpy(),
+                     measured)
 
     index, steps, names, values = zip(*records, strict=True)
     index = np.asarray(index)
@@ -360,6 +395,7 @@ def _model_columns(models: list[_Model], variant: str, index: np.ndarray) -> dic
         "dataset": np.array([m.dataset for m in models])[index],
         "variant": variant,
         "activation": np.array([m.activation for m in models])[index],
+        "optimizer": np.array([m.optimizer for m in models])[index],
         "learning_rate": np.array([m.learning_rate for m in models])[index],
         "seed": np.array([m.seed for m in models])[index],
     }

@@ -9,6 +9,7 @@ R1_WEIGHT = 10.0  # γ of R1 (Mescheder, Geiger & Nowozin, ICML 2018, use γ = 1
 WEIGHT_CLIP = 0.01  # Arjovsky et al. 2017
 MMD_BANDWIDTHS = (1.0, 2.0, 4.0, 8.0, 16.0)  # Li et al. 2017 (recalled, unverified)
 SMOOTHING_LAMBDA = 1.0  # ours, chosen before any run, not tuned
+SMOOTHING_SWEEP = (0.01, 0.1, 10.0)  # the smoothed GAN's λ beside 1 (ours): variants smoothed_lambda_<λ>
 SMOOTHING_BANDWIDTH = 1.0  # ours: the Gaussian kernel of the RKHS on the smoothed critic's features
 RANDOM_FEATURES = 256  # ours: D in the random Fourier feature map ψ: R^d → R^D
 
@@ -49,6 +50,10 @@ VARIANTS: dict[str, GanVariant] = {
         GanVariant(
             "smoothed", "smoothed", spectral_norm=True, bandwidths=(SMOOTHING_BANDWIDTH,), smoothing=SMOOTHING_LAMBDA
         ),
+        # The smoothed GAN as a family (issue 18): its λ swept around 1; as λ → 0 the readout's penalty vanishes and
+        # the critic approaches an unregularised Wasserstein-type critic on the same features.
+        *(GanVariant(f"smoothed_lambda_{value:g}", "smoothed", spectral_norm=True, bandwidths=(SMOOTHING_BANDWIDTH,),
+                     smoothing=value) for value in SMOOTHING_SWEEP),
     )
 }
 
