@@ -201,7 +201,7 @@ def test_variant_registry_defaults():
 
 def test_conditions_table_has_one_row_per_variant_and_activation():
     table = conditions_table(("relu", "softplus", "elu"))
-    assert len(table) == 3 * len(VARIANTS) == 27
+    assert len(table) == 3 * len(VARIANTS) == 36  # 9 variants and the smoothed GAN's 3 other lambdas
     assert not table.duplicated(["variant", "activation"]).any()
     assert set(table.columns) >= {c.name for c in CONDITIONS} | {"meets_all", "reasons"}
     assert len(VARIANT_CONDITIONS) == len(VARIANTS) * len(ACTIVATIONS)
@@ -220,5 +220,8 @@ def test_only_the_smoothed_gan_meets_every_condition_and_the_two_sided_gp_is_no_
     assert not table.loc["sn_wasserstein", SMOOTH_IN_DISTRIBUTION.name]
     assert not table.loc["sn_gp", SMOOTH_IN_DISTRIBUTION.name] and not table.loc["wgan_gp", SMOOTH_IN_DISTRIBUTION.name]
     assert table.loc["r1", SMOOTH_IN_DISTRIBUTION.name] and not table.loc["r1", "meets_all"]
-    assert table.loc["smoothed", "meets_all"] and table["meets_all"].sum() == 1
+    # The smoothed GAN, at every lambda of its sweep, and nothing else.
+    assert table.loc["smoothed", "meets_all"]
+    sweep = {f"smoothed_lambda_{value}" for value in ("0.01", "0.1", "10")}
+    assert set(table.index[table["meets_all"]]) == {"smoothed", *sweep}
     assert not table.loc["non_saturating", "meets_all"] and not table.loc["wgan_clip", "meets_all"]

@@ -10,9 +10,9 @@ import torch
 from dltheory.gan import objectives
 from dltheory.gan.analysis import MODEL_KEYS
 from dltheory.gan.batched import BatchedAdam, BatchedGanMLP, BatchedSGD, batched_optimizer
-from dltheory.gan.smoothness import CONDITION_METRICS, measure_conditions
 from dltheory.gan.classifier import train_digits_classifier
 from dltheory.gan.settings import run_settings
+from dltheory.gan.smoothness import CONDITION_METRICS, measure_conditions
 from dltheory.gan.training import (
     DISTANCE_METRICS,
     TRAINING_METRICS,

@@ -32,7 +32,7 @@ FAMILY_FIGURES = {
     "spectra": ["histograms", "outliers_vs_width"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
 }
-GAN_VARIANTS = ["non_saturating", "sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
+GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
 CAUSAL_TABLES = ["meta_cgnn", "cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
 BATCHNORM_VARIANTS = ["none", "last_batch_norm", "hidden_batch_norm", "last_layer_norm"]  # config/smoke.yaml
@@ -102,8 +102,8 @@ def test_gan_tables_cover_every_run_and_its_claims_parse(smoke_run):
     everything = read_table(smoke_run / "results/gan/gan.parquet")
     table = everything[everything.part != "sanity"]
     runs = table.groupby(["dataset", "variant", "activation", "optimizer", "learning_rate", "seed"]).size()
-    # (ring, grid, digits) x 4 variants x 2 activations x (2 gradient-descent + 1 Adam rates) x 2 seeds
-    assert len(runs) == 3 * 4 * 2 * 3 * 2
+    # (ring, grid, digits) x 3 variants x 2 activations x (2 gradient-descent + 1 Adam rates) x 2 seeds
+    assert len(runs) == 3 * 3 * 2 * 3 * 2
     assert set(table.dataset) == {"ring", "grid", "digits"} and set(table.variant) == set(GAN_VARIANTS)
     sanity = everything[everything.part == "sanity"]
     assert set(sanity.variant) == {"wgan_gp"} and set(sanity.optimizer) == {"adam"} and sanity.seed.nunique() == 2
@@ -264,13 +264,16 @@ ANALYSIS_JOBS = re.compile(r"^(\w+_collect|\w+_collect_samples|\w+_notebook|repo
 
 
 def _perturbed(value):
-    """Another valid value of an analysis-only setting: numbers moved by 1 % (integers by 1), at any depth."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    """Another valid value of an analysis-only setting: numbers moved down by 1 % (integers up by 1; 0.0 to 0.01),
+    free text extended, at any depth."""
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, str):
+        return value + " (changed)"
     if isinstance(value, int):
         return value + 1
     if isinstance(value, float):
-        return value * 1.01
+        return value * 0.99 if value else 0.01
     if isinstance(value, dict):
         return {key: _perturbed(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -23,6 +23,8 @@ SMOOTHED = "smoothed"
 GULRAJANI_RATE = 1e-4  # the toy experiments' Adam rate (Gulrajani et al. 2017)
 
 MODEL_KEYS = ["dataset", "variant", "activation", "optimizer", "learning_rate", "seed"]  # one GAN run
+# The conditions measured on trained networks (``dltheory.gan.smoothness``), one metric each.
+CONDITION_METRICS = ("critic_lipschitz", "critic_smoothness", "generator_smoothness")
 COVERAGE_METRIC = {"ring": "mode_coverage", "grid": "mode_coverage", "digits": "class_coverage"}
 
 
@@ -62,7 +64,7 @@ def converged(
         if len(early_steps) == 0:
             early_steps = steps[steps > 0][:1]
 
-        def values(metric, at):
+        def values(metric, at, group=group):
             selected = group[(group["metric"] == metric) & group["step"].isin(at)]
             return selected["value"].dropna()
 
@@ -127,8 +129,6 @@ def stable_cells(cells: pd.DataFrame, majority: float, min_seeds: int, column: s
 def measured_conditions(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, variant, activation, optimizer, learning rate): the median over seeds of the conditions
     measured on the trained networks at the last step (``dltheory.gan.smoothness``), and the seed count."""
-    from dltheory.gan.smoothness import CONDITION_METRICS
-
     rows = metrics[metrics["metric"].isin(CONDITION_METRICS)]
     if rows.empty:
         return pd.DataFrame(columns=[*CELL_KEYS, *CONDITION_METRICS, "seeds"])

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 
-from dltheory.gan import conditions
-from dltheory.gan.targets import make_target
+from dltheory.gan import conditions, data
 
 __all__ = ["plot_conditions_table", "plot_descent_lemma", "plot_digit_samples", "plot_dirac", "plot_samples_2d",
            "plot_sanity", "plot_stability_maps", "plot_trajectories"]
@@ -37,6 +36,15 @@ CONDITION_LABEL = {
     "smooth_in_distribution": "∇D smooth in μ",
     "smooth_generator": "G smooth",
 }
+
+
+def _modes(dataset: str) -> tuple[np.ndarray, float]:
+    """The 2-D mixture's centres and std, from ``dltheory.gan.data`` (torch-free, unlike the targets module)."""
+    if dataset == "ring":
+        return data.ring_modes(), data.RING_STD
+    if dataset == "grid":
+        return data.grid_modes(), data.GRID_STD
+    raise ValueError(f"no 2-D modes for dataset {dataset!r}")
 
 
 def _label(variant: str) -> str:
@@ -74,11 +82,10 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
                               & (stability["optimizer"] == optimizer)]
             rates = sorted(cells["learning_rate"].unique())
 
-            def grid(column):
-                return cells.pivot(index="variant", columns="learning_rate", values=column).reindex(
-                    index=variants, columns=rates)
-
-            converged, learned, diverged, seeds = grid("converged"), grid("learned"), grid("diverged"), grid("runs")
+            converged, learned, diverged, seeds = (
+                cells.pivot(index="variant", columns="learning_rate", values=column).reindex(index=variants,
+                                                                                           columns=rates)
+                for column in ("converged", "learned", "diverged", "runs"))
             image = ax.imshow(converged.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
             ax.grid(False)  # the style's grid lines would run through the cell centres and their numbers
             for i in range(len(variants)):
@@ -107,14 +114,14 @@ def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: flo
     seeds = sorted(runs["seed"].unique())
     figure, axes = plt.subplots(1, len(seeds), squeeze=False, figsize=(2.5 * len(seeds), 2.9))
     dataset = samples["dataset"].iloc[0]
-    target = make_target(dataset)
-    limit = 1.35 * np.abs(target.centres).max()
+    centres, std = _modes(dataset)
+    limit = 1.35 * np.abs(centres).max()
     for ax, seed in zip(axes[0], seeds, strict=True):
         points = samples.loc[samples["seed"] == seed, ["x0", "x1"]].to_numpy()
         points = points[np.isfinite(points).all(axis=1)]
         ax.scatter(*points.T, s=1.0, alpha=0.4, color="tab:blue", rasterized=True)
-        for centre in target.centres:
-            ax.add_patch(plt.Circle(centre, 3 * target.std, fill=False, color="tab:red", lw=0.6))
+        for centre in centres:
+            ax.add_patch(plt.Circle(centre, 3 * std, fill=False, color="tab:red", lw=0.6))
         row = runs[runs["seed"] == seed].iloc[0]
         good = row["high_quality"] >= min_high_quality
         ax.set_title(f"seed {seed}: HQ {row['high_quality']:.2f}, cover {row['coverage']:.2f}", fontsize=8,
@@ -182,7 +189,7 @@ def plot_samples_2d(samples: pd.DataFrame, optimizer: str, learning_rate: float,
     figure, axes = plt.subplots(len(variants), len(columns), squeeze=False,
                                 figsize=(1.9 * len(columns) + 0.8, 1.9 * len(variants)))
     for (dataset, activation), col in zip(columns, range(len(columns)), strict=True):
-        centres = make_target(dataset).centres
+        centres = _modes(dataset)[0]
         limit = 1.6 * np.abs(centres).max()
         for row, variant in enumerate(variants):
             ax = axes[row, col]

@@ -16,7 +16,8 @@ The critic of MMD-GAN is a feature map, not a scalar function: its two critic nu
 import numpy as np
 import torch
 
-CONDITION_METRICS = ("critic_lipschitz", "critic_smoothness", "generator_smoothness")
+from dltheory.gan.analysis import CONDITION_METRICS  # noqa: F401  (named where the torch-free analysis reads them)
+
 # Of the generator's Hessian (ours). ‖Hv‖ after k iterations never exceeds the largest |eigenvalue|, so a short
 # iteration errs low, toward a larger 2 / smoothness; tests check the method against an explicit Hessian.
 POWER_ITERATIONS = 20

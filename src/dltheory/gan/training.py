@@ -16,12 +16,12 @@ diverged at that step and frozen; its later metrics are NaN, and the other model
 
 Metrics (a tidy table, one row per model, evaluation step and metric): generator step size and gradient norm
 (stationarity, Chu, Minami & Fukumizu, ICLR 2020, abstract), discriminator and generator losses at every
-evaluation; exact W1 on ``n_eval`` points and the target's quality metrics at the evaluations that need them:
-step 0 (the scale later W1s are judged against), the last step, and every second evaluation of the trajectory
-models (``trajectory``); MMD² on the first ``MMD_POINTS`` of them at the last step; and on 2-D data, at the last step, the
-conditions measured on the trained networks (``dltheory.gan.smoothness``). Exact W1 costs about 0.08 s
-and MMD² 0.05 s per model at n = 1,000, more than ten training steps of a 24-model batch, hence this schedule (measured
-again in issue 18: W1 took a third of a 40-model job when it was also computed inside the convergence window).
+evaluation; exact W1 on ``n_eval`` points and the target's quality metrics at step 0 (the scale later W1s are
+judged against), at the last step, and at every second evaluation of the trajectory models (``trajectory``); MMD²
+on the first ``MMD_POINTS`` of them at the last step; and on 2-D data, at the last step, the conditions measured on
+the trained networks (``dltheory.gan.smoothness``). Exact W1 costs 0.1-0.3 s per model at n = 1,000, more than ten
+training steps of a 40-model batch (measured in issue 18: it took a third of such a job when it was also computed
+inside the convergence window), hence this schedule.
 """
 
 import dataclasses
@@ -36,9 +36,9 @@ import torch
 
 from dltheory.gan import objectives
 from dltheory.gan.batched import OPTIMIZERS, BatchedGanMLP, BatchedRandomFeatureCritic, batched_optimizer
-from dltheory.gan.smoothness import CONDITION_METRICS, measure_conditions
 from dltheory.gan.metrics import mmd_squared, wasserstein1_exact
 from dltheory.gan.settings import GanRunSettings, run_settings  # noqa: F401  (the run settings live torch-free)
+from dltheory.gan.smoothness import CONDITION_METRICS, measure_conditions
 from dltheory.gan.targets import make_target
 
 log = logging.getLogger(__name__)
