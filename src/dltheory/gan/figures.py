@@ -198,8 +198,12 @@ def plot_samples_2d(samples: pd.DataFrame, optimizer: str, learning_rate: float,
             finite = np.isfinite(points).all(axis=1)
             ax.scatter(*points[finite].T, s=1.5, alpha=0.5, color="tab:blue", rasterized=True)
             ax.scatter(*centres.T, s=12, marker="x", color="tab:red", lw=0.8)
+            inside = finite & (np.abs(points) <= limit).all(axis=1)
             if not finite.any():
                 ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", va="center", fontsize=8)
+            elif not inside.all():
+                ax.text(0.5, 0.04, f"{int((finite & ~inside).sum())} of {len(points)} off the frame",
+                        transform=ax.transAxes, ha="center", va="bottom", fontsize=6.5)
             ax.set_xlim(-limit, limit)
             ax.set_ylim(-limit, limit)
             ax.set_xticks([])
