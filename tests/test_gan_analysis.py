@@ -146,3 +146,9 @@ def test_descent_lemma_table_reads_the_smoothness_at_the_smallest_rate():
     row = descent_lemma_table(cells, measured, 0.5, 5).iloc[0]
     assert row["predicted"] == pytest.approx(0.5) and row["largest_stable"] == 0.01
     assert row["largest_finite"] == 0.1 and np.isfinite(row["generator_smoothness"])
+
+
+def test_settings_chosen_after_pilots_are_named_in_every_stability_claim():
+    noted = types.SimpleNamespace(**{**vars(CLAIMS), "pilots": "the toy steps (2,000)"})
+    claims = gan_claims(_runs(PATTERN), noted, MEETS_ALL)
+    assert claims and all(c.detail.endswith("Chosen after pilots: the toy steps (2,000)") for c in claims)
