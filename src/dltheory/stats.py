@@ -11,6 +11,13 @@ def loglog_slope(n: np.ndarray, error: np.ndarray) -> float:
     return float(np.polyfit(np.log(n), np.log(error), 1)[0])
 
 
+def _slopes(log_curves: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Least-squares slope against log n of every row of ``log_curves`` (closed form, one matmul)."""
+    centred = np.log(np.asarray(n, float))
+    centred = centred - centred.mean()
+    return log_curves @ centred / (centred @ centred)
+
+
 def replicate_slopes(errors: np.ndarray, n: np.ndarray) -> float:
     """Slope of the replicate-averaged log error: errors has shape (replicates, len(n))."""
     return loglog_slope(n, np.exp(np.mean(np.log(errors), axis=0)))
@@ -31,18 +38,11 @@ def bootstrap_slope_difference(
     """
     errors_a, errors_b = np.asarray(errors_a, float), np.asarray(errors_b, float)
     replicates = errors_a.shape[0]
-    log_n = np.log(np.asarray(n, float))
-    centred = log_n - log_n.mean()
-
-    def slopes(log_errors: np.ndarray) -> np.ndarray:
-        # Slope of each resample's mean curve; a closed form so thousands of resamples cost one matmul.
-        mean_curves = log_errors.mean(axis=1)
-        return mean_curves @ centred / (centred @ centred)
-
     draws = rng.integers(0, replicates, size=(resamples, replicates))
     with np.errstate(divide="ignore", invalid="ignore"):
         log_a, log_b = np.log(errors_a), np.log(errors_b)
-    differences = slopes(log_a[draws]) - slopes(log_b[draws])
+    # Slope of each resample's mean curve: one matmul for thousands of resamples.
+    differences = _slopes(log_a[draws].mean(axis=1), n) - _slopes(log_b[draws].mean(axis=1), n)
     tail = (1 - confidence) / 2
     low, high = np.quantile(differences, [tail, 1 - tail]) if np.all(np.isfinite(differences)) else (np.nan,) * 2
     estimate = replicate_slopes(errors_a, n) - replicate_slopes(errors_b, n)
@@ -66,14 +66,11 @@ def slope_difference_interval(errors_a: np.ndarray, errors_b: np.ndarray, n: np.
         raise ValueError(f"paired errors need one shape (replicates, sizes), got {errors_a.shape} and "
                          f"{errors_b.shape}")
     replicates = errors_a.shape[0]
-    centred = np.log(np.asarray(n, float))
-    centred = centred - centred.mean()
 
-    def slopes(errors):  # least-squares slope of each replicate's log curve; none where an error is not > 0
+    def slopes(errors):  # each replicate's log-log slope; none where an error is not > 0
         usable = np.all(np.isfinite(errors) & (errors > 0), axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.log(errors) @ centred / (centred @ centred)
-        return np.where(usable, values, np.nan)
+            return np.where(usable, _slopes(np.log(errors), n), np.nan)
 
     differences = slopes(errors_a) - slopes(errors_b)
     result = {"difference": float(differences.mean()), "low": float("nan"), "high": float("nan"),

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from dltheory.gan.variants import GRADIENT_PENALTY_WEIGHT
 from dltheory.settings import analysis_field
 
 TOY_DATASETS = ("ring", "grid")
@@ -90,7 +91,7 @@ class GanSanity:
     latent_dim: int = 2
     betas: tuple[float, float] = (0.5, 0.9)
     discriminator_steps: int = 5
-    gradient_penalty_weight: float = 10.0  # λ of the gradient penalty
+    gradient_penalty_weight: float = GRADIENT_PENALTY_WEIGHT  # λ of the gradient penalty
     lr_decay: str = "none"  # "linear": both rates fall linearly to 0 over the steps
     eval_every: int = 500
     n_eval: int = 1000
