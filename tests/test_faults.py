@@ -16,7 +16,7 @@ from dltheory.io import CorruptInputError, read_arrays, read_table
 from tests.conftest import BIN, ROOT, make_workdir, snakemake
 
 pytestmark = pytest.mark.slow
-DNN_TABLE = "results/nonsmooth/runs/jump2d/dnn.parquet"
+DNN_TABLE = "results/nonsmooth/runs/hard2d/dnn.parquet"
 
 
 def _long_training_workdir(base):
@@ -33,8 +33,8 @@ def test_killed_training_leaves_no_output_and_the_rerun_matches(tmp_path):
     snakemake(reference, DNN_TABLE)
 
     workdir = _long_training_workdir(tmp_path / "killed")
-    snakemake(workdir, "results/nonsmooth/data/jump2d.npz")
-    log = workdir / "logs/nonsmooth/train/jump2d/dnn.log"
+    snakemake(workdir, "results/nonsmooth/data/hard2d.npz")
+    log = workdir / "logs/nonsmooth/train/hard2d/dnn.log"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     process = subprocess.Popen(
         [str(BIN / "snakemake"), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),

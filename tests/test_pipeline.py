@@ -13,7 +13,7 @@ from tests.conftest import ROOT, snakemake
 
 pytestmark = pytest.mark.slow
 
-TARGETS = ["jump2d", "smooth2d"]
+TARGETS = ["hard2d", "smooth2d"]  # config/smoke.yaml: a critical-scale piecewise target and the smooth control
 METHODS = ["dnn", "fourier", "spline", "kernel_ridge", "gaussian_process", "knn"]
 FIGURES = ["target_map", "error_vs_n", "smooth_control"]
 # The smoke config's region grid and intrinsic settings.
@@ -41,7 +41,7 @@ NATGRAD_METHODS = ["gd", "exact", "block_diagonal", "block_tridiagonal", "kfac",
 
 def expected_outputs():
     outputs = [f"results/nonsmooth/data/{t}.npz" for t in TARGETS]
-    outputs += [f"results/nonsmooth/runs/{t}/{m}.parquet" for t in TARGETS for m in METHODS]
+    outputs += [f"results/nonsmooth/runs/{t}/{m}.parquet" for t in TARGETS for m in [*METHODS, "reference"]]
     outputs += ["results/nonsmooth/nonsmooth.parquet", "results/nonsmooth/notebook.ipynb",
                 "results/nonsmooth/claims.json", "results/report/index.html"]
     outputs += [f"results/region/runs/{c}/{m}.parquet" for c in REGION_CELLS for m in ("dnn", "spline")]
@@ -73,9 +73,9 @@ def test_tables_have_the_documented_columns_and_provenance(smoke_run):
     table = read_table(smoke_run / "results/nonsmooth/nonsmooth.parquet")
     assert list(table.columns) == RUN_COLUMNS
     mse = table[table.metric == "mse"]
-    # 2 targets x 6 methods x 2 sizes x 2 replicates
-    assert len(mse) == 48
-    assert set(mse.method) == set(METHODS) and set(mse.n) == {128, 256}
+    # 2 targets x (6 methods + the constant and ridge references) x 2 sizes x 2 replicates
+    assert len(mse) == 64
+    assert set(mse.method) == {*METHODS, "constant", "ridge"} and set(mse.n) == {128, 256}
     provenance = read_provenance(smoke_run / "results/nonsmooth/nonsmooth.parquet")
     assert len(provenance["config_hash"]) == 12 and provenance["git_commit"]
     assert provenance["versions"]["torch"].startswith("2.13.0")
@@ -176,8 +176,10 @@ def test_figures_are_valid_pngs(smoke_run):
 
 def test_claims_parse_and_carry_their_source(smoke_run):
     claims = json.loads((smoke_run / "results/nonsmooth/claims.json").read_text())
-    # per linear estimator (4): DNN-vs-linear and the linear bound on jump2d, DNN-vs-linear on smooth2d
-    assert len(claims) == 12
+    # per target the DNN learns; per linear estimator (4): DNN-vs-linear and the linear bound on hard2d, the
+    # one-sided DNN-vs-linear on smooth2d
+    assert len(claims) == 2 + 3 * 4
+    assert sum(c["id"].endswith("_no_faster_than_linear_bound") for c in claims) == 4
     for claim in claims:
         assert {"id", "source", "statement", "measured", "expected", "tolerance", "holds"} <= set(claim)
         assert "JMLR" in claim["source"] and isinstance(claim["holds"], bool)

@@ -109,7 +109,7 @@ def get_nonsmooth_runs(wildcards):
     return expand(
         "results/nonsmooth/runs/{target}/{method}.parquet",
         target=[t["name"] for t in NONSMOOTH["targets"]],
-        method=NONSMOOTH["estimators"],
+        method=[*NONSMOOTH["estimators"], "reference"],
     )
 
 

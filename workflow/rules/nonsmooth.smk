@@ -7,8 +7,10 @@ localrules:
 
 
 rule nonsmooth_simulate:
+    # The did-it-learn references (constant predictor, ridge) are fitted here: milliseconds on the fresh data.
     output:
         "results/nonsmooth/data/{target}.npz",
+        "results/nonsmooth/runs/{target}/reference.parquet",
     params:
         family="nonsmooth",
         target=nonsmooth_target,

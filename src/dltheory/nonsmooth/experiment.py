@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from dltheory.nonsmooth.estimators import make_estimator
-from dltheory.nonsmooth.targets import PiecewiseSmoothTarget
+from dltheory.nonsmooth.targets import CriticalScaleTarget, PiecewiseSmoothTarget
+from dltheory.references import constant_mse, ridge_mse
 from dltheory.seeds import derive_seed, rng_for
 
 # torch (1-1.5 s to import) only where the DNNs train: the simulate and linear-fit jobs (of this family and the
@@ -36,22 +37,75 @@ RUN_COLUMNS = [
 
 
 def simulate_target_data(
-    target: PiecewiseSmoothTarget, max_n: int, replicates: int, noise_sd: float, n_test: int, seed: int,
-    family: str = FAMILY,
+    target: PiecewiseSmoothTarget | CriticalScaleTarget, max_n: int, replicates: int, noise_sd: float, n_test: int,
+    seed: int, family: str = FAMILY, sizes: list[int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Training samples (replicates, max_n, D) with noisy responses, and noise-free test points.
 
-    X is uniform on [0,1]^D and Y = f(X) + N(0, noise_sd^2), as in J's model (J p. 8).
+    X is uniform on [0,1]^D and Y = f(X) + N(0, noise_sd^2), as in J's model (J p. 8). A critical-scale target
+    is a different function at every (n, replicate): its responses have shape (replicates, sizes, max_n) and its
+    test values (replicates, sizes, n_test), on the same nested X and noise draws; pass ``sizes`` for it.
     """
     train_x = np.empty((replicates, max_n, target.dim))
-    train_y = np.empty((replicates, max_n))
+    noise = np.empty((replicates, max_n))
     for replicate in range(replicates):
         rng = rng_for(seed, family, target.name, "data", replicate)
         train_x[replicate] = rng.uniform(size=(max_n, target.dim))
-        train_y[replicate] = target(train_x[replicate]) + noise_sd * rng.standard_normal(max_n)
+        noise[replicate] = noise_sd * rng.standard_normal(max_n)
     rng = rng_for(seed, family, target.name, "test")
     test_x = rng.uniform(size=(n_test, target.dim))
-    return {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_f": target(test_x)}
+    if not isinstance(target, CriticalScaleTarget):
+        train_y = np.stack([target(x) for x in train_x]) + noise
+        return {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_f": target(test_x)}
+    if sizes is None:
+        raise ValueError(f"{target.name}: a critical-scale target needs the sample sizes")
+    sizes = np.asarray(sorted(sizes))
+    train_y = np.zeros((replicates, len(sizes), max_n))
+    test_f = np.empty((replicates, len(sizes), n_test))
+    for replicate in range(replicates):
+        for j, n in enumerate(sizes):
+            instance = target.at(int(n), replicate)
+            train_y[replicate, j, :n] = instance(train_x[replicate, :n]) + noise[replicate, :n]
+            test_f[replicate, j] = instance(test_x)
+    return {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_f": test_f, "sizes": sizes}
+
+
+def training_sample(data: dict, replicate: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(X, Y) of size n of one replicate: the first n points (a critical-scale target: its size-n function)."""
+    if data["train_y"].ndim == 3:
+        return data["train_x"][replicate, :n], data["train_y"][replicate, _size_index(data, n), :n]
+    return data["train_x"][replicate, :n], data["train_y"][replicate, :n]
+
+
+def test_values(data: dict, replicate: int, n: int) -> np.ndarray:
+    """Noise-free f at the test points, for the function that the (replicate, n) sample was drawn from."""
+    if data["test_f"].ndim == 3:
+        return data["test_f"][replicate, _size_index(data, n)]
+    return data["test_f"]
+
+
+def _size_index(data: dict, n: int) -> int:
+    index = np.flatnonzero(np.asarray(data["sizes"]) == n)
+    if len(index) != 1:
+        raise ValueError(f"n = {n} is not one of the simulated sizes {list(data['sizes'])}")
+    return int(index[0])
+
+
+def reference_runs(target, data: dict, sizes: list[int], seed: int, family: str = FAMILY) -> pd.DataFrame:
+    """The did-it-learn references of every (size, replicate): the constant predictor (its error is Var f) and
+    ridge regression on the standardised raw inputs (``dltheory.references``), as methods "constant" and "ridge"."""
+    rows = []
+    for replicate in range(data["train_x"].shape[0]):
+        for n in sizes:
+            x, y = training_sample(data, replicate, n)
+            test_f = test_values(data, replicate, n)
+            ridge, penalty = ridge_mse(x, y, data["test_x"], test_f)
+            job_seed = derive_seed(seed, family, target.name, "reference", n, replicate)
+            rows += _rows(target, "constant", n, replicate, job_seed, {"mse": constant_mse(test_f)}, {},
+                          family=family)
+            rows += _rows(target, "ridge", n, replicate, job_seed, {"mse": ridge}, {"penalty": penalty},
+                          family=family)
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
 def _rows(target: PiecewiseSmoothTarget, method: str, n: int, replicate: int, seed: int,
@@ -89,9 +143,9 @@ def run_linear_estimator(
         for n in sizes:
             job_seed = derive_seed(seed, family, target.name, method, n, replicate)
             estimator = make_estimator(method, params, seed=job_seed % 2**31)
-            estimator.fit(data["train_x"][replicate, :n], data["train_y"][replicate, :n])
+            estimator.fit(*training_sample(data, replicate, n))
             prediction = estimator.predict(data["test_x"])
-            mse = float(np.mean((prediction - data["test_f"]) ** 2))
+            mse = float(np.mean((prediction - test_values(data, replicate, n)) ** 2))
             rows += _rows(target, method, n, replicate, job_seed, {"mse": mse},
                           selected_hyperparameters(estimator), family=family)
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
@@ -106,7 +160,7 @@ def run_dnn(
 
     replicates = data["train_x"].shape[0]
     jobs = [(n, r) for r in range(replicates) for n in sizes]
-    datasets = [(data["train_x"][r, :n], data["train_y"][r, :n]) for n, r in jobs]
+    datasets = [training_sample(data, r, n) for n, r in jobs]
     architectures = [settings.architecture_for(n, target.dim, target.alpha, target.beta, target.pieces)
                      for n, _ in jobs]
     batch_seed = derive_seed(seed, family, target.name, "dnn")
@@ -116,7 +170,7 @@ def run_dnn(
     parameters = model.architecture.parameter_counts()
     for i, (n, replicate) in enumerate(jobs):
         lost = outcome.diverged[i] and outcome.best_step[i] == 0  # diverged before any good checkpoint
-        mse = np.nan if lost else float(np.mean((test_predictions[i] - data["test_f"]) ** 2))
+        mse = np.nan if lost else float(np.mean((test_predictions[i] - test_values(data, replicate, n)) ** 2))
         depth, width = architectures[i]
         metrics = {
             "mse": mse,

@@ -34,33 +34,55 @@ def plot_target_map(target, resolution: int = 400):
     figure.colorbar(image, ax=axis, label="f(x)")
     axis.set(xlabel="$x_1$", ylabel="$x_2$",
              title=(f"{target.name}: {target.pieces} pieces, Hölder-$\\beta$={target.beta:g} inside,\n"
-                    f"Hölder-$\\alpha$={target.alpha:g} boundaries (black)"))
+                    f"Hölder-$\\alpha$={target.alpha:g} boundaries (black)"
+                    + (f"\nhard instance drawn at n = {target.n} (redrawn per n and replicate)"
+                       if hasattr(target, "n") else "")))
     return figure
 
 
 def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[str, str] | None = None):
-    """log squared L2 error vs log n per estimator, 95% bands over replicates, slopes in the legend.
+    """log squared L2 error vs log n per estimator: the geometric mean over replicates (line) and every replicate
+    (small points; a cross marks a run that did not learn), fitted slopes in the legend, and the did-it-learn
+    references in grey (constant predictor = Var f, ridge on the raw inputs).
 
     Theory lines (slopes only; placed through the first measured point): the DNN rate of J Thm 7 and the
     linear-estimator lower bound of J Prop 15 (for a smooth target both are n^{-2beta/(2beta+D)}).
     """
+    from dltheory.nonsmooth.analysis import REFERENCE_METHODS, learned_runs
+
     slopes = slope_table(table).set_index(["target", "method"])
     mse = table[table.metric == "mse"]
-    figure, axes = plt.subplots(1, len(targets), figsize=(6.2 * len(targets), 6.2), squeeze=False)
+    runs = learned_runs(table)
+    figure, axes = plt.subplots(1, len(targets), figsize=(6.2 * len(targets), 6.4), squeeze=False)
     palette = dict(zip(METHOD_ORDER, sns.color_palette("tab10", len(METHOD_ORDER)), strict=True))
     for axis, target in zip(axes[0], targets, strict=True):
         rows = mse[mse.target == target]
         methods = [m for m in METHOD_ORDER if m in set(rows.method)]
-        labels = {m: f"{METHOD_LABEL[m]} (slope {slopes.loc[(target, m), 'slope']:.2f})" for m in methods}
-        data = rows.assign(estimator=rows.method.map(labels))
-        sns.lineplot(data=data, x="n", y="value", hue="estimator", hue_order=[labels[m] for m in methods],
-                     palette=[palette[m] for m in methods], errorbar=("ci", 95), marker="o",
-                     estimator=lambda v: float(np.exp(np.mean(np.log(v)))), seed=0, ax=axis)
+        replicates = rows.replicate.nunique()
+        for method in [*methods, *[m for m in REFERENCE_METHODS if m in set(rows.method)]]:
+            mine = rows[rows.method == method]
+            curve = np.exp(np.log(mine.value).groupby(mine.n).mean())
+            slope = slopes.loc[(target, method), "slope"]
+            if method in REFERENCE_METHODS:
+                label = {"constant": "constant predictor (Var f)", "ridge": "ridge (linear in x)"}[method]
+                axis.plot(curve.index, curve.values, color="0.55", lw=1.2, ls="-." if method == "ridge" else "-",
+                          label=f"reference: {label} (slope {slope:.2f})")
+                continue
+            colour = palette[method]
+            axis.plot(curve.index, curve.values, "o-", color=colour, ms=4,
+                      label=f"{METHOD_LABEL[method]} (slope {slope:.2f})")
+            flags = runs[(runs.target == target) & (runs.method == method)].set_index(["n", "replicate"]).learned
+            ok = mine[[flags.get((n, r), True) for n, r in zip(mine.n, mine.replicate, strict=True)]]
+            bad = mine.drop(ok.index)
+            axis.plot(ok.n, ok.value, ".", color=colour, ms=3, alpha=0.5)
+            if len(bad):
+                axis.plot(bad.n, bad.value, "x", color=colour, ms=7, mew=2,
+                          label=f"{METHOD_LABEL[method]}: did not learn")
         info = rows.iloc[0]
         dim, alpha, beta, pieces = int(info.dim), info.alpha, info.beta, int(info.pieces)
         sizes = np.sort(rows.n.unique()).astype(float)
 
-        first = rows[rows.n == sizes[0]]
+        first = rows[(rows.n == sizes[0]) & rows.method.isin(methods)]
         first_error = np.exp(np.log(first.value).groupby(first.method).mean())  # geometric mean per method
 
         dnn_exponent = dnn_rate_exponent(dim, alpha, beta, pieces)
@@ -76,7 +98,8 @@ def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[st
                  ylabel="squared $L^2$ error vs noise-free f")
         axis.set_xticks(sizes, [f"{int(n)}" for n in sizes])
         axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        title = f"{target}: D={dim}, $\\alpha$={alpha:g}, $\\beta$={beta:g}, {pieces} piece(s)"
+        title = (f"{target}: D={dim}, $\\alpha$={alpha:g}, $\\beta$={beta:g}, {pieces} piece(s); "
+                 f"R={replicates} replicates (points)")
         if verdicts and target in verdicts:
             title += "\n" + verdicts[target]
         axis.set_title(title, fontsize=10)

@@ -61,9 +61,13 @@ class BootstrapClaims:
 
 
 @dataclass(frozen=True)
-class NonsmoothClaims(BootstrapClaims):
+class NonsmoothClaims:
+    """How the claims are decided (read by the notebook only): t-intervals over paired replicates."""
+
+    confidence: float = 0.95  # level of the t-intervals
     # Slack on "no linear slope is steeper than -alpha/(2 alpha + D - 1)".
     linear_slope_tolerance: float = 0.05
+    pilots: str = ""  # settings chosen after pilot runs, named in every claim's detail
 
 
 @dataclass(frozen=True)

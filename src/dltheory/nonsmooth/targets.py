@@ -31,12 +31,15 @@ import numpy as np
 __all__ = [
     "BOUNDARY_CENTRE",
     "BOUNDARY_HALF_WIDTH",
+    "CriticalScaleInstance",
+    "CriticalScaleTarget",
     "PiecewiseSmoothTarget",
     "estimate_holder_exponent",
     "finite_difference_modulus",
     "lacunary_holder_function",
     "lacunary_scale_window",
     "region_cell_specs",
+    "smooth_bump",
     "target_from_config",
 ]
 
@@ -53,6 +56,7 @@ BOUNDARY_HALF_WIDTH = 0.2
 _BOUNDARY_STREAM = 0
 _PIECE_STREAM = 1
 _GROUPING_STREAM = 2
+_CRITICAL_STREAM = 3  # the critical-scale instances' signs
 
 # Beyond 2^30 the phase 2^j <w, u> keeps fewer than ~20 significant bits in float64.
 _MAX_TERMS = 30
@@ -441,6 +445,148 @@ class PiecewiseSmoothTarget:
         return target_from_config(spec)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Hard instances at the critical scale (issue 19)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def smooth_bump(t: np.ndarray) -> np.ndarray:
+    """prod_i psi(t_i), psi(s) = exp(1 - 1 / (1 - 4 s^2)) on |s| < 1/2 and 0 elsewhere: C^infinity, peak 1 at 0.
+
+    Supported in the unit cell [-1/2, 1/2]^k, so bumps on a grid of cells never overlap, and h^s psi(x / h) has
+    every Hoelder-s norm bounded independently of h (its s-th derivative is h^s h^-s psi^(s)).
+    """
+    t = np.asarray(t, np.float64)
+    inside = np.abs(t) < 0.5
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        one_d = np.where(inside, np.exp(1.0 - 1.0 / np.maximum(1.0 - 4.0 * t**2, 1e-300)), 0.0)
+    return np.prod(one_d, axis=-1)
+
+
+def _bump_field(u: np.ndarray, width: float, signs: np.ndarray) -> np.ndarray:
+    """sum_k signs[k] psi((u - c_k) / width) over the grid of cells of side ``width`` covering [0, 1]^k.
+
+    Each point lies in one cell, and only that cell's bump is non-zero there, so the sum costs O(n).
+    """
+    per_axis = signs.shape[0]
+    cell = np.clip(np.floor(u / width).astype(np.intp), 0, per_axis - 1)
+    centre = (cell + 0.5) * width
+    return signs[tuple(cell.T)] * smooth_bump((u - centre) / width)
+
+
+@dataclass(frozen=True)
+class CriticalScaleInstance:
+    """One draw of a ``CriticalScaleTarget`` for sample size n: a fixed function of F^PS_{alpha,beta,M}."""
+
+    target: CriticalScaleTarget
+    n: int
+    piece_width: float  # h_beta: side of the pieces' bump cells
+    boundary_width: float  # h_alpha: side of the boundary's bump cells
+    piece_signs: tuple[np.ndarray, ...]  # per piece, random signs of its bumps (shape (K,) * D)
+    boundary_signs: np.ndarray | None  # random signs of the boundary's bumps (shape (K,) * (D - 1))
+
+    def __getattr__(self, name):  # name, dim, alpha, beta, pieces, seed, ... of the target
+        if name.startswith("__") or name == "target":
+            raise AttributeError(name)
+        return getattr(self.target, name)
+
+    def boundary(self, u: np.ndarray) -> np.ndarray:
+        """h(u) = 1/2 + boundary_height h_alpha^alpha sum_k eps_k psi((u - c_k) / h_alpha), u in [0, 1]^(D-1)."""
+        t = self.target
+        return 0.5 + t.boundary_height * self.boundary_width**t.alpha * _bump_field(
+            np.asarray(u, np.float64), self.boundary_width, self.boundary_signs)
+
+    def piece_index(self, X: np.ndarray) -> np.ndarray:
+        """0 where x_D >= h(x_{-D}) (or everywhere for one piece), 1 below the boundary."""
+        X = np.asarray(X, np.float64)
+        if self.target.pieces == 1:
+            return np.zeros(len(X), np.intp)
+        return (X[:, -1] < self.boundary(X[:, :-1])).astype(np.intp)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """f(x) = offset_m + piece_height h_beta^beta sum_k eps_{m,k} psi((x - c_k) / h_beta) on piece m."""
+        t = self.target
+        X = np.asarray(X, np.float64)
+        if X.ndim != 2 or X.shape[1] != t.dim:
+            raise ValueError(f"{t.name}: X must have shape (n, {t.dim}), got {X.shape}")
+        index = self.piece_index(X)
+        out = np.empty(len(X))
+        for m in range(t.pieces):
+            mask = index == m
+            offset = 0.0 if t.pieces == 1 else t.jump / 2 * (1 - 2 * m)
+            out[mask] = offset + t.piece_height * self.piece_width**t.beta * _bump_field(
+                X[mask], self.piece_width, self.piece_signs[m])
+        return out
+
+
+@dataclass(frozen=True)
+class CriticalScaleTarget:
+    """Hard members of F^PS_{alpha,beta,M} whose roughness sits at the critical scale of each sample size n.
+
+    A fixed target cannot test a worst-case rate (Prop 15's linear lower bound, the minimax rates of Thm 13): an
+    estimator may beat the worst case on one function, and a fixed smooth function carries its nominal smoothness
+    only at scales coarser than its finest term. Here the function changes with n, as in the lower-bound
+    constructions behind J Thm 13 and Prop 15 (after Korostelev & Tsybakov, *Minimax Theory of Image
+    Reconstruction*, 1993, and J p. 13's boundary fragments):
+
+    * pieces: f_m = offset_m + c_beta h_beta^beta sum_k eps_{m,k} psi((x - c_k) / h_beta), random signs eps on a
+      grid of cells of side h_beta = s_beta n^{-1/(2 beta + D)}, the scale where squared bias and variance of
+      estimating a Hoelder-beta function balance: every estimator's error is ~ n^{-2beta/(2beta+D)} on them;
+    * the boundary (M = 2): x_D = 1/2 + c_alpha h_alpha^alpha sum_k eps_k psi((u - c_k) / h_alpha) over
+      u = x_{-D}, with h_alpha = s_alpha n^{-1/(2 alpha + D - 1)}, the scale of J Prop 15's linear lower bound:
+      bumps of height ~h^alpha that a linear estimator cannot follow, while the DNN's boundary rate
+      n^{-alpha/(alpha+D-1)} resolves finer scales.
+
+    Every instance lies in a Hoelder ball of radius independent of n (psi is C^infinity and each bump is h^s psi(x/h)).
+    The signs are drawn afresh for every (n, replicate), so the replicates average over random members of the
+    class, as Assouad's lemma does. ``scale_*`` and ``*_height`` are ours (the config's ``instance`` options).
+    """
+
+    name: str
+    dim: int
+    alpha: float
+    beta: float
+    pieces: int
+    seed: int
+    jump: float = 1.0
+    piece_height: float = 1.0
+    boundary_height: float = 0.25
+    piece_scale: float = 1.0
+    boundary_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_fields({key: getattr(self, key) for key in _REQUIRED_KEYS if hasattr(self, key)})
+        if self.pieces not in (1, 2):
+            raise ValueError(f"target {self.name!r}: key 'pieces' must be 1 or 2 for a critical-scale target, "
+                             f"got {self.pieces}")
+        for key in ("jump", "piece_height", "boundary_height", "piece_scale", "boundary_scale"):
+            value = getattr(self, key)
+            if not (_is_real(value) and value >= 0 and (value > 0 or key in ("jump", "piece_height"))):
+                raise ValueError(f"target {self.name!r}: key {key!r} must be a finite number > 0, got {value!r}")
+        if self.boundary_height * self.boundary_scale**self.alpha > 0.45:
+            raise ValueError(f"target {self.name!r}: boundary_height * boundary_scale**alpha must be <= 0.45 so the "
+                             "boundary stays inside the cube")
+
+
+    def widths(self, n: int) -> tuple[float, float]:
+        """(h_beta, h_alpha) at sample size n, each at most 1."""
+        piece = self.piece_scale * n ** (-1.0 / (2 * self.beta + self.dim))
+        boundary = self.boundary_scale * n ** (-1.0 / (2 * self.alpha + self.dim - 1))
+        return min(piece, 1.0), min(boundary, 1.0)
+
+    def at(self, n: int, replicate: int) -> CriticalScaleInstance:
+        """The instance for sample size n and replicate r: its random signs come from (seed, n, r) only."""
+        piece_width, boundary_width = self.widths(n)
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_CRITICAL_STREAM, int(n),
+                                                                                   int(replicate))))
+        per_piece = math.ceil(1.0 / piece_width - 1e-9)
+        per_boundary = math.ceil(1.0 / boundary_width - 1e-9)
+        piece_signs = tuple(rng.choice([-1.0, 1.0], size=(per_piece,) * self.dim) for _ in range(self.pieces))
+        boundary_signs = (rng.choice([-1.0, 1.0], size=(per_boundary,) * (self.dim - 1))
+                          if self.pieces == 2 else None)
+        return CriticalScaleInstance(self, int(n), piece_width, boundary_width, piece_signs, boundary_signs)
+
+
 def region_cell_specs(section: Mapping[str, object]) -> dict[str, dict]:
     """The target spec of every (alpha, beta) cell of the config's ``region`` section, named a<alpha>_b<beta>.
 
@@ -458,9 +604,14 @@ def region_cell_specs(section: Mapping[str, object]) -> dict[str, dict]:
     return specs
 
 
-def target_from_config(spec: Mapping[str, object]) -> PiecewiseSmoothTarget:
+_CRITICAL_KEYS = ("jump", "piece_height", "boundary_height", "piece_scale", "boundary_scale")
+
+
+def target_from_config(spec: Mapping[str, object]) -> PiecewiseSmoothTarget | CriticalScaleTarget:
     """Build a target from a config entry, e.g. {"name": "jump2d", "dim": 2, "alpha": 2.0, "beta": 2.0,
-    "pieces": 3, "seed": 1}, with optional keys ``jump``, ``amplitude`` and ``n_terms``.
+    "pieces": 3, "seed": 1}, with optional keys ``jump``, ``amplitude`` and ``n_terms``; ``instance: critical``
+    builds a ``CriticalScaleTarget`` instead (optional keys ``jump``, ``piece_height``, ``boundary_height``,
+    ``piece_scale``, ``boundary_scale``).
 
     A new target is a new config entry, never new code.  Raises ValueError naming the offending key
     for a missing or unknown key or an invalid value.
@@ -471,12 +622,26 @@ def target_from_config(spec: Mapping[str, object]) -> PiecewiseSmoothTarget:
     for key in _REQUIRED_KEYS:
         if key not in spec:
             raise ValueError(f"{label}missing required key {key!r}")
+    instance = spec.get("instance", "fixed")
+    if instance not in ("fixed", "critical"):
+        raise ValueError(f"{label}key 'instance' must be 'fixed' or 'critical', got {instance!r}")
+    if instance == "critical":
+        unknown = [key for key in spec if key not in (*_REQUIRED_KEYS, "instance", *_CRITICAL_KEYS)]
+        if unknown:
+            allowed = ", ".join((*_REQUIRED_KEYS, "instance", *_CRITICAL_KEYS))
+            raise ValueError(f"{label}unknown key {unknown[0]!r} for a critical-scale target (allowed: {allowed})")
+        _check_fields({key: spec[key] for key in _REQUIRED_KEYS})
+        fields = {key: spec[key] for key in spec if key != "instance"}
+        for key in ("alpha", "beta", *_CRITICAL_KEYS):
+            if key in fields:
+                fields[key] = float(fields[key])
+        return CriticalScaleTarget(**fields)
     for key in spec:
-        if key not in _REQUIRED_KEYS + _OPTIONAL_KEYS:
+        if key not in (*_REQUIRED_KEYS, *_OPTIONAL_KEYS, "instance"):
             allowed = ", ".join(_REQUIRED_KEYS + _OPTIONAL_KEYS)
             raise ValueError(f"{label}unknown key {key!r} (allowed: {allowed})")
     _check_fields(spec)
-    fields = dict(spec)
+    fields = {key: value for key, value in spec.items() if key != "instance"}
     for key in ("alpha", "beta", "jump", "amplitude"):
         if key in fields:
             fields[key] = float(fields[key])
