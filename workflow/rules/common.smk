@@ -120,8 +120,9 @@ REGION = section("region")
 REGION_CELLS = SETTINGS["region"].cell_specs() if "region" in SETTINGS else {}
 
 
-def region_target(wildcards):
-    return REGION_CELLS[wildcards.cell]
+def region_data():
+    """Every cell's simulated data, in the order of REGION_CELLS (the jobs pair them by position)."""
+    return expand("results/region/data/{cell}.npz", cell=list(REGION_CELLS))
 
 
 def region_estimator_params(wildcards):
@@ -129,11 +130,10 @@ def region_estimator_params(wildcards):
 
 
 def get_region_runs(wildcards):
-    return expand(
-        "results/region/runs/{cell}/{method}.parquet",
-        cell=list(REGION_CELLS),
-        method=["dnn", *REGION.get("linear_estimators", [])],
-    )
+    return [
+        "results/region/runs/references.parquet",
+        *expand("results/region/runs/{method}.parquet", method=["dnn", *REGION.get("linear_estimators", [])]),
+    ]
 
 
 # --- hidden low dimension (workflow/rules/intrinsic.smk) ---

@@ -1,6 +1,7 @@
 # Where DNNs win, measured (Imaizumi & Fukumizu, JMLR 23(111) 2022, Fig. 2): one piecewise-smooth target per
-# (alpha, beta) cell, fitted by the DNN and the linear estimators with the non-smooth family's scripts
-# -> collect -> notebook (theory region for three D, empirical map, agreement claims).
+# (alpha, beta) cell. Few jobs for many small cells: simulate every cell (with the did-it-learn references) ->
+# one job per linear estimator over every cell -> the DNNs of every cell, one batched model per n -> collect ->
+# notebook (theory region for three D, empirical map with t-intervals, agreement claims).
 
 localrules:
     region_collect,
@@ -9,68 +10,66 @@ localrules:
 
 rule region_simulate:
     output:
-        "results/region/data/{cell}.npz",
+        data=region_data(),
+        references="results/region/runs/references.parquet",
     params:
-        family="region",
-        target=region_target,
+        cells=REGION_CELLS,
         sizes=REGION.get("sizes"),
         replicates=REGION.get("replicates"),
         noise_sd=REGION.get("noise_sd"),
         n_test=REGION.get("n_test"),
         seed=RUN.seed,
     log:
-        "logs/region/simulate/{cell}.log",
+        "logs/region/simulate.log",
     conda:
         CONDA_ENV
     script:
-        "../scripts/nonsmooth_simulate.py"
+        "../scripts/region_simulate.py"
 
 
 rule region_fit_linear:
     input:
-        "results/region/data/{cell}.npz",
+        region_data(),
     output:
-        "results/region/runs/{cell}/{method}.parquet",
+        "results/region/runs/{method}.parquet",
     wildcard_constraints:
         method="fourier|spline|kernel_ridge|gaussian_process",
     params:
-        family="region",
-        target=region_target,
+        cells=REGION_CELLS,
         sizes=REGION.get("sizes"),
         estimator_params=region_estimator_params,
         seed=RUN.seed,
     threads: RUN.threads_per_job
     log:
-        "logs/region/fit/{cell}/{method}.log",
+        "logs/region/fit/{method}.log",
     benchmark:
-        "results/benchmarks/region/fit/{cell}/{method}.tsv"
+        "results/benchmarks/region/fit/{method}.tsv"
     conda:
         CONDA_ENV
     script:
-        "../scripts/nonsmooth_fit_linear.py"
+        "../scripts/region_fit_linear.py"
 
 
 rule region_train_dnn:
     input:
-        "results/region/data/{cell}.npz",
+        region_data(),
     output:
-        "results/region/runs/{cell}/dnn.parquet",
+        "results/region/runs/dnn.parquet",
     params:
-        family="region",
-        target=region_target,
+        cells=REGION_CELLS,
         sizes=REGION.get("sizes"),
         dnn=REGION.get("dnn"),
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
     log:
-        "logs/region/train/{cell}/dnn.log",
+        "logs/region/train/dnn.log",
     benchmark:
-        "results/benchmarks/region/train/{cell}/dnn.tsv"
+        "results/benchmarks/region/train/dnn.tsv"
     conda:
         CONDA_ENV
     script:
-        "../scripts/nonsmooth_train_dnn.py"
+        "../scripts/region_train_dnn.py"
 
 
 rule region_collect:

@@ -590,7 +590,8 @@ class CriticalScaleTarget:
 def region_cell_specs(section: Mapping[str, object]) -> dict[str, dict]:
     """The target spec of every (alpha, beta) cell of the config's ``region`` section, named a<alpha>_b<beta>.
 
-    Every cell shares the dimension, number of pieces, seed, jump and amplitude; only alpha and beta vary.
+    Every cell shares the dimension, number of pieces, seed, jump, amplitude and number of octaves (``n_terms``,
+    8 when the section has none); only alpha and beta vary.
     """
     specs = {}
     for alpha in section["alphas"]:
@@ -599,7 +600,7 @@ def region_cell_specs(section: Mapping[str, object]) -> dict[str, dict]:
             specs[name] = {
                 "name": name, "dim": section["dim"], "alpha": float(alpha), "beta": float(beta),
                 "pieces": section["pieces"], "seed": section["target_seed"], "jump": section["jump"],
-                "amplitude": section["amplitude"],
+                "amplitude": section["amplitude"], "n_terms": section.get("n_terms", 8),
             }
     return specs
 
