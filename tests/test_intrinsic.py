@@ -88,8 +88,28 @@ def test_sphere_needs_d_plus_1_at_most_D():
     with pytest.raises(ValueError, match="intrinsic_dim"):
         EmbeddedSphere(5, 5, np.eye(5))
     EmbeddedSphere.from_seed(128, 127, seed=0)  # S^127 in R^128 fits exactly
+    # Coordinate i moves by at most radius |q_i| (q_i the frame's row): a random frame's rows are short (~0.2 for
+    # d = 4 in R^128), so radius 0.6 still fits, 5 does not; repeated axes move each coordinate by the full radius.
+    EmbeddedSphere.from_seed(128, 4, seed=0, radius=0.6)
     with pytest.raises(ValueError, match="radius"):
-        EmbeddedSphere.from_seed(128, 4, seed=0, radius=0.6)
+        EmbeddedSphere.from_seed(128, 4, seed=0, radius=5.0)
+    with pytest.raises(ValueError, match="radius"):
+        EmbeddedSphere.repeated_axes(128, 4, radius=0.6)
+
+
+@pytest.mark.parametrize("D, d", [(128, 4), (16, 4), (128, 8), (10, 2)])
+def test_repeated_axes_sphere_is_round_inside_the_cube_and_every_embedded_axis_crosses_one_half(D, d):
+    sphere = EmbeddedSphere.repeated_axes(D, d, radius=0.5)
+    copies = D // (d + 1)
+    assert np.allclose(sphere.frame.T @ sphere.frame, np.eye(d + 1))
+    assert sphere.radius == pytest.approx(0.5 * np.sqrt(copies))
+    X = sphere.sample(4000, rng(1))
+    assert np.max(sphere.distance_to_support(X)) <= 1e-9 and X.min() >= 0 and X.max() <= 1
+    carried = copies * (d + 1)
+    # Embedded coordinate j is 0.5 + 0.5 u_{j mod (d+1)}: copies agree, and each spreads over both sides of 0.5.
+    np.testing.assert_allclose(X[:, :carried], np.tile(X[:, : d + 1], copies), atol=1e-12)
+    assert np.all((X[:, :carried] < 0.5).mean(axis=0) > 0.4) and np.all((X[:, :carried] > 0.5).mean(axis=0) > 0.4)
+    assert np.allclose(X[:, carried:], 0.5)
 
 
 # Levina-Bickel MLE (k = 10..20) on n = 3,000 points, seeds 0-2: S^4 gives 3.96-3.98; S^16 gives 13.3-13.4.

@@ -1,4 +1,5 @@
-"""Slopes, gaps and claims of Nakada & Imaizumi's Sims 6.1 and 6.2, on synthetic run tables with known answers."""
+"""Slopes, gaps, the did-it-learn guard and the claims of Nakada & Imaizumi's Sims 6.1 and 6.2, on synthetic run
+tables with known answers."""
 
 import numpy as np
 import pandas as pd
@@ -10,42 +11,52 @@ from dltheory.intrinsic.analysis import (
     intrinsic_rate_exponent,
     sphere_claims,
     sphere_slopes,
+    t_interval,
 )
+from dltheory.intrinsic.experiment import RUN_COLUMNS
 from dltheory.intrinsic.figures import method_label, plot_ball_curves, plot_sphere_curves
 from dltheory.plotting import use_style
 
-COLUMNS = ["family", "simulation", "setting", "ambient_dim", "intrinsic_dim", "beta", "method", "n", "replicate",
-           "seed", "metric", "value", "hyperparameters", "diverged", "diverged_step"]
-SPHERE_SIZES = np.arange(100, 1001, 100)
-# d -> (scale c, slope s): error c n^s. At n = 1000: 0.0032, 0.050, 0.26, 0.38, increasing in d.
-SPHERE = {4: (0.1, -0.5), 16: (0.2, -0.2), 64: (0.4, -0.06), 100: (0.5, -0.04)}
+SIZES = np.array([250, 400, 630, 1000])
+VARIANCE = {2: 0.3, 4: 0.2, 8: 0.15}  # Var f per d, the constant predictor's error
+# (D, d) -> (scale c, slope s): error c n^s, below Var f / 2 from n = 250. Relative errors at n = 1000 (c n^s / Var f):
+# 0.033, 0.16, 0.27.
+SPHERE = {(128, 2): (1.0, -0.67), (128, 4): (1.0, -0.5), (128, 8): (0.4, -0.33), (16, 4): (1.0, -0.5)}
+CONTROL = {"intrinsic_dim": 4, "ambient_dims": [16, 128]}
 
 
-def row(simulation, setting, ambient_dim, intrinsic_dim, beta, method, n, replicate, value, metric="mse"):
+def row(simulation, setting, ambient_dim, intrinsic_dim, beta, method, n, replicate, value, metric="mse",
+        learned=True):
     return {"family": "intrinsic", "simulation": simulation, "setting": setting, "ambient_dim": ambient_dim,
             "intrinsic_dim": intrinsic_dim, "beta": beta, "method": method, "n": int(n), "replicate": replicate,
             "seed": 0, "metric": metric, "value": value, "hyperparameters": "{}", "diverged": False,
-            "diverged_step": -1}
+            "diverged_step": -1, "learned": learned}
 
 
-def sphere_table(curves=SPHERE, replicates: int = 5) -> pd.DataFrame:
-    """Errors c n^s times replicate noise whose log is centred over replicates at every n: the slope of the
-    replicate-averaged log error is exactly s, while bootstrap resamples still vary."""
-    rng = np.random.default_rng(0)
+def sphere_table(curves=SPHERE, replicates: int = 5, noise: float = 0.05, seed: int = 0) -> pd.DataFrame:
+    """DNN errors c n^s times log-normal replicate noise, with the constant (Var f) and ridge (Var f / 3) rows and
+    learned = error < Var f / 2, as the experiment writes them."""
+    rng = np.random.default_rng(seed)
     rows = []
-    for d, (scale, slope) in curves.items():
-        log_noise = 0.05 * rng.standard_normal((replicates, SPHERE_SIZES.size))
-        log_noise -= log_noise.mean(axis=0)
-        errors = scale * SPHERE_SIZES**slope * np.exp(log_noise)
+    for (D, d), (scale, slope) in curves.items():
+        setting, variance = f"sphere_D{D}_d{d}", VARIANCE[d]
+        errors = scale * SIZES**slope * np.exp(noise * rng.standard_normal((replicates, SIZES.size)))
         for r in range(replicates):
-            for k, n in enumerate(SPHERE_SIZES):
-                rows.append(row("sphere", f"sphere_d{d}", 128, d, 2, "dnn", n, r, errors[r, k]))
-                rows.append(row("sphere", f"sphere_d{d}", 128, d, 2, "dnn", n, r, 7.0, metric="val_mse"))
-    return pd.DataFrame(rows, columns=COLUMNS)
+            for k, n in enumerate(SIZES):
+                rows.append(row("sphere", setting, D, d, 2, "dnn", n, r, errors[r, k],
+                                learned=bool(errors[r, k] < variance / 2)))
+                rows.append(row("sphere", setting, D, d, 2, "dnn", n, r, 1.0, metric="stopped_early"))
+                rows.append(row("sphere", setting, D, d, 2, "dnn", n, r, 300.0, metric="best_step"))
+                rows.append(row("sphere", setting, D, d, 2, "constant", n, r, variance, learned=False))
+                rows.append(row("sphere", setting, D, d, 2, "ridge", n, r, variance / 3))
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def slopes_of(table):
-    return sphere_slopes(table, seed=0, resamples=200, confidence=0.95).set_index("intrinsic_dim")
+def claims_of(table, **overrides):
+    slopes = sphere_slopes(table, confidence=0.95)
+    arguments = {"ambient_dim": 128, "small_dims": [2, 4], "confidence": 0.95, "min_replicates": 3,
+                 "control": CONTROL, "control_tolerance": 0.15, **overrides}
+    return {c.id.split(".")[-1]: c for c in sphere_claims(table, slopes, **arguments)}
 
 
 # --- Sim 6.1 ------------------------------------------------------------------------------------------------
@@ -57,122 +68,138 @@ def test_intrinsic_rate_exponent_is_2beta_over_2beta_plus_d():
     assert intrinsic_rate_exponent(2, 100) == pytest.approx(4 / 104)
 
 
-def test_sphere_slopes_recover_the_known_slopes_and_theory():
-    slopes = slopes_of(sphere_table())
-    assert list(slopes.index) == [4, 16, 64, 100]
-    for d, (scale, slope) in SPHERE.items():
-        assert slopes.loc[d, "slope"] == pytest.approx(slope, abs=1e-6)
-        assert slopes.loc[d, "low"] <= slopes.loc[d, "slope"] <= slopes.loc[d, "high"]
-        assert slopes.loc[d, "error_at_largest_n"] == pytest.approx(scale * 1000.0**slope, rel=1e-9)
-    assert slopes.theory_slope.tolist() == pytest.approx([-0.5, -0.2, -4 / 68, -4 / 104])
-    assert slopes.complete.all() and (slopes.largest_n == 1000).all()
+def test_t_interval_is_mean_plus_minus_t_sd_over_root_r():
+    interval = t_interval([1.0, 2.0, 3.0], 0.95)
+    # mean 2, sd 1, t_2(0.975) = 4.303: half-width 4.303 / sqrt(3) = 2.484.
+    assert interval["difference"] == pytest.approx(2.0)
+    assert (interval["low"], interval["high"]) == pytest.approx((2 - 2.4843, 2 + 2.4843), abs=1e-3)
+    assert interval["replicates"] == 3 and np.isnan(t_interval([1.0], 0.95)["low"])
 
 
-def test_sphere_slopes_are_reproducible_from_the_seed():
+def test_sphere_slopes_recover_the_known_slopes_with_t_intervals_and_references():
+    slopes = sphere_slopes(sphere_table(noise=0.0), confidence=0.95).set_index("setting")
+    for (D, d), (scale, slope) in SPHERE.items():
+        fit = slopes.loc[f"sphere_D{D}_d{d}"]
+        assert fit.slope == pytest.approx(slope, abs=1e-9)
+        assert fit.error == pytest.approx(scale * 1000.0**slope)
+        assert fit.relative_error == pytest.approx(scale * 1000.0**slope / VARIANCE[d])
+        assert fit.ridge_error == pytest.approx(VARIANCE[d] / 3) and fit.variance == pytest.approx(VARIANCE[d])
+        assert fit.replicates == 5 and fit.stopped_early == 1.0
+    noisy = sphere_slopes(sphere_table(), confidence=0.95).set_index("setting")
+    assert (noisy.low < noisy.slope).all() and (noisy.slope < noisy.high).all()
+    assert noisy.loc["sphere_D128_d2", "theory_slope"] == pytest.approx(-2 / 3)
+
+
+def test_sphere_claims_hold_when_error_and_rate_order_with_d_and_d_not_D():
+    claims = claims_of(sphere_table())
+    assert [claims[k].holds for k in ("error_lower_with_fewer_d", "rates_faster_with_small_d",
+                                      "dnn_beats_references_at_small_d", "rate_independent_of_ambient_dim")] == [
+        True, True, True, True]
+    assert claims["rates_faster_with_small_d"].statement.startswith("(ii) The convergence rates with d in {2, 4} are "
+                                                                    "faster than those with d in {8}")
+    # Every interval says how many replicates it rests on.
+    assert "t-interval over 5 replicates" in claims["rates_faster_with_small_d"].measured
+    assert "t-interval over 5 replicates" in claims["rate_independent_of_ambient_dim"].measured
+
+
+def test_the_ambient_control_fails_when_the_slopes_differ_by_more_than_the_tolerance():
+    # D = 16 at slope -0.8 against D = 128's -0.5: a difference of -0.3, twice the tolerance.
+    claims = claims_of(sphere_table({**SPHERE, (16, 4): (1.0, -0.8)}))
+    control = claims["rate_independent_of_ambient_dim"]
+    assert not control.holds and control.tolerance == 0.15
+    assert control.measured.startswith("slope(D=128) - slope(D=16): +0.2")
+    assert "[+0.19" in control.measured  # the whole interval above +0.15
+    assert "diagnosis: finding" in control.detail
+
+
+def test_the_ambient_control_fails_when_its_interval_is_too_wide():
+    # Same mean slope, but replicate noise 0.5 in log error: the interval straddles the band's edges.
+    claims = claims_of(sphere_table(noise=0.5, seed=3))
+    assert not claims["rate_independent_of_ambient_dim"].holds
+
+
+def test_rate_claim_fails_when_the_large_d_group_is_as_fast():
+    # d = 8 at slope -0.6 (scale 1.8: still the largest relative error, 0.19 at n = 1000).
+    claims = claims_of(sphere_table({**SPHERE, (128, 8): (1.8, -0.6)}))
+    assert not claims["rates_faster_with_small_d"].holds
+    assert claims["error_lower_with_fewer_d"].holds
+
+
+def test_an_unlearned_run_is_ignored_and_too_few_learned_replicates_make_a_claim_not_testable():
     table = sphere_table()
-    assert slopes_of(table).equals(slopes_of(table))
+    # Replicates 0-2 of d = 8 fail to learn at n = 250 (error at Var f): only 2 of 5 replicates are left.
+    lost = ((table.setting == "sphere_D128_d8") & (table.method == "dnn") & (table.metric == "mse")
+            & (table.n == 250) & (table.replicate < 3))
+    table.loc[lost, ["value", "learned"]] = [VARIANCE[8], False]
+    slopes = sphere_slopes(table, confidence=0.95).set_index("setting")
+    assert slopes.loc["sphere_D128_d8", "replicates"] == 2
+    assert slopes.loc["sphere_D128_d8", "learned_runs"] == 17
+    claims = claims_of(table)
+    for key in ("error_lower_with_fewer_d", "rates_faster_with_small_d"):
+        assert not claims[key].holds
+        assert "not testable (scale): only 2 of 5 replicates learned" in claims[key].detail
+    # The control and the references read d = 2 and 4 only: untouched.
+    assert claims["rate_independent_of_ambient_dim"].holds and claims["dnn_beats_references_at_small_d"].holds
+    # d = 8's slope rests on the two learned replicates (their slope -0.33), not on the lost runs.
+    assert slopes.loc["sphere_D128_d8", "slope"] == pytest.approx(-0.33, abs=0.1)
 
 
-def test_sphere_claims_hold_when_error_and_rate_order_with_d():
-    error_claim, rate_claim = sphere_claims(slopes_of(sphere_table()).reset_index())
-    assert error_claim.holds and rate_claim.holds
-    assert rate_claim.statement.startswith("(ii) The convergence rates with d in {4, 16} are faster")
-    assert rate_claim.measured == "max slope over d in {4, 16}: -0.200; min slope over d in {64, 100}: -0.060"
-    assert error_claim.ours and "sphere placement, epochs and batch size are ours" in error_claim.detail
-
-
-def test_error_claim_fails_when_larger_d_has_lower_error():
-    # d = 100 at scale 0.05: error 0.038 at n = 1000, below d = 64's 0.26. The rates still order.
-    error_claim, rate_claim = sphere_claims(slopes_of(sphere_table({**SPHERE, 100: (0.05, -0.04)})).reset_index())
-    assert not error_claim.holds
-    assert rate_claim.holds
-
-
-def test_rate_claim_fails_when_a_small_d_is_slower_than_a_large_d():
-    # d = 16 at slope -0.05 is slower than d = 64's -0.06; errors at n = 1000 still increase (0.14 < 0.26).
-    error_claim, rate_claim = sphere_claims(slopes_of(sphere_table({**SPHERE, 16: (0.2, -0.05)})).reset_index())
-    assert error_claim.holds
-    assert not rate_claim.holds
-    assert "-0.050" in rate_claim.measured
-
-
-def test_groups_split_at_the_median_for_an_odd_grid():
-    curves = {4: SPHERE[4], 16: SPHERE[16], 64: SPHERE[64]}
-    _, rate_claim = sphere_claims(slopes_of(sphere_table(curves)).reset_index())
-    assert "with d in {4} are faster than those with d in {16, 64}" in rate_claim.statement
-    assert rate_claim.holds
-
-
-def test_a_nan_error_marks_the_slope_incomplete_without_crashing():
+def test_the_dnn_must_beat_ridge_at_small_d():
     table = sphere_table()
-    lost = (table.intrinsic_dim == 64) & (table.n == 500) & (table.replicate == 2) & (table.metric == "mse")
-    table.loc[lost, ["value", "diverged"]] = [np.nan, True]
-    slopes = slopes_of(table)
-    assert not slopes.loc[64, "complete"]
-    assert np.isnan(slopes.loc[64, ["slope", "low", "high"]].astype(float)).all()
-    assert slopes.loc[64, "nonfinite"] == 1 and slopes.loc[64, "diverged"] == 1
-    assert slopes.loc[64, "error_at_largest_n"] == pytest.approx(0.4 * 1000**-0.06)  # n = 1000 is untouched
-    assert slopes.drop(64).complete.all()
-    error_claim, rate_claim = sphere_claims(slopes.reset_index())
-    assert error_claim.holds
-    assert not rate_claim.holds
-    assert "d=64: 1 non-finite, 1 diverged" in rate_claim.detail
+    worse = (table.setting == "sphere_D128_d4") & (table.method == "ridge")
+    table.loc[worse, "value"] = 0.001  # ridge far below the DNN's 0.032 at n = 1000
+    claim = claims_of(table)["dnn_beats_references_at_small_d"]
+    assert not claim.holds and "d=4: log(DNN / ridge) +3." in claim.measured
 
 
 # --- Sim 6.2 ------------------------------------------------------------------------------------------------
 
 
-def ball_table(log_errors: dict[tuple[int, str], list[float]], setting="balls_D5_d2", dims=(5, 2)) -> pd.DataFrame:
-    """mse = exp(given log error) per replicate, so mean log errors are known exactly."""
-    rows = [row("balls", setting, *dims, 1, method, n, r, np.exp(value))
+def ball_table(log_errors: dict[tuple[int, str], list[float]], setting="balls_D5_d2", dims=(5, 2),
+               variance: float = 1.0) -> pd.DataFrame:
+    """mse = exp(given log error) per replicate, learned = mse < variance / 2, and the constant's rows."""
+    rows = [row("balls", setting, *dims, 1, method, n, r, np.exp(value), learned=bool(np.exp(value) < variance / 2))
             for (n, method), values in log_errors.items() for r, value in enumerate(values)]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    sizes = sorted({n for n, _ in log_errors})
+    replicates = len(next(iter(log_errors.values())))
+    rows += [row("balls", setting, *dims, 1, "constant", n, r, variance, learned=False) for n in sizes
+             for r in range(replicates)]
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
 TINY = {
-    (20, "dnn_l2w36"): [-5.0, -3.0], (20, "knn"): [1.0, 2.0], (20, "nadaraya_watson"): [0.0, 1.0],
-    (40, "dnn_l2w36"): [-6.0, -4.0], (40, "knn"): [0.0, 0.0], (40, "nadaraya_watson"): [1.0, 1.0],
+    (20, "dnn_l2w36"): [-5.0, -3.0, -4.0], (20, "knn"): [-1.0, -2.0, -1.5], (20, "nadaraya_watson"): [-2.0, -1.0, -1.5],
+    (40, "dnn_l2w36"): [-6.0, -4.0, -5.0], (40, "knn"): [-3.0, -3.0, -3.0], (40, "nadaraya_watson"): [-1.0, -1.0, -1.0],
 }
 
 
 def test_ball_gaps_by_hand():
     gaps = ball_gaps(ball_table(TINY)).set_index("n")
-    # n = 20: DNN mean -4, k-NN 1.5, NW 0.5 -> best NW, gap -4.5. n = 40: DNN -5, k-NN 0, NW 1 -> best k-NN, gap -5.
+    # n = 20: DNN -4, k-NN -1.5, NW -1.5 (tie: k-NN first) -> gap -2.5; n = 40: DNN -5, k-NN -3 -> gap -2.
     assert gaps.dnn_log_error.tolist() == pytest.approx([-4.0, -5.0])
-    assert gaps.knn_log_error.tolist() == pytest.approx([1.5, 0.0])
-    assert gaps.nadaraya_watson_log_error.tolist() == pytest.approx([0.5, 1.0])
-    assert gaps.best_baseline.tolist() == ["nadaraya_watson", "knn"]
-    assert gaps.gap.tolist() == pytest.approx([-4.5, -5.0])
-    assert (gaps.ambient_dim == 5).all() and (gaps.intrinsic_dim == 2).all() and gaps.complete.all()
-    (claim,) = ball_claims(gaps.reset_index())
-    assert claim.holds
-    assert claim.id == "intrinsic.balls.balls_D5_d2.dnns_beat_baselines"
-    assert claim.measured == "gap -5.00…-4.50; DNN log error -5.00…-4.00; baseline log error +0.00…+1.50"
-    assert "-6 to -4" in claim.expected and "+1 to +2" in claim.expected
+    assert gaps.best_baseline.tolist() == ["knn", "knn"]
+    assert gaps.gap.tolist() == pytest.approx([-2.5, -2.0])
+    assert (gaps.replicates == 3).all() and gaps.complete.all()
+    (claim,) = ball_claims(gaps.reset_index(), min_replicates=3)
+    assert claim.holds and claim.id == "intrinsic.balls.balls_D5_d2.dnns_beat_baselines"
+    assert "t-interval over 3 replicates" in claim.detail
 
 
 def test_a_dnn_losing_at_one_n_fails_the_claim_and_is_named():
-    # The deep net at n = 40: mean log error 0.3 against k-NN's 0 -> gap +0.3; at n = 20: -2 vs 0.5 -> -2.5.
-    table = ball_table({**TINY, (20, "dnn_l8w216"): [-2.0, -2.0], (40, "dnn_l8w216"): [0.2, 0.4]})
-    gaps = ball_gaps(table)
-    deep = gaps[gaps.method == "dnn_l8w216"].set_index("n")
-    assert deep.gap.tolist() == pytest.approx([-2.5, 0.3])
-    (claim,) = ball_claims(gaps)
+    table = ball_table({**TINY, (40, "dnn_l2w36"): [-2.5, -2.5, -2.5]})
+    (claim,) = ball_claims(ball_gaps(table), min_replicates=3)
     assert not claim.holds
-    assert "DNN loses at: n=40 dnn_l8w216 (gap +0.30 vs knn)" in claim.detail
-    assert "n=20" not in claim.detail.split("DNN loses at:")[1].split(";")[0]
+    assert "DNN loses at: n=40 dnn_l2w36 (gap +0.50 vs knn)" in claim.detail
 
 
-def test_one_claim_per_setting_and_a_nan_baseline_is_incomplete():
-    other = ball_table(TINY, setting="balls_D5_d4", dims=(5, 4))
-    other.loc[(other.method == "knn") & (other.n == 20) & (other.replicate == 0), "value"] = np.nan
-    gaps = ball_gaps(pd.concat([ball_table(TINY), other], ignore_index=True))
-    claims = {c.id: c for c in ball_claims(gaps)}
-    assert list(claims) == ["intrinsic.balls.balls_D5_d2.dnns_beat_baselines",
-                            "intrinsic.balls.balls_D5_d4.dnns_beat_baselines"]
-    assert claims["intrinsic.balls.balls_D5_d2.dnns_beat_baselines"].holds
-    broken = claims["intrinsic.balls.balls_D5_d4.dnns_beat_baselines"]
-    assert not broken.holds and "incomplete (non-finite or missing errors): n=20 dnn_l2w36" in broken.detail
+def test_an_n_where_the_baselines_did_not_learn_is_not_testable():
+    # At n = 20 k-NN's errors exp(-0.5) = 0.61 are above Var f / 2 = 0.5: nothing there counts as evidence.
+    table = ball_table({**TINY, (20, "knn"): [-0.5, -0.5, -0.5], (20, "dnn_l2w36"): [-0.1, -0.1, -0.1]})
+    gaps = ball_gaps(table).set_index("n")
+    assert gaps.loc[20, "replicates"] == 0 and gaps.loc[40, "replicates"] == 3
+    (claim,) = ball_claims(gaps.reset_index(), min_replicates=3)
+    # Only n = 40 is testable: fewer than two n, so the claim is not testable although the DNN loses nowhere.
+    assert not claim.holds and "n=20 dnn_l2w36 (0/3)" in claim.detail and "not testable (scale)" in claim.detail
 
 
 def test_method_labels_follow_the_papers_legend():
@@ -186,14 +213,36 @@ def test_method_labels_follow_the_papers_legend():
 def test_figures_render_to_png(tmp_path):
     use_style()
     table = sphere_table()
-    table.loc[(table.intrinsic_dim == 100) & (table.n == 300) & (table.metric == "mse"), "value"] = np.nan
-    slopes = sphere_slopes(table, seed=0, resamples=100, confidence=0.95)
-    assert not slopes.set_index("intrinsic_dim").loc[100, "complete"]
-    plot_sphere_curves(table, slopes).savefig(tmp_path / "sphere.png")
-    balls = pd.concat([ball_table({**TINY, (20, "dnn_l8w216"): [-2.0, -2.0], (40, "dnn_l8w216"): [0.2, 0.4]}),
-                       ball_table(TINY, setting="balls_D5_d4", dims=(5, 4))], ignore_index=True)
-    figure = plot_ball_curves(balls)
+    table.loc[(table.setting == "sphere_D128_d8") & (table.n == 250) & (table.metric == "mse")
+              & (table.method == "dnn"), "learned"] = False
+    slopes = sphere_slopes(table, confidence=0.95)
+    plot_sphere_curves(table, slopes, 128, 4).savefig(tmp_path / "sphere.png")
+    figure = plot_ball_curves(pd.concat([ball_table(TINY), ball_table(TINY, "balls_D5_d4", (5, 4))]))
     low, high = figure.axes[0].get_ylim()
     assert low < -6 and high > 2  # both the paper's bands and our data
     figure.savefig(tmp_path / "balls.png")
     assert (tmp_path / "sphere.png").stat().st_size > 10_000 and (tmp_path / "balls.png").stat().st_size > 10_000
+
+
+# --- Captions -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config_file, replicates", [("config/config.yaml", 5), ("config/paper.yaml", 100)])
+def test_captions_quote_the_config_they_are_rendered_with(config_file, replicates):
+    from pathlib import Path
+
+    import yaml
+
+    from dltheory.config import load_schema, validate_config
+    from dltheory.report import read_caption
+    from dltheory.settings import to_config
+
+    root = Path(__file__).resolve().parents[1]
+    raw = yaml.safe_load((root / config_file).read_text())
+    settings = validate_config(raw, load_schema(root / "workflow/schemas/config.schema.yaml"))["intrinsic"]
+    config = {"seed": 0, "intrinsic": to_config(settings)}
+    sphere = read_caption(root / "report/captions/intrinsic_sphere_error_vs_n.rst", config)
+    balls = read_caption(root / "report/captions/intrinsic_balls_error_vs_n.rst", config)
+    assert f"over {replicates} replicates" in sphere and "{{" not in sphere + balls
+    assert f"over {settings.balls.replicates} replicates" in balls
+    assert "d in " + ", ".join(map(str, settings.sphere.intrinsic_dims)) in sphere

@@ -18,8 +18,10 @@ METHODS = ["dnn", "fourier", "spline", "kernel_ridge", "gaussian_process", "knn"
 FIGURES = ["target_map", "error_vs_n", "smooth_control"]
 # The smoke config's region grid and intrinsic settings.
 REGION_CELLS = ["a1_b0.25", "a1_b2", "a4_b0.25", "a4_b2"]
-INTRINSIC_RUNS = ["sphere_d4/dnn", "sphere_d16/dnn", "balls_D5_d2/dnn_l2w36", "balls_D5_d2/dnn_l8w216",
-                  "balls_D5_d2/knn", "balls_D5_d2/nadaraya_watson"]
+INTRINSIC_SETTINGS = ["sphere_D128_d2", "sphere_D128_d4", "sphere_D16_d2", "balls_D5_d2"]
+INTRINSIC_RUNS = ["sphere_D128_d2/dnn", "sphere_D128_d4/dnn", "sphere_D16_d2/dnn", "balls_D5_d2/dnn_l2w36",
+                  "balls_D5_d2/knn", "balls_D5_d2/nadaraya_watson",
+                  *(f"{setting}/references" for setting in INTRINSIC_SETTINGS)]
 FAMILY_FIGURES = {
     "nonsmooth": FIGURES,
     "region": ["theory_region", "empirical_map"],
@@ -92,10 +94,10 @@ def test_new_family_tables_cover_their_grids(smoke_run):
     intrinsic = read_table(smoke_run / "results/intrinsic/intrinsic.parquet")
     assert list(intrinsic.columns) == INTRINSIC_COLUMNS
     mse = intrinsic[intrinsic.metric == "mse"]
-    # sphere: 2 d x 2 sizes x 2 replicates; balls: 4 methods x 2 sizes x 2 replicates
-    assert len(mse) == 8 + 16
-    assert set(mse[mse.simulation == "sphere"].ambient_dim) == {128}
-    assert (mse.value > 0).all()
+    # sphere: 3 (D, d) x (dnn, constant, ridge) x 2 sizes x 2 replicates; balls: 5 methods x 2 sizes x 2 replicates
+    assert len(mse) == 36 + 20
+    assert set(mse[mse.simulation == "sphere"].ambient_dim) == {16, 128}
+    assert (mse.value > 0).all() and mse.learned.dtype == bool
 
 
 def test_gan_tables_cover_every_run_and_its_claims_parse(smoke_run):
@@ -187,8 +189,8 @@ def test_claims_parse_and_carry_their_source(smoke_run):
     assert [c["id"] for c in region] == ["region.dnn_wins_inside_theory", "region.agreement_with_theory"]
     assert all("Fig. 2" in c["source"] for c in region)
     intrinsic = json.loads((smoke_run / "results/intrinsic/claims.json").read_text())
-    # two sphere claims (Sec. 6.1) and one per ball setting (Sec. 6.2)
-    assert len(intrinsic) == 3 and all("Nakada & Imaizumi" in c["source"] for c in intrinsic)
+    # four sphere claims (Sec. 6.1's two findings, the references, the ambient-D control) and one per ball setting
+    assert len(intrinsic) == 5 and all("Nakada & Imaizumi" in c["source"] for c in intrinsic)
 
 
 def test_report_links_resolve_and_show_every_figure(smoke_run):

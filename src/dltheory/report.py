@@ -3,13 +3,16 @@
 What a family contributes is found from files the pipeline wrote: its figures, by the names its settings declare
 (``figure_names``, in that order; ``results/<family>/figures/<figure>.png``), their captions
 (``report/captions/<family>_<figure>.rst``), ``claims.json``, the executed notebook, and the provenance
-in its collected table. No number in the report is typed by hand.
+in its collected table. No number in the report is typed by hand: a caption is a Jinja2 template that quotes the
+config as ``{{ snakemake.config.<family>.<key> }}``, the form Snakemake's own report renders (with the config as
+written); here it is rendered with the family's settings, defaults filled in, and an unknown key is an error.
 """
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 
@@ -26,15 +29,25 @@ class FamilySection:
     provenance: dict = field(default_factory=dict)
 
 
-def read_caption(path: Path) -> str:
-    """A caption file's text with its RST line breaks joined (captions are short paragraphs)."""
-    return " ".join(line.strip() for line in path.read_text().splitlines() if line.strip())
+def read_caption(path: Path, config: Mapping | None = None) -> str:
+    """A caption file's text with its RST line breaks joined (captions are short paragraphs), rendered as a Jinja2
+    template with ``snakemake.config`` = ``config`` when one is given (``{{ snakemake.config.intrinsic.sphere.replicates
+    }}``); a key the config lacks raises, naming the caption."""
+    text = " ".join(line.strip() for line in path.read_text().splitlines() if line.strip())
+    if config is None:
+        return text
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    try:
+        return environment.from_string(text).render(snakemake=SimpleNamespace(config=config))
+    except jinja2.TemplateError as error:
+        raise ValueError(f"caption {path}: {error}") from error
 
 
 def family_section(family: str, figures: Sequence[str], results: Path, captions: Path, report_dir: Path,
-                   config_hash: str) -> FamilySection:
-    """Collect one family's declared ``figures`` (with their captions), claims and provenance, with links relative to
-    the report. A declared figure without its caption or its PNG is an error naming the file."""
+                   config_hash: str, config: Mapping | None = None) -> FamilySection:
+    """Collect one family's declared ``figures`` (with their captions, rendered with ``config``: the family's
+    settings as ``{"seed": ..., family: {...}}``), claims and provenance, with links relative to the report. A declared
+    figure without its caption or its PNG is an error naming the file."""
     provenance = read_provenance(results / family / f"{family}.parquet")
     provenance["config_hash"] = config_hash
     section = FamilySection(
@@ -53,7 +66,7 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
             "name": figure,
             "png": os.path.relpath(png, report_dir),
             "svg": os.path.relpath(png.with_suffix(".svg"), report_dir),
-            "caption": read_caption(caption_file),
+            "caption": read_caption(caption_file, config),
         })
     return section
 

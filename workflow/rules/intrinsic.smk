@@ -1,5 +1,6 @@
-# Hidden low dimension (Nakada & Imaizumi, JMLR 21(174) 2020, Sec. 6.1 and 6.2): simulate each support ->
-# train the batched DNNs / fit k-NN and Nadaraya-Watson -> collect -> notebook (error curves, claims).
+# Hidden low dimension (Nakada & Imaizumi, JMLR 21(174) 2020, Sec. 6.1 and 6.2): simulate each support (with the
+# did-it-learn references: constant and ridge) -> train the batched DNNs / fit k-NN and Nadaraya-Watson -> collect
+# -> notebook (error curves, claims).
 
 localrules:
     intrinsic_collect,
@@ -8,7 +9,8 @@ localrules:
 
 rule intrinsic_simulate:
     output:
-        "results/intrinsic/data/{setting}.npz",
+        data="results/intrinsic/data/{setting}.npz",
+        references="results/intrinsic/runs/{setting}/references.parquet",
     params:
         setting=intrinsic_setting,
         sizes=intrinsic_sizes,
@@ -37,6 +39,7 @@ rule intrinsic_train_dnn:
         dnn=intrinsic_dnn,
         seed=RUN.seed,
         device=RUN.device,
+        output_init_scale=INTRINSIC.get("output_init_scale"),
     threads: RUN.threads_per_job
     log:
         "logs/intrinsic/train/{setting}/{network}.log",
@@ -74,6 +77,7 @@ rule intrinsic_fit_baseline:
 rule intrinsic_collect:
     input:
         get_intrinsic_runs,
+        expand("results/intrinsic/runs/{setting}/references.parquet", setting=INTRINSIC_SETTINGS),
     output:
         "results/intrinsic/intrinsic.parquet",
     params:

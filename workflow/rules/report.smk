@@ -17,6 +17,8 @@ rule report_assemble:
         captions=repo_path("report/captions"),
         title=RUN.report.title,
         config_hashes={family: family_config_hash(family) for family in enabled_families()},
+        # What the captions quote ({{ snakemake.config.<family>.<key> }}): each family's settings, defaults filled in.
+        family_configs={family: family_config(family) for family in enabled_families()},
     log:
         "logs/report/assemble.log",
     conda:

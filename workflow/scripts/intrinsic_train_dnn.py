@@ -17,6 +17,6 @@ def log_progress(step, val, active):
 
 
 table = run_dnn(p.setting, data, network, DNNSettings.from_config(p.dnn), p.sizes, p.seed,
-                resolve_device(p.device), log_progress)
+                resolve_device(p.device), log_progress, output_scale=p.output_init_scale)
 write_table(table, snakemake.output[0], provenance_record(dict(p.items())))
 log.info("%s on %s: %d rows", network, p.setting["name"], len(table))

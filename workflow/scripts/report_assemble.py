@@ -10,7 +10,7 @@ output = Path(snakemake.output[0])
 p = snakemake.params
 sections = [
     family_section(family, p.figures[family], Path("results"), Path(p.captions), output.parent,
-                   p.config_hashes[family])
+                   p.config_hashes[family], p.family_configs[family])
     for family in p.families
 ]
 output.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from dltheory.nonsmooth.estimators import make_estimator, row_blocks, squared_distances
 
-__all__ = ["INTRINSIC_BASELINES", "PAPER_BANDWIDTHS", "NadarayaWatsonRegressor", "make_intrinsic_baseline"]
+__all__ = ["INTRINSIC_BASELINES", "PAPER_BANDWIDTHS", "NadarayaWatsonRegressor", "fit_on_holdout",
+           "make_intrinsic_baseline"]
 
 # N p. 13: "bandwidth in {0.10, 0.11, ..., 1.00}". Read-only, as it is a shared default argument.
 PAPER_BANDWIDTHS = np.round(np.arange(0.10, 1.0001, 0.01), 2)
@@ -132,3 +133,33 @@ def make_intrinsic_baseline(name: str, params: Mapping | None = None):
     estimator = NadarayaWatsonRegressor(**params)
     estimator._validate_hyperparameters()
     return estimator
+
+
+def fit_on_holdout(name: str, params: Mapping | None, x_fit: np.ndarray, y_fit: np.ndarray, x_val: np.ndarray,
+                   y_val: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Predictions at ``x_test`` of baseline ``name`` fitted on (x_fit, y_fit), its hyperparameter chosen on the
+    held-out (x_val, y_val): the DNN's footing (N Sim 6.2), where the DNN trains on the first rows of its sample
+    and stops early on the last ones. Returns the predictions and the chosen hyperparameter with its validation MSE.
+
+    k-NN: k in 1..min(max_neighbors, len(x_fit)); Nadaraya-Watson: the configured bandwidth grid. Ties go to the
+    smallest k or bandwidth, as in the leave-one-out versions.
+    """
+    estimator = make_intrinsic_baseline(name, params)
+    x_fit, y_fit = np.asarray(x_fit, float), np.asarray(y_fit, float)
+    x_val, x_test = np.asarray(x_val, float), np.asarray(x_test, float)
+    if name == "knn":
+        k_max = min(int(estimator.max_neighbors), len(y_fit))
+        order = np.argsort(squared_distances(x_val, x_fit), axis=1, kind="stable")[:, :k_max]
+        predictions = np.cumsum(y_fit[order], axis=1) / np.arange(1, k_max + 1)
+        scores = np.mean((np.asarray(y_val, float)[:, None] - predictions) ** 2, axis=0)
+        k = int(np.argmin(scores)) + 1
+        test_order = np.argsort(squared_distances(x_test, x_fit), axis=1, kind="stable")[:, :k]
+        return y_fit[test_order].mean(axis=1), {"k": k, "val_mse": float(scores[k - 1])}
+    grid = estimator._validate_hyperparameters()
+    relative = _relative_squared_distances(squared_distances(x_val, x_fit))
+    scores = np.array([np.mean((np.asarray(y_val, float) - _nadaraya_watson(relative, y_fit, h)) ** 2)
+                       for h in grid])
+    best = int(np.argmin(scores))
+    test_relative = _relative_squared_distances(squared_distances(x_test, x_fit))
+    return (_nadaraya_watson(test_relative, y_fit, grid[best]),
+            {"bandwidth": float(grid[best]), "val_mse": float(scores[best])})

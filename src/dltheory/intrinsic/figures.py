@@ -24,7 +24,8 @@ from dltheory.intrinsic.analysis import (
 
 __all__ = ["method_label", "plot_ball_curves", "plot_sphere_curves"]
 
-BASELINE_LABEL = {"knn": "k-NN (CV k ≤ 50)", "nadaraya_watson": "Nadaraya–Watson (Gaussian, CV bandwidth)"}
+BASELINE_LABEL = {"knn": "k-NN (k ≤ 50 tuned on the hold-out)",
+                  "nadaraya_watson": "Nadaraya–Watson (Gaussian, bandwidth tuned on the hold-out)"}
 DNN_BAND_COLOUR, BASELINE_BAND_COLOUR = "#d62728", "#1f77b4"
 
 
@@ -37,55 +38,92 @@ def method_label(method: str) -> str:
 
 
 def _log_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per n: mean and SD over replicates of log mse, from the usable (finite, positive) errors only."""
+    """Per n: mean and SD over replicates of log mse, from the usable (finite, positive) errors only, and whether
+    every replicate's run learned there."""
     usable = rows[np.isfinite(rows.value) & (rows.value > 0)]
     logs = np.log(usable.value.astype(float))
     summary = logs.groupby(usable.n).agg(["mean", "std", "count"]).rename(columns={"mean": "log_mean",
                                                                                 "std": "log_sd"})
     summary["log_sd"] = summary.log_sd.fillna(0.0)
+    learned = rows.groupby("n").learned.all() if "learned" in rows else pd.Series(True, index=summary.index)
+    summary["all_learned"] = learned.reindex(summary.index).fillna(False).astype(bool)
     return summary.sort_index()
 
 
-def plot_sphere_curves(table: pd.DataFrame, slopes: pd.DataFrame, method: str = "dnn"):
-    """N Fig. 4 re-measured: log error against log n (natural logs), one line per intrinsic dimension d.
+def _curve(axis, rows: pd.DataFrame, x_of, colour, label: str, **style):
+    """Mean ± 1 SD of log error per n; an n where some replicate did not learn gets a hollow marker."""
+    summary = _log_summary(rows)
+    if summary.empty:
+        return summary
+    x = x_of(summary.index.to_numpy(dtype=float))
+    axis.errorbar(x, summary.log_mean, yerr=summary.log_sd, color=colour, capsize=2.5, label=label, **style)
+    hollow = ~summary.all_learned.to_numpy()
+    if hollow.any():
+        axis.plot(x[hollow], summary.log_mean[hollow], "o", ms=8, mfc="white", mec=colour, mew=1.5, zorder=5)
+    return summary
 
-    Bars are ±1 SD of log error over replicates; the legend carries each d's fitted slope with its bootstrap
-    interval (from :func:`dltheory.intrinsic.analysis.sphere_slopes`) and the theory slope -2beta/(2beta+d)
-    of N Thm 7, drawn dashed through the first point of that d. Non-finite errors (diverged runs) are left
-    out of the bars and counted in the legend.
+
+def _reference_lines(axis, table: pd.DataFrame, setting: str, x_of, colour, with_ridge: bool = True):
+    """Var f (the constant predictor, dotted) and ridge (dashed) of one setting, log geometric means per n."""
+    mse = table[(table.metric == "mse") & (table.setting == setting)]
+    for method, style in (("constant", ":"), ("ridge", "--") if with_ridge else (None, None)):
+        rows = mse[mse.method == method]
+        if method is None or rows.empty:
+            continue
+        means = np.log(rows.value.astype(float)).groupby(rows.n).mean().sort_index()
+        axis.plot(x_of(means.index.to_numpy(dtype=float)), means.to_numpy(), style, color=colour, lw=1.1,
+                  alpha=0.8)
+
+
+def _slope_label(fit) -> str:
+    return (f"slope {fit.slope:.2f} [{fit.low:.2f}, {fit.high:.2f}], t over {int(fit.replicates)} of "
+            f"{int(fit.total_replicates)} replicates; theory {fit.theory_slope:.2f}")
+
+
+def plot_sphere_curves(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, control_dim: int | None = None,
+                       method: str = "dnn"):
+    """N Fig. 4 re-measured (left) and our ambient-D control (right): log error against log n (natural logs).
+
+    Left: one colour per d at D = ``ambient_dim``; right: one colour per D at d = ``control_dim``. Solid: the DNN,
+    mean ± 1 SD of log error over replicates, a hollow marker where some replicate did not learn (error not below
+    Var f / 2); dashed: ridge on the same data; dotted: Var f, the constant predictor's error. The legend carries
+    each curve's slope with its t-interval over the learned replicates (from
+    :func:`dltheory.intrinsic.analysis.sphere_slopes`) and the theory slope -2beta/(2beta+d) of N Thm 7.
     """
     rows = table[(table.simulation == "sphere") & (table.metric == "mse") & (table.method == method)]
-    slopes = slopes.set_index("intrinsic_dim")
-    dims = sorted(int(d) for d in rows.intrinsic_dim.unique())
-    colours = dict(zip(dims, sns.color_palette("viridis", len(dims)), strict=True))
-    figure, axis = plt.subplots(figsize=(7.0, 6.4))
-    for d in dims:
-        summary = _log_summary(rows[rows.intrinsic_dim == d])
-        if summary.empty:
-            continue
-        x = np.log(summary.index.to_numpy(dtype=float))
-        fit = slopes.loc[d] if d in slopes.index else None
-        label = f"d = {d}"
-        if fit is not None:
-            level = f"{fit.confidence:.0%}"
-            label += (f": slope {fit.slope:.3f} [{fit.low:.3f}, {fit.high:.3f}] ({level}), theory "
-                      f"{fit.theory_slope:.3f}")
-            if not fit.complete:
-                label += f"; incomplete, {int(fit.nonfinite)} non-finite"
-        axis.errorbar(x, summary.log_mean, yerr=summary.log_sd, color=colours[d], marker="o", ms=4, capsize=3,
-                      lw=1.6, label=label)
-        if fit is not None:
-            axis.plot(x, summary.log_mean.iloc[0] + fit.theory_slope * (x - x[0]), "--", color=colours[d], lw=1.2)
-    handles, labels = axis.get_legend_handles_labels()
-    handles.append(Line2D([], [], color="0.3", ls="--", lw=1.2))
-    labels.append("dashed: theory slope $-2\\beta/(2\\beta+d)$ (N Thm 7), through each d's first point")
-    ambient = sorted(int(v) for v in rows.ambient_dim.unique())
-    beta = sorted(float(v) for v in rows.beta.unique())
-    axis.set(xlabel="log n (natural log)", ylabel="log squared $L^2(\\mu)$ error (mean ± 1 SD over replicates)")
-    axis.set_title(f"Sim 6.1: $\\mu$ uniform on a d-sphere in $[0,1]^D$, D = {', '.join(map(str, ambient))}, "
-                   f"$\\beta$ = {', '.join(f'{b:g}' for b in beta)} (N Fig. 4)", fontsize=10)
-    axis.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=1,
-                frameon=False)
+    fits = slopes.set_index("setting")
+    panels = 2 if control_dim is not None else 1
+    figure, axes = plt.subplots(1, panels, figsize=(6.6 * panels, 6.6), squeeze=False)
+
+    def draw(axis, selected, key, title):
+        values = sorted(int(v) for v in selected[key].unique())
+        colours = dict(zip(values, sns.color_palette("viridis", len(values)), strict=True))
+        for value in values:
+            part = selected[selected[key] == value]
+            setting = part.setting.iloc[0]
+            label = f"{'d' if key == 'intrinsic_dim' else 'D'} = {value}"
+            if setting in fits.index:
+                label += ": " + _slope_label(fits.loc[setting])
+            _curve(axis, part, np.log, colours[value], label, marker="o", ms=4, lw=1.6)
+            _reference_lines(axis, table, setting, np.log, colours[value])
+        axis.set(xlabel="log n (natural log)", ylabel="log squared $L^2(\\mu)$ error (mean ± 1 SD over replicates)")
+        axis.set_title(title, fontsize=10)
+        handles, labels = axis.get_legend_handles_labels()
+        handles += [Line2D([], [], color="0.3", ls="--", lw=1.1), Line2D([], [], color="0.3", ls=":", lw=1.1),
+                    Line2D([], [], color="0.3", marker="o", ms=8, mfc="white", ls="none")]
+        labels += ["dashed: ridge (standardised inputs, LOO penalty)", "dotted: Var f (constant predictor)",
+                   "hollow: some replicate did not learn (error ≥ Var f / 2)"]
+        axis.legend(handles, labels, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=1,
+                    frameon=False)
+
+    main = rows[rows.ambient_dim == ambient_dim]
+    beta = ", ".join(f"{b:g}" for b in sorted(float(v) for v in rows.beta.unique()))
+    draw(axes[0, 0], main, "intrinsic_dim",
+         f"Sim 6.1: $\\mu$ uniform on a d-sphere in $[0,1]^{{{ambient_dim}}}$, $\\beta$ = {beta} (N Fig. 4)")
+    if control_dim is not None:
+        control = rows[rows.intrinsic_dim == control_dim]
+        draw(axes[0, 1], control, "ambient_dim",
+             f"Ambient-D control (ours): the same {control_dim}-sphere samples in $[0,1]^D$")
     figure.tight_layout()
     return figure
 
@@ -109,7 +147,7 @@ def plot_ball_curves(table: pd.DataFrame):
     rows = table[(table.simulation == "balls") & (table.metric == "mse")]
     settings = (rows.groupby("setting")[["ambient_dim", "intrinsic_dim"]].first()
                 .sort_values(["ambient_dim", "intrinsic_dim"]))
-    methods = _ball_methods(set(rows.method))
+    methods = _ball_methods(set(rows.method) - {"constant", "ridge"})
     dnns = [m for m in methods if is_dnn(m)]
     others = [m for m in methods if not is_dnn(m)]
     colours = {**dict(zip(dnns, sns.color_palette("Reds_d", len(dnns) + 1)[1:], strict=True)),
@@ -121,16 +159,16 @@ def plot_ball_curves(table: pd.DataFrame):
         axis.axhspan(*PAPER_FIG5_DNN_LOG_ERROR, color=DNN_BAND_COLOUR, alpha=0.12, lw=0)
         axis.axhspan(*PAPER_FIG5_BASELINE_LOG_ERROR, color=BASELINE_BAND_COLOUR, alpha=0.12, lw=0)
         for k, method in enumerate(methods):
-            summary = _log_summary(rows[(rows.setting == setting) & (rows.method == method)])
-            if summary.empty:
-                continue
+            part = rows[(rows.setting == setting) & (rows.method == method)]
             # A small offset in n keeps overlapping bars of different methods apart.
             offset = (k - (len(methods) - 1) / 2) * 1.5
-            axis.errorbar(summary.index.to_numpy(dtype=float) + offset, summary.log_mean, yerr=summary.log_sd,
-                          color=colours[method], ls="-" if is_dnn(method) else "--", marker="o", ms=3.5,
-                          capsize=2.5, lw=1.6, label=method_label(method))
+            summary = _curve(axis, part, lambda x, offset=offset: x + offset, colours[method], method_label(method),
+                             ls="-" if is_dnn(method) else "--", marker="o", ms=3.5, lw=1.6)
+            if summary.empty:
+                continue
             low = min(low, float((summary.log_mean - summary.log_sd).min()))
             high = max(high, float((summary.log_mean + summary.log_sd).max()))
+        _reference_lines(axis, table, setting, lambda x: x, "0.35")
         axis.set_title(f"Sim 6.2: (D, d) = ({int(info.ambient_dim)}, {int(info.intrinsic_dim)}), $\\mu$ uniform on "
                        f"an $\\ell^{{1/2}}$ ball $\\cup$ an $\\ell^2$ ball (N Fig. 5)", fontsize=10)
         axis.set(xlabel="training-set size n", xlim=(0, 320))
@@ -143,6 +181,9 @@ def plot_ball_curves(table: pd.DataFrame):
     for axis in axes[0]:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
+    handles["grey dashed: ridge; grey dotted: Var f (constant)"] = Line2D([], [], color="0.35", ls="--", lw=1.1)
+    handles["hollow: some replicate did not learn (error ≥ Var f / 2)"] = Line2D(
+        [], [], color="0.3", marker="o", ms=8, mfc="white", ls="none")
     handles[f"paper's Fig.: DNNs ≈ {_band(PAPER_FIG5_DNN_LOG_ERROR)}"] = Patch(color=DNN_BAND_COLOUR, alpha=0.25,
                                                                              lw=0)
     handles[f"paper's Fig.: k-NN, NW ≈ {_band(PAPER_FIG5_BASELINE_LOG_ERROR)}"] = Patch(

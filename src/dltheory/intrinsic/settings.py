@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass, field
 
-from dltheory.nonsmooth.settings import BootstrapClaims, DNNSettings
+from dltheory.nonsmooth.settings import DNNSettings
 from dltheory.settings import analysis_field, to_config
+
+EMBEDDINGS = ("repeated_axes", "rotated")  # dltheory.intrinsic.supports.EmbeddedSphere
 
 
 @dataclass(frozen=True)
@@ -13,8 +15,16 @@ class IntrinsicTarget:
 
 
 @dataclass(frozen=True)
+class AmbientControl:
+    """Sim 6.1's ambient-D control (ours): one intrinsic dimension d on the same samples embedded in several D."""
+
+    intrinsic_dim: int
+    ambient_dims: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class SphereSettings:
-    """Sim 6.1: a d-sphere embedded in R^D, one DNN per intrinsic dimension d."""
+    """Sim 6.1: a d-sphere embedded in R^D, one DNN per intrinsic dimension d (and per D of the control)."""
 
     ambient_dim: int
     intrinsic_dims: tuple[int, ...]
@@ -22,13 +32,29 @@ class SphereSettings:
     sizes: tuple[int, ...]
     replicates: int
     dnn: DNNSettings
-    radius: float = 0.5
+    radius: float = 0.5  # amplitude of each embedded coordinate, 0.5 + radius u_i (dltheory.intrinsic.supports)
+    embedding: str = "repeated_axes"  # or "rotated" (a Haar-random frame)
+    control: AmbientControl | None = None
 
     def __post_init__(self):
-        for d in self.intrinsic_dims:
-            if d + 1 > self.ambient_dim:
-                raise ValueError(f"intrinsic_dims: a {d}-sphere needs {d + 1} ambient dimensions, ambient_dim is "
-                                 f"{self.ambient_dim}")
+        if self.embedding not in EMBEDDINGS:
+            raise ValueError(f"embedding: unknown {self.embedding!r}; known: {', '.join(EMBEDDINGS)}")
+        pairs = [(self.ambient_dim, d) for d in self.intrinsic_dims]
+        if self.control is not None:
+            if len(set(self.control.ambient_dims)) < 2:
+                raise ValueError("control.ambient_dims: needs two or more different D")
+            pairs += [(D, self.control.intrinsic_dim) for D in self.control.ambient_dims]
+        for D, d in pairs:
+            if d + 1 > D:
+                raise ValueError(f"intrinsic_dims: a {d}-sphere needs {d + 1} ambient dimensions, ambient_dim is {D}")
+
+    def grid(self) -> list[tuple[int, int]]:
+        """Every (D, d) the sphere runs: the d grid at ``ambient_dim``, then the control's other D."""
+        pairs = [(self.ambient_dim, d) for d in self.intrinsic_dims]
+        if self.control is not None:
+            pairs += [(D, self.control.intrinsic_dim) for D in self.control.ambient_dims
+                      if (D, self.control.intrinsic_dim) not in pairs]
+        return pairs
 
 
 @dataclass(frozen=True)
@@ -75,28 +101,55 @@ class BallsSettings:
 
 
 @dataclass(frozen=True)
+class IntrinsicClaims:
+    """Thresholds of the claims (read by the notebook only); each fixed before the runs that read it."""
+
+    confidence: float = 0.95  # of every t-interval over replicates (dltheory.stats.slope_difference_interval)
+    # A claim rests on the replicates whose every compared run learned (dltheory.references); with fewer than this
+    # many it is reported as not testable (holds False).
+    min_replicates: int = 3
+    # Sim 6.1 (ii): the d of the "fast" group; the rest of intrinsic_dims are the slow group (paper: {4, 16} vs
+    # {64, 100}).
+    small_dims: tuple[int, ...] = (4, 16)
+    # Ambient-D control: the rate does not depend on D when the t-interval of every slope difference between two
+    # D lies inside [-tolerance, +tolerance].
+    control_tolerance: float = 0.15
+
+
+@dataclass(frozen=True)
 class IntrinsicSettings:
     noise_variance: float
     n_test: int
     sphere: SphereSettings
     balls: BallsSettings
     enabled: bool = False
-    claims: BootstrapClaims = analysis_field(default_factory=BootstrapClaims)
+    # The output layer's initial weights times this (0: every net starts at the constant mean response; ours).
+    output_init_scale: float = 1.0
+    claims: IntrinsicClaims = analysis_field(default_factory=IntrinsicClaims)
+
+    def __post_init__(self):
+        unknown = sorted(set(self.claims.small_dims) - set(self.sphere.intrinsic_dims))
+        if unknown:
+            raise ValueError(f"claims.small_dims: {unknown} not in sphere.intrinsic_dims")
+        if set(self.claims.small_dims) == set(self.sphere.intrinsic_dims):
+            raise ValueError("claims.small_dims: leaves no d for the slow group")
 
     def setting_specs(self) -> dict[str, dict]:
-        """Sim 6.1 settings sphere_d<d> and Sim 6.2 settings balls_D<D>_d<d>, each a dict for the package."""
+        """Sim 6.1 settings sphere_D<D>_d<d> and Sim 6.2 settings balls_D<D>_d<d>, each a dict for the package."""
         specs = {}
         sphere, balls = self.sphere, self.balls
-        for d in sphere.intrinsic_dims:
-            specs[f"sphere_d{d}"] = {
-                "name": f"sphere_d{d}", "simulation": "sphere", "ambient_dim": sphere.ambient_dim,
-                "intrinsic_dim": d, "radius": sphere.radius, "target": to_config(sphere.target),
+        for D, d in sphere.grid():
+            name = f"sphere_D{D}_d{d}"
+            specs[name] = {
+                "name": name, "simulation": "sphere", "ambient_dim": D, "intrinsic_dim": d, "radius": sphere.radius,
+                "embedding": sphere.embedding, "target": to_config(sphere.target),
+                "validation_fraction": sphere.dnn.validation_fraction,
             }
         for d in balls.intrinsic_dims:
             name = f"balls_D{balls.ambient_dim}_d{d}"
             specs[name] = {
                 "name": name, "simulation": "balls", "ambient_dim": balls.ambient_dim, "intrinsic_dim": d,
-                "target": to_config(balls.target),
+                "target": to_config(balls.target), "validation_fraction": balls.training.validation_fraction,
             }
         return specs
 

@@ -5,8 +5,11 @@ the ambient dimension D (Thm 7: n^{-2 beta/(2 beta + d)} for any d > dim_M supp 
 X from two such supports, whose placement the paper does not give; the choices below are ours:
 
 * Sim 6.1 (p. 12): mu uniform on a d-dimensional sphere embedded in [0, 1]^D, D = 128, d in {4, 16, 64,
-  100}. ``EmbeddedSphere``: the unit sphere S^d of R^{d+1}, scaled by ``radius``, rotated into R^D by a
-  random orthonormal frame and centred at the centre of the cube.
+  100}. ``EmbeddedSphere``: the unit sphere S^d of R^{d+1}, centred at the centre of the cube, placed in R^D
+  by an orthonormal frame: ``repeated_axes`` (the default: sphere coordinate i on the cube axes j = i mod
+  (d+1), so every embedded coordinate is 0.5 + radius u_i and crosses f_0's switch point 0.5) or
+  ``from_seed`` (a Haar-random rotation, on which f_0 is 99 % linear: each coordinate then moves by only
+  ~radius / sqrt(D) around 0.5).
 * Sim 6.2 (p. 13): mu uniform on "a union of a d-dimensional l^{1/2} ball and an l^2 ball", which is not
   a manifold, (D, d) in {(5, 2), (5, 4)}. ``BallUnion``: the two balls, each in its own random d-flat,
   sharing their centre (so they intersect), points drawn half from each.
@@ -85,11 +88,16 @@ def _check_frame(frame: np.ndarray, shape: tuple[int, int]) -> None:
         raise ValueError("frame must have orthonormal columns")
 
 
-def _check_inside_cube(centre: np.ndarray, radius: float) -> None:
-    """Every point within Euclidean distance radius of centre lies in [0, 1]^D."""
+def _check_inside_cube(centre: np.ndarray, radius: float, frame: np.ndarray | None = None) -> None:
+    """Every point centre + radius * frame t with |t|_2 <= 1 lies in [0, 1]^D.
+
+    Coordinate i moves by at most radius * |q_i| (q_i the i-th row of the frame, Cauchy-Schwarz), and |q_i| <= 1
+    for orthonormal columns; without a frame the bound |q_i| = 1 is used.
+    """
     if not (np.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be positive, got {radius!r}")
-    if radius > np.min(np.minimum(centre, 1.0 - centre)) + 1e-12:
+    reach = radius * (np.linalg.norm(frame, axis=1) if frame is not None else 1.0)
+    if np.any(reach > np.minimum(centre, 1.0 - centre) + 1e-12):
         raise ValueError(f"radius {radius} leaves [0, 1]^D around centre {centre}")
 
 
@@ -116,16 +124,21 @@ def _flat_coordinates(X: np.ndarray, centre: np.ndarray, frame: np.ndarray) -> t
 class EmbeddedSphere:
     """The sphere {centre + radius * frame u : u in S^d}, S^d the unit sphere of R^{d+1} (N Sim 6.1, p. 12).
 
-    The paper says only "a d-dimensional sphere embedded in [0, 1]^D". Ours: centre 0.5 in every
-    coordinate and radius 0.5 (the largest sphere about the cube's centre that stays in the cube), turned
-    into R^D by a Haar-random D x (d+1) frame, so that no coordinate axis is special and every coordinate
-    of x varies (with an axis-aligned frame, D - d - 1 coordinates would be constant 0.5).
+    The paper says only "a d-dimensional sphere embedded in [0, 1]^D". Ours: centre 0.5 in every coordinate,
+    and one of two frames (D x (d+1), orthonormal columns):
 
-    The map u -> centre + radius * frame u is an isometry of R^{d+1} onto the flat it spans, so the
-    image is a round d-sphere and the uniform measure on S^d is mapped to the uniform measure on it.
-    Every point lies in [0, 1]^D: the rows q_i of a matrix with orthonormal columns have |q_i| <= 1 (frame
-    frame' is an orthogonal projection, whose diagonal entries lie in [0, 1]), so by Cauchy-Schwarz
-    |radius (frame u)_i| <= radius |q_i| |u| <= radius <= min(centre_i, 1 - centre_i).
+    * ``repeated_axes`` (the default run): m = floor(D / (d+1)) copies of the d+1 axes, column i the
+      indicator of the axes j < m (d+1) with j = i mod (d+1), divided by sqrt(m). With radius sqrt(m) r every
+      embedded coordinate is 0.5 + r u_{j mod (d+1)}: it crosses f_0's switch point 0.5 with spread r / sqrt(d+1),
+      so f_0 is non-linear on the sphere with O(1) amplitude (for d = 4: SD 0.46, R^2 of a linear fit 0.56), and
+      the same function of u for every D (the last D - m (d+1) < d+1 coordinates stay at 0.5).
+    * ``from_seed``: a Haar-random frame, so that no axis is special. Each coordinate then moves by about
+      r / sqrt(D) around 0.5, where f_0 is nearly linear (R^2 0.997 at D = 128): kept to show that failure.
+
+    The map u -> centre + radius * frame u is an isometry of R^{d+1} onto the flat it spans, so the image is a
+    round d-sphere and the uniform measure on S^d is mapped to the uniform measure on it. Every point lies in
+    [0, 1]^D: by Cauchy-Schwarz |radius (frame u)_i| <= radius |q_i| |u| (q_i the i-th row of the frame), which
+    ``_check_inside_cube`` bounds by min(centre_i, 1 - centre_i).
     """
 
     ambient_dim: int
@@ -143,7 +156,7 @@ class EmbeddedSphere:
         if self.centre.shape != (self.ambient_dim,):
             raise ValueError(f"centre must have shape ({self.ambient_dim},), got {self.centre.shape}")
         _check_frame(self.frame, (self.ambient_dim, self.intrinsic_dim + 1))
-        _check_inside_cube(self.centre, self.radius)
+        _check_inside_cube(self.centre, self.radius, self.frame)
 
     @classmethod
     def from_seed(cls, ambient_dim: int, intrinsic_dim: int, seed: int, radius: float = 0.5) -> EmbeddedSphere:
@@ -151,6 +164,20 @@ class EmbeddedSphere:
         _check_dims(ambient_dim, intrinsic_dim, extra=1)
         frame = random_frame(ambient_dim, intrinsic_dim + 1, np.random.default_rng(seed))
         return cls(ambient_dim, intrinsic_dim, frame, radius=radius)
+
+    @classmethod
+    def repeated_axes(cls, ambient_dim: int, intrinsic_dim: int, radius: float = 0.5) -> EmbeddedSphere:
+        """The sphere whose coordinate i sits on the cube axes j = i mod (d+1), j < m (d+1), m = floor(D / (d+1)).
+
+        ``radius`` is the amplitude r of each embedded coordinate (0.5 + r u_i, u uniform on S^d); the sphere's
+        radius in R^D is sqrt(m) r. The other D - m (d+1) coordinates are constant 0.5.
+        """
+        _check_dims(ambient_dim, intrinsic_dim, extra=1)
+        copies = ambient_dim // (intrinsic_dim + 1)
+        frame = np.zeros((ambient_dim, intrinsic_dim + 1))
+        axes = np.arange(copies * (intrinsic_dim + 1))
+        frame[axes, axes % (intrinsic_dim + 1)] = 1.0 / np.sqrt(copies)
+        return cls(ambient_dim, intrinsic_dim, frame, radius=radius * np.sqrt(copies))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n points (n, D) uniform on the sphere: normalised Gaussian vectors of R^{d+1}, mapped into R^D."""
