@@ -46,7 +46,7 @@ def test_the_bump_is_smooth_supported_in_its_cell_and_peaks_at_one():
 def test_hard_instances_put_their_roughness_at_the_critical_scale():
     target = target_from_config(HARD)
     assert isinstance(target, CriticalScaleTarget)
-    X = np.random.default_rng(0).uniform(size=(100_000, 2))
+    X = np.random.default_rng(0).uniform(size=(40_000, 2))
     small, large = target.at(256, 0), target.at(4096, 0)
     # The pieces' bumps have variance ~ h_beta^(2 beta), h_beta ~ n^(-1/(2beta+D)): a factor 16^(-2/3) = 0.157.
     offsets = np.where(small.piece_index(X) == 0, 0.5, -0.5), np.where(large.piece_index(X) == 0, 0.5, -0.5)
