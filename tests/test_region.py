@@ -294,12 +294,19 @@ def test_theory_region_figure_draws_the_exact_boundary(tmp_path):
 
 
 def test_region_map_prints_replicates_and_marks_unlearned_cells(cells, tmp_path):
-    figure = plot_region_map(cells.reset_index(), alpha_range=(2, 5), beta_range=(1, 2.5))
+    figure = plot_region_map(cells.reset_index())
     figure.savefig(tmp_path / "region_map.png")
     axis = figure.axes[0]
+    # Equal tiles at the grid values; the boundary passes each tile centre on the side its (alpha, beta) lies.
+    alphas, betas = np.sort(cells.alpha.unique()), np.sort(cells.beta.unique())
+    assert [t.get_text() for t in axis.get_xticklabels()] == ["2", "3.5", "5"]
+    assert [t.get_text() for t in axis.get_yticklabels()] == ["1", "1.25", "1.5", "2.5"]
     (line,) = _boundary_lines(axis)
     x, y = line.get_data()
-    np.testing.assert_allclose(y, dnn_region_boundary(x, 5), atol=1e-12)
+    for cell in cells.itertuples():
+        i, j = np.searchsorted(alphas, cell.alpha), np.searchsorted(betas, cell.beta)
+        assert bool(j > np.interp(i, x, y)) == cell.inside_theory
+    assert np.interp(2, x, y) == pytest.approx(np.interp(dnn_region_boundary(5.0, 5), betas, range(4)), abs=1e-4)
     assert "67%" in axis.get_title() and "R = 5/6" in axis.get_title()
     labels = [text.get_text() for text in axis.texts]
     assert sum("R=6" in label for label in labels) == 5

@@ -396,28 +396,36 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
     ]
 
 
-def _cell_edges(values: np.ndarray, limits) -> np.ndarray:
-    """Edges of cells centred on sorted ``values``: midpoints between neighbours, half a gap beyond the ends."""
-    if len(values) == 1:
-        return np.array([min(limits[0], values[0] - 0.5), max(limits[1], values[0] + 0.5)])
-    middle = (values[1:] + values[:-1]) / 2
-    return np.concatenate([[2 * values[0] - middle[0]], middle, [2 * values[-1] - middle[-1]]])
+def _grid_index(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Position of ``values`` on a map whose tiles sit at 0, 1, ... for the sorted ``grid``: piecewise linear
+    between grid values, extended linearly beyond the ends (by the end gaps; a one-value grid counts 1 per unit)."""
+    values, grid = np.asarray(values, float), np.asarray(grid, float)
+    if len(grid) == 1:
+        return values - grid[0]
+    index = np.interp(values, grid, np.arange(len(grid)))
+    low, high = values < grid[0], values > grid[-1]
+    index[low] = (values[low] - grid[0]) / (grid[1] - grid[0])
+    index[high] = len(grid) - 1 + (values[high] - grid[-1]) / (grid[-1] - grid[-2])
+    return index
 
 
-def plot_region_map(cells: pd.DataFrame, alpha_range=(1, 5), beta_range=(1, 2.5), confidence: float = 0.95):
+def plot_region_map(cells: pd.DataFrame, confidence: float = 0.95):
     """Heat map of slope(dnn) - slope(best linear) over the (alpha, beta) cells, with J's boundary on top.
 
-    Blue (< 0) means the DNN's error falls faster. Each cell prints the measured difference, its t-interval and
-    the replicate count R, and the theory's predicted difference. Stars mark cells whose interval lies below 0;
-    thick black outlines mark cells that disagree with theory; a dotted outline marks a cell with runs that failed
-    the did-it-learn guard; grey hatching marks cells that are not testable (< 2 replicates learned).
+    One equal tile per grid value (ticks at the configured alphas and betas, so the axes are to scale only between
+    neighbouring values); J's boundary is mapped piecewise linearly between them, so each tile's centre lies on
+    the theory side of its own (alpha, beta). Blue (< 0) means the DNN's error falls faster. Each cell prints the
+    measured difference, its t-interval and the replicate count R, and the theory's predicted difference. Stars
+    mark cells whose interval lies below 0; thick black outlines mark cells that disagree with theory; a dotted
+    orange outline marks a cell with runs that failed the did-it-learn guard; grey hatching marks cells that are
+    not testable (< 2 replicates learned).
     """
     dims = cells.dim.unique()
     if len(dims) != 1:
         raise ValueError(f"one map per D; cells have D in {sorted(dims)}")
     dim = int(dims[0])
     alphas, betas = np.sort(cells.alpha.unique()), np.sort(cells.beta.unique())
-    alpha_edges, beta_edges = _cell_edges(alphas, alpha_range), _cell_edges(betas, beta_range)
+    alpha_edges, beta_edges = np.arange(len(alphas) + 1) - 0.5, np.arange(len(betas) + 1) - 0.5
     grid = cells.pivot(index="beta", columns="alpha", values="difference").reindex(index=betas, columns=alphas)
     limit = np.nanmax(np.abs(cells[["difference", "low", "high"]].to_numpy(float)), initial=0.0) or 1.0
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
@@ -427,12 +435,13 @@ def plot_region_map(cells: pd.DataFrame, alpha_range=(1, 5), beta_range=(1, 2.5)
                            norm=norm, edgecolors="white", linewidth=0.5)
     figure.colorbar(mesh, ax=axis, label="slope(DNN) $-$ slope(best linear estimator)\n< 0: DNN error falls faster")
     for cell in cells.itertuples():
-        i, j = np.searchsorted(alphas, cell.alpha), np.searchsorted(betas, cell.beta)
+        i, j = int(np.searchsorted(alphas, cell.alpha)), int(np.searchsorted(betas, cell.beta))
         x0, x1, y0, y1 = alpha_edges[i], alpha_edges[i + 1], beta_edges[j], beta_edges[j + 1]
         centre = ((x0 + x1) / 2, (y0 + y1) / 2)
         if cell.unlearned_runs:
-            axis.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="darkorange", lw=2,
-                                     ls=":", zorder=4))
+            inset_x, inset_y = 0.04 * (x1 - x0), 0.06 * (y1 - y0)
+            axis.add_patch(Rectangle((x0 + inset_x, y0 + inset_y), x1 - x0 - 2 * inset_x, y1 - y0 - 2 * inset_y,
+                                     fill=False, edgecolor="darkorange", lw=2, ls=":", zorder=6))
         if not cell.testable:
             axis.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="0.85", hatch="xx", edgecolor="0.6"))
             axis.text(*centre, f"not testable\n{cell.replicates} of {cell.replicates_run} replicates learned\n"
@@ -452,17 +461,20 @@ def plot_region_map(cells: pd.DataFrame, alpha_range=(1, 5), beta_range=(1, 2.5)
         if not cell.agrees:
             axis.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", lw=2.5, zorder=5))
 
-    xlim = (min(alpha_range[0], alpha_edges[0]), max(alpha_range[1], alpha_edges[-1]))
-    ylim = (min(beta_range[0], beta_edges[0]), max(beta_range[1], beta_edges[-1]))
-    continuous = np.linspace(*xlim, 400)
-    axis.plot(continuous, dnn_region_boundary(continuous, dim), color="black", lw=2.2, zorder=5,
+    xlim, ylim = (alpha_edges[0], alpha_edges[-1]), (beta_edges[0], beta_edges[-1])
+    gaps = np.diff(alphas) if len(alphas) > 1 else np.ones(1)
+    continuous = np.linspace(alphas[0] - gaps[0] / 2, alphas[-1] + gaps[-1] / 2, 400)
+    axis.plot(_grid_index(continuous, alphas), _grid_index(dnn_region_boundary(continuous, dim), betas),
+              color="black", lw=2.2, zorder=5,
               path_effects=[path_effects.withStroke(linewidth=4.5, foreground="white")],
               label=f"theory boundary $\\beta=\\alpha D/(2(\\alpha+D-1))$, D={dim} (J Fig. 2): DNN better above")
     fraction = agreement_fraction(cells)
     testable = int(cells.testable.sum())
     replicates = "/".join(map(str, sorted(set(cells[cells.testable].replicates)))) or "-"
-    axis.set(xlim=xlim, ylim=ylim, xlabel="$\\alpha$: smoothness of the singular boundary",
-             ylabel="$\\beta$: smoothness inside the pieces")
+    axis.set(xlim=xlim, ylim=ylim, xlabel="$\\alpha$: smoothness of the singular boundary (grid values)",
+             ylabel="$\\beta$: smoothness inside the pieces\n(grid values)",
+             xticks=range(len(alphas)), xticklabels=[f"{a:g}" for a in alphas],
+             yticks=range(len(betas)), yticklabels=[f"{b:g}" for b in betas])
     axis.set_title(f"DNN vs the steepest linear estimator per cell, D = {dim} (our targets), "
                    f"{confidence:.0%} t-intervals over R paired replicates (R = {replicates})\n"
                    f"{int(cells.agrees.sum())}/{testable} testable cells agree with J's region"
