@@ -17,7 +17,7 @@ TARGETS = ["hard2d", "smooth2d"]  # config/smoke.yaml: a critical-scale piecewis
 METHODS = ["dnn", "fourier", "spline", "kernel_ridge", "gaussian_process", "knn"]
 FIGURES = ["target_map", "error_vs_n", "smooth_control"]
 # The smoke config's region grid and intrinsic settings.
-REGION_CELLS = ["a1_b0.25", "a1_b2", "a4_b0.25", "a4_b2"]
+REGION_CELLS = ["a2_b1", "a2_b2.5", "a5_b1", "a5_b2.5"]
 INTRINSIC_SETTINGS = ["sphere_D128_d2", "sphere_D128_d4", "sphere_D16_d2", "balls_D5_d2"]
 INTRINSIC_RUNS = ["sphere_D128_d2/dnn", "sphere_D128_d4/dnn", "sphere_D16_d2/dnn", "balls_D5_d2/dnn_l2w36",
                   "balls_D5_d2/knn", "balls_D5_d2/nadaraya_watson",
@@ -46,7 +46,8 @@ def expected_outputs():
     outputs += [f"results/nonsmooth/runs/{t}/{m}.parquet" for t in TARGETS for m in [*METHODS, "reference"]]
     outputs += ["results/nonsmooth/nonsmooth.parquet", "results/nonsmooth/notebook.ipynb",
                 "results/nonsmooth/claims.json", "results/report/index.html"]
-    outputs += [f"results/region/runs/{c}/{m}.parquet" for c in REGION_CELLS for m in ("dnn", "spline")]
+    outputs += [f"results/region/data/{c}.npz" for c in REGION_CELLS]
+    outputs += [f"results/region/runs/{m}.parquet" for m in ("references", "dnn", "fourier")]
     outputs += [f"results/intrinsic/runs/{r}.parquet" for r in INTRINSIC_RUNS]
     outputs += [f"results/gan/runs/{part}/{v}.{kind}.parquet" for part in ("toy", "digits") for v in GAN_VARIANTS
                 for kind in ("metrics", "samples")]
@@ -89,8 +90,8 @@ def test_new_family_tables_cover_their_grids(smoke_run):
     region = read_table(smoke_run / "results/region/region.parquet")
     assert list(region.columns) == RUN_COLUMNS and set(region.family) == {"region"}
     mse = region[region.metric == "mse"]
-    # 4 cells x (dnn, spline) x 2 sizes x 2 replicates
-    assert len(mse) == 32 and set(mse.target) == set(REGION_CELLS)
+    # 4 cells x (dnn, fourier, constant, ridge) x 2 sizes x 2 replicates
+    assert len(mse) == 64 and set(mse.target) == set(REGION_CELLS)
     intrinsic = read_table(smoke_run / "results/intrinsic/intrinsic.parquet")
     assert list(intrinsic.columns) == INTRINSIC_COLUMNS
     mse = intrinsic[intrinsic.metric == "mse"]
