@@ -1,4 +1,4 @@
-"""Fitted slopes of log error against log n, and bootstrap intervals over replicates."""
+"""Fitted slopes of log error against log n, and Student-t intervals of slope differences over paired replicates."""
 
 import numpy as np
 
@@ -21,32 +21,6 @@ def _slopes(log_curves: np.ndarray, n: np.ndarray) -> np.ndarray:
 def replicate_slopes(errors: np.ndarray, n: np.ndarray) -> float:
     """Slope of the replicate-averaged log error: errors has shape (replicates, len(n))."""
     return loglog_slope(n, np.exp(np.mean(np.log(errors), axis=0)))
-
-
-def bootstrap_slope_difference(
-    errors_a: np.ndarray,
-    errors_b: np.ndarray,
-    n: np.ndarray,
-    resamples: int,
-    confidence: float,
-    rng: np.random.Generator,
-) -> dict:
-    """Slope of method a minus slope of method b, with a percentile bootstrap interval.
-
-    errors_a and errors_b have shape (replicates, sizes) and are paired: replicate r of both methods was
-    fitted on the same data, so replicates are resampled jointly.
-    """
-    errors_a, errors_b = np.asarray(errors_a, float), np.asarray(errors_b, float)
-    replicates = errors_a.shape[0]
-    draws = rng.integers(0, replicates, size=(resamples, replicates))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_a, log_b = np.log(errors_a), np.log(errors_b)
-    # Slope of each resample's mean curve: one matmul for thousands of resamples.
-    differences = _slopes(log_a[draws].mean(axis=1), n) - _slopes(log_b[draws].mean(axis=1), n)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(differences, [tail, 1 - tail]) if np.all(np.isfinite(differences)) else (np.nan,) * 2
-    estimate = replicate_slopes(errors_a, n) - replicate_slopes(errors_b, n)
-    return {"difference": float(estimate), "low": float(low), "high": float(high)}
 
 
 def slope_difference_interval(errors_a: np.ndarray, errors_b: np.ndarray, n: np.ndarray, confidence: float) -> dict:

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch, Rectangle
 from dltheory.claims import Claim
 from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
 from dltheory.nonsmooth.figures import METHOD_LABEL
-from dltheory.nonsmooth.targets import BOUNDARY_HALF_WIDTH, _lacunary_terms
+from dltheory.nonsmooth.targets import BOUNDARY_HALF_WIDTH, lacunary_terms
 from dltheory.nonsmooth.theory import (
     corollary20_condition,
     curvelet_suboptimal,
@@ -169,8 +169,8 @@ def octave_energy(spec: dict, octaves: int = 3) -> dict:
     below the estimator's resolution behaves as a single smooth wave, whatever alpha says.
     """
     n_terms = spec.get("n_terms", 8)
-    _, _, beta_weights = _lacunary_terms(spec["dim"], spec["beta"], 0, n_terms)
-    _, _, alpha_weights = _lacunary_terms(spec["dim"] - 1, spec["alpha"], 0, n_terms)
+    _, _, beta_weights = lacunary_terms(spec["dim"], spec["beta"], 0, n_terms)
+    _, _, alpha_weights = lacunary_terms(spec["dim"] - 1, spec["alpha"], 0, n_terms)
     piece = spec.get("amplitude", 0.25) ** 2 * beta_weights**2 / 2
     boundary = BOUNDARY_HALF_WIDTH * alpha_weights
     return {"piece_tail": float(piece[1:].sum()), "boundary_tail": float(boundary[1:].sum()),

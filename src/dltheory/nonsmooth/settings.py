@@ -53,14 +53,6 @@ class DNNSettings:
 
 
 @dataclass(frozen=True)
-class BootstrapClaims:
-    """How the claims' intervals are computed (read by the notebook only)."""
-
-    bootstrap_resamples: int = 2000
-    confidence: float = 0.95
-
-
-@dataclass(frozen=True)
 class NonsmoothClaims:
     """How the claims are decided (read by the notebook only): t-intervals over paired replicates."""
 

@@ -38,6 +38,7 @@ __all__ = [
     "finite_difference_modulus",
     "lacunary_holder_function",
     "lacunary_scale_window",
+    "lacunary_terms",
     "region_cell_specs",
     "smooth_bump",
     "target_from_config",
@@ -70,7 +71,7 @@ _OPTIONAL_KEYS = ("jump", "amplitude", "n_terms")
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _lacunary_terms(
+def lacunary_terms(
     n_vars: int, exponent: float, seed: SeedLike, n_terms: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frequency vectors (n_terms, n_vars), phases (n_terms,) and amplitudes (n_terms,) summing to 1."""
@@ -125,7 +126,7 @@ def lacunary_holder_function(u: np.ndarray, exponent: float, seed: SeedLike, n_t
         raise ValueError(f"exponent must be > 0, got {exponent}")
     if not 1 <= n_terms <= _MAX_TERMS:
         raise ValueError(f"n_terms must be in [1, {_MAX_TERMS}], got {n_terms}")
-    frequencies, phases, amplitudes = _lacunary_terms(u.shape[1], exponent, seed, n_terms)
+    frequencies, phases, amplitudes = lacunary_terms(u.shape[1], exponent, seed, n_terms)
     # Coordinates are accumulated one at a time instead of through a BLAS matmul so that the result is
     # bitwise reproducible regardless of the BLAS build and thread count.
     phase = np.broadcast_to(phases, (u.shape[0], n_terms)).copy()
