@@ -306,8 +306,8 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         tolerance=None,
         holds=bool(holds),
         ours=True,
-        detail=(f"groups from claims.small_dims (paper: {{4, 16}} vs {{64, 100}}); per-d slopes with {confidence:.0%} "
-                f"t-intervals: {per_d}; {_learned_note(main)}{diagnosis}{suffix}"),
+        detail=(f"groups from claims.small_dim_max (paper: {{4, 16}} vs {{64, 100}}); per-d slopes with "
+                f"{confidence:.0%} t-intervals: {per_d}; {_learned_note(main)}{diagnosis}{suffix}"),
     ))
 
     # (iii, ours) the DNN beats ridge at every small d.

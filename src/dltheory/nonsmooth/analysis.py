@@ -186,7 +186,7 @@ def _learning_claim(runs: pd.DataFrame, target: str, errors_of: dict, suffix: st
     beats = int(largest.beats_ridge.sum())
     return Claim(
         id=f"nonsmooth.{target}.dnn_learns",
-        source="sanity (issue 19): a fitted estimator must beat the trivial references",
+        source="sanity (issue 19) of the JMLR 23(111) 2022 comparison: a fitted estimator beats the trivial references",
         statement=("Every DNN run learns: its error is below half the constant predictor's (Var f), and at the "
                    "largest n it beats ridge regression on the raw inputs in every replicate."),
         measured=(f"{learned_count}/{len(dnn)} runs learned; beats ridge at n={int(dnn.n.max())}: "
