@@ -6,6 +6,7 @@ import re
 
 import matplotlib.image
 import pytest
+from markupsafe import escape
 
 from dltheory.io import read_provenance, read_table
 from dltheory.nonsmooth.experiment import RUN_COLUMNS
@@ -203,6 +204,11 @@ def test_report_links_resolve_and_show_every_figure(smoke_run):
         for name in figures:
             assert f"{family}/figures/{name}.png" in text
     assert "claims held" in text.lower() or "claims scorecard" in text.lower()
+    # Every claim's detail (its diagnosis when it fails, the settings chosen after pilots) stands beside it.
+    claims = json.loads((smoke_run / "results/nonsmooth/claims.json").read_text())
+    assert all(str(escape(c["detail"])) in text for c in claims)
+    failed = [c for c in claims if not c["holds"]]
+    assert not failed or f"<strong>diagnosis:</strong> {escape(failed[0]['detail'])}" in text
 
 
 def test_executed_notebook_has_outputs(smoke_run):
