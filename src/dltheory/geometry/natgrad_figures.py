@@ -1,29 +1,64 @@
-"""Figure of the natural-gradient family: train and test loss against step for every method."""
+"""Figures of the natural-gradient family: loss against step for every method, and exact NGD against width."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-from dltheory.geometry.natgrad import METHOD_LABEL, PREDICTION, loss_curves
+from dltheory.geometry.natgrad import (
+    KFAC_PAPER,
+    METHOD_LABEL,
+    PREDICTION,
+    exact_by_width,
+    geometric_interval,
+    loss_curves,
+)
 
 METHOD_COLOUR = {"gd": "#7f7f7f", "exact": "#000000", "block_diagonal": "#1f77b4", "block_tridiagonal": "#2ca02c",
-                 "kfac": "#d62728", "unit_wise": "#9467bd", PREDICTION: "#ff7f0e"}
+                 "kfac": "#d62728", KFAC_PAPER: "#8c564b", "unit_wise": "#9467bd", PREDICTION: "#ff7f0e"}
 METHOD_STYLE = {"gd": "-", PREDICTION: "--"}  # markers for the NGD runs, whose few steps are the points
 
 
-def plot_loss_vs_step(table: pd.DataFrame):
-    """Train (left) and test (right) loss against step + 1 (log–log, so step 0 shows), GD at its best stable rate;
-    the legend gives each method's learning rate. The NTK-limit prediction is dashed (its train loss after the
-    first step is zero to rounding, below the axis)."""
-    curves = loss_curves(table)
+def plot_loss_vs_step(table: pd.DataFrame, width: int):
+    """Train (left) and test (right) loss against step + 1 (log–log, so step 0 shows) at ``width``, the geometric
+    mean over replicates, GD at its best stable rate; the legend gives each method's learning rate. The NTK-limit
+    prediction is dashed (its train loss after the first step is zero to rounding, below the axis)."""
+    curves = loss_curves(table[table["width"] == width])
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, split in zip(axes, ("train", "test"), strict=True):
         for method, rows in curves[curves["split"] == split].groupby("method", sort=False):
-            rows = rows.sort_values("step")
             rate = rows["learning_rate"].iloc[0]
-            ax.plot(rows["step"] + 1, rows["value"], METHOD_STYLE.get(method, "o-"), ms=4,
+            mean = rows.groupby("step")["value"].apply(lambda v: float(np.exp(np.log(v).mean())))
+            ax.plot(mean.index + 1, mean.values, METHOD_STYLE.get(method, "o-"), ms=4,
                     color=METHOD_COLOUR.get(method), label=f"{METHOD_LABEL.get(method, method)} (η = {rate:.3g})")
-        ax.set(xscale="log", yscale="log", xlabel="step + 1", title=f"{split} loss")
-    axes[0].set_ylabel("loss (1/2N) Σ (f − y)²")
+        ax.set(xscale="log", yscale="log", xlabel="step + 1", title=f"{split} loss, M = {width}")
+    axes[0].set_ylabel("loss (1/2N) Σ (f − y)², geometric mean over seeds")
     axes[0].legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def plot_exact_vs_width(table: pd.DataFrame, drop_threshold: float, prediction_factor: float, confidence: float):
+    """Exact NGD against width: the one-step train-loss drop (left) and the NTK-limit ratio of the test loss after
+    one step (right), each the geometric mean over seeds with its Student-t interval, the seeds as dots and the
+    claims' thresholds as dashed lines."""
+    per_width = exact_by_width(table)
+    columns = [c for c in ("drop", "ntk_ratio") if c in per_width]
+    figure, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 4), squeeze=False)
+    titles = {"drop": ("train loss step 0 / step 1", drop_threshold),
+              "ntk_ratio": ("test loss after one step: max(network / NTK limit, inverse)", prediction_factor)}
+    for ax, column in zip(axes[0], columns, strict=True):
+        label, threshold = titles[column]
+        ax.scatter(per_width["width"], per_width[column], s=10, color="#999999", label="seeds")
+        rows = [(w, geometric_interval(g[column], confidence)) for w, g in per_width.groupby("width")]
+        widths = np.array([w for w, _ in rows])
+        mean = np.array([i["mean"] for _, i in rows])
+        low, high = np.array([i["low"] for _, i in rows]), np.array([i["high"] for _, i in rows])
+        count = rows[0][1]["replicates"]
+        ax.errorbar(widths, mean, yerr=[mean - low, high - mean], fmt="o-", color="black", capsize=3,
+                    label=f"geometric mean, {confidence:.0%} t interval (n = {count})")
+        ax.axhline(threshold, ls="--", color="#d62728", label=f"claim threshold {threshold:g}")
+        ax.set(xscale="log", yscale="log", xlabel="width M", ylabel=label)
+        ax.set_xticks(widths, [str(w) for w in widths])
+        ax.legend(fontsize=7)
     figure.tight_layout()
     return figure

@@ -156,6 +156,8 @@ class NatgradClaims:
     # ours: how far exact NGD's test loss after one step may be from the NTK-limit prediction; the code's README has
     # 4.23e-3 against 4.37e-3 at M = 4096, and the NTK itself deviates like 1/sqrt(M).
     prediction_factor: float = 1.5
+    # Two-sided Student-t intervals over the replicates; a claim holds when its whole interval meets the threshold.
+    confidence: float = 0.95
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
@@ -170,7 +172,10 @@ class NatgradSettings:
     classes: tuple[int, ...] = (0, 1)  # digits classes; the first gets label -0.5, the second +0.5
     train_size: int = 100
     test_size: int = 50
-    width: int = 1024  # 4096 in ngd_in_wide_nn and config/paper.yaml
+    width: int = 1024  # every method; 4096 in ngd_in_wide_nn and config/paper.yaml
+    # Further widths for exact NGD and its NTK-limit prediction only (the width sweep); width itself is always run.
+    widths: tuple[int, ...] = ()
+    replicates: int = 1  # seeds (data draw and initialization) per method and width
     layers: int = 3  # weight layers
     sigma_w2: float = 2.0
     steps: int = 5  # natural-gradient steps (the code's default is 2)
@@ -194,7 +199,7 @@ class NatgradSettings:
         _check_names("learning_rates", self.learning_rates, METHODS)
 
     def figure_names(self) -> tuple[str, ...]:
-        return ("loss_vs_step",)
+        return ("loss_vs_step", "exact_vs_width")
 
 
 # ----------------------------------------------------------------------------------------------------- spectra

@@ -1,0 +1,87 @@
+"""The natural-gradient family's width sweep, seeds, intervals and K-FAC conventions (issue 20)."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy import stats
+
+from dltheory.geometry import jacobian as jc
+from dltheory.geometry import natgrad
+from dltheory.geometry.mlp import forward, init_params
+
+
+def small_problem(n=4):
+    """N = 4 samples with every fan-in >= N, so every input Gram (and delta Gram) has full rank."""
+    spec = dataclasses.replace(natgrad.network_spec({"width": 12, "layers": 4}, 9), width=12)
+    generator = torch.Generator().manual_seed(7)
+    params = init_params(spec, generator)
+    x = torch.randn(n, 9, generator=generator, dtype=torch.float64)
+    x = x / x.norm(dim=1, keepdim=True)
+    y = torch.tensor([[0.5], [-0.5]] * (n // 2), dtype=torch.float64)
+    return spec, params, x, y
+
+
+def test_kfac_in_the_paper_convention_moves_every_layer_by_n_r_and_fits_in_one_linearised_step():
+    """Textbook K-FAC moves the output layer by r, the paper's convention by N r like every full-rank hidden layer,
+    so at the paper's rate 1/(NL) the linearised outputs move by exactly -r (the training set is fitted)."""
+    spec, params, x, y = small_problem()
+    n, layers = x.shape[0], len(spec.names)
+    residual = (forward(spec, params, x) - y)[:, 0]
+    parts = jc.parameter_jacobian(spec, params, x)
+    textbook = natgrad.update_direction("kfac", spec, params, x, y, pinv_rtol=1e-12)
+    paper = natgrad.update_direction(natgrad.KFAC_PAPER, spec, params, x, y, pinv_rtol=1e-12)
+    *hidden, output = spec.names
+    for name in hidden:
+        torch.testing.assert_close(paper[name], textbook[name])
+        torch.testing.assert_close(parts[name] @ paper[name].reshape(-1), n * residual, rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(parts[output] @ textbook[output].reshape(-1), residual, rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(parts[output] @ paper[output].reshape(-1), n * residual, rtol=1e-6, atol=1e-9)
+    rate = natgrad.paper_learning_rate(natgrad.KFAC_PAPER, layers, n, spec.width)
+    total = sum(parts[name] @ paper[name].reshape(-1) for name in spec.names)
+    torch.testing.assert_close(rate * total, residual, rtol=1e-6, atol=1e-9)
+
+
+def test_block_tridiagonal_at_four_layers_moves_the_first_and_last_layers():
+    np.testing.assert_allclose(natgrad.tridiagonal_coefficients(4), [1, 0, 0, 1], atol=1e-12)
+    spec, params, x, y = small_problem()
+    direction = natgrad.update_direction("block_tridiagonal", spec, params, x, y, pinv_rtol=1e-12)
+    norms = [float(direction[name].norm()) for name in spec.names]
+    assert norms[0] > 0 and norms[3] > 0 and norms[1] == norms[2] == 0
+
+
+def test_t_interval_is_the_student_t_interval_and_the_geometric_one_is_its_exponential():
+    interval = natgrad.t_interval([1.0, 2.0, 3.0], 0.95)
+    half = stats.t.ppf(0.975, 2) / np.sqrt(3)
+    assert interval == pytest.approx({"mean": 2.0, "low": 2 - half, "high": 2 + half, "replicates": 3})
+    geometric = natgrad.geometric_interval(np.exp([1.0, 2.0, 3.0]), 0.95)
+    assert geometric["mean"] == pytest.approx(np.exp(2.0)) and geometric["low"] == pytest.approx(np.exp(2 - half))
+    assert np.isnan(natgrad.t_interval([1.0], 0.95)["low"])
+
+
+def test_the_exact_job_sweeps_widths_over_seeds_and_the_claims_use_the_interval_at_the_largest():
+    section = {"width": 32, "widths": [16, 64], "replicates": 3, "layers": 4, "train_size": 10, "test_size": 8,
+               "steps": 1, "gd": {"steps": 5, "rate_multiples": [1.0]}}
+    table = pd.concat([natgrad.run_method(m, section, seed=1) for m in ("gd", "exact", "kfac")], ignore_index=True)
+    exact = table[table["method"] == "exact"]
+    assert sorted(exact.groupby(["width", "replicate"]).groups) == [(w, r) for w in (16, 32, 64) for r in range(3)]
+    others = table[~table["method"].isin(["exact", natgrad.PREDICTION])]
+    assert set(others["width"]) == {32}  # the other methods run at width only
+    assert {"kfac", natgrad.KFAC_PAPER, natgrad.PREDICTION} <= set(table["method"])
+    # every method starts from the same network and data in a replicate; replicates differ
+    start = table[(table["step"] == 0) & (table["split"] == "train") & (table["metric"] == "loss")
+                  & (table["width"] == 32)].groupby(["replicate", "method"])["value"].first().unstack()
+    assert np.allclose(start.to_numpy(), start[["exact"]].to_numpy()) and start["exact"].nunique() == 3
+    per_width = natgrad.exact_by_width(table)
+    largest = per_width[per_width["width"] == 64]
+    claims = {c.id: c for c in natgrad.natgrad_claims(table, section)}
+    drop = natgrad.geometric_interval(largest["drop"], 0.95)
+    claim = claims["natgrad.exact_ngd_fits_in_one_step"]
+    assert claim.measured == pytest.approx(drop["mean"], abs=0.06)
+    assert claim.holds == (drop["low"] >= 100.0)
+    ratio = claims["natgrad.exact_ngd_follows_the_ntk_limit"]
+    assert ratio.measured == pytest.approx(natgrad.geometric_interval(largest["ntk_ratio"], 0.95)["high"], rel=1e-3)
+    assert "(n = 3)" in ratio.detail and "M = 16" in ratio.detail
+    assert "K-FAC (paper's convention)" in claims["natgrad.approximations_match_exact_ngd"].detail
