@@ -17,19 +17,26 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from dltheory.geometry.isometry import (  # noqa: E402
     conditional_fim_eigenvalues,
+    conditional_fim_eigenvalues_with_biases,
+    critical_sigma_w2,
     isometry_claims,
+    isometry_network,
     isometry_spec,
     isometry_summary,
     learning_rate_grid,
+    mean_field_chi,
+    mean_field_fixed_point,
+    mean_field_q_map,
+    network_forward,
     run_isometry_sgd,
     run_isometry_spectra,
-    sgd_initial_params,
+    sgd_initial_network,
     sgd_task,
     sphere_inputs,
     stability_edge,
 )
 from dltheory.geometry.isometry_figures import plot_fim_max_vs_depth, plot_sgd_grid, plot_spectra  # noqa: E402
-from dltheory.geometry.mlp import MlpSpec, forward, init_params  # noqa: E402
+from dltheory.geometry.mlp import MlpSpec, init_params  # noqa: E402
 from dltheory.geometry.settings import IsometrySettings  # noqa: E402
 from dltheory.settings import SettingsError, from_config  # noqa: E402
 
@@ -40,7 +47,8 @@ TINY_SGD = {"learning_rates": {"min": 0.05, "max": 0.5, "count": 3}, "steps": 12
 
 
 def test_linear_orthogonal_network_has_every_fim_eigenvalue_at_depth_times_input_norm():
-    section = {"depths": [3, 5], "width": 6, "activation": "linear", "input_scale": 0.5, "replicates": 2}
+    section = {"depths": [3, 5], "width": 6, "activation": "linear", "input_scale": 0.5, "replicates": 2,
+               "initializations": ["orthogonal"]}
     spectra = run_isometry_spectra(section, seed=1)
     assert len(spectra) == 2 * 2 * 6  # depths x replicates x M eigenvalues
     np.testing.assert_allclose(spectra["input_norm2"], 0.5 * 6, rtol=1e-12)  # |x|^2 = q M
@@ -75,45 +83,67 @@ def test_summary_measures_concentration_per_replicate():
     assert row["linear_value"] == 4.0 and row["lambda_max_over_linear"] == pytest.approx(1.5)
 
 
-def _plain_sgd_losses(settings, depth, seed, sgd_seed, rate):
-    """One model, the core's forward and autograd, a Python loop: the reference for the batched run."""
-    spec = isometry_spec(depth, settings)
-    params = {k: v.clone().requires_grad_(True) for k, v in sgd_initial_params(settings, depth, seed, sgd_seed).items()}
+def _plain_sgd_losses(settings, depth, seed, sgd_seed, rate, teacher):
+    """One model, autograd, a Python loop: the reference for the batched run (biases included)."""
+    weights, biases = sgd_initial_network(settings, depth, seed, sgd_seed)
+    params = [p.clone().requires_grad_(True) for p in weights + biases]
     task = sgd_task(settings, seed, sgd_seed)
+    if teacher == "near":
+        with torch.no_grad():
+            inputs, evals = task["inputs"], task["eval_inputs"]
+            task["targets"] = network_forward(weights, biases, settings.activation, inputs) + \
+                settings.sgd.teacher_eps * task["targets"]
+            task["eval_targets"] = network_forward(weights, biases, settings.activation, evals) + \
+                settings.sgd.teacher_eps * task["eval_targets"]
+
+    def output(x):
+        return network_forward(params[:depth], params[depth:], settings.activation, x)
 
     def test_loss():
         with torch.no_grad():
-            error = forward(spec, params, task["eval_inputs"]) - task["eval_targets"]
+            error = output(task["eval_inputs"]) - task["eval_targets"]
             return float(0.5 * (error**2).sum(1).mean())
 
     losses = [test_loss()]
     for step in range(settings.sgd.steps):
-        error = forward(spec, params, task["inputs"][step][None])[0] - task["targets"][step]
+        error = output(task["inputs"][step][None])[0] - task["targets"][step]
         loss = 0.5 * (error**2).sum()
-        grads = torch.autograd.grad(loss, list(params.values()))
+        grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
-            for weight, grad in zip(params.values(), grads, strict=True):
-                weight -= rate * grad
+            for param, grad in zip(params, grads, strict=True):
+                param -= rate * grad
         if (step + 1) % settings.sgd.record_every == 0:
             losses.append(test_loss())
     return np.array(losses)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "hard_tanh"])
-def test_batched_sgd_equals_a_plain_single_model_loop(activation):
-    section = {"depths": [3], "width": 5, "activation": activation, "input_scale": 0.3, "sgd": TINY_SGD}
+@pytest.mark.parametrize("activation, teacher", [("tanh", "near"), ("tanh", "far"), ("hard_tanh", "near")])
+def test_batched_sgd_with_biases_equals_a_plain_single_model_loop(activation, teacher):
+    section = {"depths": [3], "width": 5, "activation": activation, "input_scale": 0.3, "sigma_b2": 0.05,
+               "sgd": TINY_SGD}
     settings = from_config(IsometrySettings, section, "isometry")
     table = run_isometry_sgd(section, seed=4)
     rate = learning_rate_grid(settings)[1]
-    batched = table[(table["seed"] == 1) & np.isclose(table["learning_rate"], rate)].sort_values("step")
+    batched = table[(table["seed"] == 1) & np.isclose(table["learning_rate"], rate)
+                    & (table["teacher"] == teacher)].sort_values("step")
     assert list(batched["step"]) == [0, 4, 8, 12]
-    plain = _plain_sgd_losses(settings, 3, seed=4, sgd_seed=1, rate=rate)
+    plain = _plain_sgd_losses(settings, 3, seed=4, sgd_seed=1, rate=rate, teacher=teacher)
     np.testing.assert_allclose(batched["loss"], plain, rtol=1e-10)
     assert plain[-1] < plain[0] and not batched["diverged"].any()
 
 
+def test_the_near_teacher_starts_at_eps_squared_times_the_input_norm():
+    section = {"depths": [4], "width": 6, "input_scale": 0.3, "sigma_b2": 0.05,
+               "sgd": {**TINY_SGD, "teacher_eps": 0.1}}
+    table = run_isometry_sgd(section, seed=2)
+    start = table[(table["step"] == 0) & (table["teacher"] == "near")]["loss"]
+    np.testing.assert_allclose(start, 0.5 * 0.01 * 0.3 * 6, rtol=1e-10)  # 1/2 eps^2 |Q x|^2, |x|^2 = q M
+    far = table[(table["step"] == 0) & (table["teacher"] == "far")]["loss"]
+    assert (far > 10 * start.max()).all()
+
+
 def test_a_huge_learning_rate_is_recorded_as_diverged_and_leaves_its_batch_mates_alone():
-    sgd = {**TINY_SGD, "learning_rates": {"min": 0.05, "max": 1e5, "count": 2}, "seeds": 1}
+    sgd = {**TINY_SGD, "learning_rates": {"min": 0.05, "max": 1e5, "count": 2}, "seeds": 1, "teachers": ["far"]}
     table = run_isometry_sgd({"depths": [3], "width": 5, "input_scale": 0.3, "sgd": sgd}, seed=0)
     final = table[table["step"] == 12].set_index("learning_rate")
     assert bool(final.loc[1e5, "diverged"]) and not bool(final.loc[0.05, "diverged"])
@@ -191,31 +221,84 @@ def test_the_same_seed_gives_identical_tables_and_another_seed_does_not():
 
 
 def _synthetic_tables(fim_power: float, edge_power: float, spectrum=(1.0, 0.9, 0.8)):
+    """Three replicates (jittered by +-1 %) of orthogonal spectra growing like L^fim_power and a Gaussian one that
+    spreads with depth; three SGD seeds whose edge is 8 L^edge_power, for both teachers."""
     depths, rates = [4, 8, 16, 32], np.geomspace(0.05, 5.0, 41)
-    spectra = pd.DataFrame([{"depth": d, "width": 3, "replicate": 0, "rank": r, "value": d**fim_power * v,
-                             "activation": "tanh", "input_norm2": 1.0}
-                            for d in depths for r, v in enumerate(spectrum)])
+    jitter = {0: 1.0, 1: 1.01, 2: 0.99}
     rows = []
-    for d in depths:
-        for rate in rates:
-            stable = rate <= 8.0 * d**edge_power
-            rows += [{"depth": d, "learning_rate": rate, "seed": 0, "step": 0, "loss": 1.0, "diverged": False},
-                     {"depth": d, "learning_rate": rate, "seed": 0, "step": 5, "loss": 0.5 if stable else 1e9,
-                      "diverged": not stable}]
+    for replicate, factor in jitter.items():
+        for d in depths:
+            for r, v in enumerate(spectrum):
+                rows.append({"initialization": "orthogonal", "depth": d, "width": 3, "replicate": replicate,
+                             "rank": r, "value": d**fim_power * v * factor, "activation": "tanh",
+                             "input_norm2": 1.0})
+                rows.append({"initialization": "gaussian", "depth": d, "width": 3, "replicate": replicate, "rank": r,
+                             "value": d**fim_power * (v if r == 0 else v / d) * factor, "activation": "tanh",
+                             "input_norm2": 1.0})
+    spectra = pd.DataFrame(rows)
+    rows = []
+    for teacher in ("near", "far"):
+        for seed, factor in jitter.items():
+            for d in depths:
+                for rate in rates:
+                    stable = rate <= 8.0 * d**edge_power * factor
+                    rows += [{"teacher": teacher, "depth": d, "learning_rate": rate, "seed": seed, "step": 0,
+                              "loss": 1.0, "diverged": False},
+                             {"teacher": teacher, "depth": d, "learning_rate": rate, "seed": seed, "step": 5,
+                              "loss": 0.5 if stable else 1e9, "diverged": not stable}]
     return spectra, pd.DataFrame(rows)
 
 
 def test_claims_hold_for_linear_growth_and_fail_for_square_root_growth_and_a_spread_spectrum():
     claims = {c.id: c for c in isometry_claims(*_synthetic_tables(1.0, -1.0), {})}
     assert set(claims) == {"isometry.fim_max_grows_linearly_in_depth", "isometry.learning_rate_falls_as_one_over_depth",
-                           "isometry.spectrum_concentrates"}
+                           "isometry.spectrum_concentrates", "isometry.gaussian_spread_grows_faster"}
     assert all(c.holds and c.ours for c in claims.values())
-    assert claims["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(1.0)
+    assert claims["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(1.0, abs=0.01)
     assert claims["isometry.learning_rate_falls_as_one_over_depth"].measured == pytest.approx(-1.0, abs=0.05)
     assert "L=32" in claims["isometry.spectrum_concentrates"].detail
+    assert all("n = 3 seeds" in c.detail for c in claims.values())  # the replicate count beside every interval
     bad = {c.id: c for c in isometry_claims(*_synthetic_tables(0.5, -0.5, spectrum=(1.0, 0.4, 0.3)), {})}
-    assert not any(c.holds for c in bad.values())
-    assert bad["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(0.5)
+    assert not any(c.holds for c in bad.values() if c.id != "isometry.gaussian_spread_grows_faster")
+    assert bad["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(0.5, abs=0.01)
+
+
+def test_one_replicate_gives_no_interval_and_no_holding_claim():
+    spectra, sgd = _synthetic_tables(1.0, -1.0)
+    claims = isometry_claims(spectra[spectra["replicate"] == 0], sgd[sgd["seed"] == 0], {})
+    assert not any(c.holds for c in claims)
+
+
+def test_the_config_point_is_on_the_critical_line_with_its_fixed_point():
+    config = yaml.safe_load((Path(__file__).parents[1] / "config/config.yaml").read_text())["isometry"]
+    sigma_w2, sigma_b2 = config["sigma_w2"], config["sigma_b2"]
+    q_star = mean_field_fixed_point(sigma_w2, sigma_b2)
+    assert q_star > 0.1
+    assert mean_field_q_map(q_star, sigma_w2, sigma_b2) == pytest.approx(q_star, rel=1e-10)  # a fixed point
+    assert mean_field_chi(q_star, sigma_w2) == pytest.approx(1.0, abs=1e-9)  # chi = 1: critical
+    assert critical_sigma_w2(sigma_b2) == pytest.approx(sigma_w2, rel=1e-9)
+    # The input scale puts the first pre-activations at q*: sigma_w^2 |x|^2 / M + sigma_b^2 = q*.
+    assert sigma_w2 * config["input_scale"] + sigma_b2 == pytest.approx(q_star, rel=1e-9)
+    assert mean_field_chi(0.5, 1.0) < 1  # off the line without biases at q > 0
+
+
+def test_the_fim_with_biases_matches_an_autograd_jacobian_and_the_core_without_them():
+    settings = from_config(IsometrySettings, {"width": 5, "sigma_b2": 0.1, "sigma_w2": 1.5}, "isometry")
+    weights, biases = isometry_network(3, settings, "gaussian", torch.Generator().manual_seed(3))
+    x = sphere_inputs(1, 5, 0.4, torch.Generator().manual_seed(4))[0]
+    params = [p.clone() for p in weights + biases]
+    jacobian = torch.autograd.functional.jacobian(
+        lambda *p: network_forward(list(p[:3]), list(p[3:]), "tanh", x[None])[0], tuple(params))
+    flat = torch.cat([j.reshape(5, -1) for j in jacobian], dim=1)
+    expected = torch.linalg.eigvalsh(flat @ flat.T).flip(0)
+    got = conditional_fim_eigenvalues_with_biases(weights, biases, "tanh", x, with_biases=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    spec = MlpSpec(input_dim=5, width=5, hidden_layers=2, output_dim=5, activation="tanh", sigma_w2=1.5,
+                   initialization="gaussian")
+    zeros = [torch.zeros(5, dtype=torch.float64)] * 3
+    core = conditional_fim_eigenvalues(spec, dict(zip(spec.names, weights, strict=True)), x)
+    np.testing.assert_allclose(conditional_fim_eigenvalues_with_biases(weights, zeros, "tanh", x, False), core,
+                               rtol=1e-10)
 
 
 def test_figures_are_returned_not_saved():
@@ -223,5 +306,5 @@ def test_figures_are_returned_not_saved():
     figures = [plot_spectra(spectra), plot_fim_max_vs_depth(isometry_summary(spectra), stability_edge(sgd)),
                plot_sgd_grid(sgd)]
     assert all(isinstance(f, Figure) for f in figures)
-    assert [len(f.axes) for f in figures] == [2, 2, 2]  # the grid's second axes is its colour bar
+    assert [len(f.axes) for f in figures] == [4, 2, 2]  # spectra: a row per initialization
     matplotlib.pyplot.close("all")

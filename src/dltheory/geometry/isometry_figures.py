@@ -41,12 +41,8 @@ def _fit_line(ax, x, y, colour, label: str) -> float:
     return slope
 
 
-def plot_spectra(spectra: pd.DataFrame):
-    """Conditional-FIM eigenvalues per depth, pooled over replicates. Left: density of lambda on a log axis, the
-    dashed line at L |x|^2 (every eigenvalue of the linear orthogonal network). Right: density of lambda / lambda_max
-    (each replicate's own maximum), the dotted line at 1/2; the legend gives the fraction of eigenvalues above it."""
+def _draw_spectra(spectra: pd.DataFrame, left, right, label: str) -> None:
     colours = _depth_colours(spectra["depth"].unique())
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.8))
     positive = spectra[spectra["value"] > 0]
     edges = np.geomspace(positive["value"].min() / 1.2, positive["value"].max() * 1.2, 120)
     for depth, colour in colours.items():
@@ -60,73 +56,108 @@ def plot_spectra(spectra: pd.DataFrame):
         right.hist(relative, bins=np.linspace(0, 1, 51), density=True, histtype="step", color=colour, lw=1.4,
                    label=f"L = {depth}: {above:.0%} ≥ ½")
     left.set_xscale("log")
-    left.xaxis.set_major_locator(LogLocator(base=2))  # the spectra double with L: powers of 2 label them
+    left.xaxis.set_major_locator(LogLocator(base=4))
     left.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
     left.xaxis.set_minor_formatter(NullFormatter())
     left.set_yscale("log")
     left.set_xlabel("eigenvalue λ of the conditional FIM")
     left.set_ylabel("density")
-    left.set_title("Spectrum per depth (dashed: L|x|², the linear network)", fontsize=10)
+    left.set_title(f"{label}: spectrum per depth (dashed: L|x|²)", fontsize=10)
     left.legend(fontsize=7.5, frameon=False)
     right.axvline(0.5, color="grey", ls=":", lw=1)
     right.set_yscale("log")
     right.set_xlim(0, 1.02)
     right.set_xlabel("λ / λ_max (per replicate)")
     right.set_ylabel("density")
-    right.set_title("Concentration near the maximum", fontsize=10)
-    right.legend(fontsize=7.5, frameon=False, loc="upper left")
+    right.set_title(f"{label}: concentration near the maximum", fontsize=10)
+    right.legend(fontsize=7.5, frameon=False, loc="upper right")
+
+
+def plot_spectra(spectra: pd.DataFrame):
+    """Conditional-FIM eigenvalues per depth, pooled over replicates, one row per initialization. Left: density of
+    lambda on a log axis, the dashed line at L |x|^2 (every eigenvalue of the linear orthogonal network). Right:
+    density of lambda / lambda_max (each replicate's own maximum), the dotted line at 1/2; the legend gives the
+    fraction of eigenvalues above it."""
+    if "initialization" not in spectra:
+        spectra = spectra.assign(initialization="orthogonal")
+    initializations = list(dict.fromkeys(spectra["initialization"]))
+    figure, axes = plt.subplots(len(initializations), 2, figsize=(10.5, 3.8 * len(initializations)), squeeze=False)
+    for (left, right), initialization in zip(axes, initializations, strict=True):
+        _draw_spectra(spectra[spectra["initialization"] == initialization], left, right, initialization)
     activation = ", ".join(sorted(spectra["activation"].unique()))
-    figure.suptitle(f"Conditional FIM spectrum, {activation}, M = {int(spectra['width'].iloc[0])}, orthogonal, "
+    figure.suptitle(f"Conditional FIM spectrum, {activation}, M = {int(spectra['width'].iloc[0])}, "
                     f"{spectra['replicate'].nunique()} replicates (our setting)", fontsize=11)
     figure.tight_layout()
     return figure
 
 
+INIT_COLOURS = {"orthogonal": "#d62728", "gaussian": "#7f7f7f"}
+TEACHER_STYLE = {"near": ("s", "#1f77b4"), "far": ("D", "#ff7f0e")}
+
+
 def plot_fim_max_vs_depth(summary: pd.DataFrame, edge: pd.DataFrame):
-    """Left: lambda_max against L (log-log; bars span the replicates), its fitted slope and the linear network's
-    L |x|^2 (∝ L). Right: the stability edge eta* against L (bars up to the first unstable grid rate, where the
-    true edge lies between), its fitted slope, a ∝ 1/L line through the first depth, 2 / lambda_max (the linearised
-    edge) and the rate with the lowest final loss."""
+    """Left: lambda_max against L per initialization (log-log; bars span the replicates), its fitted slope and the
+    linear network's L |x|^2 (∝ L). Right: the stability edge eta* against L per teacher (bars up to the first
+    unstable grid rate, where the true edge lies between), its fitted slope, a ∝ 1/L line through the near
+    teacher's first depth and 2 / lambda_max of the orthogonal network (the linearised edge)."""
+    if "initialization" not in summary:
+        summary = summary.assign(initialization="orthogonal")
+    if "teacher" not in edge:
+        edge = edge.assign(teacher="far")
     figure, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0))
-    depths = summary["depth"].to_numpy()
-    left.errorbar(depths, summary["lambda_max"],
-                  yerr=[summary["lambda_max"] - summary["lambda_max_low"],
-                        summary["lambda_max_high"] - summary["lambda_max"]],
-                  fmt="o", color="#d62728", ms=5, capsize=2, label="λ_max (mean over replicates)", zorder=3)
-    _fit_line(left, depths, summary["lambda_max"].to_numpy(), "#d62728", "λ_max")
-    left.plot(depths, summary["linear_value"], "k--", lw=1, label="L|x|² (linear network, ∝ L)")
+    for initialization, rows in summary.groupby("initialization", sort=False):
+        colour = INIT_COLOURS.get(initialization, "k")
+        depths = rows["depth"].to_numpy()
+        left.errorbar(depths, rows["lambda_max"],
+                      yerr=[rows["lambda_max"] - rows["lambda_max_low"], rows["lambda_max_high"] - rows["lambda_max"]],
+                      fmt="o", color=colour, ms=5, capsize=2, label=f"λ_max, {initialization}", zorder=3)
+        _fit_line(left, depths, rows["lambda_max"].to_numpy(), colour, initialization)
+    main = summary[summary["initialization"] == summary["initialization"].iloc[0]]
+    if "orthogonal" in set(summary["initialization"]):
+        main = summary[summary["initialization"] == "orthogonal"]
+    depths = main["depth"].to_numpy()
+    left.plot(depths, main["linear_value"], "k--", lw=1, label="L|x|² (linear network, ∝ L)")
     _depth_axis(left, depths)
     left.set_yscale("log")
     left.set_ylabel("largest eigenvalue λ_max")
     left.set_title("Maximum of the conditional FIM", fontsize=10)
-    left.legend(fontsize=7.5, frameon=False)
+    left.legend(fontsize=7, frameon=False)
 
-    edge = edge.sort_values("depth")
-    edge_depths = edge["depth"].to_numpy()
-    upper = np.where(np.isfinite(edge["first_unstable"]), edge["first_unstable"] - edge["edge"], 0)
-    right.errorbar(edge_depths, edge["edge"], yerr=[np.zeros(len(edge)), upper], fmt="s", color="#1f77b4", ms=5,
-                   capsize=2, label="η* (largest stable rate; bar: to the first unstable)", zorder=3)
-    finite = edge[np.isfinite(edge["edge"])]
-    _fit_line(right, finite["depth"].to_numpy(), finite["edge"].to_numpy(), "#1f77b4", "η*")
-    if len(finite):
-        first = finite.iloc[0]
-        right.plot(edge_depths, first["edge"] * first["depth"] / edge_depths, ":", color="grey", lw=1.2,
-                   label="∝ 1/L through the first depth")
-    right.plot(depths, 2 / summary["lambda_max"], "--", color="#d62728", lw=1, label="2/λ_max (linearised edge)")
-    right.plot(edge_depths, edge["best_rate"], "v", color="#2ca02c", ms=5, label="rate with the lowest final loss")
-    _depth_axis(right, sorted(set(depths) | set(edge_depths)))
+    all_depths = set(depths)
+    for teacher, rows in edge.groupby("teacher", sort=False):
+        marker, colour = TEACHER_STYLE.get(teacher, ("s", "k"))
+        rows = rows.sort_values("depth")
+        edge_depths = rows["depth"].to_numpy()
+        all_depths |= set(edge_depths)
+        upper = np.where(np.isfinite(rows["first_unstable"]), rows["first_unstable"] - rows["edge"], 0)
+        right.errorbar(edge_depths, rows["edge"], yerr=[np.zeros(len(rows)), upper], fmt=marker, color=colour, ms=5,
+                       capsize=2, label=f"η*, teacher {teacher}", zorder=3)
+        finite = rows[np.isfinite(rows["edge"])]
+        _fit_line(right, finite["depth"].to_numpy(), finite["edge"].to_numpy(), colour, f"η* {teacher}")
+        if teacher == "near" and len(finite):
+            first = finite.iloc[0]
+            right.plot(edge_depths, first["edge"] * first["depth"] / edge_depths, ":", color="grey", lw=1.2,
+                       label="∝ 1/L through the first depth")
+    right.plot(depths, 2 / main["lambda_max"], "--", color="#d62728", lw=1, label="2/λ_max (linearised edge)")
+    _depth_axis(right, sorted(all_depths))
     right.set_yscale("log")
     right.set_ylabel("learning rate η")
-    right.set_title("Online SGD (batch 1): stability edge", fontsize=10)
+    right.set_title("Online SGD (batch 1, initial phase): stability edge", fontsize=10)
     right.legend(fontsize=7, frameon=False)
     figure.tight_layout()
     return figure
 
 
-def plot_sgd_grid(sgd: pd.DataFrame):
+def plot_sgd_grid(sgd: pd.DataFrame, teacher: str | None = None):
     """Final over initial test loss (geometric mean over seeds, log10, blue below 1) over the (depth, learning rate)
-    grid; × where some seed diverged (its cell grey if every seed did); the black step is the stability edge eta*
+    grid of one teacher (default: near if run, the main condition); × where some seed diverged (its cell grey if
+    every seed did); the black step is the stability edge eta*
     (:func:`dltheory.geometry.isometry.stability_edge`)."""
+    if "teacher" not in sgd:
+        sgd = sgd.assign(teacher="far")
+    if teacher is None:
+        teacher = "near" if "near" in set(sgd["teacher"]) else sgd["teacher"].iloc[0]
+    sgd = sgd[sgd["teacher"] == teacher]
     last = sgd.groupby(["depth", "learning_rate", "seed"])["step"].transform("max")
     final = sgd[sgd["step"] == last].set_index(["depth", "learning_rate", "seed"])
     initial = sgd[sgd["step"] == 0].set_index(["depth", "learning_rate", "seed"])["loss"]
@@ -162,7 +193,8 @@ def plot_sgd_grid(sgd: pd.DataFrame):
     colourbar = figure.colorbar(mesh, ax=ax)
     colourbar.set_label("log10(final / initial loss), mean over seeds")
     steps = int(sgd["step"].max())
-    ax.set_title(f"Online SGD, batch 1, {steps} steps: loss over (η, L)\n× diverged; black: stability edge η*",
+    ax.set_title(f"Online SGD, batch 1, {steps} steps, teacher {teacher}: loss over (η, L)\n× diverged; black: "
+                 "stability edge η*",
                  fontsize=10)
     figure.tight_layout()
     return figure

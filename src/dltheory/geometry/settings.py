@@ -293,9 +293,16 @@ class IsometrySgd:
     # float32: the edge is set by O(1) factors per step, far above float32 rounding, and SGD is memory-bound,
     # so float32 halves its time; float64 is there for tests against a plain loop. One of SGD_DTYPE_NAMES.
     dtype: str = "float32"
+    # Teachers (issue 20): "near" is y = f0(x) + teacher_eps Q x, f0 the student's own initial function (the main
+    # condition: the NTK picture's edge 2 / lambda_max applies there); "far" is y = Q x (the second condition). The
+    # first is the main one in the claim.
+    teachers: tuple[str, ...] = ("near", "far")
+    teacher_eps: float = 0.1
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
+        if not set(self.teachers) <= {"near", "far"} or not self.teachers:
+            raise ValueError(f"teachers: a non-empty subset of near, far; got {self.teachers}")
         if not self.divergence_threshold > 1:
             raise ValueError(f"divergence_threshold: a multiple of the initial loss, must exceed 1, got "
                              f"{self.divergence_threshold}")
@@ -311,6 +318,10 @@ class IsometryClaims:
     # averaged over replicates, is at least this. 0.5, "most eigenvalues within a factor 2 of the maximum", was
     # fixed as a round number, not tuned to the measurement (ours).
     concentration_threshold: float = 0.5
+    # Confidence of the Student-t intervals over seeds; the slope claims hold only when the whole interval lies
+    # within the tolerance, the concentration claim when the interval's lower end is above the threshold, the
+    # contrast when the interval of (Gaussian - orthogonal) spread slope is above 0.
+    confidence: float = 0.95
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
@@ -331,18 +342,26 @@ class IsometrySettings:
     # tanh (ours, see dltheory.geometry.isometry's docstring); "hard_tanh" follows HK21's theory, "linear" is the
     # exact isometry. One of ISOMETRY_ACTIVATIONS.
     activation: str = "tanh"
-    # sigma_w^2 = 1: the critical point of tanh (and hard-tanh) without biases.
+    # sigma_w^2 = 1: the critical point of tanh (and hard-tanh) without biases. With sigma_b2 > 0 the config
+    # names a point on the critical line chi = 1 (dltheory.geometry.isometry.critical_sigma_w2).
     sigma_w2: float = 1.0
+    # Bias variance (biases N(0, sigma_b^2), counted as parameters of the FIM); 0: no biases.
+    sigma_b2: float = 0.0
+    # Weight initializations compared: orthogonal (isometric) and Gaussian (the contrast). The first is the one
+    # HK21's claims are about.
+    initializations: tuple[str, ...] = ("orthogonal", "gaussian")
     # q = |x|^2 / M, the variance per input unit (ours). Small q is closer to isometry: the tanh network stays near
     # its linearisation while 2 q L << 1 (0.128 at L = 64 for q = 1e-3).
     input_scale: float = 1e-3
     # Replicates of the spectrum: each a fresh input x and a fresh initialization at every depth.
-    replicates: int = 4
+    replicates: int = 5
     sgd: IsometrySgd = field(default_factory=IsometrySgd)
     claims: IsometryClaims = analysis_field(default_factory=IsometryClaims)
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
+        if not set(self.initializations) <= {"orthogonal", "gaussian"} or not self.initializations:
+            raise ValueError(f"initializations: a non-empty subset of orthogonal, gaussian; got {self.initializations}")
 
     def figure_names(self) -> tuple[str, ...]:
         return ("spectra", "max_and_edge_vs_depth", "sgd_grid")
