@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullLocator
 
 from dltheory.geometry.natgrad import (
     KFAC_PAPER,
@@ -45,7 +46,7 @@ def plot_exact_vs_width(table: pd.DataFrame, drop_threshold: float, prediction_f
     columns = [c for c in ("drop", "ntk_ratio") if c in per_width]
     figure, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 4), squeeze=False)
     titles = {"drop": ("train loss step 0 / step 1", drop_threshold),
-              "ntk_ratio": ("test loss after one step: max(network / NTK limit, inverse)", prediction_factor)}
+              "ntk_ratio": ("test loss after one step, network vs NTK limit (≥ 1)", prediction_factor)}
     for ax, column in zip(axes[0], columns, strict=True):
         label, threshold = titles[column]
         ax.scatter(per_width["width"], per_width[column], s=10, color="#999999", label="seeds")
@@ -58,6 +59,7 @@ def plot_exact_vs_width(table: pd.DataFrame, drop_threshold: float, prediction_f
                     label=f"geometric mean, {confidence:.0%} t interval (n = {count})")
         ax.axhline(threshold, ls="--", color="#d62728", label=f"claim threshold {threshold:g}")
         ax.set(xscale="log", yscale="log", xlabel="width M", ylabel=label)
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.legend(fontsize=7)
     figure.tight_layout()
