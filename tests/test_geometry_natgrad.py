@@ -85,3 +85,10 @@ def test_the_exact_job_sweeps_widths_over_seeds_and_the_claims_use_the_interval_
     assert ratio.measured == pytest.approx(natgrad.geometric_interval(largest["ntk_ratio"], 0.95)["high"], rel=1e-3)
     assert "(n = 3)" in ratio.detail and "M = 16" in ratio.detail
     assert "K-FAC (paper's convention)" in claims["natgrad.approximations_match_exact_ngd"].detail
+    test = table[(table["split"] == "test") & (table["metric"] == "loss") & (table["step"] == 1)
+                 & (table["width"] == 32)].groupby(["method", "replicate"])["value"].first()
+    kfac = test[natgrad.KFAC_PAPER] / test["exact"]
+    interval = natgrad.geometric_interval(np.maximum(kfac, 1 / kfac), 0.95)
+    predict = claims["natgrad.approximations_predict_as_exact_ngd"]
+    assert predict.measured >= round(interval["high"], 2) - 0.01  # the largest upper end over the approximations
+    assert predict.holds == (predict.measured <= 1.5)

@@ -156,6 +156,9 @@ class NatgradClaims:
     # ours: how far exact NGD's test loss after one step may be from the NTK-limit prediction; the code's README has
     # 4.23e-3 against 4.37e-3 at M = 4096, and the NTK itself deviates like 1/sqrt(M).
     prediction_factor: float = 1.5
+    # Every approximation's test loss after one step within this factor of exact NGD's (either way): KO20's same
+    # function-space dynamics predict the same test outputs.
+    test_loss_factor: float = 1.5
     # Two-sided Student-t intervals over the replicates; a claim holds when its whole interval meets the threshold.
     confidence: float = 0.95
 
