@@ -567,6 +567,9 @@ def isometry_claims(spectra: pd.DataFrame, sgd: pd.DataFrame, section: IsometryS
     setting = (f"{settings.activation}, M = {settings.width}, sigma_w^2 = {settings.sigma_w2:.5g}, sigma_b^2 = "
                f"{settings.sigma_b2:g} ({critical}; the critical point written in the config before any run), "
                f"|x|^2/M = {settings.input_scale:.4g}")
+    # q*, or without biases (q* = 0, reached slowly) the first layer's pre-activation variance sigma_w^2 q.
+    q_first = (mean_field_fixed_point(settings.sigma_w2, settings.sigma_b2, settings.activation)
+               if settings.sigma_b2 > 0 else settings.sigma_w2 * settings.input_scale)
     mean_slopes = {init: t_interval(_replicate_slopes(table, "mean", "replicate"), confidence)
                    for init, table in by_init.items()}
     pilots = ("pilots after the first run (3 replicates, orthogonal, M = 64, L = 4..64, other points of the critical "
@@ -578,8 +581,7 @@ def isometry_claims(spectra: pd.DataFrame, sgd: pd.DataFrame, section: IsometryS
                  + ", chi = 1 keeps each layer's mean squared singular value at 1), but at q* > 0 the singular "
                  "values of the orthogonal tanh network's Jacobian spread with depth (Pennington, Schoenholz & "
                  "Ganguli 2017: isometry needs L q* small; here L q* = "
-                 f"{min(settings.depths) * mean_field_fixed_point(settings.sigma_w2, settings.sigma_b2, settings.activation):.2g}"  # noqa: E501
-                 f"..{max(settings.depths) * mean_field_fixed_point(settings.sigma_w2, settings.sigma_b2, settings.activation):.2g}"  # noqa: E501
+                 f"{min(settings.depths) * q_first:.2g}..{max(settings.depths) * q_first:.2g}"
                  "), so lambda_max outgrows L and the spectrum spreads; the pilots show the law returning as q* -> 0 "
                  "(the linear corner). Not a bug: the linear network gives every eigenvalue L |x|^2 and the FIM with "
                  "biases matches an autograd Jacobian to 1e-10 (tests)")
