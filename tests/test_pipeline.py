@@ -31,7 +31,7 @@ FAMILY_FIGURES = {
             "dirac"],
     "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
     "batchnorm": ["fisher_vs_width", "gd_grid"],
-    "natgrad": ["loss_vs_step"],
+    "natgrad": ["loss_vs_step", "exact_vs_width"],
     "spectra": ["histograms", "outliers_vs_width"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
 }
@@ -138,13 +138,16 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     assert len(grid) == 2 * 2 * 5  # (none, last_batch_norm) x 2 widths x 5 rates
     natgrad = read_table(smoke_run / "results/natgrad/natgrad.parquet")
     first = natgrad[(natgrad.metric == "loss") & (natgrad.split == "train") & (natgrad.step <= 1)]
-    assert set(first.method) == {*NATGRAD_METHODS, "ntk_limit"}  # the exact job adds the NTK-limit prediction
-    assert first.groupby("method").value.nunique().drop("gd").eq(2).all()  # every method moved the loss
+    # The exact job adds the NTK-limit prediction, the K-FAC job the paper's convention beside the textbook one.
+    assert set(first.method) == {*NATGRAD_METHODS, "ntk_limit", "kfac_paper"}
+    # Every method moved the loss in every (width, replicate): its step-1 loss differs from its step-0 loss.
+    steps = first.pivot_table(index=["method", "width", "replicate"], columns="step", values="value")
+    assert (steps[0] != steps[1]).all() and steps.index.get_level_values("replicate").nunique() >= 2
     spectra = read_table(smoke_run / "results/spectra/spectra.parquet")
     assert set(spectra.matrix) == {"fim_linear", "fim_softmax", "input_linear", "input_softmax"}
     isometry = read_table(smoke_run / "results/isometry/isometry.parquet")
     assert set(isometry.part) == {"spectra", "sgd"} and set(isometry.depth) == {2, 4}
-    prefixes = {"batchnorm": 5, "natgrad": 4, "spectra": 4, "isometry": 3}
+    prefixes = {"batchnorm": 5, "natgrad": 5, "spectra": 4, "isometry": 4}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
