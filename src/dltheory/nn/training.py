@@ -38,6 +38,22 @@ def _validation_mse(model: BatchedMLP, val_x, val_y, n_val, chunk: int = 4096) -
     return total / n_val.to(val_x.dtype)
 
 
+def pad_train_validation(datasets, n_val: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Split each (X, y) into its first n - n_val rows (training) and the rest (validation), zero-padded to common
+    shapes: (train_x, train_y, n_train, val_x, val_y), float32, for ``train_batched_regression``."""
+    dim = datasets[0][0].shape[1]
+    n_train = np.array([len(y) for _, y in datasets]) - n_val
+    n_models, max_train, max_val = len(datasets), n_train.max(), n_val.max()
+    train_x = np.zeros((n_models, max_train, dim), np.float32)
+    train_y = np.zeros((n_models, max_train), np.float32)
+    val_x = np.zeros((n_models, max_val, dim), np.float32)
+    val_y = np.zeros((n_models, max_val), np.float32)
+    for i, (x, y) in enumerate(datasets):
+        train_x[i, : n_train[i]], train_y[i, : n_train[i]] = x[: n_train[i]], y[: n_train[i]]
+        val_x[i, : n_val[i]], val_y[i, : n_val[i]] = x[n_train[i] :], y[n_train[i] :]
+    return train_x, train_y, n_train, val_x, val_y
+
+
 def train_batched_regression(
     model: BatchedMLP,
     train_x: torch.Tensor,

@@ -77,13 +77,13 @@ def _interval_text(result: dict) -> str:
             f"(t-interval, R={result['replicates']})")
 
 
-def paired_difference(table: pd.DataFrame, runs: pd.DataFrame, target: str, method_a: str, method_b: str,
+def paired_difference(errors_of: dict, runs: pd.DataFrame, target: str, method_a: str, method_b: str,
                       confidence: float) -> tuple[dict, int]:
-    """slope(a) − slope(b) with its t-interval over the replicates in which both methods learned at every n.
+    """slope(a) − slope(b) with its t-interval over the replicates in which both methods learned at every n
+    (``errors_of``: ``error_matrices`` of the target).
 
     Returns the interval record and the number of replicates left out for an unlearned run.
     """
-    errors_of = error_matrices(table, target)
     (errors_a, sizes), (errors_b, _) = errors_of[method_a], errors_of[method_b]
     usable = learned_replicates(learned_matrix(runs, target, method_a), learned_matrix(runs, target, method_b))
     result = slope_difference_interval(errors_a[usable], errors_b[usable], sizes, confidence)
@@ -121,7 +121,7 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
     suffix = f"; target: {kind}" + (f"; {pilots}" if pilots else "")
     claims = [_learning_claim(runs, target, errors_of, suffix)]
     for method in linear:
-        diff, dropped = paired_difference(table, runs, target, "dnn", method, confidence)
+        diff, dropped = paired_difference(errors_of, runs, target, "dnn", method, confidence)
         note = _unlearned_note(dropped, diff["replicates"])
         testable = np.isfinite(diff["high"])
         if pieces >= 2:

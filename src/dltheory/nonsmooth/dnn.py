@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
-from dltheory.nn.training import TrainingOutcome, predict_batched, train_batched_regression
+from dltheory.nn.training import TrainingOutcome, pad_train_validation, predict_batched, train_batched_regression
 from dltheory.nonsmooth.settings import DNNSettings
 from dltheory.runtime import resolve_device
 
@@ -28,15 +28,7 @@ def train_dnn_batch(
     dim = datasets[0][0].shape[1]
     sizes = np.array([len(y) for _, y in datasets])
     n_val = np.maximum(1, np.round(sizes * settings.validation_fraction).astype(int))
-    n_train = sizes - n_val
-    n_models, max_train, max_val = len(datasets), n_train.max(), n_val.max()
-    train_x = np.zeros((n_models, max_train, dim), np.float32)
-    train_y = np.zeros((n_models, max_train), np.float32)
-    val_x = np.zeros((n_models, max_val, dim), np.float32)
-    val_y = np.zeros((n_models, max_val), np.float32)
-    for i, (x, y) in enumerate(datasets):
-        train_x[i, : n_train[i]], train_y[i, : n_train[i]] = x[: n_train[i]], y[: n_train[i]]
-        val_x[i, : n_val[i]], val_y[i, : n_val[i]] = x[n_train[i] :], y[n_train[i] :]
+    train_x, train_y, n_train, val_x, val_y = pad_train_validation(datasets, n_val)
 
     def tensor(array):
         return torch.as_tensor(array, device=device)
