@@ -23,6 +23,24 @@ def replicate_slopes(errors: np.ndarray, n: np.ndarray) -> float:
     return loglog_slope(n, np.exp(np.mean(np.log(errors), axis=0)))
 
 
+def mean_interval(values, confidence: float) -> dict:
+    """Mean of independent replicates with its Student-t interval, mean ± t_{R-1} · sd / √R.
+
+    Returns mean, low, high and replicates; with fewer than 2 replicates or a non-finite value the ends are NaN.
+    Every family's replicate interval is this one (slope differences, log ratios, per-seed statistics).
+    """
+    from scipy import stats as scipy_stats
+
+    values = np.asarray(values, float).ravel()
+    replicates = int(values.size)
+    result = {"mean": float(values.mean()) if replicates else float("nan"), "low": float("nan"),
+              "high": float("nan"), "replicates": replicates}
+    if replicates >= 2 and np.all(np.isfinite(values)):
+        half = float(scipy_stats.t.ppf(0.5 + confidence / 2, replicates - 1) * values.std(ddof=1) / np.sqrt(replicates))
+        result.update(low=result["mean"] - half, high=result["mean"] + half)
+    return result
+
+
 def slope_difference_interval(errors_a: np.ndarray, errors_b: np.ndarray, n: np.ndarray, confidence: float) -> dict:
     """Slope of method a minus slope of method b with a Student-t interval over paired replicates (issue 19).
 
@@ -33,8 +51,6 @@ def slope_difference_interval(errors_a: np.ndarray, errors_b: np.ndarray, n: np.
     min–max of at most 3 values), its coverage is exact for normal differences at any R ≥ 2; with one replicate, or
     a non-finite error, there is no interval (NaN). Returns difference, low, high, replicates and the method.
     """
-    from scipy import stats as scipy_stats
-
     errors_a, errors_b = np.asarray(errors_a, float), np.asarray(errors_b, float)
     if errors_a.shape != errors_b.shape or errors_a.ndim != 2:
         raise ValueError(f"paired errors need one shape (replicates, sizes), got {errors_a.shape} and "
@@ -46,10 +62,6 @@ def slope_difference_interval(errors_a: np.ndarray, errors_b: np.ndarray, n: np.
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(usable, _slopes(np.log(errors), n), np.nan)
 
-    differences = slopes(errors_a) - slopes(errors_b)
-    result = {"difference": float(differences.mean()), "low": float("nan"), "high": float("nan"),
-              "replicates": int(replicates), "method": "t"}
-    if replicates >= 2 and np.all(np.isfinite(differences)):
-        half = scipy_stats.t.ppf(0.5 + confidence / 2, replicates - 1) * differences.std(ddof=1) / np.sqrt(replicates)
-        result.update(low=float(result["difference"] - half), high=float(result["difference"] + half))
-    return result
+    interval = mean_interval(slopes(errors_a) - slopes(errors_b), confidence)
+    return {"difference": interval["mean"], "low": interval["low"], "high": interval["high"],
+            "replicates": int(replicates), "method": "t"}

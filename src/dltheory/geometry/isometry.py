@@ -45,6 +45,7 @@ from dltheory.geometry.settings import ISOMETRY_ACTIVATIONS, SGD_DTYPE_NAMES, Is
 from dltheory.seeds import derive_seed
 from dltheory.settings import from_config
 from dltheory.stats import loglog_slope, slope_difference_interval
+from dltheory.stats import mean_interval as t_interval
 
 FAMILY = "isometry"
 SOURCE_ABSTRACT = ("Hayase & Karakida, AISTATS 2021 (arXiv 2006.07814), abstract: the conditional FIM 'concentrates "
@@ -193,20 +194,6 @@ def conditional_fim_eigenvalues_with_biases(weights, biases, activation: str, x:
         if layer > 0:
             backward = (backward @ weights[layer]) * slopes[layer - 1]
     return torch.linalg.eigvalsh(gram).flip(0)
-
-
-def t_interval(values, confidence: float) -> dict:
-    """Mean of independent replicates with a Student-t interval mean ± t_{n-1} sd / sqrt(n) (NaN bounds with fewer
-    than 2 replicates or a non-finite value)."""
-    from scipy import stats as scipy_stats
-
-    values = np.asarray(values, float)
-    result = {"mean": float(values.mean()) if len(values) else float("nan"), "low": float("nan"),
-              "high": float("nan"), "replicates": int(len(values))}
-    if len(values) >= 2 and np.all(np.isfinite(values)):
-        half = scipy_stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-        result.update(low=result["mean"] - half, high=result["mean"] + half)
-    return result
 
 
 def format_interval(interval: dict, fmt: str = ".3f", unit: str = "seeds") -> str:

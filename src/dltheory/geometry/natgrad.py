@@ -42,6 +42,7 @@ from dltheory.geometry.mlp import MlpSpec, forward, init_params
 from dltheory.geometry.settings import METHODS, NatgradSettings
 from dltheory.seeds import derive_seed
 from dltheory.settings import from_config
+from dltheory.stats import mean_interval as t_interval
 
 NATURAL_METHODS = METHODS[1:]
 KFAC_PAPER = "kfac_paper"  # K-FAC in the paper's convention (rows of the K-FAC job; not a configurable method)
@@ -314,19 +315,6 @@ APPROXIMATION_DIAGNOSIS = (
     "the input condition (N = 40 <= input rank; centring the inputs made K-FAC's ratio 17-43x, worse) and not only "
     "the convention (the textbook one is ~30x). Unit-wise, which the paper covers 'under some assumptions' (its "
     "rate takes a ReLU unit active half the time), has the same gap")
-
-
-def t_interval(values, confidence: float) -> dict:
-    """Mean with a two-sided Student-t interval mean ± t_{R-1} sd / sqrt(R) over R replicates (NaN ends when R < 2)."""
-    from scipy import stats as scipy_stats
-
-    values = np.asarray(values, float)
-    mean, count = float(values.mean()), len(values)
-    low = high = float("nan")
-    if count >= 2:
-        half = float(scipy_stats.t.ppf(0.5 + confidence / 2, count - 1) * values.std(ddof=1) / np.sqrt(count))
-        low, high = mean - half, mean + half
-    return {"mean": mean, "low": low, "high": high, "replicates": count}
 
 
 def geometric_interval(values, confidence: float) -> dict:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from dltheory.claims import Claim
 from dltheory.references import LEARNED_FRACTION
-from dltheory.stats import slope_difference_interval
+from dltheory.stats import mean_interval, slope_difference_interval
 
 __all__ = [
     "BASELINES",
@@ -98,15 +97,11 @@ def _matrices(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def t_interval(values, confidence: float) -> dict:
-    """Mean of per-replicate values with its Student-t interval, mean ± t_{R-1} sd / sqrt(R); NaN ends for R < 2."""
-    values = np.asarray(values, float)
-    replicates = int(values.size)
-    mean = float(values.mean()) if replicates else np.nan
-    result = {"difference": mean, "low": np.nan, "high": np.nan, "replicates": replicates, "method": "t"}
-    if replicates >= 2 and np.all(np.isfinite(values)):
-        half = scipy_stats.t.ppf(0.5 + confidence / 2, replicates - 1) * values.std(ddof=1) / np.sqrt(replicates)
-        result.update(low=mean - half, high=mean + half)
-    return result
+    """``dltheory.stats.mean_interval`` in the record shape of ``slope_difference_interval`` (its mean as
+    ``difference``)."""
+    interval = mean_interval(values, confidence)
+    return {"difference": interval["mean"], "low": interval["low"], "high": interval["high"],
+            "replicates": interval["replicates"], "method": "t"}
 
 
 def _interval_text(interval: dict, digits: int = 3) -> str:

@@ -13,7 +13,7 @@ from dltheory.claims import Claim
 from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
 from dltheory.nonsmooth.theory import dnn_rate_exponent, linear_rate_exponent
 from dltheory.references import LEARNED_FRACTION, learned, learned_replicates
-from dltheory.stats import replicate_slopes, slope_difference_interval
+from dltheory.stats import mean_interval, replicate_slopes, slope_difference_interval
 
 SOURCE_THM7 = "Imaizumi & Fukumizu, JMLR 23(111) 2022, Thm 7 / Cor 8"
 SOURCE_PROP15 = "Imaizumi & Fukumizu, JMLR 23(111) 2022, Prop 15 and Remark 16"
@@ -202,14 +202,10 @@ def _learning_claim(runs: pd.DataFrame, target: str, errors_of: dict, suffix: st
 
 def _excess_error(errors_of: dict, method: str, confidence: float) -> str:
     """The DNN's error over the linear estimator's at the largest n: geometric mean ratio with its t-interval."""
-    from scipy import stats as scipy_stats
-
     log_ratio = np.log(errors_of["dnn"][0][:, -1]) - np.log(errors_of[method][0][:, -1])
-    replicates = len(log_ratio)
-    centre = log_ratio.mean()
-    if replicates < 2 or not np.all(np.isfinite(log_ratio)):
-        return f"finding: DNN error / {method} error at the largest n: {np.exp(centre):.2f} (no interval)"
-    half = scipy_stats.t.ppf(0.5 + confidence / 2, replicates - 1) * log_ratio.std(ddof=1) / np.sqrt(replicates)
-    return (f"finding: DNN error / {method} error at the largest n = {np.exp(centre):.2f} "
-            f"[{np.exp(centre - half):.2f}, {np.exp(centre + half):.2f}] (t-interval on the log ratio, "
-            f"R={replicates})")
+    interval = mean_interval(log_ratio, confidence)
+    if not np.isfinite(interval["low"]):
+        return f"finding: DNN error / {method} error at the largest n: {np.exp(interval['mean']):.2f} (no interval)"
+    return (f"finding: DNN error / {method} error at the largest n = {np.exp(interval['mean']):.2f} "
+            f"[{np.exp(interval['low']):.2f}, {np.exp(interval['high']):.2f}] (t-interval on the log ratio, "
+            f"R={interval['replicates']})")
