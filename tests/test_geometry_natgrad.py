@@ -62,13 +62,13 @@ def test_t_interval_is_the_student_t_interval_and_the_geometric_one_is_its_expon
 
 
 def test_the_exact_job_sweeps_widths_over_seeds_and_the_claims_use_the_interval_at_the_largest():
-    section = {"width": 32, "widths": [16, 64], "replicates": 3, "layers": 4, "train_size": 10, "test_size": 8,
-               "steps": 1, "gd": {"steps": 5, "rate_multiples": [1.0]}}
+    section = {"width": 32, "widths": [16, 64], "approximation_widths": [16], "replicates": 3, "layers": 4,
+               "train_size": 10, "test_size": 8, "steps": 1, "gd": {"steps": 5, "rate_multiples": [1.0]}}
     table = pd.concat([natgrad.run_method(m, section, seed=1) for m in ("gd", "exact", "kfac")], ignore_index=True)
     exact = table[table["method"] == "exact"]
     assert sorted(exact.groupby(["width", "replicate"]).groups) == [(w, r) for w in (16, 32, 64) for r in range(3)]
-    others = table[~table["method"].isin(["exact", natgrad.PREDICTION])]
-    assert set(others["width"]) == {32}  # the other methods run at width only
+    assert set(table[table["method"] == "gd"]["width"]) == {32}  # GD runs at width only
+    assert set(table[table["method"] == natgrad.KFAC_PAPER]["width"]) == {16, 32}  # approximations: approximation_widths
     assert {"kfac", natgrad.KFAC_PAPER, natgrad.PREDICTION} <= set(table["method"])
     # every method starts from the same network and data in a replicate; replicates differ
     start = table[(table["step"] == 0) & (table["split"] == "train") & (table["metric"] == "loss")
@@ -92,3 +92,35 @@ def test_the_exact_job_sweeps_widths_over_seeds_and_the_claims_use_the_interval_
     predict = claims["natgrad.approximations_predict_as_exact_ngd"]
     assert predict.measured >= round(interval["high"], 2) - 0.01  # the largest upper end over the approximations
     assert predict.holds == (predict.measured <= 1.5)
+
+    # the one-step loss against width: one slope per seed from the fractions, judged at the interval's upper end
+    fractions = natgrad.one_step_fractions(table)
+    kfac_rows = fractions[fractions["method"] == natgrad.KFAC_PAPER].pivot(index="replicate", columns="width",
+                                                                              values="fraction")
+    slopes = natgrad.width_slopes(fractions)
+    np.testing.assert_allclose(slopes[natgrad.KFAC_PAPER], np.log(kfac_rows[32] / kfac_rows[16]) / np.log(2))
+    assert set(slopes) == {"exact", "kfac", natgrad.KFAC_PAPER}  # methods at one width only have no slope
+    vanish = claims["natgrad.one_step_loss_vanishes_with_width"]
+    highest = max(natgrad.t_interval(slopes[m], 0.95)["high"] for m in ("exact", natgrad.KFAC_PAPER))
+    assert vanish.measured == pytest.approx(highest, abs=0.006) and vanish.holds == (highest <= -0.5)
+    assert "not judged, K-FAC in the textbook convention" in vanish.detail and "(n = 3)" in vanish.detail
+
+
+def test_forster_transform_puts_the_digits_in_radial_isotropic_position_and_maps_the_test_set_alike():
+    """The digits 0/1 at N = 100 span fewer dimensions than N: after the transform the rows have unit norm and
+    (r/N) Z^T Z is within the code's stalling deviation of the identity on the span, as the returned deviation says."""
+    x, y, x_test, _ = natgrad.digits_two_classes((0, 1), 100, 20, seed=3, input_transform="forster")
+    raw, *_ = natgrad.digits_two_classes((0, 1), 100, 20, seed=3)
+    transform, deviation = natgrad.forster_transform(raw.numpy())
+    rank = transform.shape[1]
+    assert rank == np.linalg.matrix_rank(raw.numpy()) < 64 and x.shape == (100, rank) and x_test.shape == (20, rank)
+    np.testing.assert_allclose(x.norm(dim=1).numpy(), 1.0)
+    np.testing.assert_allclose(x_test.norm(dim=1).numpy(), 1.0)
+    moment = x.numpy().T @ x.numpy() * rank / 100
+    assert np.linalg.norm(moment - np.eye(rank), 2) == pytest.approx(deviation, rel=1e-6, abs=1e-9)
+    assert deviation < 0.05 < np.linalg.norm(raw.numpy().T @ raw.numpy() * 64 / 100 - np.eye(64), 2)
+    # points in general position reach the tolerance
+    points = np.random.default_rng(0).standard_normal((30, 5)) * [1, 2, 4, 8, 16]
+    assert natgrad.forster_transform(points)[1] < 1e-3
+    with pytest.raises(ValueError, match="input_transform"):
+        natgrad.digits_two_classes((0, 1), 10, 5, seed=0, input_transform="whiten")

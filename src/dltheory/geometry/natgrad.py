@@ -49,9 +49,10 @@ KFAC_PAPER = "kfac_paper"  # K-FAC in the paper's convention (rows of the K-FAC 
 PREDICTION = "ntk_limit"  # the rows of the NTK-limit prediction of exact NGD (not a method the pipeline trains)
 RELU_GAMMA = 0.5  # the fraction of active ReLU units, in the unit-wise rate (ngd_in_wide_nn's get_ng_opt_lr)
 
-def digits_two_classes(classes, train_size: int, test_size: int, seed: int):
+def digits_two_classes(classes, train_size: int, test_size: int, seed: int, input_transform: str = "none"):
     """Train and test sets of two digits classes: x scaled to unit norm, y = -0.5 / +0.5, drawn without replacement
-    (seeded); tensors in float64."""
+    (seeded); tensors in float64. ``input_transform="forster"``: the training inputs' Forster transform
+    (:func:`forster_transform`) maps both sets, rows scaled to unit norm again."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -65,8 +66,41 @@ def digits_two_classes(classes, train_size: int, test_size: int, seed: int):
     y = np.where(labels[order] == classes[1], 0.5, -0.5)
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
     n = train_size
-    return (as_tensor(x[:n]), as_tensor(y[:n, None]), as_tensor(x[n:n + test_size]),
-            as_tensor(y[n:n + test_size, None]))
+    x_train, x_test = x[:n], x[n:n + test_size]
+    if input_transform == "forster":
+        transform, _ = forster_transform(x_train)
+        x_train, x_test = unit_rows(x_train @ transform), unit_rows(x_test @ transform)
+    elif input_transform != "none":
+        raise ValueError(f"natgrad: unknown input_transform {input_transform!r}; known: none, forster")
+    return as_tensor(x_train), as_tensor(y[:n, None]), as_tensor(x_test), as_tensor(y[n:n + test_size, None])
+
+
+def forster_transform(x: np.ndarray, iterations: int = 100, tol: float = 1e-3) -> tuple[np.ndarray, float]:
+    """A linear map A (D x r, r the rank of x) that moves the rows of x towards radial isotropic position: the rows
+    of x A scaled to unit norm, Z, with Z^T Z = (N / r) I (ngd_in_wide_nn's ``--forster_transform``, which meets
+    K-FAC's input condition this way when N > D; its defaults: 100 iterations, tolerance 1e-3). The rows are first
+    projected onto the span of x (the digits 0/1 span 51 of 64 pixels), then whitened after each normalization
+    until || (r / N) Z^T Z - I ||_2 < tol or the iterations run out, as the code does; (A, that deviation). Points
+    in general position converge; on the digits some pixels are lit in few images and the deviation stalls near
+    0.02 (eigenvalues of (r / N) Z^T Z within about 2 % of 1), which the code would accept after its 100 steps."""
+    x = np.asarray(x, float)
+    _, singular, right = np.linalg.svd(x, full_matrices=False)
+    rank = int((singular > singular[0] * 1e-10).sum())
+    transform = right[:rank].T
+    n = len(x)
+    for iteration in range(iterations + 1):
+        z = unit_rows(x @ transform)
+        moment = z.T @ z * (rank / n)  # the identity in radial isotropic position
+        deviation = float(np.linalg.norm(moment - np.eye(rank), 2))
+        if deviation < tol or iteration == iterations:
+            break
+        values, vectors = np.linalg.eigh(moment)
+        transform = transform @ (vectors / np.sqrt(values)) @ vectors.T
+    return transform, deviation
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def tridiagonal_coefficients(layers: int) -> np.ndarray:
@@ -205,16 +239,6 @@ def output_accuracy(output: torch.Tensor, y: torch.Tensor) -> float:
     return float((torch.sign(output) == torch.sign(y)).double().mean())
 
 
-def mse_loss(spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
-        return output_loss(forward(spec, params, x), y)
-
-
-def accuracy(spec: MlpSpec, params: dict, x: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
-        return output_accuracy(forward(spec, params, x), y)
-
-
 def gauss_newton_lambda_max(spec: MlpSpec, params: dict, x: torch.Tensor) -> float:
     """Largest eigenvalue of J^T J / N, the loss's Gauss-Newton matrix (and Hessian at a zero residual)."""
     from dltheory.geometry.jacobian import fisher_eigenvalues, layer_grams, ntk
@@ -235,10 +259,12 @@ def train(method: str, spec: MlpSpec, params: dict, data, learning_rate: float, 
             direction = update_direction(method, spec, params, x_train, y_train, pinv_rtol)
             params = {name: params[name] - learning_rate * direction[name] for name in spec.names}
         for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-            loss = mse_loss(spec, params, x, y)
+            with torch.no_grad():
+                output = forward(spec, params, x)
+            loss = output_loss(output, y)
             diverged = diverged or (split == "train" and not (np.isfinite(loss) and loss <= DIVERGED_LOSS))
             rows += [{"step": step, "split": split, "metric": "loss", "value": loss},
-                     {"step": step, "split": split, "metric": "accuracy", "value": accuracy(spec, params, x, y)}]
+                     {"step": step, "split": split, "metric": "accuracy", "value": output_accuracy(output, y)}]
         if diverged:
             break
     table = pd.DataFrame(rows)
@@ -250,10 +276,12 @@ def run_method(method: str, section: NatgradSettings | Mapping, seed: int, devic
     """Train one method at ``width`` for every replicate, each replicate from the same initialization and data as
     every other method (the seeds do not depend on the method); GD is run at each rate multiple. The exact method
     also runs at every width of ``widths`` and writes the NTK-limit prediction (method PREDICTION) unless
-    ntk_prediction is off; the K-FAC job writes the paper's convention (KFAC_PAPER) beside the textbook one. A tidy
+    ntk_prediction is off, the approximations at every width of ``approximation_widths``; the K-FAC job writes the
+    paper's convention (KFAC_PAPER) beside the textbook one. A tidy
     table with the method, its rate, the width, the replicate and the setting."""
     settings = from_config(NatgradSettings, section, "natgrad")
-    widths = sorted(set(settings.widths) | {settings.width}) if method == "exact" else [settings.width]
+    extra = {"exact": settings.widths, "gd": ()}.get(method, settings.approximation_widths)
+    widths = sorted(set(extra) | {settings.width})
     runs = [_run_once(method, settings, seed, replicate, width, device).assign(replicate=replicate)
             for width in widths for replicate in range(settings.replicates)]
     return pd.concat(runs, ignore_index=True)
@@ -262,7 +290,7 @@ def run_method(method: str, section: NatgradSettings | Mapping, seed: int, devic
 def _run_once(method: str, settings: NatgradSettings, seed: int, replicate: int, width: int,
               device: str) -> pd.DataFrame:
     data = digits_two_classes(settings.classes, settings.train_size, settings.test_size,
-                              derive_seed(seed, "natgrad", "data", replicate))
+                              derive_seed(seed, "natgrad", "data", replicate), settings.input_transform)
     data = tuple(t.to(device) for t in data)
     spec = dataclasses.replace(network_spec(settings, data[0].shape[1]), width=width)
     generator = torch.Generator().manual_seed(derive_seed(seed, "natgrad", "init", replicate, width))
@@ -313,8 +341,10 @@ APPROXIMATION_DIAGNOSIS = (
     "exact NGD's about 0.10 and 0.05; their loss ratio stays ~20x because both losses fall like 1/M. A ratio of "
     "two vanishing losses is not what the NTK-limit statement bounds; it says each one-step loss goes to zero. Not "
     "the input condition (N = 40 <= input rank; centring the inputs made K-FAC's ratio 17-43x, worse) and not only "
-    "the convention (the textbook one is ~30x). Unit-wise, which the paper covers 'under some assumptions' (its "
-    "rate takes a ReLU unit active half the time), has the same gap")
+    "the convention (the textbook one is ~30x). The authors' route to the input condition, N = 100 with their "
+    "Forster transform (config/paper.yaml), did better in a pilot (seeds 0-1, M = 1024): K-FAC's one-step loss "
+    "5.8-6.3x exact NGD's, against 7.6-17.9x on raw pixels at N = 100 and 7.8-17.7x at N = 40. Unit-wise, which "
+    "the paper covers 'under some assumptions' (its rate takes a ReLU unit active half the time), has the same gap")
 
 
 def geometric_interval(values, confidence: float) -> dict:
@@ -366,6 +396,34 @@ def exact_by_width(table: pd.DataFrame) -> pd.DataFrame:
         measured, predicted = wide[("exact", "test", 1)], wide[(PREDICTION, "test", 1)]
         result["ntk_ratio"] = np.maximum(measured / predicted, predicted / measured)
     return result.reset_index()
+
+
+def one_step_fractions(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (method, width, replicate) of the trained methods (not GD, not the prediction): the fraction of the
+    training loss one step leaves, step 1 over step 0 (a run that diverged in its first step gives inf)."""
+    losses = table[(table["metric"] == "loss") & (table["split"] == "train") & (table["step"] <= 1)
+                   & ~table["method"].isin(["gd", PREDICTION])]
+    if "replicate" not in losses:
+        losses = losses.assign(replicate=0)
+    wide = losses.pivot_table(index=["method", "width", "replicate"], columns="step", values="value")
+    fraction = (wide[1] / wide[0]) if 1 in wide else pd.Series(np.inf, index=wide.index)
+    return fraction.fillna(np.inf).rename("fraction").reset_index()
+
+
+def width_slopes(fractions: pd.DataFrame) -> dict:
+    """method -> per-replicate log-log slopes of the one-step fraction against width (least squares over the widths
+    the method ran at; methods at one width only are left out)."""
+    slopes = {}
+    for method, rows in fractions.groupby("method", sort=False):
+        if rows["width"].nunique() < 2:
+            continue
+        per_replicate = []
+        for _, r in rows.groupby("replicate"):
+            finite = np.isfinite(r["fraction"]) & (r["fraction"] > 0)
+            x, y = np.log(r["width"][finite].to_numpy(float)), np.log(r["fraction"][finite].to_numpy(float))
+            per_replicate.append(float(np.polyfit(x, y, 1)[0]) if len(np.unique(x)) >= 2 else np.nan)
+        slopes[method] = np.asarray(per_replicate)
+    return slopes
 
 
 def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> list:
@@ -464,6 +522,34 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                      f"M = {largest} (measured: its upper end)",
             tolerance=factor, holds=bool(_bound(ratio, "high") <= factor), ours=True,
             detail=f"ratio, geometric mean [interval] per width: {ratio_note}"))
+    all_slopes = width_slopes(one_step_fractions(table))
+    slopes = {m: v for m, v in all_slopes.items() if m in ("exact", *APPROXIMATIONS)}
+    if slopes:
+        limit = limits.width_slope_max
+        intervals = {m: t_interval(v[np.isfinite(v)], confidence) for m, v in all_slopes.items()}
+        textbook_slope = ("" if "kfac" not in all_slopes else "; not judged, K-FAC in the textbook convention "
+                          "(at 1/(NL) it leaves a fraction (1/L)^2 of the loss at any width): "
+                          + format_interval(intervals.pop("kfac")))
+        intervals = {m: i for m, i in intervals.items() if m in slopes}
+        worst = max(intervals, key=lambda m: _bound(intervals[m], "high"))
+        widths_of = {m: sorted(table[table["method"] == m]["width"].unique()) for m in slopes}
+        untestable = [m for m, i in intervals.items() if i["replicates"] < 2]
+        claims.append(Claim(
+            id="natgrad.one_step_loss_vanishes_with_width", source=f"{SOURCE}, abstract and Theorems (NTK limit: "
+            "exact NGD and the approximations reach the global minimum in one step at their rates)",
+            statement="The training loss one NGD step leaves goes to zero as the width grows, for exact NGD and for "
+                      "its block-diagonal, block tri-diagonal, K-FAC and unit-wise approximations.",
+            measured=round(_bound(intervals[worst], "high"), 2),
+            expected=f"log-log slope of (train loss after one step / before) against width ≤ {limit:g} at the upper "
+                     f"end of its {confidence:.0%} Student-t interval over seeds, for every method (theory: -1, the "
+                     "finite-width remainder's residual falls like 1/sqrt M; measured: the largest upper end)",
+            tolerance=limit, holds=bool(not untestable and _bound(intervals[worst], "high") <= limit), ours=True,
+            detail="slope [interval] (widths): " + "; ".join(
+                f"{METHOD_LABEL[m]}: {format_interval(i)} ({', '.join(str(int(w)) for w in widths_of[m])})"
+                for m, i in intervals.items())
+            + ("; not testable (fewer than 2 seeds): " + ", ".join(untestable) if untestable else "")
+            + textbook_slope + ". Pilot seen before the threshold was written (seed 0, width 1024 -> 4096): "
+              "K-FAC's one-step residual 0.49 -> 0.22 of the start, exact NGD's 0.10 -> 0.05"))
     gd = train[train["method"] == "gd"]
     if len(gd):
         steps = [steps_to_reach(gd[gd["replicate"] == r], loss_at[("exact", r, 1)]) for r in replicates]

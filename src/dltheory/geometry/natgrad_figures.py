@@ -1,4 +1,5 @@
-"""Figures of the natural-gradient family: loss against step for every method, and exact NGD against width."""
+"""Figures of the natural-gradient family: loss against step for every method, exact NGD against width, and the
+loss one step leaves against width for every method."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,6 +13,8 @@ from dltheory.geometry.natgrad import (
     exact_by_width,
     geometric_interval,
     loss_curves,
+    one_step_fractions,
+    width_slopes,
 )
 
 METHOD_COLOUR = {"gd": "#7f7f7f", "exact": "#000000", "block_diagonal": "#1f77b4", "block_tridiagonal": "#2ca02c",
@@ -62,5 +65,44 @@ def plot_exact_vs_width(table: pd.DataFrame, drop_threshold: float, prediction_f
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def plot_one_step_vs_width(table: pd.DataFrame, confidence: float):
+    """The fraction of the training loss one step leaves (step 1 over step 0) against width, per method: the
+    geometric mean over seeds with its Student-t interval, the legend giving the mean log-log slope over seeds; a
+    grey M^-1 line (the theory's exponent) through exact NGD's first point."""
+    fractions = one_step_fractions(table)
+    slopes = width_slopes(fractions)
+    figure, ax = plt.subplots(figsize=(6.5, 4.5))
+    anchor = None
+    for method, rows in fractions.groupby("method", sort=False):
+        if rows["width"].nunique() < 2:
+            continue
+        finite = rows[np.isfinite(rows["fraction"]) & (rows["fraction"] > 0)]
+        points = [(w, geometric_interval(g["fraction"], confidence)) for w, g in finite.groupby("width")]
+        widths = np.array([w for w, _ in points], float)
+        mean = np.array([i["mean"] for _, i in points])
+        low = np.array([i["low"] if np.isfinite(i["low"]) else i["mean"] for _, i in points])
+        high = np.array([i["high"] if np.isfinite(i["high"]) else i["mean"] for _, i in points])
+        slope = np.nanmean(slopes[method])
+        ax.errorbar(widths, mean, yerr=[mean - low, high - mean], fmt="o-", ms=4, capsize=3,
+                    ls="--" if method == "kfac" else "-", color=METHOD_COLOUR.get(method),
+                    label=f"{METHOD_LABEL.get(method, method)} (slope {slope:.2f})")
+        if method == "exact":
+            anchor = (widths[0], mean[0], widths)
+    if anchor is not None:
+        start, value, widths = anchor
+        ax.plot(widths, value * start / widths, ":", color="#999999", label="∝ 1/M (theory's exponent)")
+    count = int(fractions.groupby(["method", "width"]).size().max()) if len(fractions) else 0
+    ax.set(xscale="log", yscale="log", xlabel="width M",
+           ylabel="train loss after one step / before",
+           title=f"one NGD step at the paper's rates, geometric mean, {confidence:.0%} t interval (n = {count})")
+    ax.title.set_fontsize(9)
+    ax.xaxis.set_minor_locator(NullLocator())
+    all_widths = sorted(fractions["width"].unique())
+    ax.set_xticks(all_widths, [str(int(w)) for w in all_widths])
+    ax.legend(fontsize=7)
     figure.tight_layout()
     return figure

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from dltheory.settings import analysis_field
 
 ACTIVATIONS = ("relu", "tanh", "hard_tanh", "linear")  # dltheory.geometry.mlp.activate
-NORMALIZATIONS = ("none", "last_batch_norm", "hidden_batch_norm", "last_layer_norm")  # mlp.MlpSpec.normalization
+NORMALIZATIONS = ("none", "last_batch_norm", "last_batch_norm_full", "hidden_batch_norm",
+                  "last_layer_norm")  # mlp.MlpSpec.normalization
 METHODS = ("gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise")  # natgrad's update rules
 # sigma_w^2 at the order-to-chaos boundary of a bias-free network: signals neither die out nor blow up with depth.
 # ReLU: He's 2 keeps E[h^2] fixed; odd activations (tanh, hard tanh): slope 1 at the origin, so sigma_w^2 = 1.
@@ -74,36 +75,58 @@ class LogGrid:
 
 @dataclass(frozen=True)
 class BatchnormRateMultiples(LogGrid):
-    min: float = 0.25
-    max: float = 16.0
-    count: int = 13
+    min: float = 0.5
+    max: float = 4.0
+    count: int = 15
 
 
 @dataclass(frozen=True)
 class BatchnormGd:
-    """Full-batch GD from replicate 0's initialization, at rates c * 2 / lambda_max with c log-spaced. Wide ReLU
-    networks can catapult: above 2 / lambda_max the loss first grows, then falls as the curvature drops (Lewkowycz
-    et al. 2020), so a run is "stable" when its loss never rises above the initial loss, and the grid reaches far
-    past the edge."""
+    """Full-batch GD from each seed's initialization, at rates c * 2 / lambda_max (lambda_max of the variant's own
+    Fisher) with c log-spaced. Wide ReLU networks can catapult: above 2 / lambda_max the loss first grows, then falls
+    as the curvature drops (Lewkowycz et al. 2020). A run is judged on its first steps: unstable when its loss rises
+    above the previous step's within the first ``first_steps`` steps, so a catapult counts as unstable."""
 
     variants: tuple[str, ...] = ("none", "last_batch_norm")
-    # Those of the family's widths up to 512 in the default run (1024 costs 4x more; paper: all).
-    widths: tuple[int, ...] = (64, 128, 256, 512)
+    widths: tuple[int, ...] = (64, 128)  # each doubling costs about 8x (T and D grow with M)
     rate_multiples: BatchnormRateMultiples = field(default_factory=BatchnormRateMultiples)  # c
-    steps: int = 30
+    steps: int = 10
+    first_steps: int = 10  # k: the window in which a rise above the previous step's loss makes a run unstable
 
     def __post_init__(self):
         _check_names("variants", self.variants, NORMALIZATIONS)
+        if self.first_steps > self.steps:
+            raise ValueError(f"first_steps ({self.first_steps}) exceeds steps ({self.steps})")
+
+
+@dataclass(frozen=True)
+class BatchnormDiagram:
+    """The T-M diagram: lambda_max without normalization and with last-layer BN at every width of ``widths`` and
+    every sample number T here (the leading T samples of each seed's data)."""
+
+    samples: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
 
 
 @dataclass(frozen=True)
 class BatchnormClaims:
-    # lambda_max grows like M^s and the mean eigenvalue like M^-s' with |s - 1|, |s' - 1| <= this.
+    # Two-sided Student-t intervals over the seeds; a claim holds when its whole interval meets its band.
+    confidence: float = 0.95
+    # Without normalization (and with last-layer layer norm) lambda_max grows like M^s and the mean eigenvalue like
+    # M^-s' (T proportional to M): the interval of s inside 1 +- this, of s' inside -1 +- this.
     slope_tolerance: float = 0.15
-    # lambda_max without normalization over lambda_max with last-layer batch norm, at the widest M: at least this.
-    reduction_factor: float = 5.0
-    # The largest stable GD rate is within this factor of 2 / lambda_max, for every variant and width of the grid.
-    edge_factor: float = 2.0
+    # Last-layer BN (mean subtraction, and full BN) with T proportional to M: lambda_max bounded, its slope's
+    # interval inside +- this.
+    bounded_slope: float = 0.2
+    # "Does not remove the growth" (hidden-layer BN with T proportional to M; last-layer BN at fixed T): the slope's
+    # interval above this, halfway between bounded (0) and pathological (1).
+    growth_slope_min: float = 0.5
+    # lambda_max / M without normalization at the widest M against K19's closed form M((T-1)/T kappa_2 +
+    # kappa_1/T): the interval of the ratio inside [1/this, this].
+    theory_factor: float = 1.25
+    # The unnormalized GD edge over 2 / lambda_max: its interval inside [1/this, this].
+    edge_factor: float = 1.2
+    # Last-layer BN's edge rate over the unnormalized edge rate (same seed and width): its interval above this.
+    edge_gain_min: float = 2.0
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
@@ -115,22 +138,36 @@ class BatchnormSettings:
     dltheory.geometry.batchnorm."""
 
     enabled: bool = False
-    widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
+    widths: tuple[int, ...] = (64, 128, 256, 512)
     hidden_layers: int = 3
-    samples: int = 100  # T, fixed across widths
-    input_dim: int = 100
+    samples_per_width: float = 0.5  # T = round(M * this): the paper's T proportional to M
+    input_dim_per_width: float = 1.0  # D = round(M * this): mean-field's fixed ratio of every width to M
     sigma_w2: float = 2.0
     variants: tuple[str, ...] = NORMALIZATIONS
-    replicates: int = 2  # independent data sets and initializations per width
+    replicates: int = 5  # seeds: independent data sets and initializations per width
+    coupled_max_width: int = 256  # hidden-layer BN (T^2 M^2 work) only at widths up to this
+    diagram: BatchnormDiagram = field(default_factory=BatchnormDiagram)
     gd: BatchnormGd = field(default_factory=BatchnormGd)
     claims: BatchnormClaims = analysis_field(default_factory=BatchnormClaims)
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
         _check_names("variants", self.variants, NORMALIZATIONS)
+        for width in self.widths:
+            if self.samples(width) < 2 or self.input_dim(width) < 1:
+                raise ValueError(f"width {width} gives T = {self.samples(width)} samples and D = "
+                                 f"{self.input_dim(width)} inputs; needs T >= 2 and D >= 1")
+
+    def samples(self, width: int) -> int:
+        """T at width M (T = M * samples_per_width)."""
+        return max(1, round(width * self.samples_per_width))
+
+    def input_dim(self, width: int) -> int:
+        """D at width M (D = M * input_dim_per_width)."""
+        return max(1, round(width * self.input_dim_per_width))
 
     def figure_names(self) -> tuple[str, ...]:
-        return ("fisher_vs_width", "gd_grid")
+        return ("fisher_vs_width", "tm_diagram", "gd_grid")
 
 
 # ----------------------------------------------------------------------------------------------------- natgrad
@@ -159,6 +196,11 @@ class NatgradClaims:
     # Every approximation's test loss after one step within this factor of exact NGD's (either way): KO20's same
     # function-space dynamics predict the same test outputs.
     test_loss_factor: float = 1.5
+    # The one-step fraction of the training loss left (step 1 over step 0) against width, log-log slope per seed:
+    # at most this at the upper end of its interval, for exact NGD and every approximation. In the NTK limit the
+    # step fits the training set; at finite width what is left is the nonlinear remainder, a residual O(1/sqrt M),
+    # so the loss falls like 1/M (slope -1); -0.5 allows half of that exponent.
+    width_slope_max: float = -0.5
     # Two-sided Student-t intervals over the replicates; a claim holds when its whole interval meets the threshold.
     confidence: float = 0.95
 
@@ -175,9 +217,15 @@ class NatgradSettings:
     classes: tuple[int, ...] = (0, 1)  # digits classes; the first gets label -0.5, the second +0.5
     train_size: int = 100
     test_size: int = 50
+    # "forster": the training inputs' Forster transform (radial isotropic position), which ngd_in_wide_nn applies
+    # for K-FAC's input condition when N exceeds the input dimension; "none": unit-norm pixels.
+    input_transform: str = "none"
     width: int = 1024  # every method; 4096 in ngd_in_wide_nn and config/paper.yaml
     # Further widths for exact NGD and its NTK-limit prediction only (the width sweep); width itself is always run.
     widths: tuple[int, ...] = ()
+    # Further widths for the approximations (block-diagonal, block tri-diagonal, K-FAC, unit-wise): their one-step
+    # loss against width, which the NTK-limit statement says goes to zero as exact NGD's does.
+    approximation_widths: tuple[int, ...] = ()
     replicates: int = 1  # seeds (data draw and initialization) per method and width
     layers: int = 3  # weight layers
     sigma_w2: float = 2.0
@@ -200,24 +248,55 @@ class NatgradSettings:
         _whole_numbers_as_floats(self)
         _check_names("methods", self.methods, METHODS)
         _check_names("learning_rates", self.learning_rates, METHODS)
+        _check_names("input_transform", [self.input_transform], ("none", "forster"))
 
     def figure_names(self) -> tuple[str, ...]:
-        return ("loss_vs_step", "exact_vs_width")
+        return ("loss_vs_step", "exact_vs_width", "one_step_vs_width")
 
 
 # ----------------------------------------------------------------------------------------------------- spectra
 
 
 @dataclass(frozen=True)
+class SpectraInputMetric:
+    """The input-space metric with the input dimension D growing at a fixed hidden width (issue 20: its outliers
+    follow D, not M). Mean field: the C outliers stay O(1) while the metric's trace, O(1) too, spreads over
+    min(D, M, N*C) dimensions, so lambda_max / mean grows like D and the gap lambda_C / lambda_C+1 grows with D
+    until D reaches min(M, N*C)."""
+
+    # Hidden width M, at least the largest D so that the bulk spreads over D dimensions (ours).
+    width: int = 500
+    # Input dimensions D, doubling (ours): the largest is below min(M, N*C) = 500 for the defaults.
+    input_dims: tuple[int, ...] = (25, 50, 100, 200, 400)
+
+    def __post_init__(self):
+        object.__setattr__(self, "input_dims", tuple(sorted(int(d) for d in self.input_dims)))
+
+
+@dataclass(frozen=True)
 class SpectraClaims:
-    # Outliers count as "separated by a wide gap" when lambda_k / lambda_{k+1} at the outlier edge is at least
-    # this (ours; the brief's suggestion, fixed before any run).
-    gap_min: float = 10.0
-    # The mean of the top C eigenvalues grows like M^s with |s - 1| <= this (ours; lambda_max = O(M), note p. 7).
-    slope_tolerance: float = 0.2
-    # log10(lambda_1 / lambda_C) of the softmax FIM exceeds the linear FIM's by at least this many decades at every
-    # width: 0.3 = the softmax's top-C ratio is at least twice the linear's (ours, fixed before any run).
+    """Thresholds of the spectra claims, written before the first run that reads them (issue 20) and never loosened
+    after a result. The outlier count itself has no threshold: it is the position of the widest multiplicative
+    eigengap in the upper half of the non-zero spectrum (dltheory.geometry.spectra.outlier_count), and the claim is
+    count == C."""
+
+    # lambda_max ~ M^s and mean eigenvalue ~ M^-s' (KAA21 p. 7): the Student-t intervals of s and s' over seeds lie
+    # within 1 +- this (ours).
+    width_slope_tolerance: float = 0.15
+    # Mean-gradient overlap (KAA21 p. 8: the top eigenspace is spanned by the C mean gradients): the lower end of
+    # the interval of the mean squared cosine between the two C-dimensional spaces is at least this (ours).
+    overlap_min: float = 0.9
+    # Known answer: the mean eigenvalue trace / P over its mean-field closed form; the interval lies within
+    # 1 +- this at every width (ours: finite-width corrections are O(1/M)).
+    mean_field_tolerance: float = 0.05
+    # Softmax disperses the outliers: log10(lambda_1 / lambda_C) of the softmax FIM minus the linear FIM's, per
+    # seed; the interval's lower end is at least this many decades at every width (0.3: the softmax's top-C ratio
+    # at least twice the linear's; ours).
     spread_margin: float = 0.3
+    # Input metric: lambda_max / mean ~ D^s with the interval of s within 1 +- this (ours).
+    input_slope_tolerance: float = 0.15
+    # Two-sided Student-t intervals over seeds (dltheory.stats.mean_interval).
+    confidence: float = 0.95
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
@@ -226,40 +305,48 @@ class SpectraClaims:
 @dataclass(frozen=True)
 class SpectraSettings:
     """Pathological spectra at random initialization, linear vs softmax output (Karakida, Akaho & Amari 2021);
-    dltheory.geometry.spectra. ``widths`` come out sorted, ``sigma_w2`` None as the activation's critical value."""
+    dltheory.geometry.spectra. Networks have weights N(0, sigma_w^2 / fan_in) and biases N(0, sigma_b^2) in every
+    layer, as KAA21's ("random weights and biases"). ``widths`` and the input dimensions come out sorted."""
 
     enabled: bool = False
-    # Widths M of every hidden layer. Default run: [100, 200, 400] (< 30 s on one core); paper: [200, 500, 1000]
-    # (the note's regression FIM has M = 200, its cross-entropy FIM M = 1000).
+    # Activations, each its own networks (paper: tanh for the regression FIM; tanh, ReLU, linear for cross-entropy).
+    activations: tuple[str, ...] = ("tanh", "relu")
+    # activation -> sigma_w^2; one not given gets CRITICAL_SIGMA_W2 (tanh 1, ReLU 2; ours, the paper says O(1/M)).
+    sigma_w2: dict[str, float] = field(default_factory=dict)
+    # Bias variance (ours). Biases make a tanh network non-centred: each unit's mean activation over inputs is
+    # tanh-like in its bias, so the C mean gradients, hence the C outliers, exist (without biases they vanish).
+    sigma_b2: float = 0.5
+    # Widths M of the width sweep (FIMs and the mean-gradient overlap). Default run: [100, 200, 400].
     widths: tuple[int, ...] = (100, 200, 400)
-    # Hidden layers of width M (ours: the note's L = 3 may count weight layers, i.e. 2 hidden layers).
-    hidden_layers: int = 3
+    # Input dimension of the width sweep as a multiple of M: KAA21's mean field takes every layer, input included,
+    # proportional to M (M_l = alpha_l M), which makes lambda_max ~ M and the mean ~ 1/M exact at large M.
+    input_ratio: float = 1.0
+    # Hidden layers: L = 3 weight layers, as the paper's L = 3 (its L counts the layers with weights, output
+    # included).
+    hidden_layers: int = 2
     # Output units C (paper: 10).
     outputs: int = 10
     # Samples N, standard-normal inputs (paper: 100).
     samples: int = 100
-    # Input dimension (ours; unknown in the paper).
-    input_dim: int = 100
-    # Activation (ours: "relu"; the note's regression FIM uses tanh, which without biases gives no outliers, see
-    # dltheory.geometry.spectra's docstring). One of ACTIVATIONS.
-    activation: str = "relu"
-    # Weight variance sigma_w^2 / fan_in (standard parametrization). None: the activation's critical value,
-    # CRITICAL_SIGMA_W2 (relu 2.0, tanh 1.0; ours, the paper only says O(1/M)).
-    sigma_w2: float | None = None
-    # Independent networks and input sets per width (ours; the note's paper figure averages 100 seeds).
-    replicates: int = 2
+    # Seeds per (activation, width) and per (activation, D): an independent network and input set each.
+    replicates: int = 5
+    input_metric: SpectraInputMetric = field(default_factory=SpectraInputMetric)
     claims: SpectraClaims = analysis_field(default_factory=SpectraClaims)
 
     def __post_init__(self):
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation: {self.activation!r}; allowed: {list(ACTIVATIONS)}")
-        object.__setattr__(self, "widths", tuple(sorted(int(width) for width in self.widths)))
-        if self.sigma_w2 is None:
-            object.__setattr__(self, "sigma_w2", CRITICAL_SIGMA_W2[self.activation])
         _whole_numbers_as_floats(self)
+        _check_names("activations", self.activations, ACTIVATIONS)
+        _check_names("sigma_w2", self.sigma_w2, self.activations)
+        object.__setattr__(self, "widths", tuple(sorted(int(width) for width in self.widths)))
+        object.__setattr__(self, "sigma_w2", {name: float(self.sigma_w2.get(name, CRITICAL_SIGMA_W2[name]))
+                                              for name in self.activations})
+
+    def input_dim(self, width: int) -> int:
+        """D of the width sweep's networks: input_ratio * M, at least 1."""
+        return max(1, round(self.input_ratio * width))
 
     def figure_names(self) -> tuple[str, ...]:
-        return ("histograms", "outliers_vs_width")
+        return ("histograms", "outliers_vs_width", "input_metric_vs_dim")
 
 
 # ---------------------------------------------------------------------------------------------------- isometry
@@ -312,6 +399,32 @@ class IsometrySgd:
 
 
 @dataclass(frozen=True)
+class IsometryCondition:
+    """A further labelled point of the (activation, sigma_w^2, sigma_b^2) plane, measured beside the main one (the
+    section's own activation, sigma_w2, sigma_b2, input_scale) with the same depths, width, seeds and claims."""
+
+    # One of ISOMETRY_ACTIVATIONS.
+    activation: str
+    sigma_w2: float
+    sigma_b2: float
+    # |x|^2 / M; at the fixed point q* it is (q* - sigma_b^2) / sigma_w^2, so every layer starts at q*.
+    input_scale: float
+    # Teachers of the online-SGD edge at this condition; empty: spectra only.
+    sgd_teachers: tuple[str, ...] = ()
+    # The SGD grid at this condition (lambda_max ~ L (q M + 1) differs between conditions); None: the section's.
+    learning_rates: IsometryLearningRates | None = None
+    # How the point was chosen (shown beside its claims: pilots are named where the claim is).
+    note: str = analysis_field(default="")
+
+    def __post_init__(self):
+        _whole_numbers_as_floats(self)
+        if self.activation not in ISOMETRY_ACTIVATIONS:
+            raise ValueError(f"activation: one of {list(ISOMETRY_ACTIVATIONS)}, got {self.activation!r}")
+        if not set(self.sgd_teachers) <= {"near", "far"}:
+            raise ValueError(f"sgd_teachers: a subset of near, far; got {self.sgd_teachers}")
+
+
+@dataclass(frozen=True)
 class IsometryClaims:
     # |slope of log lambda_max on log L - 1| <= this (the issue's 1 +- 0.2).
     fim_max_slope_tolerance: float = 0.2
@@ -359,12 +472,18 @@ class IsometrySettings:
     # Replicates of the spectrum: each a fresh input x and a fresh initialization at every depth.
     replicates: int = 5
     sgd: IsometrySgd = field(default_factory=IsometrySgd)
+    # Further labelled conditions (issue 20: a small-q* point of the tanh critical line, hard-tanh on its own critical
+    # line, the linear sanity case), each measured like the main one; label -> IsometryCondition. The main one is
+    # labelled "main" in the tables.
+    conditions: dict[str, IsometryCondition] = field(default_factory=dict)
     claims: IsometryClaims = analysis_field(default_factory=IsometryClaims)
 
     def __post_init__(self):
         _whole_numbers_as_floats(self)
         if not set(self.initializations) <= {"orthogonal", "gaussian"} or not self.initializations:
             raise ValueError(f"initializations: a non-empty subset of orthogonal, gaussian; got {self.initializations}")
+        if "main" in self.conditions:
+            raise ValueError("conditions: 'main' names the section's own point; choose another label")
 
     def figure_names(self) -> tuple[str, ...]:
-        return ("spectra", "max_and_edge_vs_depth", "sgd_grid")
+        return ("spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid")
