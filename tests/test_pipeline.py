@@ -31,7 +31,7 @@ FAMILY_FIGURES = {
             "dirac"],
     "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
     "batchnorm": ["fisher_vs_width", "gd_grid"],
-    "natgrad": ["loss_vs_step", "exact_vs_width"],
+    "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
     "spectra": ["histograms", "outliers_vs_width"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
 }
@@ -143,11 +143,14 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     # Every method moved the loss in every (width, replicate): its step-1 loss differs from its step-0 loss.
     steps = first.pivot_table(index=["method", "width", "replicate"], columns="step", values="value")
     assert (steps[0] != steps[1]).all() and steps.index.get_level_values("replicate").nunique() >= 2
+    # config/smoke.yaml: exact NGD at widths 32 and 64, the approximations at 64 and approximation_widths' 32, GD at 64
+    widths = first.groupby("method")["width"].unique().map(sorted)
+    assert widths["exact"] == widths["kfac_paper"] == widths["unit_wise"] == [32, 64] and widths["gd"] == [64]
     spectra = read_table(smoke_run / "results/spectra/spectra.parquet")
     assert set(spectra.matrix) == {"fim_linear", "fim_softmax", "input_linear", "input_softmax"}
     isometry = read_table(smoke_run / "results/isometry/isometry.parquet")
     assert set(isometry.part) == {"spectra", "sgd"} and set(isometry.depth) == {2, 4}
-    prefixes = {"batchnorm": 5, "natgrad": 5, "spectra": 4, "isometry": 4}
+    prefixes = {"batchnorm": 5, "natgrad": 6, "spectra": 4, "isometry": 4}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
