@@ -149,15 +149,18 @@ def update_direction(method: str, spec: MlpSpec, params: dict, x: torch.Tensor, 
                      pinv_rtol: float = NatgradSettings.pinv_rtol) -> dict:
     """The step direction dW_l of ``method`` (one of METHODS) at ``params``; the update is W_l -= eta * dW_l."""
     n = x.shape[0]
+    if method == "gd":  # J^T r / N is the gradient of the loss: one backward pass, no per-sample factors
+        leaves = {name: params[name].detach().requires_grad_(True) for name in spec.names}
+        loss = 0.5 * ((forward(spec, leaves, x) - y) ** 2).sum() / n
+        gradients = torch.autograd.grad(loss, [leaves[name] for name in spec.names])
+        return dict(zip(spec.names, gradients, strict=True))
     with torch.no_grad():
         residual = (forward(spec, params, x) - y)[:, 0]
     inputs = layer_inputs(spec, params, x)
     deltas = [d[:, 0, :] for d in per_sample_deltas(spec, params, x)]  # one output: (N, fan_out)
     input_grams = [h @ h.T for h in inputs]
     grams = [(d @ d.T) * k for d, k in zip(deltas, input_grams, strict=True)]
-    if method == "gd":
-        duals = [residual / n] * len(grams)
-    elif method == "exact":
+    if method == "exact":
         duals = [_pinv(sum(grams), pinv_rtol) @ residual] * len(grams)
     elif method == "block_diagonal":
         duals = [_pinv(g, pinv_rtol) @ residual for g in grams]
