@@ -32,7 +32,7 @@ FAMILY_FIGURES = {
     "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
     "batchnorm": ["fisher_vs_width", "gd_grid"],
     "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
-    "spectra": ["histograms", "outliers_vs_width"],
+    "spectra": ["histograms", "outliers_vs_width", "input_metric_vs_dim"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
@@ -148,9 +148,12 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     assert widths["exact"] == widths["kfac_paper"] == widths["unit_wise"] == [32, 64] and widths["gd"] == [64]
     spectra = read_table(smoke_run / "results/spectra/spectra.parquet")
     assert set(spectra.matrix) == {"fim_linear", "fim_softmax", "input_linear", "input_softmax"}
+    # config/smoke.yaml: both sweeps, 2 activations x 2 sizes x 2 seeds each
+    assert set(spectra.part) == {"width", "input_dim"} and set(spectra.activation) == {"tanh", "relu"}
+    assert set(spectra[spectra.part == "input_dim"].input_dim) == {4, 8} and spectra.replicate.nunique() == 2
     isometry = read_table(smoke_run / "results/isometry/isometry.parquet")
     assert set(isometry.part) == {"spectra", "sgd"} and set(isometry.depth) == {2, 4}
-    prefixes = {"batchnorm": 5, "natgrad": 6, "spectra": 4, "isometry": 4}
+    prefixes = {"batchnorm": 5, "natgrad": 6, "spectra": 6, "isometry": 4}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family

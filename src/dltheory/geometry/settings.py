@@ -434,9 +434,12 @@ class IsometryClaims:
     # averaged over replicates, is at least this. 0.5, "most eigenvalues within a factor 2 of the maximum", was
     # fixed as a round number, not tuned to the measurement (ours).
     concentration_threshold: float = 0.5
+    # The orthogonal network's coefficient of variation of the eigenvalues over the free-probability prediction
+    # (dltheory.geometry.isometry.fim_spread_theory): its interval lies within 1 +- this at every depth (ours).
+    spread_theory_tolerance: float = 0.25
     # Confidence of the Student-t intervals over seeds; the slope claims hold only when the whole interval lies
     # within the tolerance, the concentration claim when the interval's lower end is above the threshold, the
-    # contrast when the interval of (Gaussian - orthogonal) spread slope is above 0.
+    # contrast when the interval of log(Gaussian CV / orthogonal CV) is above 0 at every depth.
     confidence: float = 0.95
 
     def __post_init__(self):

@@ -1,5 +1,6 @@
 """Figures of the pathological-spectra family (Karakida, Akaho & Amari 2021): eigenvalue histograms of the FIM with
-linear and softmax output and of the input metric, and the outliers' growth with the width."""
+linear and softmax output, the outliers and the mean eigenvalue against the width (with the mean-field closed form,
+the family's known answer), and the input metric against the input dimension."""
 
 from __future__ import annotations
 
@@ -10,19 +11,17 @@ import numpy as np
 import pandas as pd
 
 from dltheory.geometry.settings import SpectraSettings
-from dltheory.geometry.spectra import spectra_summary
+from dltheory.geometry.spectra import ZERO_FLOOR, spectra_summary
 from dltheory.settings import from_config
-from dltheory.stats import loglog_slope
 
-__all__ = ["MATRIX_LABEL", "plot_histograms", "plot_outliers_vs_width"]
+__all__ = ["MATRIX_LABEL", "plot_histograms", "plot_input_metric_vs_dim", "plot_outliers_vs_width"]
 
-MATRIX_LABEL = {"fim_linear": "FIM, linear output (MSE)", "fim_softmax": "FIM, softmax output (cross-entropy)",
+MATRIX_LABEL = {"fim_linear": "FIM, linear output", "fim_softmax": "FIM, softmax output",
                 "input_linear": "input metric, linear output", "input_softmax": "input metric, softmax output"}
 MATRIX_COLOUR = {"fim_linear": "#1f77b4", "fim_softmax": "#d62728", "input_linear": "#2ca02c",
                  "input_softmax": "#9467bd"}
-HISTOGRAM_ROWS = ("fim_linear", "fim_softmax", "input_linear")
-# Eigenvalues below lambda_max times this are numerical zeros (the softmax dual has N exact ones) and are not drawn.
-ZERO_FLOOR = 1e-10
+ACTIVATION_MARKER = {"tanh": "o", "relu": "s", "linear": "^", "hard_tanh": "D"}
+ACTIVATION_STYLE = {"tanh": "-", "relu": "--", "linear": ":", "hard_tanh": "-."}
 
 
 def _range(values: pd.Series, fmt: str) -> str:
@@ -30,90 +29,174 @@ def _range(values: pd.Series, fmt: str) -> str:
     return fmt.format(low) if low == high else f"{fmt.format(low)}–{fmt.format(high)}"
 
 
-def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
-    """Rows: FIM with linear output, FIM with softmax, input metric with linear output; columns: widths M.
+def _setting(settings: SpectraSettings) -> str:
+    return (f"L = {settings.hidden_layers + 1} weight layers, N = {settings.samples}, C = {settings.outputs}, "
+            f"σ_b² = {settings.sigma_b2:g}, {settings.replicates} seeds")
 
-    Each panel is the histogram of log10 eigenvalues, all replicates pooled, counts on a log axis; the top C
-    eigenvalues of every replicate are marked as red ticks under the histogram, and the panel states the outlier count
-    k (widest ratio lambda_k / lambda_k+1, k ≤ 2C) and that gap, ranges over the replicates. Numerical zeros are left
-    out (below lambda_max * 1e-10).
+
+def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
+    """Rows: (activation, FIM with linear output / with softmax); columns: widths M (the width sweep, D = M).
+
+    Each panel: the histogram of log10 eigenvalues, seeds pooled, counts on a log axis; red ticks under it mark the
+    top C eigenvalues of every seed; the text gives the outlier count k (widest eigengap in the upper half of the
+    non-zero spectrum), the gap lambda_k / lambda_k+1 and the spread log10(lambda_1 / lambda_C), ranges over seeds.
+    Numerical zeros (the softmax dual's N) are left out.
     """
     settings = from_config(SpectraSettings, section, "spectra")
+    table = table[(table["part"] == "width") & (table["quantity"] == "eigenvalue")]
     summary = spectra_summary(table)
     widths = sorted(table["width"].unique())
-    outputs = int(table["n_outputs"].iloc[0])
-    figure, axes = plt.subplots(len(HISTOGRAM_ROWS), len(widths), figsize=(3.6 * len(widths), 2.7 * 3),
+    rows = [(a, m) for a in settings.activations for m in ("fim_linear", "fim_softmax")]
+    outputs = settings.outputs
+    figure, axes = plt.subplots(len(rows), len(widths), figsize=(3.6 * len(widths), 2.4 * len(rows)),
                                 squeeze=False)
-    for row, matrix in enumerate(HISTOGRAM_ROWS):
-        rows_of = table[table["matrix"] == matrix]
-        positive = rows_of[rows_of["value"] > ZERO_FLOOR * rows_of["value"].max()]
+    for row, (activation, matrix) in enumerate(rows):
+        of = table[(table["matrix"] == matrix) & (table["activation"] == activation)]
+        positive = of[of["value"] > ZERO_FLOOR * of["value"].max()]
         logs = np.log10(positive["value"].to_numpy(float))
         bins = np.linspace(logs.min(), logs.max(), 60) if len(logs) else 10
         for column, width in enumerate(widths):
             ax = axes[row, column]
-            at_width = rows_of[rows_of["width"] == width]
-            values = at_width[at_width["value"] > ZERO_FLOOR * at_width["value"].max()]["value"].to_numpy(float)
+            at = of[of["width"] == width]
+            values = at[at["value"] > ZERO_FLOOR * at["value"].max()]["value"].to_numpy(float)
             counts, _, _ = ax.hist(np.log10(values), bins=bins, color=MATRIX_COLOUR[matrix], alpha=0.75)
             ax.set_yscale("log")
-            top = at_width[at_width["rank"] < outputs]["value"].to_numpy(float)
-            # Ticks in axes height (x in data), so they sit under the bars whatever the counts.
-            ax.plot(np.log10(top), np.full(len(top), 0.04), "|", color="red", ms=9, mew=1.2,
-                    transform=ax.get_xaxis_transform(), label=f"top C = {outputs} eigenvalues of each replicate")
-            stats = summary[(summary["matrix"] == matrix) & (summary["width"] == width)]
+            top = at[at["rank"] < outputs]["value"].to_numpy(float)
+            ax.plot(np.log10(top), np.full(len(top), 0.04), "|", color="black", ms=9, mew=1.0,
+                    transform=ax.get_xaxis_transform(), label=f"top C = {outputs} eigenvalues of each seed")
+            stats = summary[(summary["matrix"] == matrix) & (summary["activation"] == activation)
+                            & (summary["width"] == width)]
             ax.text(0.97, 0.95, f"outliers k = {_range(stats['outliers'], '{:d}')}\n"
                                 f"gap λ_k/λ_k+1 = {_range(stats['gap'], '{:.1f}')}\n"
                                 f"spread log10(λ_1/λ_C) = {_range(stats['spread'], '{:.2f}')}",
                     transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
                     bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
-            ax.set_ylim(0.5, max(counts.max(), 1) * 60)  # headroom above the bars for the text
+            ax.set_ylim(0.5, max(counts.max(), 1) * 80)
             if row == 0:
-                ax.set_title(f"M = {width}", fontsize=10)
+                ax.set_title(f"M = D = {width}", fontsize=10)
             if column == 0:
-                ax.set_ylabel(f"{MATRIX_LABEL[matrix]}\ncount", fontsize=8.5)
-            if row == len(HISTOGRAM_ROWS) - 1:
+                ax.set_ylabel(f"{activation}: {MATRIX_LABEL[matrix]}\ncount", fontsize=8.5)
+            if row == len(rows) - 1:
                 ax.set_xlabel("log10 eigenvalue")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", frameon=False, fontsize=8, bbox_to_anchor=(0.5, -0.01))
-    figure.suptitle(
-        f"Eigenvalue spectra at random init: {settings.activation} (ours), σ_w² = {settings.sigma_w2:g}, "
-        f"{settings.hidden_layers} hidden layers, N = {int(table['n_samples'].iloc[0])}, C = {outputs}, "
-        f"input dim {int(table['input_dim'].iloc[0])} (ours), {table['replicate'].nunique()} replicates pooled",
-        fontsize=10)
-    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    figure.suptitle(f"FIM spectra at random init (non-zero part), {_setting(settings)} pooled", fontsize=10)
+    figure.tight_layout(rect=(0, 0.025, 1, 1))
     return figure
 
 
-def plot_outliers_vs_width(summary: pd.DataFrame):
-    """lambda_max (left) and the mean eigenvalue trace / P (right) of the FIM against the width M, log–log, linear
-    and softmax output; points are replicates, lines join the replicate geometric means, and the legend gives the
-    fitted log–log slopes. Grey dashed: the predicted M^1 and M^-1 (KAA21 reading note p. 7), through the linear
-    output's first point."""
-    figure, axes = plt.subplots(1, 2, figsize=(10.0, 4.0))
-    for ax, column, reference, name in ((axes[0], "lambda_max", 1.0, "λ_max"),
-                                        (axes[1], "mean", -1.0, "mean eigenvalue (trace / P)")):
+def _geometric(rows: pd.DataFrame, x: str, column: str) -> pd.Series:
+    return rows.groupby(x)[column].apply(lambda v: float(np.exp(np.log(v).mean())))
+
+
+def plot_outliers_vs_width(summary: pd.DataFrame, section: SpectraSettings | Mapping):
+    """Three panels against the width M (log–log), per activation: lambda_max of the FIM with linear and softmax
+    output (grey dashed: M^1 through the first point); the linear FIM's mean eigenvalue trace / P with its mean-field
+    closed form (the known answer, crosses) and M^-1; and 1 - the overlap of the top-C eigenspace with the span of
+    the C mean gradients. Points are seeds, lines join their geometric means."""
+    settings = from_config(SpectraSettings, section, "spectra")
+    summary = summary[summary["part"] == "width"]
+    figure, axes = plt.subplots(1, 3, figsize=(14.0, 4.2))
+    for activation in settings.activations:
+        marker, style = ACTIVATION_MARKER[activation], ACTIVATION_STYLE[activation]
         for matrix in ("fim_linear", "fim_softmax"):
-            rows = summary[summary["matrix"] == matrix]
+            rows = summary[(summary["matrix"] == matrix) & (summary["activation"] == activation)]
             if rows.empty:
                 continue
-            means = rows.groupby("width")[column].apply(lambda v: float(np.exp(np.log(v).mean())))
-            slope = loglog_slope(means.index.to_numpy(float), means.to_numpy(float))
-            ax.plot(rows["width"], rows[column], "o", ms=4, alpha=0.5, color=MATRIX_COLOUR[matrix])
-            ax.plot(means.index, means.to_numpy(), "-", lw=1.6, color=MATRIX_COLOUR[matrix],
-                    label=f"{MATRIX_LABEL[matrix]}: slope {slope:.2f}")
-            if matrix == "fim_linear" and len(means):
+            means = _geometric(rows, "width", "lambda_max")
+            axes[0].plot(rows["width"], rows["lambda_max"], marker, ms=3.5, alpha=0.45, color=MATRIX_COLOUR[matrix])
+            axes[0].plot(means.index, means.to_numpy(), style, marker=marker, lw=1.5, color=MATRIX_COLOUR[matrix],
+                         label=f"{activation}, {MATRIX_LABEL[matrix]}")
+            if matrix == "fim_linear":
                 widths = means.index.to_numpy(float)
-                ax.plot(widths, means.iloc[0] * (widths / widths[0]) ** reference, "--", color="grey", lw=1,
-                        label=f"M^{reference:+.0f} (KAA21)")
+                axes[0].plot(widths, means.iloc[0] * widths / widths[0], ":", color="grey", lw=1)
+                mean = _geometric(rows, "width", "mean")
+                axes[1].plot(rows["width"], rows["mean"], marker, ms=3.5, alpha=0.45, color=MATRIX_COLOUR[matrix])
+                axes[1].plot(mean.index, mean.to_numpy(), style, marker=marker, lw=1.5, color=MATRIX_COLOUR[matrix],
+                             label=f"{activation}: measured trace / P")
+                theory = rows.groupby("width")["mean_field"].first()
+                axes[1].plot(theory.index, theory.to_numpy(), "x", ms=9, mew=2, color="black",
+                             label="mean-field closed form" if activation == settings.activations[0] else None)
+                axes[1].plot(widths, mean.iloc[0] * widths[0] / widths, ":", color="grey", lw=1)
+                gap = 1.0 - rows["overlap"].clip(upper=1.0)
+                axes[2].plot(rows["width"], gap, marker, ms=4, alpha=0.6, color=MATRIX_COLOUR[matrix])
+                axes[2].plot(rows.groupby("width")["overlap"].mean().index,
+                             1.0 - rows.groupby("width")["overlap"].mean().clip(upper=1.0).to_numpy(), style,
+                             lw=1.5, color=MATRIX_COLOUR[matrix], label=f"{activation}")
+    axes[0].plot([], [], ":", color="grey", label="∝ M (KAA21 p. 7)")
+    axes[1].plot([], [], ":", color="grey", label="∝ 1/M (KAA21 p. 7)")
+    titles = ("λ_max against width", "mean eigenvalue (trace / P): known answer", "top-C eigenspace vs mean gradients")
+    ylabels = ("λ_max", "mean eigenvalue", "1 − overlap (mean squared cosine)")
+    widths = sorted(summary["width"].unique())
+    for ax, title, ylabel in zip(axes, titles, ylabels, strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        widths = sorted(summary["width"].unique())
         ax.set_xticks(widths, [str(int(w)) for w in widths])
         ax.xaxis.set_minor_locator(plt.NullLocator())
-        ax.set_xlabel("width M")
-        ax.set_ylabel(name)
-        ax.set_title(f"FIM {name} against width", fontsize=10)
+        ax.set_xlabel("width M (= input dimension D)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7.5, frameon=False)
-    activation = summary["activation"].iloc[0] if len(summary) else ""
-    figure.suptitle(f"Outliers grow like M, the mean shrinks like 1/M ({activation}, ours)", fontsize=10)
+    figure.suptitle(f"Linear-output FIM against width: {_setting(settings)}", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def plot_input_metric_vs_dim(table: pd.DataFrame, section: SpectraSettings | Mapping):
+    """The input metric (linear output) at a fixed hidden width with the input dimension D growing.
+
+    Left: the eigenvalues of seed 0 against their rank, one line per D, for the first activation (C marked).
+    Middle: lambda_max / mean against D, log–log, per activation (points: seeds; grey dotted: ∝ D). Right: the
+    outlier count (widest eigengap in the upper half of the spectrum) against D, every seed, with the line k = C.
+    """
+    settings = from_config(SpectraSettings, section, "spectra")
+    table = table[(table["part"] == "input_dim") & (table["matrix"] == "input_linear")
+                  & (table["quantity"] == "eigenvalue")]
+    summary = spectra_summary(table)
+    dims = sorted(table["input_dim"].unique())
+    outputs = settings.outputs
+    figure, axes = plt.subplots(1, 3, figsize=(14.0, 4.2))
+    first = settings.activations[0]
+    colours = plt.cm.viridis(np.linspace(0.1, 0.9, len(dims)))
+    for colour, dim in zip(colours, dims, strict=True):
+        rows = table[(table["activation"] == first) & (table["input_dim"] == dim) & (table["replicate"] == 0)]
+        rows = rows.sort_values("rank")
+        axes[0].plot(rows["rank"] + 1, rows["value"], ".-", ms=3, lw=1, color=colour, label=f"D = {dim}")
+    axes[0].axvline(outputs + 0.5, color="red", lw=1, ls="--", label=f"C = {outputs}")
+    axes[0].set_xscale("log")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("rank")
+    axes[0].set_ylabel("eigenvalue")
+    axes[0].set_title(f"input metric spectra ({first}, seed 0)", fontsize=10)
+    rng = np.random.default_rng(0)
+    for index, activation in enumerate(settings.activations):
+        rows = summary[summary["activation"] == activation]
+        ratio = rows["lambda_max"] / rows["mean"]
+        marker, style = ACTIVATION_MARKER[activation], ACTIVATION_STYLE[activation]
+        means = _geometric(rows.assign(r=ratio), "input_dim", "r")
+        axes[1].plot(rows["input_dim"], ratio, marker, ms=3.5, alpha=0.45, color=f"C{index}")
+        axes[1].plot(means.index, means.to_numpy(), style, marker=marker, color=f"C{index}", label=activation)
+        jitter = np.exp(rng.uniform(-0.08, 0.08, len(rows)))
+        axes[2].plot(rows["input_dim"] * jitter * (1.0 + 0.1 * index), rows["outliers"], marker, ms=5, alpha=0.6,
+                     color=f"C{index}", label=activation)
+    dim_values = np.asarray(dims, float)
+    first_rows = summary[summary["activation"] == first]
+    start = float(np.exp(np.log(first_rows[first_rows["input_dim"] == dims[0]]["lambda_max"]
+                                / first_rows[first_rows["input_dim"] == dims[0]]["mean"]).mean()))
+    axes[1].plot(dim_values, start * dim_values / dim_values[0], ":", color="grey", label="∝ D (λ_max O(1), mean 1/D)")
+    axes[2].axhline(outputs, color="red", lw=1, ls="--", label=f"C = {outputs}")
+    for ax, title, ylabel in ((axes[1], "λ_max / mean against D", "λ_max / mean"),
+                              (axes[2], "outlier count (widest eigengap)", "outliers k")):
+        ax.set_xscale("log")
+        ax.set_xticks(dims, [str(int(d)) for d in dims])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set_xlabel("input dimension D")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+    axes[1].set_yscale("log")
+    for ax in axes:
+        ax.legend(fontsize=7.5, frameon=False)
+    figure.suptitle(f"Input metric (linear output) with the input dimension growing at hidden width "
+                    f"M = {settings.input_metric.width}: {_setting(settings)}", fontsize=10)
     figure.tight_layout()
     return figure
