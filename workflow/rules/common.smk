@@ -269,7 +269,7 @@ def geometry_runs(family):
     if settings is None:
         return []
     if family == "batchnorm":
-        names = settings.variants
+        names = ["spectra", "gd"] if settings.gd.variants and settings.gd.widths else ["spectra"]
     elif family == "natgrad":
         names = settings.methods
     elif family == "spectra":

@@ -1,5 +1,5 @@
 # Geometry of wide networks (Karakida et al.): four figure families on one core (dltheory.geometry.jacobian).
-#   batchnorm: Fisher spectra over width per normalization variant, and GD over (eta, M)   (NeurIPS 2019)
+#   batchnorm: Fisher spectra over width (T, D grow with M), the T-M diagram; GD over (eta, M)   (NeurIPS 2019)
 #   natgrad:   exact and approximate natural gradient against GD on digits 0 vs 1         (NeurIPS 2020)
 #   spectra:   linear vs softmax Fisher spectra and the input metric                        (Neural Comput. 2021)
 #   isometry:  conditional Fisher spectra and online SGD over depth                         (AISTATS 2021)
@@ -18,15 +18,17 @@ localrules:
 
 rule batchnorm_measure:
     output:
-        "results/batchnorm/runs/{variant}.parquet",
+        "results/batchnorm/runs/{part}.parquet",
+    wildcard_constraints:
+        part="spectra|gd",
     params:
         settings=job_section("batchnorm"),
         seed=RUN.seed,
     threads: RUN.threads_per_job
     log:
-        "logs/batchnorm/measure/{variant}.log",
+        "logs/batchnorm/measure/{part}.log",
     benchmark:
-        "results/benchmarks/batchnorm/measure/{variant}.tsv"
+        "results/benchmarks/batchnorm/measure/{part}.tsv"
     conda:
         CONDA_ENV
     script:

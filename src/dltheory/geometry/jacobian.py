@@ -76,7 +76,8 @@ def layer_grams(spec: MlpSpec, params: dict, x: torch.Tensor, chunk_size: int | 
             _coupled_gram(delta, layer_input)
             for delta, layer_input in zip(batch_deltas(spec, params, x, chunk_size), inputs, strict=True)
         ])
-    base = dataclasses.replace(spec, normalization="none") if spec.normalization == "last_batch_norm" else spec
+    last_normalized = spec.normalization in ("last_batch_norm", "last_batch_norm_full")
+    base = dataclasses.replace(spec, normalization="none") if last_normalized else spec
     grams = []
     for delta, layer_input in zip(per_sample_deltas(base, params, x, chunk_size), inputs, strict=True):
         rows = delta.reshape(n_samples * n_outputs, -1)
@@ -87,7 +88,28 @@ def layer_grams(spec: MlpSpec, params: dict, x: torch.Tensor, chunk_size: int | 
     if spec.normalization == "last_batch_norm":
         centring = centring_matrix(n_samples, n_outputs, grams.dtype, grams.device)
         grams = centring @ grams @ centring
+    elif spec.normalization == "last_batch_norm_full":
+        with torch.no_grad():
+            raw = forward(base, params, x)
+        standardizing = standardizing_jacobian(raw)
+        grams = standardizing @ grams @ standardizing.T
     return grams
+
+
+def standardizing_jacobian(outputs: torch.Tensor) -> torch.Tensor:
+    """d f / d z of full batch norm over the samples, f = (z - mean z) / std z per output unit (``outputs``: T x C,
+    before normalization), on rows ordered (sample, output): (I - 11^T / T - f f^T / T) / std for each output."""
+    n_samples, n_outputs = outputs.shape
+    centred = outputs - outputs.mean(dim=0, keepdim=True)
+    std = torch.sqrt((centred**2).mean(dim=0))
+    normalized = centred / std
+    eye = torch.eye(n_samples, dtype=outputs.dtype, device=outputs.device)
+    blocks = [(eye - 1.0 / n_samples - torch.outer(normalized[:, c], normalized[:, c]) / n_samples) / std[c]
+              for c in range(n_outputs)]
+    jacobian = torch.zeros(n_samples, n_outputs, n_samples, n_outputs, dtype=outputs.dtype, device=outputs.device)
+    for c, block in enumerate(blocks):
+        jacobian[:, c, :, c] = block
+    return jacobian.reshape(n_samples * n_outputs, n_samples * n_outputs)
 
 
 def _coupled_gram(delta: torch.Tensor, layer_input: torch.Tensor) -> torch.Tensor:

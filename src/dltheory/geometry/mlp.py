@@ -29,6 +29,8 @@ class MlpSpec:
     normalization:
       - ``last_batch_norm``: the output units minus their mean over the whole data set (batch norm's mean
         subtraction in the last layer, the case Karakida et al. 2019 analyse);
+      - ``last_batch_norm_full``: full batch norm of the output units over the whole data set, the mean subtracted and
+        divided by the standard deviation (no affine gain or shift);
       - ``hidden_batch_norm``: the same mean subtraction on every hidden pre-activation;
       - ``last_layer_norm``: layer norm (mean and variance over the units of one sample) on the last hidden
         layer's pre-activations; the output layer itself has too few units for it.
@@ -63,7 +65,7 @@ class MlpSpec:
     @property
     def couples_samples(self) -> bool:
         """Whether one sample's output depends on the others' (normalization over the data set)."""
-        return self.normalization in ("last_batch_norm", "hidden_batch_norm")
+        return self.normalization in ("last_batch_norm", "last_batch_norm_full", "hidden_batch_norm")
 
     def scales(self) -> list[float]:
         if self.parametrization == "ntk":
@@ -104,6 +106,11 @@ def _mean_over_samples(z: torch.Tensor) -> torch.Tensor:
     return z - z.mean(dim=0, keepdim=True)
 
 
+def _standardize_over_samples(z: torch.Tensor) -> torch.Tensor:
+    centred = _mean_over_samples(z)
+    return centred / torch.sqrt((centred**2).mean(dim=0, keepdim=True))
+
+
 def _layer_norm(z: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     centred = z - z.mean(dim=-1, keepdim=True)
     return centred / torch.sqrt((centred**2).mean(dim=-1, keepdim=True) + eps)
@@ -133,4 +140,6 @@ def forward(spec: MlpSpec, params: dict, x: torch.Tensor, probes: list | None = 
             h = activate(z, spec.activation)
         elif spec.normalization == "last_batch_norm":
             z = _mean_over_samples(z)
+        elif spec.normalization == "last_batch_norm_full":
+            z = _standardize_over_samples(z)
     return (z, inputs) if return_inputs else z
