@@ -294,3 +294,19 @@ def test_figures_have_their_panels(small_table):
     figure = plot_input_metric_vs_dim(small_table, SMALL)
     assert len(figure.axes) == 3 and "C = 10" in figure.axes[2].get_legend_handles_labels()[1]
     plt.close(figure)
+
+
+def test_softmax_claim_is_not_fooled_by_the_class_mean_direction(small_table):
+    # A softmax FIM that is the linear one with its C-th outlier dropped into the bulk (what diag p - p p^T does to
+    # the class-mean direction at uniform p) has no dispersion: the claim over the top C - 1 must fail.
+    fake = small_table.copy()
+    for key, group in fake[(fake["matrix"] == "fim_linear") & (fake["quantity"] == "eigenvalue")].groupby(
+            ["part", "activation", "width", "input_dim", "replicate"]):
+        values = group.sort_values("rank")["value"].to_numpy().copy()
+        values[9] = values[10]  # the C-th eigenvalue joins the bulk
+        target = ((fake["matrix"] == "fim_softmax") & (fake["part"] == key[0]) & (fake["activation"] == key[1])
+                  & (fake["width"] == key[2]) & (fake["replicate"] == key[4]))
+        fake.loc[target, "value"] = values / 10.0
+    claims = {c.id: c for c in spectra_claims(fake, SMALL)}
+    assert not claims["spectra.softmax_disperses_outliers"].holds
+    assert claims["spectra.softmax_disperses_outliers"].measured < 0.05

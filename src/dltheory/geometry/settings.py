@@ -289,9 +289,9 @@ class SpectraClaims:
     # Known answer: the mean eigenvalue trace / P over its mean-field closed form; the interval lies within
     # 1 +- this at every width (ours: finite-width corrections are O(1/M)).
     mean_field_tolerance: float = 0.05
-    # Softmax disperses the outliers: log10(lambda_1 / lambda_C) of the softmax FIM minus the linear FIM's, per
-    # seed; the interval's lower end is at least this many decades at every width (0.3: the softmax's top-C ratio
-    # at least twice the linear's; ours).
+    # Softmax disperses the outliers: log10(lambda_1 / lambda_{C-1}) of the softmax FIM minus the linear FIM's, per
+    # seed; the interval's lower end is at least this many decades at every width (0.3: the softmax's ratio at
+    # least twice the linear's; ours). C - 1, because diag p - p p^T removes the class-mean direction.
     spread_margin: float = 0.3
     # Input metric: lambda_max / mean ~ D^s with the interval of s within 1 +- this (ours).
     input_slope_tolerance: float = 0.15

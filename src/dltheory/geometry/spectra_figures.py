@@ -37,10 +37,10 @@ def _setting(settings: SpectraSettings) -> str:
 def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
     """Rows: (activation, FIM with linear output / with softmax); columns: widths M (the width sweep, D = M).
 
-    Each panel: the histogram of log10 eigenvalues, seeds pooled, counts on a log axis; red ticks under it mark the
+    Each panel: the histogram of log10 eigenvalues, seeds pooled, counts on a log axis; black ticks under it mark the
     top C eigenvalues of every seed; the text gives the outlier count k (widest eigengap in the upper half of the
-    non-zero spectrum), the gap lambda_k / lambda_k+1 and the spread log10(lambda_1 / lambda_C), ranges over seeds.
-    Numerical zeros (the softmax dual's N) are left out.
+    non-zero spectrum), the gap lambda_k / lambda_k+1 and the spread log10(lambda_1 / lambda_{C-1}), ranges over
+    seeds. Numerical zeros (the softmax dual's N) are left out.
     """
     settings = from_config(SpectraSettings, section, "spectra")
     table = table[(table["part"] == "width") & (table["quantity"] == "eigenvalue")]
@@ -68,7 +68,7 @@ def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
                             & (summary["width"] == width)]
             ax.text(0.97, 0.95, f"outliers k = {_range(stats['outliers'], '{:d}')}\n"
                                 f"gap λ_k/λ_k+1 = {_range(stats['gap'], '{:.1f}')}\n"
-                                f"spread log10(λ_1/λ_C) = {_range(stats['spread'], '{:.2f}')}",
+                                f"spread log10(λ_1/λ_C−1) = {_range(stats['spread'], '{:.2f}')}",
                     transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
                     bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
             ax.set_ylim(0.5, max(counts.max(), 1) * 80)
