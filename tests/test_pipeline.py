@@ -30,7 +30,7 @@ FAMILY_FIGURES = {
     "gan": ["stability_map", "sanity", "trajectories", "samples_2d", "samples_digits", "smoothness", "conditions",
             "dirac"],
     "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
-    "batchnorm": ["fisher_vs_width", "gd_grid"],
+    "batchnorm": ["fisher_vs_width", "tm_diagram", "gd_grid"],
     "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
     "spectra": ["histograms", "outliers_vs_width", "input_metric_vs_dim"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
@@ -38,7 +38,8 @@ FAMILY_FIGURES = {
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
 CAUSAL_TABLES = ["meta_cgnn", "cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
-BATCHNORM_VARIANTS = ["none", "last_batch_norm", "hidden_batch_norm", "last_layer_norm"]  # config/smoke.yaml
+BATCHNORM_VARIANTS = ["none", "last_batch_norm", "last_batch_norm_full", "hidden_batch_norm",
+                      "last_layer_norm"]  # config/smoke.yaml
 NATGRAD_METHODS = ["gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise"]
 
 
@@ -57,7 +58,7 @@ def expected_outputs():
                 "results/gan/samples.parquet"]
     outputs += [f"results/causal/runs/{b}/{m}.parquet" for b in CAUSAL_BENCHMARKS for m in CAUSAL_TABLES]
     outputs += ["results/causal/meta/model.pt", "results/causal/meta/history.parquet", "results/causal/timing.parquet"]
-    outputs += [f"results/batchnorm/runs/{v}.parquet" for v in BATCHNORM_VARIANTS]
+    outputs += [f"results/batchnorm/runs/{part}.parquet" for part in ("spectra", "gd")]
     outputs += [f"results/natgrad/runs/{m}.parquet" for m in NATGRAD_METHODS]
     outputs += ["results/spectra/runs/spectra.parquet", "results/isometry/runs/spectra.parquet",
                 "results/isometry/runs/sgd.parquet"]
@@ -131,11 +132,13 @@ def test_gan_tables_cover_every_run_and_its_claims_parse(smoke_run):
 
 def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     batchnorm = read_table(smoke_run / "results/batchnorm/batchnorm.parquet")
-    fisher = batchnorm[batchnorm.metric == "lambda_max"]
-    # 4 variants x 2 widths x 1 replicate, every eigenvalue positive
-    assert len(fisher) == 8 and set(fisher.variant) == set(BATCHNORM_VARIANTS) and (fisher.value > 0).all()
+    fisher = batchnorm[(batchnorm.metric == "lambda_max") & (batchnorm.grid == "sweep")]
+    # 5 variants x 2 widths x 2 seeds (T = M/2, D = M/2), every eigenvalue positive
+    assert len(fisher) == 20 and set(fisher.variant) == set(BATCHNORM_VARIANTS) and (fisher.value > 0).all()
+    diagram = batchnorm[batchnorm.grid == "diagram"]
+    assert len(diagram) == 2 * 3 * 2 * 2  # (none, last_batch_norm) x T in (4, 8, 16) x 2 widths x 2 seeds
     grid = batchnorm[batchnorm.metric == "final_loss"]
-    assert len(grid) == 2 * 2 * 5  # (none, last_batch_norm) x 2 widths x 5 rates
+    assert len(grid) == 2 * 2 * 2 * 5 and grid.first_rise.notna().all()  # 2 variants x 2 widths x 2 seeds x 5 rates
     natgrad = read_table(smoke_run / "results/natgrad/natgrad.parquet")
     first = natgrad[(natgrad.metric == "loss") & (natgrad.split == "train") & (natgrad.step <= 1)]
     # The exact job adds the NTK-limit prediction, the K-FAC job the paper's convention beside the textbook one.
@@ -153,7 +156,7 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     assert set(spectra[spectra.part == "input_dim"].input_dim) == {4, 8} and spectra.replicate.nunique() == 2
     isometry = read_table(smoke_run / "results/isometry/isometry.parquet")
     assert set(isometry.part) == {"spectra", "sgd"} and set(isometry.depth) == {2, 4}
-    prefixes = {"batchnorm": 5, "natgrad": 6, "spectra": 6, "isometry": 4}
+    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 4}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
