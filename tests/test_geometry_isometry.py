@@ -19,10 +19,16 @@ from dltheory.geometry.isometry import (  # noqa: E402
     conditional_fim_eigenvalues,
     conditional_fim_eigenvalues_with_biases,
     critical_sigma_w2,
+    far_teacher_diagnosis,
+    fim_mean_theory,
+    fim_spread_theory,
+    hard_tanh_critical_point,
+    hard_tanh_fixed_point_on_critical_line,
     isometry_claims,
     isometry_network,
     isometry_spec,
     isometry_summary,
+    layer_spread,
     learning_rate_grid,
     mean_field_chi,
     mean_field_fixed_point,
@@ -35,7 +41,12 @@ from dltheory.geometry.isometry import (  # noqa: E402
     sphere_inputs,
     stability_edge,
 )
-from dltheory.geometry.isometry_figures import plot_fim_max_vs_depth, plot_sgd_grid, plot_spectra  # noqa: E402
+from dltheory.geometry.isometry_figures import (  # noqa: E402
+    plot_fim_max_vs_depth,
+    plot_sgd_grid,
+    plot_spectra,
+    plot_spread_vs_depth,
+)
 from dltheory.geometry.mlp import MlpSpec, init_params  # noqa: E402
 from dltheory.geometry.settings import IsometrySettings  # noqa: E402
 from dltheory.settings import SettingsError, from_config  # noqa: E402
@@ -104,17 +115,19 @@ def _plain_sgd_losses(settings, depth, seed, sgd_seed, rate, teacher):
             error = output(task["eval_inputs"]) - task["eval_targets"]
             return float(0.5 * (error**2).sum(1).mean())
 
-    losses = [test_loss()]
+    losses, first_gradient = [test_loss()], None
     for step in range(settings.sgd.steps):
         error = output(task["inputs"][step][None])[0] - task["targets"][step]
         loss = 0.5 * (error**2).sum()
         grads = torch.autograd.grad(loss, params)
+        if first_gradient is None:
+            first_gradient = float(torch.sqrt(sum((g**2).sum() for g in grads)))
         with torch.no_grad():
             for param, grad in zip(params, grads, strict=True):
                 param -= rate * grad
         if (step + 1) % settings.sgd.record_every == 0:
             losses.append(test_loss())
-    return np.array(losses)
+    return np.array(losses), first_gradient
 
 
 @pytest.mark.parametrize("activation, teacher", [("tanh", "near"), ("tanh", "far"), ("hard_tanh", "near")])
@@ -127,9 +140,11 @@ def test_batched_sgd_with_biases_equals_a_plain_single_model_loop(activation, te
     batched = table[(table["seed"] == 1) & np.isclose(table["learning_rate"], rate)
                     & (table["teacher"] == teacher)].sort_values("step")
     assert list(batched["step"]) == [0, 4, 8, 12]
-    plain = _plain_sgd_losses(settings, 3, seed=4, sgd_seed=1, rate=rate, teacher=teacher)
+    plain, first_gradient = _plain_sgd_losses(settings, 3, seed=4, sgd_seed=1, rate=rate, teacher=teacher)
     np.testing.assert_allclose(batched["loss"], plain, rtol=1e-10)
     assert plain[-1] < plain[0] and not batched["diverged"].any()
+    np.testing.assert_allclose(batched["initial_gradient_norm"], first_gradient, rtol=1e-10)
+    assert (batched["peak_online_loss"] > 0).all() and (batched["condition"] == "main").all()
 
 
 def test_the_near_teacher_starts_at_eps_squared_times_the_input_norm():
@@ -220,21 +235,28 @@ def test_the_same_seed_gives_identical_tables_and_another_seed_does_not():
     assert not run_isometry_sgd(section, 5)["loss"].equals(run_isometry_sgd(section, 6)["loss"])
 
 
-def _synthetic_tables(fim_power: float, edge_power: float, spectrum=(1.0, 0.9, 0.8)):
+def _cv(values) -> float:
+    values = np.asarray(values, float)
+    return float(values.std() / values.mean())
+
+
+def _synthetic_tables(fim_power: float, edge_power: float, spectrum=(1.0, 0.9, 0.8), theory=(1.0, 0.9, 0.8)):
     """Three replicates (jittered by +-1 %) of orthogonal spectra growing like L^fim_power and a Gaussian one that
-    spreads with depth; three SGD seeds whose edge is 8 L^edge_power, for both teachers."""
+    spreads with depth, with the CV of ``theory`` as the predicted spread; three SGD seeds whose edge is
+    8 L^edge_power, for both teachers."""
     depths, rates = [4, 8, 16, 32], np.geomspace(0.05, 5.0, 41)
     jitter = {0: 1.0, 1: 1.01, 2: 0.99}
     rows = []
     for replicate, factor in jitter.items():
         for d in depths:
+            gaussian = [v if r == 0 else v / d for r, v in enumerate(spectrum)]
             for r, v in enumerate(spectrum):
                 rows.append({"initialization": "orthogonal", "depth": d, "width": 3, "replicate": replicate,
                              "rank": r, "value": d**fim_power * v * factor, "activation": "tanh",
-                             "input_norm2": 1.0})
+                             "input_norm2": 1.0, "mean_theory": d, "cv_theory": _cv(theory)})
                 rows.append({"initialization": "gaussian", "depth": d, "width": 3, "replicate": replicate, "rank": r,
-                             "value": d**fim_power * (v if r == 0 else v / d) * factor, "activation": "tanh",
-                             "input_norm2": 1.0})
+                             "value": d**fim_power * gaussian[r] * factor, "activation": "tanh",
+                             "input_norm2": 1.0, "mean_theory": d, "cv_theory": _cv(gaussian)})
     spectra = pd.DataFrame(rows)
     rows = []
     for teacher in ("near", "far"):
@@ -252,15 +274,20 @@ def _synthetic_tables(fim_power: float, edge_power: float, spectrum=(1.0, 0.9, 0
 def test_claims_hold_for_linear_growth_and_fail_for_square_root_growth_and_a_spread_spectrum():
     claims = {c.id: c for c in isometry_claims(*_synthetic_tables(1.0, -1.0), {})}
     assert set(claims) == {"isometry.fim_max_grows_linearly_in_depth", "isometry.learning_rate_falls_as_one_over_depth",
-                           "isometry.spectrum_concentrates", "isometry.gaussian_spread_grows_faster"}
+                           "isometry.spectrum_concentrates", "isometry.orthogonal_concentrates_more_than_gaussian",
+                           "isometry.spread_follows_free_probability"}
     assert all(c.holds and c.ours for c in claims.values())
     assert claims["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(1.0, abs=0.01)
     assert claims["isometry.learning_rate_falls_as_one_over_depth"].measured == pytest.approx(-1.0, abs=0.05)
+    assert claims["isometry.spread_follows_free_probability"].measured == pytest.approx(1.0, abs=1e-6)
     assert "L=32" in claims["isometry.spectrum_concentrates"].detail
     assert all("n = 3 seeds" in c.detail for c in claims.values())  # the replicate count beside every interval
+    assert "stability rule" in claims["isometry.learning_rate_falls_as_one_over_depth"].detail
     bad = {c.id: c for c in isometry_claims(*_synthetic_tables(0.5, -0.5, spectrum=(1.0, 0.4, 0.3)), {})}
-    assert not any(c.holds for c in bad.values() if c.id != "isometry.gaussian_spread_grows_faster")
+    assert not any(c.holds for c in bad.values() if c.id != "isometry.orthogonal_concentrates_more_than_gaussian")
     assert bad["isometry.fim_max_grows_linearly_in_depth"].measured == pytest.approx(0.5, abs=0.01)
+    # (1, 0.4, 0.3) has CV 0.54 where the theory says 0.08: far outside 1 +- 0.25.
+    assert bad["isometry.spread_follows_free_probability"].measured > 5
 
 
 def test_one_replicate_gives_no_interval_and_no_holding_claim():
@@ -280,6 +307,13 @@ def test_the_config_point_is_on_the_critical_line_with_its_fixed_point():
     # The input scale puts the first pre-activations at q*: sigma_w^2 |x|^2 / M + sigma_b^2 = q*.
     assert sigma_w2 * config["input_scale"] + sigma_b2 == pytest.approx(q_star, rel=1e-9)
     assert mean_field_chi(0.5, 1.0) < 1  # off the line without biases at q > 0
+    for label in ("small_q", "hard_tanh"):
+        point = config["conditions"][label]
+        activation, q_first = point["activation"], point["sigma_w2"] * point["input_scale"] + point["sigma_b2"]
+        assert mean_field_chi(q_first, point["sigma_w2"], activation) == pytest.approx(1.0, abs=1e-9)
+        assert mean_field_q_map(q_first, point["sigma_w2"], point["sigma_b2"], activation) == pytest.approx(q_first,
+                                                                                                             rel=1e-9)
+    assert 0 < config["conditions"]["small_q"]["input_scale"] < 0.01  # q* > 0, small
 
 
 def test_the_fim_with_biases_matches_an_autograd_jacobian_and_the_core_without_them():
@@ -305,6 +339,91 @@ def test_figures_are_returned_not_saved():
     spectra, sgd = _synthetic_tables(1.0, -1.0)
     figures = [plot_spectra(spectra), plot_fim_max_vs_depth(isometry_summary(spectra), stability_edge(sgd)),
                plot_sgd_grid(sgd)]
+    figures.append(plot_spread_vs_depth(isometry_summary(spectra)))
     assert all(isinstance(f, Figure) for f in figures)
-    assert [len(f.axes) for f in figures] == [4, 2, 2]  # spectra: a row per initialization
+    # spectra: a row per initialization, a column per condition; max: a panel per condition and the edge's; grid: a
+    # panel and its colour bar per condition; spread: a panel per condition.
+    assert [len(f.axes) for f in figures] == [2, 2, 2, 1]
     matplotlib.pyplot.close("all")
+
+
+def test_hard_tanh_critical_point_is_a_fixed_point_with_chi_one_by_quadrature():
+    from scipy.integrate import quad
+
+    q_star = hard_tanh_fixed_point_on_critical_line(0.01)
+    sigma_w2, sigma_b2 = hard_tanh_critical_point(q_star)
+    assert sigma_b2 == pytest.approx(0.01, rel=1e-10) and q_star == pytest.approx(0.2591462, rel=1e-6)
+
+    def gauss(f):
+        return quad(lambda z: f(z) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi), -40, 40, points=[-1, 1], limit=200)[0]
+
+    scale = np.sqrt(q_star)
+    assert sigma_w2 * gauss(lambda z: float(abs(scale * z) < 1)) == pytest.approx(1.0, abs=1e-8)  # chi = 1
+    assert sigma_w2 * gauss(lambda z: np.clip(scale * z, -1, 1) ** 2) + sigma_b2 == pytest.approx(q_star, rel=1e-8)
+    assert critical_sigma_w2(0.01, "hard_tanh") == pytest.approx(sigma_w2, rel=1e-10)
+    assert mean_field_chi(q_star, sigma_w2, "hard_tanh") == pytest.approx(1.0, abs=1e-12)
+    assert layer_spread(q_star, "hard_tanh", "orthogonal") == pytest.approx(sigma_w2 - 1, rel=1e-10)  # 1/p - 1
+    with pytest.raises(ValueError, match="needs biases"):
+        hard_tanh_fixed_point_on_critical_line(0.0)
+
+
+def test_fixed_point_iteration_without_biases_stops_with_an_error():
+    # q* = 0 is approached like q / (1 + 2 q l): the guard raises instead of iterating for ever.
+    with pytest.raises(RuntimeError, match="did not converge in 2000 iterations"):
+        mean_field_fixed_point(1.0, 0.0, max_iterations=2000)
+
+
+def test_free_probability_spread_and_mean_field_mean_match_a_tanh_network_on_the_critical_line():
+    sigma_b2 = 0.01
+    sigma_w2 = critical_sigma_w2(sigma_b2)
+    q_star = mean_field_fixed_point(sigma_w2, sigma_b2)
+    section = {"depths": [16], "width": 64, "activation": "tanh", "sigma_w2": sigma_w2, "sigma_b2": sigma_b2,
+               "input_scale": (q_star - sigma_b2) / sigma_w2, "replicates": 3}
+    summary = isometry_summary(run_isometry_spectra(section, seed=3)).set_index("initialization")
+    assert fim_mean_theory(16, from_config(IsometrySettings, section, "isometry")) == pytest.approx(
+        16 * (64 * section["input_scale"] + 1), rel=1e-9)  # L (q M + 1) at the fixed point
+    for init in ("orthogonal", "gaussian"):
+        row = summary.loc[init]
+        assert row["mean_eigenvalue"] / row["mean_theory"] == pytest.approx(1.0, abs=0.15)
+        assert row["cv"] / row["cv_theory"] == pytest.approx(1.0, abs=0.2)
+    # v = 0.15 for orthogonal tanh at q* = 0.27, 1.15 for Gaussian: the predicted CVs differ about 2.7-fold.
+    predicted = summary["cv_theory"]
+    assert predicted["gaussian"] / predicted["orthogonal"] == pytest.approx(np.sqrt(1.1525 / 0.1525), rel=0.01)
+    assert fim_spread_theory(1, 5.0) == 0.0 and fim_spread_theory(4, 0.0) == 0.0
+
+
+def test_conditions_run_beside_the_main_point_without_changing_it():
+    base = {"depths": [2, 3], "width": 6, "replicates": 2, "input_scale": 0.3, "sigma_b2": 0.05, "sigma_w2": 1.2,
+            "sgd": {**TINY_SGD, "teachers": ["near"]}}
+    conditions = {"linear": {"activation": "linear", "sigma_w2": 1.0, "sigma_b2": 0.0, "input_scale": 0.5},
+                  "hard": {"activation": "hard_tanh", "sigma_w2": 1.1, "sigma_b2": 0.02, "input_scale": 0.2,
+                           "sgd_teachers": ["near", "far"],
+                           "learning_rates": {"min": 0.01, "max": 0.1, "count": 2}}}
+    alone = run_isometry_spectra(base, seed=2)
+    spectra = run_isometry_spectra({**base, "conditions": conditions}, seed=2)
+    assert list(dict.fromkeys(spectra["condition"])) == ["main", "linear", "hard"]
+    main = spectra[spectra["condition"] == "main"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(main, alone)
+    linear = spectra[(spectra["condition"] == "linear") & (spectra["initialization"] == "orthogonal")]
+    np.testing.assert_allclose(linear["value"], linear["depth"] * linear["input_norm2"], rtol=1e-10)
+    sgd = run_isometry_sgd({**base, "conditions": conditions}, seed=2)
+    runs = sgd.groupby("condition").agg(teachers=("teacher", lambda t: tuple(sorted(set(t)))),
+                                        rates=("learning_rate", "nunique"))
+    assert runs.loc["main", "teachers"] == ("near",) and runs.loc["main", "rates"] == 3
+    assert runs.loc["hard", "teachers"] == ("far", "near") and runs.loc["hard", "rates"] == 2
+    assert "linear" not in runs.index  # spectra only
+    claims = {c.id for c in isometry_claims(spectra, sgd, {**base, "conditions": conditions})}
+    assert {"isometry.hard.learning_rate_falls_as_one_over_depth", "isometry.hard.spectrum_concentrates",
+            "isometry.linear.sanity_every_eigenvalue_is_depth_times_input_norm"} <= claims
+    diagnosis = far_teacher_diagnosis(sgd[sgd["condition"] == "hard"]).set_index(["teacher", "depth"])
+    assert (diagnosis.loc["far", "initial_loss"] > 10 * diagnosis.loc["near", "initial_loss"]).all()
+
+
+@pytest.mark.parametrize("conditions, key", [
+    ({"x": {"activation": "relu", "sigma_w2": 1.0, "sigma_b2": 0.0, "input_scale": 0.1}}, "conditions.x.activation"),
+    ({"x": {"activation": "tanh", "sigma_w2": 1.0, "sigma_b2": 0.0}}, "conditions.x.input_scale"),
+    ({"main": {"activation": "tanh", "sigma_w2": 1.0, "sigma_b2": 0.0, "input_scale": 0.1}}, "conditions"),
+])
+def test_a_bad_condition_raises_an_error_naming_it(conditions, key):
+    with pytest.raises(SettingsError, match=rf"^isometry\.{re.escape(key)}"):
+        from_config(IsometrySettings, {"conditions": conditions}, "isometry")

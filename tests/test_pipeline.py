@@ -33,7 +33,7 @@ FAMILY_FIGURES = {
     "batchnorm": ["fisher_vs_width", "tm_diagram", "gd_grid"],
     "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
     "spectra": ["histograms", "outliers_vs_width", "input_metric_vs_dim"],
-    "isometry": ["spectra", "max_and_edge_vs_depth", "sgd_grid"],
+    "isometry": ["spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
@@ -156,7 +156,9 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     assert set(spectra[spectra.part == "input_dim"].input_dim) == {4, 8} and spectra.replicate.nunique() == 2
     isometry = read_table(smoke_run / "results/isometry/isometry.parquet")
     assert set(isometry.part) == {"spectra", "sgd"} and set(isometry.depth) == {2, 4}
-    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 4}
+    # The main point and config.yaml's conditions (small_q with SGD, hard_tanh, the linear sanity case).
+    assert set(isometry.condition) == {"main", "small_q", "hard_tanh", "linear"}
+    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family

@@ -32,6 +32,8 @@ Every setting is ours (HK21's width, activation, biases, inputs and optimizer ar
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -44,7 +46,7 @@ from dltheory.geometry.mlp import MlpSpec, activate, init_params
 from dltheory.geometry.settings import ISOMETRY_ACTIVATIONS, SGD_DTYPE_NAMES, IsometrySettings
 from dltheory.seeds import derive_seed
 from dltheory.settings import from_config
-from dltheory.stats import loglog_slope, slope_difference_interval
+from dltheory.stats import loglog_slope
 from dltheory.stats import mean_interval as t_interval
 
 FAMILY = "isometry"
@@ -95,10 +97,14 @@ def conditional_fim_eigenvalues(spec: MlpSpec, params: dict, x: torch.Tensor) ->
 # ------------------------------------------------------------------------------------------ mean field (issue 20)
 
 
+@functools.cache
 def _gauss_hermite(points: int = 201) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of E[g(z)], z ~ N(0, 1) (probabilists' Gauss-Hermite, weights summing to 1)."""
+    """Nodes and weights of E[g(z)], z ~ N(0, 1) (probabilists' Gauss-Hermite, weights summing to 1; computed once,
+    read-only)."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(points)
-    return nodes, weights / weights.sum()
+    weights = weights / weights.sum()
+    nodes.flags.writeable = weights.flags.writeable = False
+    return nodes, weights
 
 
 def _numpy_activation(z: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray]:
@@ -112,9 +118,22 @@ def _numpy_activation(z: np.ndarray, activation: str) -> tuple[np.ndarray, np.nd
     raise ValueError(f"activation {activation!r}; allowed: {list(ISOMETRY_ACTIVATIONS)}")
 
 
+def _hard_tanh_moments(q: float) -> tuple[float, float]:
+    """(E[clip(sqrt(q) z)^2], P(|sqrt(q) z| < 1)) for z ~ N(0, 1), in closed form: with a = 1 / sqrt(q) and p =
+    erf(a / sqrt 2), E[clip^2] = q (p - 2 a pdf(a)) + 1 - p (the kink defeats quadrature)."""
+    from scipy.special import erf
+
+    a = 1 / np.sqrt(q)
+    p = float(erf(a / np.sqrt(2)))
+    pdf = float(np.exp(-a * a / 2) / np.sqrt(2 * np.pi))
+    return q * (p - 2 * a * pdf) + 1 - p, p
+
+
 def mean_field_q_map(q: float, sigma_w2: float, sigma_b2: float, activation: str = "tanh") -> float:
     """The pre-activation variance of the next layer: sigma_w^2 E[phi(sqrt(q) z)^2] + sigma_b^2 (mean field).
-    Quadrature is exact to ~1e-12 for tanh; for hard-tanh (a kink) to ~1e-4."""
+    Quadrature (exact to ~1e-12) for tanh, the closed form for hard-tanh."""
+    if activation == "hard_tanh":
+        return sigma_w2 * _hard_tanh_moments(q)[0] + sigma_b2
     nodes, weights = _gauss_hermite()
     return float(sigma_w2 * weights @ _numpy_activation(np.sqrt(q) * nodes, activation)[0] ** 2 + sigma_b2)
 
@@ -134,18 +153,106 @@ def mean_field_fixed_point(sigma_w2: float, sigma_b2: float, activation: str = "
 def mean_field_chi(q: float, sigma_w2: float, activation: str = "tanh") -> float:
     """chi = sigma_w^2 E[phi'(sqrt(q) z)^2]: the mean squared singular value of one layer's Jacobian at variance q;
     chi = 1 at q = q* is the critical line (order-to-chaos boundary) where dynamical isometry is possible."""
+    if activation == "hard_tanh":
+        return sigma_w2 * _hard_tanh_moments(q)[1]
     nodes, weights = _gauss_hermite()
     return float(sigma_w2 * weights @ _numpy_activation(np.sqrt(q) * nodes, activation)[1] ** 2)
 
 
-def critical_sigma_w2(sigma_b2: float, activation: str = "tanh") -> float:
-    """The sigma_w^2 on the critical line: chi(q*(sigma_w^2, sigma_b^2)) = 1 (root in [1, 4])."""
+def hard_tanh_critical_point(q_star: float) -> tuple[float, float]:
+    """(sigma_w^2, sigma_b^2) of the hard-tanh network on its critical line whose fixed point is ``q_star``.
+
+    Derivation (mean field, ours; the line is Pennington, Schoenholz & Ganguli 2017's): phi'(h)^2 is 1 on |h| < 1
+    and 0 beyond, so chi = sigma_w^2 p with p = P(|sqrt(q*) z| < 1) = erf(a / sqrt 2), a = 1 / sqrt(q*): chi = 1 is
+    sigma_w^2 = 1 / p. The fixed point q* = sigma_w^2 E[clip(sqrt(q*) z)^2] + sigma_b^2 with
+    E[clip^2] = q* (p - 2 a pdf(a)) + 1 - p then gives sigma_b^2 = sigma_w^2 (2 sqrt(q*) pdf(a) - (1 - p)), which is
+    positive (Mills' ratio) and falls to 0 as q* -> 0 (the linear corner).
+    """
+    if not q_star > 0:
+        raise ValueError(f"q*: must be positive, got {q_star}")
+    a = 1 / np.sqrt(q_star)
+    p = _hard_tanh_moments(q_star)[1]
+    pdf = float(np.exp(-a * a / 2) / np.sqrt(2 * np.pi))
+    sigma_w2 = 1 / p
+    return sigma_w2, sigma_w2 * (2 * np.sqrt(q_star) * pdf - (1 - p))
+
+
+def hard_tanh_fixed_point_on_critical_line(sigma_b2: float) -> float:
+    """The q* of the hard-tanh critical point with bias variance ``sigma_b2`` > 0 (inverts
+    :func:`hard_tanh_critical_point`, whose sigma_b^2 grows with q*)."""
     from scipy.optimize import brentq
+
+    if not sigma_b2 > 0:
+        raise ValueError(f"sigma_b2: the critical line with q* > 0 needs biases, got {sigma_b2}")
+    return float(brentq(lambda q: hard_tanh_critical_point(q)[1] - sigma_b2, 1e-3, 1e3, xtol=1e-14, rtol=1e-13))
+
+
+def critical_sigma_w2(sigma_b2: float, activation: str = "tanh") -> float:
+    """The sigma_w^2 on the critical line: chi(q*(sigma_w^2, sigma_b^2)) = 1 (root in [1, 4]; hard-tanh in closed
+    form, :func:`hard_tanh_critical_point`)."""
+    from scipy.optimize import brentq
+
+    if activation == "hard_tanh":
+        return hard_tanh_critical_point(hard_tanh_fixed_point_on_critical_line(sigma_b2))[0]
 
     def excess(sigma_w2):
         return mean_field_chi(mean_field_fixed_point(sigma_w2, sigma_b2, activation), sigma_w2, activation) - 1
 
     return float(brentq(excess, 1.0, 4.0, xtol=1e-13))
+
+
+def first_layer_variance(settings: IsometrySettings) -> float:
+    """q_1 = sigma_w^2 |x|^2 / M + sigma_b^2, the first layer's pre-activation variance (q* when the input sits at
+    the fixed point, as in the config's points)."""
+    return settings.sigma_w2 * settings.input_scale + settings.sigma_b2
+
+
+def layer_spread(q: float, activation: str, initialization: str) -> float:
+    """v, what one layer adds to the normalised variance (variance / mean^2) of the squared singular values of the
+    input-output Jacobian at pre-activation variance q (free probability; Pennington, Schoenholz & Ganguli 2017):
+    mu_2 / mu_1^2 - 1 from the activation, mu_k = E[phi'(sqrt(q) z)^(2k)], plus 1 for Gaussian weights (the
+    Marchenko-Pastur law of W W^T at aspect ratio 1) and 0 for orthogonal ones. Hard-tanh: 1 / p - 1."""
+    if activation == "linear":
+        activation_part = 0.0
+    elif activation == "hard_tanh":
+        activation_part = 1 / _hard_tanh_moments(q)[1] - 1
+    else:
+        nodes, weights = _gauss_hermite()
+        slope2 = _numpy_activation(np.sqrt(q) * nodes, activation)[1] ** 2
+        activation_part = float(weights @ slope2**2 / (weights @ slope2) ** 2 - 1)
+    return activation_part + (1.0 if initialization == "gaussian" else 0.0)
+
+
+def fim_spread_theory(depth: int, spread_per_layer: float) -> float:
+    """The coefficient of variation (sd / mean) of the conditional FIM's eigenvalues predicted by free probability,
+    at a fixed point on the critical line (ours, derived for this family; HK21 treat the full spectrum).
+
+    F's non-zero spectrum is that of sum_l c_l B_l B_l^T, B_l = df/dz_l the Jacobian from layer l's pre-activation
+    to the output (L - l layers of weights and slopes), c_l = |h_{l-1}|^2 + 1 the same at every layer at the fixed
+    point. With chi = 1 every B_l B_l^T has normalised trace 1, so the mean is L c; taking the layers as free,
+    tr(B_l B_l^T B_m B_m^T) / M = 1 + (L - max(l, m)) v, and summing over the pairs,
+    CV^2 = v (L - 1)(2 L - 1) / (6 L): it vanishes under exact isometry (v = 0), grows like sqrt(v L / 3), and
+    Gaussian weights (v >= 1) spread at any depth.
+    """
+    return float(np.sqrt(spread_per_layer * (depth - 1) * (2 * depth - 1) / (6 * depth)))
+
+
+def fim_mean_theory(depth: int, settings: IsometrySettings) -> float:
+    """The mean eigenvalue of the conditional FIM in mean field: sum_l (E|h_{l-1}|^2 + [biases]) prod_{k >= l} chi_k,
+    the layers' variances q_l from :func:`mean_field_q_map` starting at q_1 (:func:`first_layer_variance`); on the
+    critical line with the input at the fixed point it is L (q M + 1), linear in L."""
+    width, activation = settings.width, settings.activation
+    bias = 1.0 if settings.sigma_b2 > 0 else 0.0
+    q = first_layer_variance(settings)
+    norms, chis = [width * settings.input_scale + bias], []
+    for _ in range(depth - 1):
+        chis.append(mean_field_chi(q, settings.sigma_w2, activation))
+        following = mean_field_q_map(q, settings.sigma_w2, settings.sigma_b2, activation)
+        norms.append(width * (following - settings.sigma_b2) / settings.sigma_w2 + bias)
+        q = following
+    # B_l B_l^T's normalised trace is the product of chi over the layers after l (B_L = I).
+    backward = [float(np.prod(chis[layer:])) for layer in range(depth)]
+    return float(sum(n * b for n, b in zip(norms, backward, strict=True)))
 
 
 # ------------------------------------------------------------------------ networks with biases (issue 20)
@@ -206,67 +313,124 @@ def _generator(seed: int, *keys) -> torch.Generator:
     return torch.Generator().manual_seed(derive_seed(seed, FAMILY, *keys) % 2**63)
 
 
+# ------------------------------------------------------------------------------------------------ conditions
+
+MAIN = "main"  # the label of the section's own (activation, sigma_w2, sigma_b2, input_scale)
+
+
+def isometry_conditions(section: IsometrySettings | Mapping) -> dict[str, IsometrySettings]:
+    """label -> the settings of that condition: "main" (the section's own point) first, then every entry of
+    ``conditions``, which replaces the activation, sigma_w2, sigma_b2, input_scale (and the SGD grid, if it names
+    one); depths, width, replicates, initializations, seeds and claims are shared."""
+    settings = from_config(IsometrySettings, section, FAMILY)
+    result = {MAIN: dataclasses.replace(settings, conditions={})}
+    for label, condition in settings.conditions.items():
+        grid = condition.learning_rates or settings.sgd.learning_rates
+        teachers = condition.sgd_teachers or settings.sgd.teachers
+        result[label] = dataclasses.replace(
+            settings, activation=condition.activation, sigma_w2=condition.sigma_w2, sigma_b2=condition.sigma_b2,
+            input_scale=condition.input_scale, conditions={},
+            sgd=dataclasses.replace(settings.sgd, learning_rates=grid, teachers=teachers))
+    return result
+
+
+def condition_teachers(section: IsometrySettings | Mapping) -> dict[str, tuple[str, ...]]:
+    """label -> the teachers of its online-SGD edge: the section's sgd.teachers for "main", sgd_teachers for the
+    others (empty: spectra only)."""
+    settings = from_config(IsometrySettings, section, FAMILY)
+    return {MAIN: settings.sgd.teachers, **{label: c.sgd_teachers for label, c in settings.conditions.items()}}
+
+
+def _keys(label: str, *keys) -> tuple:
+    """The main condition keeps the seeds it always had; the others add their label."""
+    return keys if label == MAIN else (label, *keys)
+
+
 # ------------------------------------------------------------------------------------------------- spectra
 
 
 def run_isometry_spectra(section: IsometrySettings | Mapping, seed: int) -> pd.DataFrame:
-    """The conditional-FIM spectrum at every depth and initialization, one row per eigenvalue.
+    """The conditional-FIM spectrum at every condition, depth and initialization, one row per eigenvalue.
 
-    Columns: initialization, depth, width, replicate, rank (0 = largest), value, activation, input_norm2 (|x|^2, so
-    that value / (depth * input_norm2) compares with the linear network's 1). Replicate r uses the same input x at
-    every depth and initialization (paired), and a fresh network per (initialization, depth, replicate). Biases are
-    parameters of the FIM when sigma_b^2 > 0.
+    Columns: condition, initialization, depth, width, replicate, rank (0 = largest), value, activation, sigma_w2,
+    sigma_b2, input_norm2 (|x|^2), mean_theory (:func:`fim_mean_theory`) and cv_theory (:func:`fim_spread_theory`
+    at q_1, this initialization). Replicate r uses the same input direction at every condition, depth and
+    initialization (paired; its norm is the condition's), and a fresh network per (condition, initialization,
+    depth, replicate). Biases are parameters of the FIM when sigma_b^2 > 0.
     """
-    settings = from_config(IsometrySettings, section, FAMILY)
-    width = settings.width
     rows = []
-    for replicate in range(settings.replicates):
-        x = sphere_inputs(1, width, settings.input_scale, _generator(seed, "spectra", "input", replicate))[0]
-        norm2 = float(x @ x)
-        for initialization in settings.initializations:
-            for depth in settings.depths:
-                weights, biases = isometry_network(depth, settings, initialization,
-                                                   _generator(seed, "spectra", initialization, depth, replicate))
-                values = conditional_fim_eigenvalues_with_biases(weights, biases, settings.activation, x,
-                                                                 settings.sigma_b2 > 0).numpy()
-                rows += [{"initialization": initialization, "depth": depth, "width": width, "replicate": replicate,
-                          "rank": rank, "value": float(value), "activation": settings.activation,
-                          "input_norm2": norm2} for rank, value in enumerate(values)]
+    for label, settings in isometry_conditions(section).items():
+        width = settings.width
+        q_first = first_layer_variance(settings)
+        theory = {(init, depth): (fim_mean_theory(depth, settings),
+                                  fim_spread_theory(depth, layer_spread(q_first, settings.activation, init)))
+                  for init in settings.initializations for depth in settings.depths}
+        for replicate in range(settings.replicates):
+            x = sphere_inputs(1, width, settings.input_scale, _generator(seed, "spectra", "input", replicate))[0]
+            norm2 = float(x @ x)
+            for initialization in settings.initializations:
+                for depth in settings.depths:
+                    weights, biases = isometry_network(
+                        depth, settings, initialization,
+                        _generator(seed, *_keys(label, "spectra", initialization, depth, replicate)))
+                    values = conditional_fim_eigenvalues_with_biases(weights, biases, settings.activation, x,
+                                                                     settings.sigma_b2 > 0).numpy()
+                    mean_theory, cv_theory = theory[(initialization, depth)]
+                    rows += [{"condition": label, "initialization": initialization, "depth": depth, "width": width,
+                              "replicate": replicate, "rank": rank, "value": float(value),
+                              "activation": settings.activation, "sigma_w2": settings.sigma_w2,
+                              "sigma_b2": settings.sigma_b2, "input_norm2": norm2, "mean_theory": mean_theory,
+                              "cv_theory": cv_theory} for rank, value in enumerate(values)]
     return pd.DataFrame(rows)
 
 
 def spectrum_per_replicate(spectra: pd.DataFrame) -> pd.DataFrame:
     """Per (initialization, depth, replicate): top (lambda_max), mean, spread = top / mean, above_half (the
     fraction of eigenvalues >= top / 2), min_to_max, linear (L |x|^2)."""
-    if "initialization" not in spectra:
-        spectra = spectra.assign(initialization="orthogonal")
+    spectra = _with_defaults(spectra)
     rows = []
-    for (initialization, depth, replicate), group in spectra.groupby(["initialization", "depth", "replicate"]):
+    for (condition, initialization, depth, replicate), group in spectra.groupby(
+            ["condition", "initialization", "depth", "replicate"], sort=False):
         values = group["value"].to_numpy()
         top = values.max()
-        rows.append({"initialization": initialization, "depth": int(depth), "replicate": int(replicate),
-                     "width": int(group["width"].iloc[0]), "top": top, "mean": values.mean(),
-                     "spread": top / values.mean(), "above_half": np.mean(values >= top / 2),
-                     "mean_to_max": values.mean() / top, "min_to_max": values.min() / top,
-                     "linear": depth * group["input_norm2"].iloc[0]})
+        rows.append({"condition": condition, "initialization": initialization, "depth": int(depth),
+                     "replicate": int(replicate), "width": int(group["width"].iloc[0]), "top": top,
+                     "activation": group["activation"].iloc[0],
+                     "mean": values.mean(), "spread": top / values.mean(), "cv": values.std() / values.mean(),
+                     "above_half": np.mean(values >= top / 2), "mean_to_max": values.mean() / top,
+                     "min_to_max": values.min() / top, "linear": depth * group["input_norm2"].iloc[0],
+                     "mean_theory": group["mean_theory"].iloc[0], "cv_theory": group["cv_theory"].iloc[0]})
     return pd.DataFrame(rows)
 
 
+def _with_defaults(spectra: pd.DataFrame) -> pd.DataFrame:
+    """Tables without the condition or theory columns (hand-made ones in tests) read as the main condition."""
+    defaults = {"condition": MAIN, "initialization": "orthogonal", "mean_theory": np.nan, "cv_theory": np.nan}
+    return spectra.assign(**{k: v for k, v in defaults.items() if k not in spectra})
+
+
 def isometry_summary(spectra: pd.DataFrame) -> pd.DataFrame:
-    """Per (initialization, depth): the maximum of the conditional-FIM spectrum and how concentrated it is.
+    """Per (condition, initialization, depth): the maximum of the conditional-FIM spectrum and how concentrated it is.
 
     - lambda_max: the largest eigenvalue, mean over replicates (lambda_max_low / _high: the smallest and largest
-      replicate); linear_value: L |x|^2, every eigenvalue of the linear orthogonal network; lambda_max_over_linear.
+      replicate); linear_value: L |x|^2, every eigenvalue of the linear orthogonal network without biases;
+      lambda_max_over_linear; mean_eigenvalue and mean_theory (mean field, :func:`fim_mean_theory`).
     - fraction_above_half: the fraction of a replicate's eigenvalues >= its own lambda_max / 2, mean over replicates
       (the concentration measure of the claim); mean_to_max and min_to_max: the mean and smallest eigenvalue over
       lambda_max, per replicate, then averaged; 1 means every eigenvalue at the maximum; spread: lambda_max / mean
-      eigenvalue, mean over replicates.
+      eigenvalue, mean over replicates; cv (sd / mean of the eigenvalues, with cv_low / cv_high the smallest and
+      largest replicate) and cv_theory (free probability, :func:`fim_spread_theory`).
     """
     table = spectrum_per_replicate(spectra)
     rows = []
-    for (initialization, depth), group in table.groupby(["initialization", "depth"]):
-        rows.append({"initialization": initialization, "depth": int(depth), "width": int(group["width"].iloc[0]),
-                     "replicates": len(group), "lambda_max": group["top"].mean(),
+    for (condition, initialization, depth), group in table.groupby(["condition", "initialization", "depth"],
+                                                                   sort=False):
+        rows.append({"condition": condition, "initialization": initialization, "depth": int(depth),
+                     "activation": group["activation"].iloc[0], "width": int(group["width"].iloc[0]),
+                     "replicates": len(group),
+                     "mean_eigenvalue": group["mean"].mean(), "mean_theory": group["mean_theory"].iloc[0],
+                     "cv": group["cv"].mean(), "cv_low": group["cv"].min(), "cv_high": group["cv"].max(),
+                     "cv_theory": group["cv_theory"].iloc[0], "lambda_max": group["top"].mean(),
                      "lambda_max_low": group["top"].min(), "lambda_max_high": group["top"].max(),
                      "linear_value": group["linear"].mean(),
                      "lambda_max_over_linear": (group["top"] / group["linear"]).mean(),
@@ -314,69 +478,100 @@ def batched_online_sgd(weights: torch.Tensor, learning_rates: torch.Tensor, acti
     step t, delta_L = f - y, delta_{l-1} = phi'(z_{l-1}) * W_l^T delta_l and W_l -= eta delta_l h_{l-1}^T.
 
     A model has diverged once its online loss is non-finite or above ``divergence_threshold`` times its step-0 test
-    loss; it is then frozen (its updates masked, so inf or NaN never spreads) and flagged, never raised.
+    loss; it is then frozen (its updates masked, so inf or NaN never spreads) and flagged, never raised. Frozen
+    models leave the batch once they are a tenth of it (their test loss, constant from then on, is kept): SGD is
+    memory-bound, so its time follows the models still training.
 
     Returns numpy arrays: steps (R,), loss (R, B) on the test batch, online_loss (R, B) the mean online loss since
-    the previous record (NaN at step 0), diverged (R, B), diverged_step (B,) (-1 if never).
+    the previous record (NaN at step 0 and once diverged), diverged (R, B), diverged_step (B,) (-1 if never),
+    initial_gradient_norm (B,) (|grad| of the first online sample's loss at the initialization, weights and
+    biases) and peak_online_loss (B,) (the largest online loss before divergence).
     """
-    weights = weights.clone()
-    biases = None if biases is None else biases.clone()
     depth, models = weights.shape[:2]
     steps = inputs.shape[1]
     dtype = weights.dtype
     learning_rates = learning_rates.to(dtype)
     with torch.no_grad():
         initial = _batched_loss(weights, activation, eval_inputs, eval_targets, biases)
-        active = torch.ones(models, dtype=torch.bool)
+        # The rows still in the batch (``live``, indices into the B models) and their slices of every input.
+        live = torch.arange(models)
+        w = weights.clone()
+        b = None if biases is None else biases.clone()
+        x_stream, y_stream, rates, threshold = inputs, targets, learning_rates, divergence_threshold * initial
+        active = torch.ones(models, dtype=torch.bool)  # over the live rows
+        diverged = torch.zeros(models, dtype=torch.bool)  # over all B models
         diverged_step = torch.full((models,), -1, dtype=torch.long)
+        frozen_loss = torch.full((models,), float("nan"), dtype=dtype)
+        gradient_norm = torch.zeros(models, dtype=dtype)
+        peak = torch.zeros(models, dtype=dtype)
         record_steps = sorted(set(range(0, steps + 1, record_every)) | {steps})
         recorded = set(record_steps)
         records = {"loss": [initial.clone()], "online_loss": [torch.full((models,), float("nan"), dtype=dtype)],
-                   "diverged": [~active]}
+                   "diverged": [diverged.clone()]}
         running = torch.zeros(models, dtype=dtype)
         since = 0
         zero = torch.zeros((), dtype=dtype)
+        bias_count = 0.0 if b is None else 1.0
         for step in range(steps):
-            h = inputs[:, step]
+            h = x_stream[:, step]
             layer_inputs, slopes = [], []
             for layer in range(depth):
                 layer_inputs.append(h)
                 # Row vector times W^T: batched matrix-vector products as (B, 1, M) @ (B, M, M), which torch
                 # runs several times faster than (B, M, M) @ (B, M, 1).
-                z = torch.bmm(h.unsqueeze(1), weights[layer].transpose(1, 2)).squeeze(1)
-                if biases is not None:
-                    z = z + biases[layer]
+                z = torch.bmm(h.unsqueeze(1), w[layer].transpose(1, 2)).squeeze(1)
+                if b is not None:
+                    z = z + b[layer]
                 if layer < depth - 1:
                     h, slope = _activation_with_slope(z, activation)
                     slopes.append(slope)
-            error = z - targets[:, step]
+            error = z - y_stream[:, step]
             loss = 0.5 * (error * error).sum(1)
-            running += torch.where(active, loss, zero)
-            since += 1
-            blown = active & (~torch.isfinite(loss) | (loss > divergence_threshold * initial))
-            diverged_step[blown] = step
+            blown = active & (~torch.isfinite(loss) | (loss > threshold))
+            diverged_step[live[blown]] = step
             active &= ~blown
+            diverged[live[blown]] = True
+            running[live] += torch.where(active, loss, zero)
+            peak[live] = torch.where(active, torch.maximum(peak[live], loss), peak[live])
+            since += 1
             gate = active.unsqueeze(1)
             delta = torch.where(gate, error, zero)
             for layer in range(depth - 1, -1, -1):
-                step_vector = torch.where(gate, delta * learning_rates.unsqueeze(1), zero)
+                step_vector = torch.where(gate, delta * rates.unsqueeze(1), zero)
                 layer_input = torch.where(gate, layer_inputs[layer], zero)
+                if step == 0:
+                    gradient_norm[live] += (delta * delta).sum(1) * ((layer_input * layer_input).sum(1) + bias_count)
                 if layer > 0:  # backpropagate through the weights before they move
-                    delta = torch.bmm(delta.unsqueeze(1), weights[layer]).squeeze(1)
+                    delta = torch.bmm(delta.unsqueeze(1), w[layer]).squeeze(1)
                     delta = delta * slopes[layer - 1]
-                weights[layer].addcmul_(step_vector.unsqueeze(2), layer_input.unsqueeze(1), value=-1.0)
-                if biases is not None:
-                    biases[layer].sub_(step_vector)
+                w[layer].addcmul_(step_vector.unsqueeze(2), layer_input.unsqueeze(1), value=-1.0)
+                if b is not None:
+                    b[layer].sub_(step_vector)
             if step + 1 in recorded:
-                records["loss"].append(_batched_loss(weights, activation, eval_inputs, eval_targets, biases))
+                loss_now = torch.where(diverged, frozen_loss, zero)
+                loss_now[live] = _batched_loss(w, activation, eval_inputs[live], eval_targets[live], b)
+                records["loss"].append(loss_now)
                 mean_online = running / since
-                records["online_loss"].append(torch.where(active, mean_online, torch.full_like(mean_online, np.nan)))
-                records["diverged"].append(~active.clone())
+                records["online_loss"].append(torch.where(diverged, torch.full_like(mean_online, np.nan),
+                                                          mean_online))
+                records["diverged"].append(diverged.clone())
                 running = torch.zeros(models, dtype=dtype)
                 since = 0
+            dead = ~active
+            if int(dead.sum()) >= max(1, len(live) // 10):
+                gone = live[dead]
+                frozen_loss[gone] = _batched_loss(w[:, dead], activation, eval_inputs[gone], eval_targets[gone],
+                                                  None if b is None else b[:, dead])
+                keep = active
+                live, w = live[keep], w[:, keep]
+                b = None if b is None else b[:, keep]
+                x_stream, y_stream = x_stream[keep], y_stream[keep]
+                rates, threshold = rates[keep], threshold[keep]
+                active = torch.ones(len(live), dtype=torch.bool)
     return {"steps": np.array(record_steps), "loss": torch.stack(records["loss"]).numpy(),
             "online_loss": torch.stack(records["online_loss"]).numpy(),
-            "diverged": torch.stack(records["diverged"]).numpy(), "diverged_step": diverged_step.numpy()}
+            "diverged": torch.stack(records["diverged"]).numpy(), "diverged_step": diverged_step.numpy(),
+            "initial_gradient_norm": gradient_norm.sqrt().numpy(), "peak_online_loss": peak.numpy()}
 
 
 def sgd_task(section: IsometrySettings | Mapping, seed: int, sgd_seed: int, dtype=torch.float64) -> dict:
@@ -393,13 +588,14 @@ def sgd_task(section: IsometrySettings | Mapping, seed: int, sgd_seed: int, dtyp
             "eval_inputs": test.to(dtype), "eval_targets": (test @ teacher.T).to(dtype)}
 
 
-def sgd_initial_network(section: IsometrySettings | Mapping, depth: int, seed: int,
-                        sgd_seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """The student's initial weights and biases for (depth, seed), float64, orthogonal (the first initialization),
-    shared by every learning rate and teacher."""
+def sgd_initial_network(section: IsometrySettings | Mapping, depth: int, seed: int, sgd_seed: int,
+                        label: str = MAIN) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The student's initial weights and biases for (depth, seed) of condition ``label`` (``section`` holds that
+    condition's settings), float64, orthogonal (the first initialization), shared by every learning rate and
+    teacher."""
     settings = from_config(IsometrySettings, section, FAMILY)
     return isometry_network(depth, settings, settings.initializations[0],
-                            _generator(seed, "sgd", "init", depth, sgd_seed))
+                            _generator(seed, *_keys(label, "sgd", "init", depth, sgd_seed)))
 
 
 def teacher_targets(task: dict, teacher: str, network, activation: str, eps: float) -> tuple:
@@ -418,19 +614,30 @@ def teacher_targets(task: dict, teacher: str, network, activation: str, eps: flo
 
 
 def run_isometry_sgd(section: IsometrySettings | Mapping, seed: int) -> pd.DataFrame:
-    """Online SGD over the (teacher, learning rate, depth) grid, every teacher, learning rate and seed of a depth
-    in one batched run; orthogonal students with biases (when sigma_b^2 > 0).
+    """Online SGD over the (teacher, learning rate, depth) grid of every condition with teachers
+    (:func:`condition_teachers`), every teacher, learning rate and seed of a (condition, depth) in one batched run;
+    orthogonal students with biases (when sigma_b^2 > 0).
 
-    Rows per (teacher, depth, learning_rate, seed, step): loss (1/2 |f(x) - y|^2 on the seed's fixed test batch:
-    the expected online training loss), online_loss (mean of the online losses since the previous record; NaN at
-    step 0 and after divergence), diverged (bool, sticky from the step it happened). ``seed`` is the SGD seed's
-    index.
+    Rows per (condition, teacher, depth, learning_rate, seed, step): loss (1/2 |f(x) - y|^2 on the seed's fixed
+    test batch: the expected online training loss), online_loss (mean of the online losses since the previous
+    record; NaN at step 0 and after divergence), diverged (bool, sticky from the step it happened), and per run
+    initial_loss (the test loss at step 0), initial_gradient_norm and peak_online_loss
+    (:func:`batched_online_sgd`). ``seed`` is the SGD seed's index. A seed's task (teacher Q, input directions) is
+    shared by the conditions; the students are drawn per condition.
     """
-    settings = from_config(IsometrySettings, section, FAMILY)
+    teachers_of = condition_teachers(section)
+    frames = []
+    for label, settings in isometry_conditions(section).items():
+        if teachers_of[label]:
+            frames.append(_condition_sgd(settings, label, seed, list(teachers_of[label])))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _condition_sgd(settings: IsometrySettings, label: str, seed: int, teachers: list[str]) -> pd.DataFrame:
     sgd = settings.sgd
     dtype = SGD_DTYPES[sgd.dtype]
     rates = learning_rate_grid(settings)
-    seeds, teachers = sgd.seeds, list(sgd.teachers)
+    seeds = sgd.seeds
     tasks = [sgd_task(settings, seed, s, dtype) for s in range(seeds)]
     # Model b is (teacher, learning rate, seed), seed fastest.
     combos = [(t, r, s) for t in teachers for r in rates for s in range(seeds)]
@@ -439,7 +646,7 @@ def run_isometry_sgd(section: IsometrySettings | Mapping, seed: int) -> pd.DataF
     model_seed = np.array([c[2] for c in combos])
     frames = []
     for depth in settings.depths:
-        networks = [sgd_initial_network(settings, depth, seed, s) for s in range(seeds)]
+        networks = [sgd_initial_network(settings, depth, seed, s, label) for s in range(seeds)]
         targets = {(t, s): teacher_targets(tasks[s], t, networks[s], settings.activation, sgd.teacher_eps)
                    for t in teachers for s in range(seeds)}
 
@@ -461,6 +668,7 @@ def run_isometry_sgd(section: IsometrySettings | Mapping, seed: int) -> pd.DataF
                                     sgd.record_every, sgd.divergence_threshold, biases)
         records = len(result["steps"])
         frames.append(pd.DataFrame({
+            "condition": label,
             "teacher": np.tile(model_teacher, records),
             "depth": depth,
             "learning_rate": np.tile(model_rate, records),
@@ -469,24 +677,33 @@ def run_isometry_sgd(section: IsometrySettings | Mapping, seed: int) -> pd.DataF
             "loss": result["loss"].ravel().astype(float),
             "online_loss": result["online_loss"].ravel().astype(float),
             "diverged": result["diverged"].ravel().astype(bool),
+            "initial_loss": np.tile(result["loss"][0], records).astype(float),
+            "initial_gradient_norm": np.tile(result["initial_gradient_norm"], records).astype(float),
+            "peak_online_loss": np.tile(result["peak_online_loss"], records).astype(float),
         }))
     return pd.concat(frames, ignore_index=True)
 
 
+STABILITY_RULE = ("a run is stable when it never diverged (its online loss stayed finite and at most "
+                  "sgd.divergence_threshold times its step-0 test loss) and its test loss after the initial phase "
+                  "(sgd.steps online steps) is below its step-0 test loss; eta* is the largest grid rate at which "
+                  "it and every smaller rate are stable for every seed (per seed for the seed intervals)")
+
+
 def stability_edge(sgd: pd.DataFrame, per_seed: bool = False) -> pd.DataFrame:
-    """Per (teacher, depth), or per (teacher, depth, seed) with ``per_seed``, eta*: the largest grid learning rate
-    such that it and every smaller one is stable, where stable means that for every seed the run did not diverge
-    and its loss at the last recorded step (the end of the initial phase, sgd.steps) is finite and below its step-0
-    loss. NaN when the smallest rate is already unstable.
+    """Per (condition, teacher, depth), or per (condition, teacher, depth, seed) with ``per_seed``, eta*: the largest
+    grid learning rate such that it and every smaller one is stable, where stable (:data:`STABILITY_RULE`) means
+    that for every seed the run did not diverge and its loss at the last recorded step (the end of the initial
+    phase, sgd.steps) is finite and below its step-0 loss. NaN when the smallest rate is already unstable.
 
     Also first_unstable (the next grid rate above eta*, NaN if none: the edge is then only a lower bound),
     stable_rates (how many grid rates are stable, contiguous or not), best_rate (the rate whose final loss, the
     geometric mean over seeds, is lowest among rates where no seed diverged; NaN if none) and seeds.
     """
-    if "teacher" not in sgd:
-        sgd = sgd.assign(teacher="far")
-    run = ["teacher", "depth", "learning_rate", "seed"]
-    cell = ["teacher", "depth", "seed", "learning_rate"] if per_seed else ["teacher", "depth", "learning_rate"]
+    sgd = sgd.assign(**{k: v for k, v in {"teacher": "far", "condition": MAIN}.items() if k not in sgd})
+    run = ["condition", "teacher", "depth", "learning_rate", "seed"]
+    cell = (["condition", "teacher", "depth", "seed", "learning_rate"] if per_seed
+            else ["condition", "teacher", "depth", "learning_rate"])
     last = sgd.groupby(run)["step"].transform("max")
     final = sgd[sgd["step"] == last].set_index(run)
     initial = sgd[sgd["step"] == 0].set_index(run)["loss"]
@@ -505,7 +722,8 @@ def stability_edge(sgd: pd.DataFrame, per_seed: bool = False) -> pd.DataFrame:
         cut = unstable[0] if len(unstable) else len(rates)
         finals = log_final.loc[key].dropna()
         row = dict(zip(cell[:-1], key, strict=True))
-        selected = (sgd["teacher"] == row["teacher"]) & (sgd["depth"] == row["depth"])
+        selected = ((sgd["condition"] == row["condition"]) & (sgd["teacher"] == row["teacher"])
+                    & (sgd["depth"] == row["depth"]))
         row.update({"depth": int(row["depth"]), "edge": float(rates[cut - 1]) if cut > 0 else np.nan,
                     "first_unstable": float(rates[cut]) if cut < len(rates) else np.nan,
                     "stable_rates": int(flags.sum()),
@@ -531,166 +749,320 @@ def _replicate_slopes(table: pd.DataFrame, value: str, replicate: str) -> np.nda
     return np.array([loglog_slope(group["depth"], group[value]) for _, group in table.groupby(replicate)])
 
 
+def describe_condition(settings: IsometrySettings, label: str) -> str:
+    """Where a condition sits: its point, q* and chi (mean field), L q* over the depths and v, the orthogonal
+    layer's contribution to the Jacobian's spread (:func:`layer_spread`; v L / 3 >~ 1 is no longer isometric)."""
+    q = first_layer_variance(settings)
+    depths = settings.depths
+    text = (f"condition {label}: {settings.activation}, M = {settings.width}, sigma_w^2 = {settings.sigma_w2:.6g}, "
+            f"sigma_b^2 = {settings.sigma_b2:g}, |x|^2/M = {settings.input_scale:.4g}")
+    if settings.activation == "linear":
+        return text + " (the linear sanity case: every layer exactly isometric)"
+    chi = mean_field_chi(q, settings.sigma_w2, settings.activation)
+    fixed = abs(mean_field_q_map(q, settings.sigma_w2, settings.sigma_b2, settings.activation) - q) <= 1e-6 * q
+    v = layer_spread(q, settings.activation, "orthogonal")
+    return (text + f" (q_1 = {q:.4g}{' = q*' if fixed else ''}, chi = {chi:.4f}; L q* = "
+            f"{min(depths) * q:.2g}..{max(depths) * q:.2g}; per-layer spread v = {v:.3g}, v L / 3 = "
+            f"{v * min(depths) / 3:.2g}..{v * max(depths) / 3:.2g})")
+
+
 def isometry_claims(spectra: pd.DataFrame, sgd: pd.DataFrame, section: IsometrySettings | Mapping) -> list[Claim]:
-    """HK21's statements measured in our setting over seeds, with Student-t intervals and the section's tolerances
-    (written in the config before the runs, issue 20). The orthogonal network is the one the claims are about; the
-    Gaussian one is the contrast; the near teacher is the SGD claim's main condition, the far one the second."""
+    """HK21's statements measured at every condition over seeds, with Student-t intervals and the section's
+    tolerances (written in the config before the runs, issue 20). The orthogonal network is the one the claims are
+    about; the Gaussian one is the contrast; the near teacher is the SGD claim's main condition, the far one the
+    second. The main condition's claims keep their ids (``isometry.<claim>``), the others are
+    ``isometry.<label>.<claim>``; the linear condition is the sanity case (one claim)."""
     settings = from_config(IsometrySettings, section, FAMILY)
+    conditions = isometry_conditions(settings)
+    notes = {MAIN: "the main point, chosen before any run", **{k: c.note for k, c in settings.conditions.items()}}
+    teachers = condition_teachers(settings)
+    spectra, sgd = _with_defaults(spectra), sgd.assign(**({} if "condition" in sgd else {"condition": MAIN}))
+    claims = []
+    for label, condition in conditions.items():
+        rows = spectra[spectra["condition"] == label]
+        if rows.empty:
+            continue
+        prefix = f"{FAMILY}." if label == MAIN else f"{FAMILY}.{label}."
+        context = describe_condition(condition, label) + (f"; {notes[label]}" if notes.get(label) else "")
+        if condition.activation == "linear":
+            claims += _sanity_claims(rows, condition, prefix, context)
+            continue
+        claims += _spectrum_claims(rows, condition, prefix, context)
+        runs = sgd[sgd["condition"] == label]
+        if teachers[label] and not runs.empty:
+            claims.append(_edge_claim(runs, rows, condition, teachers[label], prefix, context))
+    return claims
+
+
+def _by_init(spectra: pd.DataFrame, settings: IsometrySettings) -> dict[str, pd.DataFrame]:
+    per_replicate = spectrum_per_replicate(spectra)
+    return {init: per_replicate[per_replicate["initialization"] == init] for init in settings.initializations
+            if init in set(per_replicate["initialization"])}
+
+
+def _theory_ratio_rows(table: pd.DataFrame, confidence: float) -> dict[int, dict]:
+    """Per depth: the t-interval over replicates of the measured CV over the free-probability CV."""
+    return {int(depth): t_interval(group["cv"] / group["cv_theory"], confidence)
+            for depth, group in table.groupby("depth")}
+
+
+def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: str, context: str) -> list[Claim]:
     tolerances = settings.claims
     confidence = tolerances.confidence
-    per_replicate = spectrum_per_replicate(spectra)
+    by_init = _by_init(spectra, settings)
     main_init = settings.initializations[0]
-    by_init = {init: per_replicate[per_replicate["initialization"] == init] for init in settings.initializations}
     slopes = {init: t_interval(_replicate_slopes(table, "top", "replicate"), confidence)
               for init, table in by_init.items()}
-    spread_slopes = {init: t_interval(_replicate_slopes(table, "spread", "replicate"), confidence)
-                     for init, table in by_init.items()}
-    fim = slopes[main_init]
-    fim_tolerance, edge_tolerance = tolerances.fim_max_slope_tolerance, tolerances.edge_slope_tolerance
-    threshold = tolerances.concentration_threshold
-    critical = (f"q* = {mean_field_fixed_point(settings.sigma_w2, settings.sigma_b2, settings.activation):.4g}, "
-                f"chi = {mean_field_chi(mean_field_fixed_point(settings.sigma_w2, settings.sigma_b2, settings.activation), settings.sigma_w2, settings.activation):.4f}"  # noqa: E501
-                if settings.sigma_b2 > 0 else "no biases")
-    setting = (f"{settings.activation}, M = {settings.width}, sigma_w^2 = {settings.sigma_w2:.5g}, sigma_b^2 = "
-               f"{settings.sigma_b2:g} ({critical}; the critical point written in the config before any run), "
-               f"|x|^2/M = {settings.input_scale:.4g}")
-    # q*, or without biases (q* = 0, reached slowly) the first layer's pre-activation variance sigma_w^2 q.
-    q_first = (mean_field_fixed_point(settings.sigma_w2, settings.sigma_b2, settings.activation)
-               if settings.sigma_b2 > 0 else settings.sigma_w2 * settings.input_scale)
     mean_slopes = {init: t_interval(_replicate_slopes(table, "mean", "replicate"), confidence)
                    for init, table in by_init.items()}
-    pilots = ("pilots after the first run (3 replicates, orthogonal, M = 64, L = 4..64, other points of the critical "
-              "line; not used by any claim): sigma_b^2 = 1e-2, 1e-3, 1e-4, 1e-6 give q* = 0.273, 0.107, 0.046, "
-              "0.009, lambda_max slopes 1.67, 1.42, 1.24, 1.06 and the fraction >= lambda_max/2 at L = 64 0.05, "
-              "0.16, 0.39, 0.98")
-    diagnosis = ("diagnosis, finding (scale): the mean eigenvalue grows like L (slope "
-                 + "; ".join(f"{init} {format_interval(mean_slopes[init])}" for init in mean_slopes)
-                 + ", chi = 1 keeps each layer's mean squared singular value at 1), but at q* > 0 the singular "
-                 "values of the orthogonal tanh network's Jacobian spread with depth (Pennington, Schoenholz & "
-                 "Ganguli 2017: isometry needs L q* small; here L q* = "
-                 f"{min(settings.depths) * q_first:.2g}..{max(settings.depths) * q_first:.2g}"
-                 "), so lambda_max outgrows L and the spectrum spreads; the pilots show the law returning as q* -> 0 "
-                 "(the linear corner). Not a bug: the linear network gives every eigenvalue L |x|^2 and the FIM with "
-                 "biases matches an autograd Jacobian to 1e-10 (tests)")
-    claims = [
-        Claim(
-            id="isometry.fim_max_grows_linearly_in_depth",
-            source=SOURCE_ABSTRACT,
-            statement="The largest eigenvalue of the conditional (single-input) FIM grows linearly with depth L.",
-            measured=fim["mean"],
-            expected=(f"the {confidence:.0%} t-interval over seeds of the log-log slope of lambda_max on L inside "
-                      f"1 ± {fim_tolerance} ({main_init} weights)"),
-            tolerance=fim_tolerance,
-            holds=bool(np.isfinite(fim["low"]) and fim["low"] >= 1 - fim_tolerance
-                       and fim["high"] <= 1 + fim_tolerance),
-            ours=True,
-            detail=(f"{setting}; slope of log lambda_max on log L: "
-                    + "; ".join(f"{init} {format_interval(slopes[init])}" for init in slopes)
-                    + "; lambda_max / (L |x|^2) (mean over seeds): "
-                    + _series_per_depth(by_init[main_init].assign(r=lambda t: t["top"] / t["linear"])
-                                        .groupby("depth")["r"].mean(), ".3f")
-                    + f"; {pilots}; {diagnosis}"),
-        ),
-    ]
-    concentration_rows = []
-    worst = None
-    for depth, group in by_init[main_init].groupby("depth"):
+    fim = slopes[main_init]
+    fim_tolerance, threshold = tolerances.fim_max_slope_tolerance, tolerances.concentration_threshold
+    main = by_init[main_init]
+    theory_mean = main.groupby("depth")["mean_theory"].first()
+    cv_theory = {init: table.groupby("depth")["cv_theory"].first() for init, table in by_init.items()}
+    cv_measured = {init: table.groupby("depth")["cv"].mean() for init, table in by_init.items()}
+    spread_text = ("; CV of the eigenvalues (mean over seeds) against free probability's prediction: "
+                   + "; ".join(f"{init}: " + ", ".join(f"L={int(d)}: {cv_measured[init][d]:.3f} vs "
+                                                        f"{cv_theory[init][d]:.3f}" for d in cv_theory[init].index)
+                               for init in by_init))
+    claims = [Claim(
+        id=prefix + "fim_max_grows_linearly_in_depth",
+        source=SOURCE_ABSTRACT,
+        statement="The largest eigenvalue of the conditional (single-input) FIM grows linearly with depth L.",
+        measured=fim["mean"],
+        expected=(f"the {confidence:.0%} t-interval over seeds of the log-log slope of lambda_max on L inside "
+                  f"1 ± {fim_tolerance} ({main_init} weights)"),
+        tolerance=fim_tolerance,
+        holds=bool(np.isfinite(fim["low"]) and fim["low"] >= 1 - fim_tolerance and fim["high"] <= 1 + fim_tolerance),
+        ours=True,
+        detail=(f"{context}; slope of log lambda_max on log L: "
+                + "; ".join(f"{init} {format_interval(slopes[init])}" for init in slopes)
+                + "; slope of the mean eigenvalue: "
+                + "; ".join(f"{init} {format_interval(mean_slopes[init])}" for init in mean_slopes)
+                + "; mean eigenvalue / mean-field L (q M + 1) (orthogonal, mean over seeds): "
+                + _series_per_depth(main.groupby("depth")["mean"].mean() / theory_mean, ".3f")
+                + "; lambda_max / mean eigenvalue (orthogonal): "
+                + _series_per_depth(main.groupby("depth")["spread"].mean(), ".2f")
+                + spread_text
+                + "; reading: chi = 1 makes the mean grow like L (mean field), so lambda_max ∝ L exactly when the "
+                "spectrum's spread stays fixed; free probability predicts CV^2 = v (L-1)(2L-1)/(6L), so lambda_max "
+                "outgrows L unless v L is small (the isometric regime)"),
+    )]
+    rows, worst = [], None
+    for depth, group in main.groupby("depth"):
         interval = t_interval(group["above_half"], confidence)
-        concentration_rows.append(f"L={int(depth)}: {format_interval(interval)}")
+        rows.append(f"L={int(depth)}: {format_interval(interval)}")
         if worst is None or interval["mean"] < worst["mean"]:
             worst = interval
-    others = "; ".join(
-        f"{init}: " + _series_per_depth(table.groupby("depth")["above_half"].mean(), ".3f")
-        for init, table in by_init.items() if init != main_init)
+    others = "; ".join(f"{init}: " + _series_per_depth(table.groupby("depth")["above_half"].mean(), ".3f")
+                       for init, table in by_init.items() if init != main_init)
     claims.append(Claim(
-        id="isometry.spectrum_concentrates",
+        id=prefix + "spectrum_concentrates",
         source=SOURCE_ABSTRACT,
         statement="The conditional FIM's spectrum concentrates around its maximum.",
         measured=worst["mean"],
         expected=(f"the {confidence:.0%} t-interval of the fraction of eigenvalues >= lambda_max / 2 above "
                   f"{threshold} at every depth ({main_init} weights)"),
         tolerance=threshold,
-        holds=bool(all(t_interval(g["above_half"], confidence)["low"] >= threshold
-                       for _, g in by_init[main_init].groupby("depth"))),
+        holds=bool(all(t_interval(g["above_half"], confidence)["low"] >= threshold for _, g in main.groupby("depth"))),
         ours=True,
-        detail=(f"{setting}; fraction >= lambda_max/2, {main_init}: " + "; ".join(concentration_rows)
-                + (f"; means for {others}" if others else "")
-                + "; slope of log(lambda_max / mean eigenvalue) on log L: "
-                + "; ".join(f"{init} {format_interval(spread_slopes[init])}" for init in spread_slopes)
-                + f"; {pilots}; {diagnosis}"),
+        detail=(f"{context}; fraction >= lambda_max/2, {main_init}: " + "; ".join(rows)
+                + (f"; means for {others}" if others else "") + spread_text),
     ))
     if "gaussian" in by_init and "orthogonal" in by_init:
         def matrix(table):
-            return table.pivot(index="replicate", columns="depth", values="spread").to_numpy()
-        depths = np.array(sorted(by_init["orthogonal"]["depth"].unique()), float)
-        contrast = slope_difference_interval(matrix(by_init["gaussian"]), matrix(by_init["orthogonal"]), depths,
-                                             confidence)
+            return table.pivot(index="replicate", columns="depth", values="cv")
+
+        ratio = np.log(matrix(by_init["gaussian"]) / matrix(by_init["orthogonal"]))
+        per_depth = {int(d): t_interval(ratio[d].dropna(), confidence) for d in ratio.columns}
+        weakest = min(per_depth.values(), key=lambda i: i["low"] if np.isfinite(i["low"]) else -np.inf)
         claims.append(Claim(
-            id="isometry.gaussian_spread_grows_faster",
+            id=prefix + "orthogonal_concentrates_more_than_gaussian",
             source=SOURCE_ABSTRACT + "; the contrast (no dynamical isometry under Gaussian weights) is ours",
-            statement=("Without dynamical isometry (Gaussian weights) the spectrum spreads with depth faster than "
-                       "with orthogonal weights."),
-            measured=contrast["difference"],
-            expected=(f"the {confidence:.0%} paired t-interval of (Gaussian - orthogonal) slope of "
-                      "log(lambda_max / mean eigenvalue) on log L above 0"),
+            statement=("Without dynamical isometry (Gaussian weights) the spectrum is more spread than with "
+                       "orthogonal weights at every depth."),
+            measured=weakest["mean"],
+            expected=(f"the {confidence:.0%} paired t-interval over seeds of log(CV Gaussian / CV orthogonal), CV "
+                      "the eigenvalues' coefficient of variation, above 0 at every depth"),
             tolerance=0.0,
-            holds=bool(np.isfinite(contrast["low"]) and contrast["low"] > 0),
+            holds=bool(all(np.isfinite(i["low"]) and i["low"] > 0 for i in per_depth.values())),
             ours=True,
-            detail=(f"{setting}; difference {format_interval({**contrast, 'mean': contrast['difference']})}, "
-                    "paired by input; spread slopes: "
-                    + "; ".join(f"{init} {format_interval(spread_slopes[init])}" for init in spread_slopes)
-                    + "; lambda_max's slopes: "
-                    + "; ".join(f"{init} {format_interval(slopes[init])}" for init in slopes)
-                    + "; Gaussian / orthogonal lambda_max (mean over seeds): "
-                    + _series_per_depth(by_init["gaussian"].groupby("depth")["top"].mean()
-                                        / by_init["orthogonal"].groupby("depth")["top"].mean(), ".2f")
-                    + "; diagnosis, finding (scale): at this q* the orthogonal network is not isometric either "
-                    "(its spread grows too, see the concentration claim), so the two differ in level (Gaussian "
-                    "lambda_max several times larger at every depth), not in the slope against L; the contrast is "
-                    "only expected to show where the orthogonal network is isometric (L q* small)"),
+            detail=(f"{context}; log(CV Gaussian / CV orthogonal), paired by input: "
+                    + "; ".join(f"L={d}: {format_interval(i)}" for d, i in per_depth.items())
+                    + spread_text
+                    + "; free probability: a Gaussian layer adds 1 to v (Marchenko-Pastur), so the predicted "
+                    "ratio is sqrt((v + 1) / v) at every depth; both spreads grow like sqrt(L), so their "
+                    "log-log slopes agree and the contrast is in the level, not in the slope"),
         ))
+    ratios = _theory_ratio_rows(main, confidence)
+    tolerance = tolerances.spread_theory_tolerance
+    inside = [np.isfinite(i["low"]) and i["low"] >= 1 - tolerance and i["high"] <= 1 + tolerance
+              for i in ratios.values()]
+    farthest = max(ratios.values(), key=lambda i: abs(i["mean"] - 1))
+    gaussian_ratios = (_theory_ratio_rows(by_init["gaussian"], confidence) if "gaussian" in by_init else {})
+    claims.append(Claim(
+        id=prefix + "spread_follows_free_probability",
+        source=("Hayase & Karakida, AISTATS 2021 (arXiv 2006.07814): the spectrum from free probability; the "
+                "coefficient-of-variation formula is ours (free layers, Pennington, Schoenholz & Ganguli 2017's "
+                "per-layer moments)"),
+        statement=("The spread of the conditional FIM's spectrum follows the free-probability prediction "
+                   "CV^2 = v (L-1)(2L-1)/(6L), v the per-layer spread of the Jacobian's squared singular values."),
+        measured=farthest["mean"],
+        expected=(f"the {confidence:.0%} t-interval over seeds of measured CV / predicted CV inside 1 ± {tolerance} "
+                  f"at every depth ({main_init} weights)"),
+        tolerance=tolerance,
+        holds=bool(all(inside)),
+        ours=True,
+        detail=(f"{context}; CV / predicted CV, {main_init}: "
+                + "; ".join(f"L={d}: {format_interval(i)}" for d, i in ratios.items())
+                + ("; gaussian: " + "; ".join(f"L={d}: {format_interval(i)}" for d, i in gaussian_ratios.items())
+                   if gaussian_ratios else "")
+                + "; the prediction treats the layers as free and M as infinite: at M = "
+                f"{settings.width} a deviation growing with L / M is a finite-width effect"),
+    ))
+    return claims
+
+
+def _sanity_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: str, context: str) -> list[Claim]:
+    """The linear network: with orthogonal weights (W W^T = I, no biases) every eigenvalue is L |x|^2 (the sanity
+    case, a check of the code); with Gaussian weights the spread follows free probability with v = 1 (a claim that
+    can fail: finite width, few seeds)."""
+    confidence, tolerance = settings.claims.confidence, settings.claims.spread_theory_tolerance
+    by_init = _by_init(spectra, settings)
+    claims = []
+    if "orthogonal" in by_init:
+        rows = spectra[spectra["initialization"] == "orthogonal"]
+        error = float(np.max(np.abs(rows["value"] / (rows["depth"] * rows["input_norm2"]) - 1)))
+        claims.append(Claim(
+            id=prefix + "sanity_every_eigenvalue_is_depth_times_input_norm",
+            source=("sanity case with a known answer: a linear network with orthogonal weights is exactly isometric, "
+                    "so J_x J_x^T = sum_l |h_{l-1}|^2 I = L |x|^2 I"),
+            statement="In a linear orthogonal network every conditional-FIM eigenvalue equals L |x|^2.",
+            measured=error,
+            expected="the largest relative deviation of any eigenvalue from L |x|^2 (every depth and seed) <= 1e-10",
+            tolerance=1e-10,
+            holds=bool(np.isfinite(error) and error <= 1e-10),
+            ours=True,
+            detail=(f"{context}; largest relative deviation {error:.2g} over {rows['replicate'].nunique()} seeds, "
+                    f"depths {', '.join(str(int(d)) for d in sorted(rows['depth'].unique()))}"),
+        ))
+    if "gaussian" in by_init:
+        ratios = _theory_ratio_rows(by_init["gaussian"], confidence)
+        inside = [np.isfinite(i["low"]) and i["low"] >= 1 - tolerance and i["high"] <= 1 + tolerance
+                  for i in ratios.values()]
+        farthest = max(ratios.values(), key=lambda i: abs(i["mean"] - 1))
+        claims.append(Claim(
+            id=prefix + "gaussian_spread_follows_free_probability",
+            source=("free probability (a product of Marchenko-Pastur laws), the theory behind Hayase & Karakida, "
+                    "AISTATS 2021; the coefficient-of-variation formula is ours"),
+            statement=("A linear network with Gaussian weights spreads the conditional FIM's spectrum as free "
+                       "probability predicts: CV^2 = (L-1)(2L-1)/(6L) (v = 1)."),
+            measured=farthest["mean"],
+            expected=(f"the {confidence:.0%} t-interval over seeds of measured CV / predicted CV inside 1 ± "
+                      f"{tolerance} at every depth"),
+            tolerance=tolerance,
+            holds=bool(all(inside)),
+            ours=True,
+            detail=(f"{context}; CV / predicted CV, gaussian: "
+                    + "; ".join(f"L={d}: {format_interval(i)}" for d, i in ratios.items())
+                    + "; where it fails, the interval's width is the cause if the means stay near 1: one input's "
+                    f"{settings.width} eigenvalues of a product of Gaussian matrices fluctuate from seed to seed "
+                    "(scale: more seeds or a wider network narrow it)"),
+        ))
+    return claims
+
+
+def far_teacher_diagnosis(sgd: pd.DataFrame) -> pd.DataFrame:
+    """Per (teacher, depth), over the seeds at the smallest grid rate: the step-0 test loss, the first online
+    sample's gradient norm, and at the teacher's edge eta* the peak online loss over the step-0 test loss (a
+    transient rise that falls back is a catapult), with eta* and the relative first step eta* |grad|. Evidence for
+    why a far teacher's edge is not 2 / lambda_max."""
+    edges = stability_edge(sgd)
+    rows = []
+    for (condition, teacher, depth), runs in sgd.groupby(["condition", "teacher", "depth"]):
+        first = runs[(runs["step"] == 0) & (runs["learning_rate"] == runs["learning_rate"].min())]
+        edge = edges[(edges["condition"] == condition) & (edges["teacher"] == teacher)
+                     & (edges["depth"] == depth)]["edge"].iloc[0]
+        at_edge = runs[(runs["step"] == 0) & np.isclose(runs["learning_rate"], edge)]
+        rows.append({"condition": condition, "teacher": teacher, "depth": int(depth),
+                     "initial_loss": first["initial_loss"].mean(),
+                     "gradient_norm": first["initial_gradient_norm"].mean(), "edge": edge,
+                     "first_step": edge * first["initial_gradient_norm"].mean(),
+                     "peak_over_initial": (at_edge["peak_online_loss"] / at_edge["initial_loss"]).mean()
+                     if len(at_edge) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _edge_claim(sgd: pd.DataFrame, spectra: pd.DataFrame, settings: IsometrySettings, teachers, prefix: str,
+                context: str) -> Claim:
+    confidence, edge_tolerance = settings.claims.confidence, settings.claims.edge_slope_tolerance
+    main_init = settings.initializations[0]
+    main = spectrum_per_replicate(spectra)
+    main = main[main["initialization"] == main_init]
     edges = stability_edge(sgd, per_seed=True)
     pooled = stability_edge(sgd)
-    main_teacher = settings.sgd.teachers[0]
-    two_over_max = by_init[main_init].groupby("depth")["top"].mean().rdiv(2)
-    edge_intervals = {}
-    for teacher, table in edges.groupby("teacher"):
-        edge_intervals[teacher] = t_interval(_replicate_slopes(table, "edge", "seed"), confidence)
-    edge = edge_intervals.get(main_teacher, t_interval([], confidence))
+    main_teacher = teachers[0]
+    two_over_max = main.groupby("depth")["top"].mean().rdiv(2)
+    intervals = {teacher: t_interval(_replicate_slopes(table, "edge", "seed"), confidence)
+                 for teacher, table in edges.groupby("teacher")}
+    edge = intervals.get(main_teacher, t_interval([], confidence))
+    diagnosis = far_teacher_diagnosis(sgd) if {"initial_loss", "initial_gradient_norm"} <= set(sgd) else None
+    rates = learning_rate_grid(settings)
 
     def describe(teacher):
         rows = pooled[pooled["teacher"] == teacher]
         label = ("near: y = f0(x) + " + f"{settings.sgd.teacher_eps:g} Q x" if teacher == "near" else "far: y = Q x")
-        return (f"teacher {label}: slope {format_interval(edge_intervals[teacher])}; eta* (every seed stable): "
-                f"{_per_depth(rows['depth'], rows['edge'], '.3g')}")
+        text = (f"teacher {label}: slope {format_interval(intervals[teacher])}; eta* (every seed stable): "
+                f"{_per_depth(rows['depth'], rows['edge'], '.3g')}; eta* / (2/lambda_max): "
+                + _series_per_depth(rows.set_index("depth")["edge"] / two_over_max, ".2f"))
+        per_seed = edges[edges["teacher"] == teacher]
+        censored = per_seed[~np.isfinite(per_seed["edge"])].groupby("depth")["seed"].nunique()
+        if len(censored):
+            finite = per_seed[np.isfinite(per_seed["edge"]).groupby(per_seed["depth"]).transform("all")]
+            text += ("; censored below the grid (the smallest rate already unstable, no slope for that seed): "
+                     + ", ".join(f"L={int(d)}: {n} of {per_seed['seed'].nunique()} seeds" for d, n in censored.items())
+                     + ("; slope over the other depths "
+                        + format_interval(t_interval(_replicate_slopes(finite, "edge", "seed"), confidence))
+                        if finite["depth"].nunique() >= 2 else ""))
+        if diagnosis is not None:
+            d = diagnosis[diagnosis["teacher"] == teacher]
+            text += ("; step-0 test loss " + _per_depth(d["depth"], d["initial_loss"], ".3g")
+                     + "; first gradient norm " + _per_depth(d["depth"], d["gradient_norm"], ".3g")
+                     + "; peak online loss / step-0 loss at eta* " + _per_depth(d["depth"], d["peak_over_initial"],
+                                                                                  ".3g"))
+        return text
 
-    claims.append(Claim(
-        id="isometry.learning_rate_falls_as_one_over_depth",
+    holds = bool(np.isfinite(edge["low"]) and edge["low"] >= -1 - edge_tolerance
+                 and edge["high"] <= -1 + edge_tolerance)
+    far_note = ""
+    if "far" in intervals:
+        far_note = ("; diagnosis of the far teacher (finding, design): its edge is not set by the initial curvature "
+                    "(eta* / (2/lambda_max) above grows with L); its step-0 loss 1/2 |f0(x) - Q x|^2 is of the "
+                    "order of |x|^2, hundreds of times the near teacher's eps^2 |x|^2 / 2, and its first gradient "
+                    "about ten times larger (numbers above), while at its eta* the online loss peaks only a few "
+                    "times above the start: a rise that the rule counts as divergence for the near teacher (100 "
+                    "times a small start) stays below the far teacher's own start, so the far teacher's edge "
+                    "measures how fast a large error falls under a bounded (tanh) network, not 2/lambda_max; the "
+                    "NTK picture behind 1/L needs the teacher near the student. Not measured: lambda_max after the "
+                    "first steps")
+    return Claim(
+        id=prefix + "learning_rate_falls_as_one_over_depth",
         source=SOURCE_EXPERIMENTS,
         statement="The largest learning rate at which online SGD trains in the initial phase falls like 1/L.",
         measured=edge["mean"],
         expected=(f"the {confidence:.0%} t-interval over seeds of the log-log slope of the stability edge eta* on L "
                   f"inside -1 ± {edge_tolerance} (teacher {main_teacher})"),
         tolerance=edge_tolerance,
-        holds=bool(np.isfinite(edge["low"]) and edge["low"] >= -1 - edge_tolerance
-                   and edge["high"] <= -1 + edge_tolerance),
+        holds=holds,
         ours=True,
-        detail=(f"{setting}; {main_init} student with biases, batch size 1, the initial phase: "
-                f"{settings.sgd.steps} steps (stable: undiverged and the test loss at the end below the start), "
-                f"{settings.sgd.seeds} seeds, grid ratio {settings.sgd.learning_rates.values()[1] / settings.sgd.learning_rates.values()[0]:.3f}; "  # noqa: E501
-                + "; ".join(describe(t) for t in settings.sgd.teachers if t in edge_intervals)
-                + "; 2/lambda_max (the linearised edge): "
+        detail=(f"{context}; {main_init} student with biases, batch size 1, {settings.sgd.steps} online steps, "
+                f"{settings.sgd.seeds} seeds, grid {rates[0]:.3g}..{rates[-1]:.3g} (ratio "
+                f"{rates[1] / rates[0]:.3f}); stability rule: {STABILITY_RULE}; "
+                + "; ".join(describe(t) for t in teachers if t in intervals)
+                + "; 2/lambda_max (orthogonal, mean over seeds): "
                 + _per_depth(two_over_max.index, two_over_max.to_numpy(), ".3g")
-                + f"; 2/lambda_max's slope {loglog_slope(two_over_max.index, two_over_max.to_numpy()):.3f}"
-                + (f"; eta* / (2/lambda_max), teacher {main_teacher}: "
-                   + _series_per_depth(pooled[pooled["teacher"] == main_teacher].set_index("depth")["edge"]
-                                       / two_over_max, ".2f")
-                   if main_teacher in set(pooled["teacher"]) else "")
-                + "; diagnosis, finding: with the near teacher the edge follows 2/lambda_max (eta* / (2/lambda_max) "
-                "between 0.7 and 1.9 at the defaults, grid ratio 1.33), the mechanism behind HK21's 1/L rule; "
-                "it falls faster than 1/L "
-                "because lambda_max grows faster than L at this q* (see the lambda_max claim). With the far teacher "
-                "the edge hardly moves with L: the loss can fall within the initial phase at rates far above "
-                "2/lambda_max (not diagnosed further; a design effect of judging a far target by its first steps)"),
-    ))
-    return claims
+                + f", its slope {loglog_slope(two_over_max.index, two_over_max.to_numpy()):.3f}"
+                + "; reading: with the near teacher the edge tracks 2/lambda_max (the NTK picture behind HK21's "
+                "1/L rule), so it falls like 1/L exactly when lambda_max grows like L (see this condition's "
+                "lambda_max claim)" + far_note),
+    )

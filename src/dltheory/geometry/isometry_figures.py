@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.colors import TwoSlopeNorm
-from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-from dltheory.geometry.isometry import stability_edge
+from dltheory.geometry.isometry import _with_defaults, stability_edge
 from dltheory.stats import loglog_slope
 
-__all__ = ["plot_fim_max_vs_depth", "plot_sgd_grid", "plot_spectra"]
+__all__ = ["plot_fim_max_vs_depth", "plot_sgd_grid", "plot_spectra", "plot_spread_vs_depth"]
 
 
 def _depth_colours(depths) -> dict:
@@ -41,51 +40,43 @@ def _fit_line(ax, x, y, colour, label: str) -> float:
     return slope
 
 
-def _draw_spectra(spectra: pd.DataFrame, left, right, label: str) -> None:
+def _condition_title(rows: pd.DataFrame, label: str) -> str:
+    first = rows.iloc[0]
+    return f"{label}: {first['activation']}, σ_b² = {first['sigma_b2']:g}" if "sigma_b2" in rows else label
+
+
+def _draw_concentration(spectra: pd.DataFrame, ax, title: str) -> None:
     colours = _depth_colours(spectra["depth"].unique())
-    positive = spectra[spectra["value"] > 0]
-    edges = np.geomspace(positive["value"].min() / 1.2, positive["value"].max() * 1.2, 120)
     for depth, colour in colours.items():
         rows = spectra[spectra["depth"] == depth]
-        values = rows["value"].to_numpy()
-        left.hist(values[values > 0], bins=edges, density=True, histtype="step", color=colour, lw=1.4,
-                  label=f"L = {depth}")
-        left.axvline(depth * rows["input_norm2"].mean(), color=colour, ls="--", lw=0.8)
         relative = rows["value"] / rows.groupby("replicate")["value"].transform("max")
         above = float(np.mean(relative >= 0.5))
-        right.hist(relative, bins=np.linspace(0, 1, 51), density=True, histtype="step", color=colour, lw=1.4,
-                   label=f"L = {depth}: {above:.0%} ≥ ½")
-    left.set_xscale("log")
-    left.xaxis.set_major_locator(LogLocator(base=4))
-    left.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
-    left.xaxis.set_minor_formatter(NullFormatter())
-    left.set_yscale("log")
-    left.set_xlabel("eigenvalue λ of the conditional FIM")
-    left.set_ylabel("density")
-    left.set_title(f"{label}: spectrum per depth (dashed: L|x|²)", fontsize=10)
-    left.legend(fontsize=7.5, frameon=False)
-    right.axvline(0.5, color="grey", ls=":", lw=1)
-    right.set_yscale("log")
-    right.set_xlim(0, 1.02)
-    right.set_xlabel("λ / λ_max (per replicate)")
-    right.set_ylabel("density")
-    right.set_title(f"{label}: concentration near the maximum", fontsize=10)
-    right.legend(fontsize=7.5, frameon=False, loc="upper right")
+        ax.hist(relative, bins=np.linspace(0, 1, 41), density=True, histtype="step", color=colour, lw=1.4,
+                label=f"L = {depth}: {above:.0%} ≥ ½")
+    ax.axvline(0.5, color="grey", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("λ / λ_max (per replicate)")
+    ax.set_ylabel("density")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6.5, frameon=False, loc="upper center")
 
 
 def plot_spectra(spectra: pd.DataFrame):
-    """Conditional-FIM eigenvalues per depth, pooled over replicates, one row per initialization. Left: density of
-    lambda on a log axis, the dashed line at L |x|^2 (every eigenvalue of the linear orthogonal network). Right:
-    density of lambda / lambda_max (each replicate's own maximum), the dotted line at 1/2; the legend gives the
-    fraction of eigenvalues above it."""
-    if "initialization" not in spectra:
-        spectra = spectra.assign(initialization="orthogonal")
+    """Density of lambda / lambda_max (each replicate's own maximum) per depth, pooled over replicates: one column
+    per condition (the linear sanity case left out: every eigenvalue at its maximum), one row per initialization;
+    the dotted line at 1/2, the legend gives the fraction of eigenvalues above it (the concentration claim)."""
+    spectra = _with_defaults(spectra)
+    spectra = spectra[spectra["activation"] != "linear"]
+    conditions = list(dict.fromkeys(spectra["condition"]))
     initializations = list(dict.fromkeys(spectra["initialization"]))
-    figure, axes = plt.subplots(len(initializations), 2, figsize=(10.5, 3.8 * len(initializations)), squeeze=False)
-    for (left, right), initialization in zip(axes, initializations, strict=True):
-        _draw_spectra(spectra[spectra["initialization"] == initialization], left, right, initialization)
-    activation = ", ".join(sorted(spectra["activation"].unique()))
-    figure.suptitle(f"Conditional FIM spectrum, {activation}, M = {int(spectra['width'].iloc[0])}, "
+    figure, axes = plt.subplots(len(initializations), len(conditions),
+                                figsize=(3.6 * len(conditions) + 0.6, 3.2 * len(initializations)), squeeze=False)
+    for column, condition in enumerate(conditions):
+        for row, initialization in enumerate(initializations):
+            rows = spectra[(spectra["condition"] == condition) & (spectra["initialization"] == initialization)]
+            _draw_concentration(rows, axes[row, column], f"{_condition_title(rows, condition)}\n{initialization}")
+    figure.suptitle(f"Conditional FIM: concentration near the maximum, M = {int(spectra['width'].iloc[0])}, "
                     f"{spectra['replicate'].nunique()} replicates (our setting)", fontsize=11)
     figure.tight_layout()
     return figure
@@ -95,69 +86,129 @@ INIT_COLOURS = {"orthogonal": "#d62728", "gaussian": "#7f7f7f"}
 TEACHER_STYLE = {"near": ("s", "#1f77b4"), "far": ("D", "#ff7f0e")}
 
 
-def plot_fim_max_vs_depth(summary: pd.DataFrame, edge: pd.DataFrame):
-    """Left: lambda_max against L per initialization (log-log; bars span the replicates), its fitted slope and the
-    linear network's L |x|^2 (∝ L). Right: the stability edge eta* against L per teacher (bars up to the first
-    unstable grid rate, where the true edge lies between), its fitted slope, a ∝ 1/L line through the near
-    teacher's first depth and 2 / lambda_max of the orthogonal network (the linearised edge)."""
-    if "initialization" not in summary:
-        summary = summary.assign(initialization="orthogonal")
-    if "teacher" not in edge:
-        edge = edge.assign(teacher="far")
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0))
+CONDITION_COLOURS = ["#d62728", "#2ca02c", "#9467bd", "#8c564b"]
+
+
+def _draw_maximum(ax, summary: pd.DataFrame, title: str) -> None:
     for initialization, rows in summary.groupby("initialization", sort=False):
         colour = INIT_COLOURS.get(initialization, "k")
         depths = rows["depth"].to_numpy()
-        left.errorbar(depths, rows["lambda_max"],
-                      yerr=[rows["lambda_max"] - rows["lambda_max_low"], rows["lambda_max_high"] - rows["lambda_max"]],
-                      fmt="o", color=colour, ms=5, capsize=2, label=f"λ_max, {initialization}", zorder=3)
-        _fit_line(left, depths, rows["lambda_max"].to_numpy(), colour, initialization)
-    main = summary[summary["initialization"] == summary["initialization"].iloc[0]]
-    if "orthogonal" in set(summary["initialization"]):
-        main = summary[summary["initialization"] == "orthogonal"]
+        ax.errorbar(depths, rows["lambda_max"],
+                    yerr=[rows["lambda_max"] - rows["lambda_max_low"], rows["lambda_max_high"] - rows["lambda_max"]],
+                    fmt="o", color=colour, ms=4, capsize=2, label=f"λ_max, {initialization}", zorder=3)
+        _fit_line(ax, depths, rows["lambda_max"].to_numpy(), colour, initialization)
+    main = summary[summary["initialization"] == summary["initialization"].iloc[0]].sort_values("depth")
     depths = main["depth"].to_numpy()
-    left.plot(depths, main["linear_value"], "k--", lw=1, label="L|x|² (linear network, ∝ L)")
-    _depth_axis(left, depths)
-    left.set_yscale("log")
-    left.set_ylabel("largest eigenvalue λ_max")
-    left.set_title("Maximum of the conditional FIM", fontsize=10)
-    left.legend(fontsize=7, frameon=False)
+    first = main.iloc[0]
+    ax.plot(depths, first["lambda_max"] * depths / first["depth"], ":", color="k", lw=1.2,
+            label="∝ L through the first depth")
+    if main["mean_theory"].notna().all():
+        ax.plot(depths, main["mean_theory"], "--", color="grey", lw=1, label="mean eigenvalue, mean field (∝ L)")
+    _depth_axis(ax, depths)
+    ax.set_yscale("log")
+    ax.set_ylabel("largest eigenvalue λ_max")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6.5, frameon=False)
 
-    all_depths = set(depths)
-    for teacher, rows in edge.groupby("teacher", sort=False):
-        marker, colour = TEACHER_STYLE.get(teacher, ("s", "k"))
+
+def plot_fim_max_vs_depth(summary: pd.DataFrame, edge: pd.DataFrame):
+    """One panel per condition (the linear sanity case left out): lambda_max against L per initialization (log-log;
+    bars span the replicates), its fitted slope, a ∝ L line through the first orthogonal point and the mean-field
+    mean eigenvalue L (q M + 1). Last panel: the stability edge eta* against L per (condition, teacher) (bars up to
+    the first unstable grid rate, where the true edge lies between), with 2 / lambda_max of the orthogonal network
+    (dashed, the linearised edge) and ∝ 1/L through each near teacher's first depth (dotted)."""
+    summary = _with_defaults(summary)
+    edge = edge.assign(**{k: v for k, v in {"teacher": "far", "condition": "main"}.items() if k not in edge})
+    summary = summary[summary["condition"].isin(
+        [c for c in dict.fromkeys(summary["condition"]) if not _is_linear(summary, c)])]
+    conditions = list(dict.fromkeys(summary["condition"]))
+    panels = len(conditions) + 1
+    columns = min(panels, 2)
+    rows_count = int(np.ceil(panels / columns))
+    figure, axes = plt.subplots(rows_count, columns, figsize=(5.4 * columns, 4.0 * rows_count), squeeze=False)
+    axes = axes.ravel()
+    for ax, condition in zip(axes, conditions, strict=False):
+        _draw_maximum(ax, summary[summary["condition"] == condition], f"Maximum of the conditional FIM: {condition}")
+    right = axes[len(conditions)]
+    all_depths = set()
+    colours = dict(zip(conditions, CONDITION_COLOURS * 3, strict=False))
+    for (condition, teacher), rows in edge.groupby(["condition", "teacher"], sort=False):
+        marker = TEACHER_STYLE.get(teacher, ("s", "k"))[0]
+        colour = colours.get(condition, "k")
         rows = rows.sort_values("depth")
         edge_depths = rows["depth"].to_numpy()
         all_depths |= set(edge_depths)
         upper = np.where(np.isfinite(rows["first_unstable"]), rows["first_unstable"] - rows["edge"], 0)
-        right.errorbar(edge_depths, rows["edge"], yerr=[np.zeros(len(rows)), upper], fmt=marker, color=colour, ms=5,
-                       capsize=2, label=f"η*, teacher {teacher}", zorder=3)
+        right.errorbar(edge_depths, rows["edge"], yerr=[np.zeros(len(rows)), upper], fmt=marker, color=colour,
+                       ms=5, capsize=2, mfc="none" if teacher == "far" else colour,
+                       label=f"η*, {condition}, teacher {teacher}", zorder=3)
         finite = rows[np.isfinite(rows["edge"])]
-        _fit_line(right, finite["depth"].to_numpy(), finite["edge"].to_numpy(), colour, f"η* {teacher}")
+        censored = rows[~np.isfinite(rows["edge"])]
+        if len(censored):
+            right.plot(censored["depth"], censored["first_unstable"], "v", color=colour, ms=7,
+                       label=f"censored: unstable at the grid's smallest η ({condition}, {teacher})")
         if teacher == "near" and len(finite):
             first = finite.iloc[0]
-            right.plot(edge_depths, first["edge"] * first["depth"] / edge_depths, ":", color="grey", lw=1.2,
-                       label="∝ 1/L through the first depth")
-    right.plot(depths, 2 / main["lambda_max"], "--", color="#d62728", lw=1, label="2/λ_max (linearised edge)")
-    _depth_axis(right, sorted(all_depths))
+            right.plot(edge_depths, first["edge"] * first["depth"] / edge_depths, ":", color=colour, lw=1.1)
+        main = summary[(summary["condition"] == condition) & (summary["initialization"] == "orthogonal")]
+        if teacher == (edge[edge["condition"] == condition]["teacher"].iloc[0]) and len(main):
+            right.plot(main["depth"], 2 / main["lambda_max"], "--", color=colour, lw=1,
+                       label=f"2/λ_max, {condition}")
+    right.plot([], [], ":", color="grey", label="∝ 1/L through the near teacher's first depth")
+    _depth_axis(right, sorted(all_depths) if all_depths else [1, 2])
     right.set_yscale("log")
     right.set_ylabel("learning rate η")
-    right.set_title("Online SGD (batch 1, initial phase): stability edge", fontsize=10)
-    right.legend(fontsize=7, frameon=False)
+    right.set_title("Online SGD (batch 1, initial phase): stability edge η*", fontsize=9)
+    right.legend(fontsize=6.5, frameon=False)
+    for ax in axes[panels:]:
+        ax.set_visible(False)
     figure.tight_layout()
     return figure
 
 
-def plot_sgd_grid(sgd: pd.DataFrame, teacher: str | None = None):
-    """Final over initial test loss (geometric mean over seeds, log10, blue below 1) over the (depth, learning rate)
-    grid of one teacher (default: near if run, the main condition); × where some seed diverged (its cell grey if
-    every seed did); the black step is the stability edge eta*
-    (:func:`dltheory.geometry.isometry.stability_edge`)."""
-    if "teacher" not in sgd:
-        sgd = sgd.assign(teacher="far")
-    if teacher is None:
-        teacher = "near" if "near" in set(sgd["teacher"]) else sgd["teacher"].iloc[0]
-    sgd = sgd[sgd["teacher"] == teacher]
+def _is_linear(table: pd.DataFrame, condition: str) -> bool:
+    if "activation" not in table:
+        return False
+    return bool((table.loc[table["condition"] == condition, "activation"] == "linear").all())
+
+
+def plot_spread_vs_depth(summary: pd.DataFrame):
+    """One panel per condition: the coefficient of variation of the conditional FIM's eigenvalues against L per
+    initialization (mean over replicates, bars spanning them) and free probability's prediction
+    CV^2 = v (L-1)(2L-1)/(6L) (lines; :func:`dltheory.geometry.isometry.fim_spread_theory`). A CV of 0 (the linear
+    orthogonal network) is drawn at the bottom of the axis."""
+    summary = _with_defaults(summary)
+    conditions = list(dict.fromkeys(summary["condition"]))
+    figure, axes = plt.subplots(1, len(conditions), figsize=(3.6 * len(conditions) + 0.4, 3.6), squeeze=False,
+                                sharey=True)
+    floor = 1e-3
+    for ax, condition in zip(axes[0], conditions, strict=True):
+        rows_all = summary[summary["condition"] == condition]
+        for initialization, rows in rows_all.groupby("initialization", sort=False):
+            colour = INIT_COLOURS.get(initialization, "k")
+            rows = rows.sort_values("depth")
+            depths = rows["depth"].to_numpy()
+            cv = np.maximum(rows["cv"].to_numpy(), floor)
+            low, high = np.maximum(rows["cv_low"], floor), np.maximum(rows["cv_high"], floor)
+            ax.errorbar(depths, cv, yerr=[cv - low, high - cv], fmt="o", color=colour, ms=4, capsize=2,
+                        label=f"measured, {initialization}", zorder=3)
+            grid = rows[rows["cv_theory"] > 0]
+            if len(grid):
+                ax.plot(grid["depth"], grid["cv_theory"], "-", color=colour, lw=1, alpha=0.8,
+                        label=f"free probability, {initialization}")
+        _depth_axis(ax, sorted(rows_all["depth"].unique()))
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=floor / 1.5)
+        zero = rows_all[rows_all["cv"] < floor]
+        ax.set_title(f"{condition}" + (" (CV < 1e-3 drawn at 1e-3)" if len(zero) else ""), fontsize=9)
+        ax.legend(fontsize=6.5, frameon=False)
+    axes[0, 0].set_ylabel("CV of the eigenvalues (sd / mean)")
+    figure.suptitle("Spread of the conditional FIM's spectrum against depth (our setting)", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def _draw_grid(ax, sgd: pd.DataFrame, title: str):
     last = sgd.groupby(["depth", "learning_rate", "seed"])["step"].transform("max")
     final = sgd[sgd["step"] == last].set_index(["depth", "learning_rate", "seed"])
     initial = sgd[sgd["step"] == 0].set_index(["depth", "learning_rate", "seed"])["loss"]
@@ -168,7 +219,6 @@ def plot_sgd_grid(sgd: pd.DataFrame, teacher: str | None = None):
     log_ratio = cells["log_ratio"].mean().unstack("depth")
     diverged = cells["diverged"].mean().unstack("depth")
     depths, rates = list(log_ratio.columns), list(log_ratio.index)
-    figure, ax = plt.subplots(figsize=(1.0 * len(depths) + 3.2, 0.22 * len(rates) + 2.0))
     values = np.ma.masked_invalid(log_ratio.to_numpy())
     limit = max(1.0, float(np.nanmax(np.abs(log_ratio.to_numpy()))) if np.isfinite(log_ratio.to_numpy()).any()
                 else 1.0)
@@ -190,11 +240,30 @@ def plot_sgd_grid(sgd: pd.DataFrame, teacher: str | None = None):
     ax.set_yticks(np.arange(0, len(rates), step) + 0.5, [f"{r:.3g}" for r in rates[::step]])
     ax.set_xlabel("depth L")
     ax.set_ylabel("learning rate η")
-    colourbar = figure.colorbar(mesh, ax=ax)
-    colourbar.set_label("log10(final / initial loss), mean over seeds")
+    ax.set_title(title, fontsize=9)
+    return mesh
+
+
+def plot_sgd_grid(sgd: pd.DataFrame, teacher: str | None = None):
+    """Final over initial test loss (geometric mean over seeds, log10, blue below 1) over the (depth, learning rate)
+    grid of one teacher (default: near if run, the main condition), one panel per condition that ran it; × where
+    some seed diverged (its cell grey if every seed did); the black step is the stability edge eta*
+    (:func:`dltheory.geometry.isometry.stability_edge`)."""
+    sgd = sgd.assign(**{k: v for k, v in {"teacher": "far", "condition": "main"}.items() if k not in sgd})
+    if teacher is None:
+        teacher = "near" if "near" in set(sgd["teacher"]) else sgd["teacher"].iloc[0]
+    sgd = sgd[sgd["teacher"] == teacher]
+    conditions = list(dict.fromkeys(sgd["condition"]))
+    rates = sgd.groupby("condition")["learning_rate"].nunique().max()
+    depths = sgd["depth"].nunique()
+    figure, axes = plt.subplots(1, len(conditions), figsize=((1.0 * depths + 3.0) * len(conditions),
+                                                             0.22 * rates + 2.2), squeeze=False)
     steps = int(sgd["step"].max())
-    ax.set_title(f"Online SGD, batch 1, {steps} steps, teacher {teacher}: loss over (η, L)\n× diverged; black: "
-                 "stability edge η*",
-                 fontsize=10)
+    for ax, condition in zip(axes[0], conditions, strict=True):
+        mesh = _draw_grid(ax, sgd[sgd["condition"] == condition],
+                          f"{condition}, teacher {teacher}: {steps} steps\n× diverged; black: stability edge η*")
+        colourbar = figure.colorbar(mesh, ax=ax)
+        colourbar.set_label("log10(final / initial loss), mean over seeds", fontsize=8)
+    figure.suptitle("Online SGD, batch 1: test loss over (η, L)", fontsize=10)
     figure.tight_layout()
     return figure
