@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dltheory.causal.analysis import accuracy_summary, causal_claims, small_data_gaps, speedup
+from dltheory.causal.analysis import accuracy_summary, best_earlier_comparisons, causal_claims, speedup
 from dltheory.causal.evaluation import (
     Subsample,
     baseline_scorer,
@@ -16,6 +16,7 @@ from dltheory.causal.evaluation import (
     score_batched,
     score_each,
     score_plan,
+    wilson_interval,
 )
 from dltheory.causal.pairs import Pair, synthetic_pairs
 
@@ -101,6 +102,8 @@ def test_method_settings_are_checked_naming_the_bad_one():
         cgnn_settings({"epochs": 3})
     with pytest.raises(ValueError, match="meta_cgnn needs a meta-trained model"):
         score_plan("meta_cgnn", [], {}, seed=0)
+    with pytest.raises(ValueError, match="rcc needs a trained classifier"):
+        score_plan("rcc", [], {}, seed=0)
 
 
 def test_baselines_score_clean_additive_noise_pairs_mostly_right():
@@ -116,24 +119,52 @@ def _long(rows):
     return table.rename(columns={"score": "value"})
 
 
-def test_claims_compare_only_baselines_that_scored_every_pair_and_time_ratio():
+def test_wilson_interval_matches_the_textbook_values():
+    # statsmodels' proportion_confint(method="wilson"): 30/60 -> [0.3774, 0.6226], 12/12 -> [0.7575, 1], 7/10.
+    assert wilson_interval(0.5, 60) == pytest.approx((0.377350, 0.622650), abs=1e-5)
+    assert wilson_interval(1.0, 12) == pytest.approx((0.757506, 1.0), abs=1e-5)
+    assert wilson_interval(0.7, 10) == pytest.approx((0.396778, 0.892209), abs=1e-5)
+    assert np.isnan(wilson_interval(0.5, 0)[0])
+
+
+def _rows(method, pool, right, pairs=10, sizes=(25, 1000), benchmark="ce_gauss"):
+    """Scores of ``pairs`` pairs per size, the first right[size] of them with the label's sign."""
     rows = []
-    for size in (25, 100):
-        for i in range(10):
+    for size in sizes:
+        for i in range(pairs):
             label = 1 if i % 2 else -1
-            rows.append({"benchmark": "b", "method": "meta_cgnn", "pair": i, "size": size, "replicate": 0,
-                         "label": label, "score": label * (1 if i < 8 else -1)})  # 8 of 10 right
-            rows.append({"benchmark": "b", "method": "reci", "pair": i, "size": size, "replicate": 0,
-                         "label": label, "score": label * (1 if i < 7 else -1)})  # 7 of 10 right
-            if i < 2:  # CGNN on the first two pairs only, both right: not compared
-                rows.append({"benchmark": "b", "method": "cgnn", "pair": i, "size": size, "replicate": 0,
-                             "label": label, "score": float(label)})
-    summary = accuracy_summary(_long(rows))
-    gaps = small_data_gaps(summary)
-    assert list(gaps.best_baseline) == ["reci", "reci"] and gaps.gap.round(6).tolist() == [0.1, 0.1]
+            rows.append({"benchmark": benchmark, "method": method, "pool": pool, "pair": i, "size": size,
+                         "replicate": 0, "label": label, "score": label * (1 if i < right[size] else -1)})
+    return rows
+
+
+def test_claims_compare_with_the_best_earlier_interval_held_out_and_in_distribution_apart():
+    rows = (_rows("meta_cgnn", "all", {25: 8, 1000: 9}, 20)  # in-distribution: 0.40 at n = 25, 0.45 at 1000
+            + _rows("meta_cgnn", "no_ce_gauss", {25: 2, 1000: 18}, 20)  # held-out: 0.10 at n = 25, 0.90 at 1000
+            + _rows("reci", "none", {25: 14, 1000: 15}, 20)  # 0.70 [0.48, 0.85] and 0.75 (Wilson, 20 pairs)
+            + _rows("cgnn", "none", {25: 2}, 2, sizes=(25,)))  # 2 of 2 right: [0.34, 1], so RECI is the best
+    table = _long(rows)
+    summary = accuracy_summary(table)
+    head = summary[(summary["metric"] == "accuracy") & (summary["method"] == "reci") & (summary["size"] == 25)]
+    assert set(head["benchmark"]) == {"ce_gauss", "ce_gauss_held_out"}  # the untrained scores serve both views
+    assert head["low"].iloc[0] == pytest.approx(wilson_interval(0.7, 20)[0]) and (head["pairs"] == 20).all()
+    comparisons = best_earlier_comparisons(table, ["ce_gauss_held_out"], 100, 0.95)
+    assert comparisons[["best_earlier", "meta_cgnn", "holds"]].values.tolist() == [["reci", 0.1, False]]
     timing = pd.DataFrame({"method": ["meta_cgnn", "cgnn"] * 2, "pair": ["a", "a", "b", "b"],
                            "seconds": [0.01, 5.0, 0.02, 3.0], "n_points": 100, "score": 0.0, "label": 1})
     assert speedup(timing) == pytest.approx(np.median([500.0, 150.0]))
-    claims = causal_claims(summary, timing, {"accuracy_tolerance": 0.05, "accuracy_band": 0.1, "speedup": 100})
-    assert [c.holds for c in claims] == [True, True, True]
-    assert claims[1].measured == pytest.approx(0.0)
+    claims = causal_claims(table, summary, timing, {"confidence": 0.95, "max_size": 100, "speedup": 100})
+    assert [c.id for c in claims] == ["causal.meta_matches_best_earlier_held_out",
+                                      "causal.meta_matches_best_earlier_in_distribution",
+                                      "causal.meta_stable_across_sizes", "causal.meta_faster_than_cgnn"]
+    assert [c.holds for c in claims] == [False, False, False, True]
+    assert "reci 0.70 [0.48, 0.85] (Wilson, 20 pairs)" in claims[0].detail
+    # Stability: held-out Meta-CGNN gains 0.80 from n = 25 to 1000 against RECI's 0.05, beyond the allowance.
+    assert claims[2].measured == pytest.approx(0.75)
+    assert "ce_gauss_held_out" in claims[2].detail and "FAILS" in claims[2].detail
+    # A Meta-CGNN as accurate as RECI everywhere holds both accuracy claims and stability.
+    good = _long(_rows("meta_cgnn", "all", {25: 14, 1000: 15}, 20) + _rows("meta_cgnn", "no_ce_gauss",
+                 {25: 13, 1000: 15}, 20) + _rows("reci", "none", {25: 14, 1000: 15}, 20))
+    claims = causal_claims(good, accuracy_summary(good), timing, {"confidence": 0.95, "max_size": 100,
+                                                                  "speedup": 100})
+    assert [c.holds for c in claims] == [True, True, True, True]

@@ -7,10 +7,12 @@ import torch
 from dltheory.causal.meta import (
     MetaCgnn,
     MetaCgnnSettings,
+    derive_validation_seed,
     meta_scores,
     meta_train,
     random_feature_map,
     random_feature_mmd_squared,
+    validation_accuracy,
 )
 from dltheory.causal.mmd import CGNN_GAMMAS, mmd_squared
 
@@ -115,3 +117,49 @@ def test_the_direction_term_is_the_softplus_of_the_sharpened_score():
     plain.load_state_dict(model.state_dict())
     torch.testing.assert_close(meta_loss(plain, points, torch.Generator().manual_seed(5)),
                                plain.fit_error(points, torch.Generator().manual_seed(5)).mean())
+
+
+def _tanh_pool(seed: int, datasets: int = 32, points: int = 80) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    cause = rng.standard_normal((datasets, points))
+    return np.stack([cause, np.tanh(2.0 * cause) + 0.1 * rng.standard_normal(cause.shape)], axis=-1)
+
+
+def test_meta_training_gives_the_same_numbers_at_one_and_two_threads():
+    # Issue 21: at 2 threads the summation order changed and so did the trained model; training and scoring now
+    # run on one torch thread whatever the job's count.
+    pool, settings = _tanh_pool(1), MetaCgnnSettings(**{**SMALL.__dict__, "meta_steps": 20})
+    pairs = [(pool[i, :, 0], pool[i, :, 1]) for i in range(4)]
+    results = []
+    for threads in (1, 2):
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            model, history = meta_train(pool, settings, seed=5, log_every=5)
+            results.append((model.state_dict(), history["loss"].to_numpy(), meta_scores(model, pairs, seed=2)))
+        finally:
+            torch.set_num_threads(before)
+    (state1, loss1, scores1), (state2, loss2, scores2) = results
+    np.testing.assert_array_equal(loss1, loss2)
+    np.testing.assert_array_equal(scores1, scores2)
+    for key in state1:
+        torch.testing.assert_close(state1[key], state2[key], rtol=0, atol=0)
+
+
+def test_the_checkpoint_of_highest_validation_accuracy_is_kept():
+    pool = _tanh_pool(2)
+    rng = np.random.default_rng(9)
+    validation = []
+    for i in range(12):
+        x = rng.standard_normal(40)
+        y = np.tanh(2.0 * x) + 0.1 * rng.standard_normal(40)
+        validation.append((x, y, 1) if i % 2 else (y, x, -1))
+    settings = MetaCgnnSettings(**{**SMALL.__dict__, "meta_steps": 12})
+    model, history = meta_train(pool, settings, seed=4, log_every=100, validation=validation, validate_every=4)
+    checked = history.dropna(subset=["validation_accuracy"])
+    assert checked["step"].tolist() == [4, 8, 12] and history["chosen"].sum() == 1
+    chosen = history[history["chosen"]].iloc[0]
+    best = checked["validation_accuracy"].max()
+    assert chosen["validation_accuracy"] == best
+    assert chosen["step"] == checked.loc[checked["validation_accuracy"] == best, "step"].max()  # ties: the later
+    assert validation_accuracy(model, validation, derive_validation_seed(4)) == best  # the model is that checkpoint

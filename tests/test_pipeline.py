@@ -29,15 +29,16 @@ FAMILY_FIGURES = {
     "intrinsic": ["sphere_error_vs_n", "balls_error_vs_n"],
     "gan": ["stability_map", "sanity", "trajectories", "samples_2d", "samples_digits", "smoothness", "conditions",
             "dirac"],
-    "causal": ["accuracy_vs_n", "seconds_per_pair", "tables"],
+    "causal": ["accuracy_vs_n", "meta_training", "seconds_per_pair", "tables"],
     "batchnorm": ["fisher_vs_width", "tm_diagram", "gd_grid"],
     "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
     "spectra": ["histograms", "outliers_vs_width", "input_metric_vs_dim"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
-CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
-CAUSAL_TABLES = ["meta_cgnn", "cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
+CAUSAL_BENCHMARKS = ["ce_multi", "ce_net", "tuebingen"]  # config/smoke.yaml
+CAUSAL_TABLES = ["cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
+CAUSAL_POOLS = ["all", "no_ce_net"]  # config/smoke.yaml: every family, and CE-Net held out
 BATCHNORM_VARIANTS = ["none", "last_batch_norm", "last_batch_norm_full", "hidden_batch_norm",
                       "last_layer_norm"]  # config/smoke.yaml
 NATGRAD_METHODS = ["gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise"]
@@ -57,7 +58,9 @@ def expected_outputs():
     outputs += ["results/gan/classifier/classifier.pt", "results/gan/classifier/classifier.json",
                 "results/gan/samples.parquet"]
     outputs += [f"results/causal/runs/{b}/{m}.parquet" for b in CAUSAL_BENCHMARKS for m in CAUSAL_TABLES]
-    outputs += ["results/causal/meta/model.pt", "results/causal/meta/history.parquet", "results/causal/timing.parquet"]
+    outputs += [f"results/causal/{part}" for pool in CAUSAL_POOLS for part in
+                (f"meta/{pool}/model.pt", f"meta/{pool}/history.parquet", f"runs/trained_{pool}.parquet")]
+    outputs += ["results/causal/timing.parquet"]
     outputs += [f"results/batchnorm/runs/{part}.parquet" for part in ("spectra", "gd")]
     outputs += [f"results/natgrad/runs/{m}.parquet" for m in NATGRAD_METHODS]
     outputs += ["results/spectra/runs/spectra.parquet", "results/isometry/runs/spectra.parquet",
@@ -168,9 +171,12 @@ def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run)
     table = read_table(smoke_run / "results/causal/causal.parquet")
     scores = table[table.metric == "score"]
     counts = scores.groupby(["benchmark", "method"]).size()
-    # config/smoke.yaml: 6 synthetic pairs, 99 Tübingen pairs; sizes 25 and 50; 2 subsamples, except CGNN (first 2
-    # pairs, n = 25, 1 subsample) and ANM (first 3 pairs, n = 25, 1 subsample)
-    assert counts[("ce_multi", "meta_cgnn")] == 6 * 2 * 2 and counts[("tuebingen", "reci")] == 99 * 2 * 2
+    # config/smoke.yaml: 6 synthetic pairs, 99 Tübingen pairs; sizes 25 and 50; 1 subsample; CGNN on the first 2
+    # pairs at n = 25, ANM on the first 3; the trained methods of pool 'all' on every benchmark, and those of pool
+    # 'no_ce_net' (no extension there) on CE-Net again
+    assert counts[("ce_multi", "meta_cgnn")] == 6 * 2 and counts[("tuebingen", "reci")] == 99 * 2
+    assert counts[("ce_net", "meta_cgnn")] == 2 * 6 * 2 and counts[("ce_net", "meta_cgnn_contrast")] == 6 * 2
+    assert counts[("tuebingen", "rcc")] == 99 * 2
     assert counts[("tuebingen", "cgnn")] == 2 and counts[("ce_multi", "anm")] == 3
     assert scores.value.notna().all() and (scores.skipped == "").all()
     assert set(scores.label) == {-1, 1}
@@ -180,8 +186,9 @@ def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run)
     timing = read_table(smoke_run / "results/causal/timing.parquet")
     assert set(timing.method) == {"meta_cgnn", "cgnn"} and (timing.seconds > 0).all()
     claims = json.loads((smoke_run / "results/causal/claims.json").read_text())
-    assert [c["id"] for c in claims] == ["causal.meta_matches_best_baseline", "causal.meta_stable_across_sizes",
-                                         "causal.meta_faster_than_cgnn"]
+    assert [c["id"] for c in claims] == ["causal.meta_matches_best_earlier_held_out",
+                                         "causal.meta_matches_best_earlier_in_distribution",
+                                         "causal.meta_stable_across_sizes", "causal.meta_faster_than_cgnn"]
     assert all(isinstance(c["holds"], bool) and "AAAI 2021" in c["source"] for c in claims)
 
 

@@ -1,42 +1,73 @@
-# Causal direction (Ton, Sejdinovic & Fukumizu, AAAI 2021; every setting ours): meta-train Meta-CGNN on synthetic
-# pairs -> score every (benchmark, method) on the same subsamples -> time Meta-CGNN against CGNN at its defaults
-# -> collect -> notebook (accuracy vs n, seconds per pair, tables, claims).
+# Causal direction (Ton, Sejdinovic & Fukumizu, AAAI 2021; every setting ours; issue 21): per meta-training pool
+# ('all', and one per held-out generator family) train Meta-CGNN (headline: no direction term), its extension
+# (the direction term) and a supervised classifier, and score the pool's test benchmarks -> score every benchmark
+# with CGNN (one job each) and the classical baselines (ANM, IGCI, RECI; one job each) -> time Meta-CGNN against
+# CGNN at its defaults -> collect -> notebook (accuracy vs n with Wilson intervals, seconds per pair, tables, claims).
 
 localrules:
     causal_collect,
     causal_notebook,
 
 
+def causal_classical():
+    """ANM, IGCI, RECI as configured (CGNN has its own jobs; the trained methods run in their pool's job)."""
+    return [m for m in causal_baselines() if m != "cgnn"]
+
+
+def causal_pools():
+    return CAUSAL.meta_cgnn.pools() if CAUSAL else []
+
+
+def causal_all_runs(wildcards=None):
+    """One table per pool (its trained methods), and per benchmark one of CGNN's and one of the classical
+    baselines'."""
+    if not CAUSAL:
+        return []
+    runs = expand("results/causal/runs/trained_{pool}.parquet", pool=causal_pools())
+    if "cgnn" in CAUSAL.methods:
+        runs += expand("results/causal/runs/{benchmark}/cgnn.parquet", benchmark=CAUSAL.benchmarks)
+    if causal_classical():
+        runs += expand("results/causal/runs/{benchmark}/baselines.parquet", benchmark=CAUSAL.benchmarks)
+    return runs
+
+
+def causal_pool_families(wildcards):
+    return list(CAUSAL.meta_cgnn.pool_families(wildcards.pool))
+
+
 rule causal_meta_train:
-    # First among ready jobs: every Meta-CGNN score and the timing wait for it.
+    # First among ready jobs: the timing waits for the 'all' pool's model.
     priority: 10
     output:
-        model=CAUSAL_META_MODEL,
-        history="results/causal/meta/history.parquet",
+        model="results/causal/meta/{pool}/model.pt",
+        history="results/causal/meta/{pool}/history.parquet",
+        scores="results/causal/runs/trained_{pool}.parquet",
+    wildcard_constraints:
+        pool="all|no_ce_multi|no_ce_net|no_ce_gauss",
     params:
-        meta=job_section("causal", "meta_cgnn").get("meta_cgnn"),
+        section=job_section("causal", "benchmarks", *CAUSAL_PLAN_KEYS, "methods", "meta_cgnn") if CAUSAL else {},
+        methods=CAUSAL.trained() if CAUSAL else [],
+        families=causal_pool_families,
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
     log:
-        "logs/causal/meta_train.log",
+        "logs/causal/meta_train_{pool}.log",
     benchmark:
-        "results/benchmarks/causal/meta_train.tsv"
+        "results/benchmarks/causal/meta_train_{pool}.tsv"
     conda:
         CONDA_ENV
     script:
         "../scripts/causal_meta_train.py"
 
 
-# Networks (a GPU on the cluster): every pair of one size as one batch.
+# CGNN (a network trained per pair; a GPU on the cluster): every pair of one size as one batch, one job per benchmark.
 rule causal_score_network:
-    input:
-        unpack(causal_score_inputs),
     output:
         "results/causal/runs/{benchmark}/{method}.parquet",
     wildcard_constraints:
         benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
-        method="meta_cgnn|cgnn",
+        method="cgnn",
     params:
         plan=causal_network_plan,
         seed=RUN.seed,
@@ -52,17 +83,18 @@ rule causal_score_network:
         "../scripts/causal_score_network.py"
 
 
-# Classical baselines (ANM, IGCI, RECI), one pair at a time, on CPUs: one job per benchmark, as IGCI and RECI take
-# milliseconds per pair.
+# The classical baselines (ANM, IGCI, RECI), one pair at a time, on CPUs: one job per benchmark, as IGCI and RECI
+# take milliseconds per pair.
 rule causal_score_baselines:
     output:
         "results/causal/runs/{benchmark}/baselines.parquet",
     wildcard_constraints:
         benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
     params:
-        plan=causal_plan(causal_baselines()),
+        plan=causal_plan(causal_classical()),
         seed=RUN.seed,
-        methods=causal_baselines(),
+        methods=causal_classical(),
+        device=RUN.device,
     threads: RUN.threads_per_job
     log:
         "logs/causal/score/{benchmark}/baselines.log",
@@ -76,7 +108,7 @@ rule causal_score_baselines:
 
 rule causal_time:
     input:
-        model=CAUSAL_META_MODEL,
+        model="results/causal/meta/all/model.pt",
     output:
         "results/causal/timing.parquet",
     params:
@@ -86,6 +118,8 @@ rule causal_time:
     threads: RUN.threads_per_job
     log:
         "logs/causal/time.log",
+    benchmark:
+        "results/benchmarks/causal/time.tsv"
     conda:
         CONDA_ENV
     script:
@@ -94,7 +128,7 @@ rule causal_time:
 
 rule causal_collect:
     input:
-        get_causal_runs,
+        causal_all_runs,
     output:
         "results/causal/causal.parquet",
     params:
@@ -111,7 +145,8 @@ rule causal_notebook:
     input:
         table="results/causal/causal.parquet",
         timing="results/causal/timing.parquet",
-        history="results/causal/meta/history.parquet",
+        # The held-out pools' curves sit beside it (meta/no_<family>/history.parquet; the notebook reads them).
+        history="results/causal/meta/all/history.parquet",
         notebook=repo_path("notebooks/causal.ipynb"),
     output:
         notebook="results/causal/notebook.ipynb",

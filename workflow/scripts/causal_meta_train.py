@@ -1,27 +1,83 @@
-"""Meta-train Meta-CGNN on fresh cause-first pairs of the synthetic benchmarks; save the model and its curve."""
+"""Train the pool's methods and score its test benchmarks (issue 21), one job per meta-training pool.
+
+Pool 'all' (every synthetic family): Meta-CGNN without the direction term (headline), with it (the extension) and
+the supervised classifier, scored on every benchmark (synthetic: in-distribution; Tübingen: real data).
+Pool 'no_<family>': the same methods trained without that family (the extension only with extension_held_out),
+scored on that family's test pairs only: held-out mechanisms. Meta-CGNN keeps the checkpoint of highest accuracy
+on validation pairs (fresh draws of the pool's families, a seed no test pair uses).
+"""
 
 import time
 
+import pandas as pd
+
+from dltheory.causal.evaluation import long_scores, method_plan, score_plan
 from dltheory.causal.meta import meta_train, meta_training_pool, save_meta_model, settings_from_mapping
+from dltheory.causal.pairs import synthetic_pairs
+from dltheory.causal.supervised import RccClassifier, rcc_settings
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
 from dltheory.runtime import resolve_device, start_job
 from dltheory.seeds import derive_seed
 
-SYNTHETIC = ("ce_multi", "ce_net", "ce_gauss")
-
 log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params
-meta = p.meta  # causal.meta_cgnn: the pool and the model
-settings = settings_from_mapping(meta["model"])
+section, pool_name = p.section, snakemake.wildcards.pool
+meta = section["meta_cgnn"]
+device = str(resolve_device(p.device))
+families = p.families
 start = time.perf_counter()
-# The pool's seed is named differently from every test set's (evaluation.test_seed): the test pairs are held out.
-pool = meta_training_pool(SYNTHETIC, meta["pool_pairs"], meta["pool_points"], derive_seed(p.seed, "causal", "pool"))
-log.info("meta-training pool: %d datasets of %d points (%.1f s)", len(pool), pool.shape[1], time.perf_counter() - start)
-start = time.perf_counter()
-model, history = meta_train(pool, settings, derive_seed(p.seed, "causal", "meta_train"), str(resolve_device(p.device)))
-seconds = time.perf_counter() - start
-history["seconds_total"] = seconds
-log.info("meta-trained %d steps in %.1f s; last loss %.4f", settings.meta_steps, seconds, history["loss"].iloc[-1])
-save_meta_model(model.cpu(), snakemake.output.model)
-write_table(history, snakemake.output.history, provenance_record({"seed": p.seed, "meta_cgnn": p.meta}))
+# The pool's seed is named differently from every test set's (evaluation.test_seed) and the validation pairs'.
+# A held-out pool is the 'all' pool without the held-out family's datasets (the same datasets of the others).
+pool = meta_training_pool(families, meta["pool_pairs"], meta["pool_points"], derive_seed(p.seed, "causal", "pool"))
+validation_spec = {"pairs": 40, "size": 100, "every": 250, **meta.get("validation", {})}
+validation = [(pair.x, pair.y, pair.label) for family in families
+              for pair in synthetic_pairs(family, validation_spec["pairs"], validation_spec["size"],
+                                          derive_seed(p.seed, "causal", "validation", family))]
+log.info("pool %s (%s): %d datasets of %d points, %d validation pairs (%.1f s)", pool_name, ",".join(families),
+         len(pool), pool.shape[1], len(validation), time.perf_counter() - start)
+
+held_out = pool_name != "all"
+methods = [m for m in p.methods if not (held_out and m == "meta_cgnn_contrast" and not meta.get("extension_held_out"))]
+benchmarks = [pool_name[3:]] if held_out else list(section["benchmarks"])
+models, histories = {}, []
+for method in methods:
+    start = time.perf_counter()
+    if method == "rcc":
+        models[method] = RccClassifier(rcc_settings(meta.get("rcc", {})), derive_seed(p.seed, "causal", "rcc")).fit(
+            pool, derive_seed(p.seed, "causal", "rcc_fit"))
+        log.info("rcc trained on %d pairs x 2 orientations in %.1f s", len(pool), time.perf_counter() - start)
+        continue
+    values = dict(meta["model"]) if method == "meta_cgnn" else {**meta["model"], **meta.get("extension", {})}
+    settings = settings_from_mapping(values)
+    model, history = meta_train(pool, settings, derive_seed(p.seed, "causal", "meta_train", method), device,
+                                validation=validation, validate_every=validation_spec["every"])
+    history.insert(0, "method", method)
+    history["seconds_total"] = time.perf_counter() - start
+    histories.append(history)
+    chosen = history[history["chosen"]]
+    log.info("%s: %d steps in %.1f s; last loss %.4f; chosen step %s (validation accuracy %s)", method,
+             settings.meta_steps, time.perf_counter() - start, history["loss"].iloc[-1],
+             chosen["step"].tolist(), chosen["validation_accuracy"].tolist())
+    models[method] = model
+    if method == "meta_cgnn":
+        save_meta_model(model.cpu(), snakemake.output.model)
+        model.to(device)
+
+tables = []
+for benchmark in benchmarks:
+    for method in methods:
+        plan = method_plan(benchmark, method, section, p.seed)
+        start = time.perf_counter()
+        scores = score_plan(method, plan, {}, derive_seed(p.seed, "causal", "score", benchmark, method), device,
+                            models[method])
+        log.info("%s on %s: %d of %d subsamples scored in %.1f s", method, benchmark,
+                 int((scores["skipped"] == "").sum()), len(plan), time.perf_counter() - start)
+        table = long_scores(scores, benchmark, method)
+        table["pool"] = pool_name
+        tables.append(table)
+write_table(pd.concat(tables, ignore_index=True), snakemake.output.scores,
+            provenance_record({"seed": p.seed, "causal": section, "pool": pool_name}))
+history = pd.concat(histories, ignore_index=True)
+history["pool"] = pool_name
+write_table(history, snakemake.output.history, provenance_record({"seed": p.seed, "causal": section}))

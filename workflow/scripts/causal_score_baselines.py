@@ -1,11 +1,11 @@
-"""Score one benchmark's subsamples with every configured baseline (ANM, IGCI, RECI); one tidy table."""
+"""Score one benchmark's subsamples with every untrained method (CGNN, ANM, IGCI, RECI); one tidy table."""
 
 import pandas as pd
 
 from dltheory.causal.evaluation import long_scores, method_plan, score_plan
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
-from dltheory.runtime import start_job
+from dltheory.runtime import resolve_device, start_job
 from dltheory.seeds import derive_seed
 
 log = start_job(snakemake.log[0], snakemake.threads)
@@ -15,11 +15,13 @@ tables = []
 for method in p.methods:
     plan = method_plan(benchmark, method, p.plan, p.seed)
     scores = score_plan(method, plan, p.plan["methods"][method]["settings"],
-                        derive_seed(p.seed, "causal", "score", benchmark, method))
+                        derive_seed(p.seed, "causal", "score", benchmark, method), str(resolve_device(p.device)))
     for reason in scores.loc[scores["skipped"] != "", "skipped"].unique():
         log.warning("%s skipped: %s", method, reason)
     log.info("%s on %s: %d of %d subsamples scored, %.4f s per pair on average", method, benchmark,
              int((scores["skipped"] == "").sum()), len(plan), scores["seconds"].mean())
-    tables.append(long_scores(scores, benchmark, method))
+    table = long_scores(scores, benchmark, method)
+    table["pool"] = "none"  # not trained on a pool
+    tables.append(table)
 write_table(pd.concat(tables, ignore_index=True), snakemake.output[0],
             provenance_record({"seed": p.seed, "causal_plan": p.plan}))

@@ -1,42 +1,97 @@
-"""Accuracy, speed and claims of the causal-direction family (issue 5), from the collected scores table.
+"""Accuracy, speed and claims of the causal-direction family (issues 5 and 21), from the collected scores table.
 
 Headline metric per benchmark: weighted accuracy on Tübingen (the benchmark's standard metric, with its official
-weights), plain accuracy on the synthetic benchmarks (every pair weighs 1, so the two coincide there).
+weights), plain accuracy on the synthetic benchmarks (every pair weighs 1, so the two coincide there). Every
+accuracy carries a Wilson interval over its pairs (a binomial proportion over P pairs; Kish's effective count for
+the weighted accuracy), printed as "0.62 [0.49, 0.73] (Wilson, 60 pairs)".
+
+Evaluations (issue 21): the methods trained on the meta-training pool (Meta-CGNN, its direction-term extension,
+the supervised classifier) are scored in-distribution on the synthetic benchmarks by the models of pool 'all',
+on held-out mechanisms ("<family>_held_out") by the models of pool 'no_<family>', and on Tübingen (real data, held
+out for every pool). The untrained methods (CGNN, ANM, IGCI, RECI) score each benchmark once; their scores serve
+both the in-distribution and the held-out view of a synthetic family (the same test pairs and subsamples).
 """
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from dltheory.causal.evaluation import REAL_BENCHMARKS, metrics_by_replicate, summarize_over_replicates
+from dltheory.causal.evaluation import (
+    REAL_BENCHMARKS,
+    decision_credit,
+    metrics_by_replicate,
+    summarize_over_replicates,
+    wilson_interval,
+)
 from dltheory.claims import Claim
 
 META = "meta_cgnn"
+EARLIER = ("cgnn", "anm", "igci", "reci")  # the earlier methods of the claims (CGNN: the paper's comparator)
+HELD_OUT = "_held_out"
 SOURCE_REPORT = ("Fukumizu's research report on Ton, Sejdinovic & Fukumizu (AAAI 2021): "
                  "'as accurate as the best earlier method'")
 SOURCE_ABSTRACT = "Ton, Sejdinovic & Fukumizu, AAAI 2021, abstract: 'high accuracy ... across varying dataset sizes'"
 SOURCE_SPEED = "Ton, Sejdinovic & Fukumizu, AAAI 2021 (via a review of Fig. 1): no retraining per dataset, unlike CGNN"
 
 
+def family_of(view: str) -> str:
+    """The benchmark a view scores ('ce_gauss_held_out' -> 'ce_gauss')."""
+    return view.removesuffix(HELD_OUT)
+
+
+def evaluation_of(view: str) -> str:
+    """'held-out' (mechanisms the trained methods never saw), 'real' (Tübingen) or 'in-distribution'."""
+    if view.endswith(HELD_OUT):
+        return "held-out"
+    return "real" if view in REAL_BENCHMARKS else "in-distribution"
+
+
 def headline_metric(benchmark: str) -> str:
     """The metric a benchmark is judged by: weighted accuracy on real data, accuracy on synthetic."""
-    return "weighted_accuracy" if benchmark in REAL_BENCHMARKS else "accuracy"
+    return "weighted_accuracy" if family_of(benchmark) in REAL_BENCHMARKS else "accuracy"
 
 
-def accuracy_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (benchmark, method, size, metric): mean, low and high over the subsample replicates, and the number of
-    replicates; metrics accuracy, weighted_accuracy, auc and pairs."""
-    return summarize_over_replicates(metrics_by_replicate(table))
+def evaluation_views(table: pd.DataFrame) -> pd.DataFrame:
+    """The scores table with ``benchmark`` naming the view: rows of a held-out pool 'no_<f>' become
+    '<f>_held_out', and the untrained methods' rows of f are copied there (pool 'none')."""
+    table = table.copy()
+    pool = table["pool"].fillna("none") if "pool" in table else pd.Series("none", index=table.index)
+    table["pool"] = pool
+    held = pool.str.startswith("no_")
+    table.loc[held, "benchmark"] = pool[held].str[3:] + HELD_OUT
+    copies = [table[(pool == "none") & (table["benchmark"] == family)].assign(benchmark=family + HELD_OUT)
+              for family in sorted(pool[held].str[3:].unique())]
+    return pd.concat([table, *copies], ignore_index=True)
+
+
+def accuracy_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per (view, method, size, metric): the mean over subsamples, a Wilson interval (accuracies only) and the
+    pair counts; metrics accuracy, weighted_accuracy, auc, aupr, pairs, effective_pairs."""
+    return summarize_over_replicates(metrics_by_replicate(evaluation_views(table)), confidence)
 
 
 def headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary rows of each benchmark's headline metric."""
+    """The summary rows of each view's headline metric."""
     keep = summary["metric"] == summary["benchmark"].map(headline_metric)
     return summary[keep].reset_index(drop=True)
 
 
+def with_interval(mean: float, low: float, high: float, pairs: float, weighted: bool = False) -> str:
+    """'0.62 [0.49, 0.73] (Wilson, 60 pairs)'; a weighted accuracy names its effective pair count."""
+    count = f"{pairs:.0f} effective pairs" if weighted else f"{pairs:.0f} pairs"
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}] (Wilson, {count})"
+
+
+def describe(row, metric: str) -> str:
+    """A summary row of an accuracy as '0.62 [0.49, 0.73] (Wilson, 60 pairs)'."""
+    return with_interval(row["mean"], row["low"], row["high"], row["interval_pairs"], metric == "weighted_accuracy")
+
+
 def seconds_per_pair(table: pd.DataFrame) -> pd.DataFrame:
-    """Median and maximum seconds per pair of each (benchmark, method, size), over its scored subsamples."""
-    seconds = table[(table["metric"] == "seconds") & (table["skipped"].fillna("") == "")]
+    """Median and maximum seconds per pair of each (benchmark, method, size), over its scored subsamples (the
+    scores of the pool 'all' and of the untrained methods)."""
+    pool = table["pool"].fillna("none") if "pool" in table else pd.Series("none", index=table.index)
+    seconds = table[(table["metric"] == "seconds") & (table["skipped"].fillna("") == "") & ~pool.str.startswith("no_")]
     return (seconds.groupby(["benchmark", "method", "size"])["value"].agg(median="median", max="max")
             .reset_index())
 
@@ -48,40 +103,107 @@ def skipped_pairs(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def results_table(summary: pd.DataFrame, size: int) -> pd.DataFrame:
-    """Rows (benchmark, method) at one size: accuracy, weighted accuracy and AUC (means over subsamples)."""
-    at_size = summary[(summary["size"] == size) & summary["metric"].isin(["accuracy", "weighted_accuracy", "auc"])]
-    return at_size.pivot_table(index=["benchmark", "method"], columns="metric", values="mean").reset_index()
-
-
-def small_data_gaps(summary: pd.DataFrame, max_size: int = 100) -> pd.DataFrame:
-    """Per (benchmark, size ≤ max_size): Meta-CGNN's headline accuracy, the best baseline's (and which), and
-    the gap (Meta-CGNN minus best; ≥ 0 means Meta-CGNN is as accurate or more). Only baselines that scored as
-    many pairs as Meta-CGNN at that size are compared."""
-    counts = summary[summary["metric"] == "pairs"]
+    """Rows (view, method) at one size: the headline accuracy with its Wilson interval and pair count, and
+    AUC and AUPR (means over subsamples)."""
+    at_size = summary[summary["size"] == size]
     rows = []
-    for (benchmark, size), group in headline(summary).groupby(["benchmark", "size"]):
-        if size > max_size or META not in set(group["method"]):
-            continue
-        # A baseline that scored fewer pairs than Meta-CGNN (max_pairs) is not compared: other pairs, other odds.
-        pairs = counts[(counts["benchmark"] == benchmark) & (counts["size"] == size)].set_index("method")["mean"]
-        compared = [m for m in group["method"] if m != META and pairs.get(m, 0) >= pairs.get(META, np.inf)]
-        baselines = group[group["method"].isin(compared)].dropna(subset=["mean"])
-        if baselines.empty:
-            continue
-        best = baselines.loc[baselines["mean"].idxmax()]
-        meta = float(group.loc[group["method"] == META, "mean"].iloc[0])
-        rows.append({"benchmark": benchmark, "size": int(size), "meta_cgnn": meta, "best_baseline": best["method"],
-                     "best_accuracy": float(best["mean"]), "gap": meta - float(best["mean"])})
-    return pd.DataFrame(rows, columns=["benchmark", "size", "meta_cgnn", "best_baseline", "best_accuracy", "gap"])
+    for (view, method), group in at_size.groupby(["benchmark", "method"]):
+        metrics = group.set_index("metric")
+        main = metrics.loc[headline_metric(view)]
+        rows.append({"benchmark": view, "evaluation": evaluation_of(view), "method": method,
+                     "accuracy": describe(main, headline_metric(view)),
+                     "auc": float(metrics["mean"].get("auc", np.nan)),
+                     "aupr": float(metrics["mean"].get("aupr", np.nan))})
+    return pd.DataFrame(rows)
 
 
-def accuracy_ranges(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per benchmark: Meta-CGNN's lowest and highest headline accuracy over the sizes, and their difference."""
-    meta = headline(summary)
-    meta = meta[meta["method"] == META]
-    ranges = meta.groupby("benchmark")["mean"].agg(lowest="min", highest="max").reset_index()
-    ranges["range"] = ranges["highest"] - ranges["lowest"]
-    return ranges
+def _pair_credit(table: pd.DataFrame, view: str, method: str, size: int) -> pd.Series:
+    """Each scored pair's credit (mean over its subsamples) of ``method`` on a view at one size."""
+    rows = table[(table["benchmark"] == view) & (table["method"] == method) & (table["size"] == size)
+                 & (table["metric"] == "score") & (table["skipped"].fillna("") == "")]
+    if rows.empty:
+        return pd.Series(dtype=float)
+    credit = decision_credit(rows["value"].to_numpy(), rows["label"].to_numpy())
+    return pd.Series(credit, index=rows.index).groupby(rows["pair"].to_numpy()).mean()
+
+
+def _weights(table: pd.DataFrame, view: str) -> pd.Series:
+    rows = table[(table["benchmark"] == view) & (table["metric"] == "score")]
+    return rows.groupby("pair")["weight"].first()
+
+
+def best_earlier_comparisons(table: pd.DataFrame, views, max_size: int, confidence: float,
+                             earlier=EARLIER) -> pd.DataFrame:
+    """Per (view, size ≤ max_size): each earlier method's headline accuracy on the pairs it scored, with its
+    Wilson interval and pair count, and Meta-CGNN's on the same pairs (paired: CGNN's 12 pairs are compared with
+    Meta-CGNN's accuracy on those 12). The best earlier method is the one whose interval's lower end is highest (the
+    one demonstrably best: a perfect score on 2 pairs does not outrank 0.9 on 60); ``holds``: Meta-CGNN's accuracy
+    ≥ that lower end, i.e. ≥ every earlier method's lower end (the tolerance is the interval, so it follows the
+    pair counts)."""
+    table = evaluation_views(table)
+    rows = []
+    for view in views:
+        weighted = headline_metric(view) == "weighted_accuracy"
+        weights = _weights(table, view)
+        sizes = sorted(table.loc[(table["benchmark"] == view) & (table["method"] == META), "size"].unique())
+        for size in [s for s in sizes if s <= max_size]:
+            meta = _pair_credit(table, view, META, size)
+            candidates = []
+            for method in earlier:
+                theirs = _pair_credit(table, view, method, size)
+                shared = theirs.index.intersection(meta.index)
+                if len(shared) == 0:
+                    continue
+                w = weights.reindex(shared).to_numpy() if weighted else np.ones(len(shared))
+                accuracy = float((theirs[shared] * w).sum() / w.sum())
+                meta_accuracy = float((meta[shared] * w).sum() / w.sum())
+                pairs = float(w.sum() ** 2 / (w**2).sum())
+                low, high = wilson_interval(accuracy, pairs, confidence)
+                candidates.append({"benchmark": view, "evaluation": evaluation_of(view), "size": int(size),
+                                   "best_earlier": method, "best_accuracy": accuracy, "best_low": low,
+                                   "best_high": high, "pairs": pairs, "weighted": weighted,
+                                   "meta_cgnn": meta_accuracy, "gap": meta_accuracy - accuracy,
+                                   "holds": meta_accuracy >= low})
+            if candidates:
+                rows.append(max(candidates, key=lambda c: c["best_low"]))
+    return pd.DataFrame(rows)
+
+
+def stability(summary: pd.DataFrame, views, confidence: float, earlier=EARLIER) -> pd.DataFrame:
+    """Per view: Meta-CGNN's headline accuracy at the largest size minus that at the smallest (its drop as data
+    shrink), against the drop of the earlier method scored at both sizes with the highest accuracy at the largest
+    size. ``allowance``: z·√(Σ p(1−p)/P) over the four accuracies (their binomial errors, independent pairs
+    assumed), so it follows the pair counts; ``holds``: Meta-CGNN's drop − the reference's drop ≤ allowance."""
+    head = headline(summary)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    rows = []
+    for view in views:
+        meta = head[(head["benchmark"] == view) & (head["method"] == META)].set_index("size")
+        if len(meta) < 2:
+            continue
+        small, large = meta.index.min(), meta.index.max()
+        references = []
+        for method in earlier:
+            theirs = head[(head["benchmark"] == view) & (head["method"] == method)].set_index("size")
+            if small in theirs.index and large in theirs.index:
+                references.append((float(theirs.loc[large, "mean"]), method, theirs))
+        if not references:
+            continue
+        _, method, theirs = max(references, key=lambda r: r[0])
+        parts = [(frame.loc[size, "mean"], frame.loc[size, "interval_pairs"])
+                 for frame in (meta, theirs) for size in (small, large)]
+        allowance = z * float(np.sqrt(sum(p * (1 - p) / n for p, n in parts)))
+        meta_drop = float(meta.loc[large, "mean"] - meta.loc[small, "mean"])
+        reference_drop = float(theirs.loc[large, "mean"] - theirs.loc[small, "mean"])
+        rows.append({"benchmark": view, "evaluation": evaluation_of(view), "smallest": int(small),
+                     "largest": int(large), "meta_small": float(meta.loc[small, "mean"]),
+                     "meta_large": float(meta.loc[large, "mean"]), "meta_drop": meta_drop, "reference": method,
+                     "reference_small": float(theirs.loc[small, "mean"]),
+                     "reference_large": float(theirs.loc[large, "mean"]), "reference_drop": reference_drop,
+                     "excess": meta_drop - reference_drop, "allowance": allowance,
+                     "pairs": float(meta.loc[small, "interval_pairs"]),
+                     "holds": meta_drop - reference_drop <= allowance})
+    return pd.DataFrame(rows)
 
 
 def speedup(timing: pd.DataFrame) -> float:
@@ -90,52 +212,94 @@ def speedup(timing: pd.DataFrame) -> float:
     return float(np.median(by_pair["cgnn"] / by_pair[META]))
 
 
-def causal_claims(summary: pd.DataFrame, timing: pd.DataFrame, settings: dict) -> list[Claim]:
-    """The issue's three claims, with the tolerances fixed in the config before the runs."""
-    tolerance, band, factor = settings["accuracy_tolerance"], settings["accuracy_band"], settings["speedup"]
-    gaps = small_data_gaps(summary)
-    worst = gaps.loc[gaps["gap"].idxmin()] if len(gaps) else None
-    ranges = accuracy_ranges(summary)
-    widest = ranges.loc[ranges["range"].idxmax()] if len(ranges) else None
+def _comparison_text(row) -> str:
+    unit = "effective pairs" if row["weighted"] else "pairs"
+    return (f"{row['benchmark']} n = {row['size']}: Meta-CGNN {row['meta_cgnn']:.2f} against {row['best_earlier']} "
+            f"{row['best_accuracy']:.2f} [{row['best_low']:.2f}, {row['best_high']:.2f}] "
+            f"(Wilson, {row['pairs']:.0f} {unit})")
+
+
+def _accuracy_claim(claim_id: str, comparisons: pd.DataFrame, label: str, max_size: int, confidence: float,
+                    cgnn_note: str) -> Claim:
+    if comparisons.empty:
+        return Claim(id=claim_id, source=SOURCE_REPORT, statement=f"({label}) nothing to compare", measured="none",
+                     expected="", tolerance=None, holds=False, ours=True, detail="no comparison was scored")
+    worst = comparisons.loc[(comparisons["meta_cgnn"] - comparisons["best_low"]).idxmin()]
+    failing = comparisons[~comparisons["holds"]]
+    detail = (f"worst: {_comparison_text(worst)}; {len(failing)} of {len(comparisons)} (benchmark, n) below the "
+              f"interval" + (": " + "; ".join(_comparison_text(r) for _, r in failing.iterrows()) if len(failing)
+                             else "") + f". {cgnn_note}")
+    return Claim(
+        id=claim_id,
+        source=SOURCE_REPORT,
+        statement=(f"At n ≤ {max_size}, Meta-CGNN (no direction term) is as accurate as the best earlier method "
+                   f"(CGNN, ANM, IGCI, RECI) on {label}."),
+        measured=float(worst["meta_cgnn"] - worst["best_low"]),
+        expected=(f"Meta-CGNN's accuracy on the same pairs ≥ the lower end of the best earlier method's "
+                  f"{confidence:.0%} Wilson interval at every (benchmark, n ≤ {max_size})"),
+        tolerance=None,
+        holds=bool(comparisons["holds"].all()),
+        ours=True,
+        detail=detail,
+    )
+
+
+def causal_claims(table: pd.DataFrame, summary: pd.DataFrame, timing: pd.DataFrame, settings: dict) -> list[Claim]:
+    """The issue-21 claims, with the confidence and sizes fixed in the config before the runs."""
+    confidence, max_size, factor = settings["confidence"], settings["max_size"], settings["speedup"]
+    views = sorted(summary["benchmark"].unique())
+    held = [v for v in views if evaluation_of(v) in ("held-out", "real")]
+    inside = [v for v in views if evaluation_of(v) == "in-distribution"]
+    pairs = summary[(summary["metric"] == "pairs") & (summary["method"] == "cgnn")]
+    cgnn_note = ("CGNN compared on the pairs it scored: " + ", ".join(
+        f"{b} {int(n)} pairs" for b, n in pairs.groupby("benchmark")["mean"].max().items())
+        + " (the default run's CGNN is cut down; config/paper.yaml scores every pair at its defaults)"
+        if len(pairs) else "CGNN not configured")
+    claims = [
+        _accuracy_claim("causal.meta_matches_best_earlier_held_out",
+                        best_earlier_comparisons(table, held, max_size, confidence), "held-out mechanisms and "
+                        "Tübingen", max_size, confidence, cgnn_note),
+        _accuracy_claim("causal.meta_matches_best_earlier_in_distribution",
+                        best_earlier_comparisons(table, inside, max_size, confidence),
+                        "in-distribution synthetic benchmarks", max_size, confidence, cgnn_note),
+    ]
+    stable = stability(summary, views, confidence)
+    if stable.empty:
+        claims.append(Claim(id="causal.meta_stable_across_sizes", source=SOURCE_ABSTRACT,
+                            statement="Meta-CGNN keeps its accuracy across dataset sizes.", measured="none",
+                            expected="", tolerance=None, holds=False, ours=True, detail="fewer than two sizes"))
+    else:
+        worst = stable.loc[(stable["excess"] - stable["allowance"]).idxmax()]
+        claims.append(Claim(
+            id="causal.meta_stable_across_sizes",
+            source=SOURCE_ABSTRACT,
+            statement=("Meta-CGNN loses no more accuracy than the earlier methods as datasets shrink from the "
+                       "largest to the smallest size."),
+            measured=float(worst["excess"]),
+            expected=("Meta-CGNN's drop minus the reference method's drop ≤ the allowance z·√(Σ p(1−p)/P) "
+                      f"(confidence {confidence}) on every benchmark"),
+            tolerance=float(worst["allowance"]),
+            holds=bool(stable["holds"].all()),
+            ours=True,
+            detail="; ".join(
+                f"{r['benchmark']}: Meta-CGNN {r['meta_small']:.2f} (n = {r['smallest']}) → {r['meta_large']:.2f} "
+                f"(n = {r['largest']}), {r['reference']} {r['reference_small']:.2f} → {r['reference_large']:.2f}; "
+                f"excess drop {r['excess']:+.2f} against allowance {r['allowance']:.2f} ({r['pairs']:.0f} pairs)"
+                + ("" if r["holds"] else " FAILS") for _, r in stable.iterrows()),
+        ))
     ratio = speedup(timing)
     cgnn_seconds = float(timing.loc[timing["method"] == "cgnn", "seconds"].median())
     meta_seconds = float(timing.loc[timing["method"] == META, "seconds"].median())
-    return [
-        Claim(
-            id="causal.meta_matches_best_baseline",
-            source=SOURCE_REPORT,
-            statement="At n ≤ 100, Meta-CGNN is as accurate as the best earlier method on each benchmark.",
-            measured=float(worst["gap"]) if worst is not None else "no sizes ≤ 100",
-            expected=f"Meta-CGNN's accuracy minus the best baseline's ≥ −{tolerance} at every (benchmark, n ≤ 100)",
-            tolerance=tolerance,
-            holds=bool(worst is not None and worst["gap"] >= -tolerance),
-            ours=True,
-            detail="" if worst is None else (
-                f"worst: {worst['benchmark']} at n = {worst['size']}, Meta-CGNN {worst['meta_cgnn']:.3f} against "
-                f"{worst['best_baseline']} {worst['best_accuracy']:.3f} "
-                "(weighted accuracy on Tübingen, accuracy elsewhere)"),
-        ),
-        Claim(
-            id="causal.meta_stable_across_sizes",
-            source=SOURCE_ABSTRACT,
-            statement="Meta-CGNN keeps its accuracy across dataset sizes.",
-            measured=float(widest["range"]) if widest is not None else "no sizes",
-            expected=f"highest minus lowest accuracy over the sizes < {band} on every benchmark",
-            tolerance=band,
-            holds=bool(widest is not None and widest["range"] < band),
-            ours=True,
-            detail="" if widest is None else (
-                f"widest: {widest['benchmark']}, {widest['lowest']:.3f} to {widest['highest']:.3f}"),
-        ),
-        Claim(
-            id="causal.meta_faster_than_cgnn",
-            source=SOURCE_SPEED,
-            statement="Meta-CGNN decides a pair at least 100× faster than CGNN at CGNN's default settings.",
-            measured=ratio,
-            expected=f"median CGNN seconds / Meta-CGNN seconds per pair ≥ {factor}",
-            tolerance=None,
-            holds=bool(ratio >= factor),
-            ours=True,
-            detail=f"median seconds per pair: CGNN {cgnn_seconds:.2f}, Meta-CGNN {meta_seconds:.4f}",
-        ),
-    ]
+    claims.append(Claim(
+        id="causal.meta_faster_than_cgnn",
+        source=SOURCE_SPEED,
+        statement=f"Meta-CGNN decides a pair at least {factor:g}× faster than CGNN at CGNN's default settings.",
+        measured=ratio,
+        expected=f"median CGNN seconds / Meta-CGNN seconds per pair ≥ {factor}",
+        tolerance=None,
+        holds=bool(ratio >= factor),
+        ours=True,
+        detail=(f"median seconds per pair over {timing['pair'].nunique()} pairs: CGNN {cgnn_seconds:.2f}, "
+                f"Meta-CGNN {meta_seconds:.4f}"),
+    ))
+    return claims

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
+from scipy import stats
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dltheory.causal.baselines import BASELINES
 from dltheory.causal.cgnn import CgnnSettings, cgnn_scores
@@ -137,22 +138,40 @@ def decision_credit(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def direction_metrics(scores: pd.DataFrame) -> dict[str, float]:
-    """Accuracy, weighted accuracy (Σ w·credit / Σ w: Tübingen's standard metric) and ROC AUC of one set of scored
-    pairs (columns score, label, weight); AUC is NaN when only one label is present. Skipped rows are left out."""
+    """Accuracy, weighted accuracy (Σ w·credit / Σ w: Tübingen's standard metric), ROC AUC and AUPR (average
+    precision of the label x → y: the CGNN paper's metric) of one set of scored pairs (columns score, label,
+    weight); AUC and AUPR are NaN when only one label is present. Skipped rows are left out. ``pairs``: how many
+    were scored; ``effective_pairs``: Kish's (Σw)²/Σw², the pair count a weighted accuracy's interval rests on."""
     scored = scores[scores["skipped"].fillna("") == ""]
     if scored.empty:
-        return {"accuracy": np.nan, "weighted_accuracy": np.nan, "auc": np.nan, "pairs": 0}
+        return {"accuracy": np.nan, "weighted_accuracy": np.nan, "auc": np.nan, "aupr": np.nan, "pairs": 0,
+                "effective_pairs": 0.0}
     credit = decision_credit(scored["score"].to_numpy(), scored["label"].to_numpy())
     weights = scored["weight"].to_numpy(dtype=np.float64)
     finite = np.isfinite(scored["score"].to_numpy())
     labels = scored["label"].to_numpy()[finite]
-    auc = roc_auc_score(labels, scored["score"].to_numpy()[finite]) if len(set(labels)) == 2 else np.nan
+    values = scored["score"].to_numpy()[finite]
+    two = len(set(labels)) == 2
     return {
         "accuracy": float(credit.mean()),
         "weighted_accuracy": float((credit * weights).sum() / weights.sum()),
-        "auc": float(auc),
+        "auc": float(roc_auc_score(labels, values)) if two else np.nan,
+        "aupr": float(average_precision_score(labels == 1, values)) if two else np.nan,
         "pairs": int(len(scored)),
+        "effective_pairs": float(weights.sum() ** 2 / (weights**2).sum()),
     }
+
+
+def wilson_interval(proportion, pairs, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval for a binomial proportion observed over ``pairs`` trials (pairs may be a Kish
+    effective count, and the proportion a mean over subsamples of the same pairs); (NaN, NaN) for no pairs."""
+    p, n = float(proportion), float(pairs)
+    if not n > 0 or not np.isfinite(p):
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def metrics_by_replicate(table: pd.DataFrame) -> pd.DataFrame:
@@ -167,13 +186,27 @@ def metrics_by_replicate(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarize_over_replicates(by_replicate: pd.DataFrame) -> pd.DataFrame:
-    """Mean, lowest and highest value over the subsample replicates of each (benchmark, method, size, metric)."""
-    return (
-        by_replicate.groupby(["benchmark", "method", "size", "metric"])["value"]
-        .agg(mean="mean", low="min", high="max", replicates="count")
-        .reset_index()
-    )
+ACCURACIES = ("accuracy", "weighted_accuracy")
+
+
+def summarize_over_replicates(by_replicate: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per (benchmark, method, size, metric): the mean over the subsample replicates and, for the two accuracies,
+    a Wilson interval over the pairs (column ``pairs``: the pairs scored; Kish's effective count for the weighted
+    accuracy): accuracy over P pairs is a binomial proportion. Subsamples of the same pairs are not independent
+    trials, so the interval counts pairs, not pairs × subsamples. Other metrics get no interval (low/high NaN)."""
+    keys = ["benchmark", "method", "size"]
+    summary = (by_replicate.groupby([*keys, "metric"])["value"].agg(mean="mean", replicates="count")
+               .reset_index())
+    counts = by_replicate[by_replicate["metric"].isin(["pairs", "effective_pairs"])].pivot_table(
+        index=keys, columns="metric", values="value", aggfunc="mean").reset_index()
+    summary = summary.merge(counts, on=keys, how="left")
+    summary["interval_pairs"] = np.where(summary["metric"] == "weighted_accuracy", summary["effective_pairs"],
+                                         summary["pairs"])
+    bounds = [wilson_interval(m, n, confidence) if metric in ACCURACIES else (np.nan, np.nan)
+              for m, n, metric in zip(summary["mean"], summary["interval_pairs"], summary["metric"], strict=True)]
+    summary["low"] = [b[0] for b in bounds]
+    summary["high"] = [b[1] for b in bounds]
+    return summary.drop(columns=["effective_pairs"])
 
 
 # --- methods ----------------------------------------------------------------------------------------------------
@@ -216,16 +249,21 @@ def score_plan(
     settings: dict,
     seed: int,
     device: str = "cpu",
-    meta_model: MetaCgnn | None = None,
+    meta_model=None,
 ) -> pd.DataFrame:
-    """Scores of every subsample of ``plan`` by ``method`` (columns ``SCORE_COLUMNS``). Meta-CGNN and CGNN score
-    each size's pairs as one batch; the baselines one pair at a time."""
-    if method == "meta_cgnn":
+    """Scores of every subsample of ``plan`` by ``method`` (columns ``SCORE_COLUMNS``). Meta-CGNN (either variant,
+    ``meta_model`` its trained model), the supervised classifier (``meta_model`` its ``RccClassifier``) and CGNN
+    score each size's pairs as one batch; the baselines one pair at a time."""
+    if method in ("meta_cgnn", "meta_cgnn_contrast"):
         if meta_model is None:
-            raise ValueError("meta_cgnn needs a meta-trained model")
+            raise ValueError(f"{method} needs a meta-trained model")
         return score_batched(
             plan, lambda tasks: meta_scores(meta_model, [(t.pair.x, t.pair.y) for t in tasks], seed, device)
         )
+    if method == "rcc":
+        if meta_model is None:
+            raise ValueError("rcc needs a trained classifier")
+        return score_batched(plan, lambda tasks: meta_model.scores([(t.pair.x, t.pair.y) for t in tasks]))
     if method == "cgnn":
         fixed = cgnn_settings(settings)
         return score_batched(

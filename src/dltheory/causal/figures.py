@@ -4,13 +4,42 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dltheory.causal.analysis import META, headline_metric
+from dltheory.causal.analysis import HELD_OUT, META, describe, evaluation_of, family_of, headline_metric
 
-METHOD_LABEL = {"meta_cgnn": "Meta-CGNN (ours)", "cgnn": "CGNN", "anm": "ANM", "igci": "IGCI", "reci": "RECI"}
-METHOD_COLOUR = {"meta_cgnn": "#d62728", "cgnn": "#1f77b4", "anm": "#2ca02c", "igci": "#9467bd", "reci": "#ff7f0e"}
+METHOD_LABEL = {"meta_cgnn": "Meta-CGNN (ours, no direction term)",
+                "meta_cgnn_contrast": "Meta-CGNN + direction term (extension)",
+                "rcc": "supervised classifier (RCC-style, same pool)", "cgnn": "CGNN", "anm": "ANM", "igci": "IGCI",
+                "reci": "RECI"}
+METHOD_COLOUR = {"meta_cgnn": "#d62728", "meta_cgnn_contrast": "#e377c2", "rcc": "#8c564b", "cgnn": "#1f77b4",
+                 "anm": "#2ca02c", "igci": "#9467bd", "reci": "#ff7f0e"}
 BENCHMARK_LABEL = {"ce_multi": "CE-Multi-style (ours)", "ce_net": "CE-Net-style (ours)",
                    "ce_gauss": "CE-Gauss-style (ours)", "tuebingen": "Tübingen (cdt 0.6.0)"}
-METRIC_LABEL = {"accuracy": "accuracy", "weighted_accuracy": "weighted accuracy", "auc": "AUC"}
+METRIC_LABEL = {"accuracy": "accuracy", "weighted_accuracy": "weighted accuracy", "auc": "AUC", "aupr": "AUPR"}
+
+
+def view_label(view: str) -> str:
+    """'CE-Gauss-style (ours), held-out' / ', in-distribution' / Tübingen's label."""
+    name = BENCHMARK_LABEL.get(family_of(view), family_of(view))
+    return f"{name}, {evaluation_of(view)}" if evaluation_of(view) != "real" else name
+
+
+def method_label(method: str, summary: pd.DataFrame) -> str:
+    """The method's label with its pair count: 'all pairs' where it scored as many as any method in every panel
+    (the panel titles give that count), else its own counts (CGNN's first pairs in the default run)."""
+    pairs = summary[summary["metric"] == "pairs"]
+    most = pairs.groupby("benchmark")["mean"].max()
+    own = pairs[pairs["method"] == method].groupby("benchmark")["mean"].max()
+    label = METHOD_LABEL.get(method, method)
+    if own.empty or (own >= most.reindex(own.index)).all():
+        return f"{label} (all pairs)"
+    counts = sorted({int(c) for c in own})
+    return f"{label} ({'/'.join(map(str, counts))} pairs per benchmark)"
+
+
+def views_in_order(summary: pd.DataFrame, benchmarks: list[str]) -> list[str]:
+    """Each benchmark's in-distribution view, then its held-out view where there is one."""
+    present = set(summary["benchmark"])
+    return [v for b in benchmarks for v in (b, b + HELD_OUT) if v in present]
 
 
 def _size_axis(ax, sizes) -> None:
@@ -28,9 +57,10 @@ def _panels(benchmarks: list[str]) -> list[tuple[str, str]]:
 
 
 def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: list[str]):
-    """One panel per (benchmark, metric): mean over subsamples per method against n (log), the band spanning the
-    lowest and highest subsample replicate; the dotted line is chance (0.5)."""
-    panels = _panels(benchmarks)
+    """One panel per (view, metric): each method's accuracy against n (log), the band its 95% Wilson interval over
+    the pairs (legend: each method's pair count); the dotted line is chance (0.5). Held-out views carry the
+    trained methods of the pool without that family."""
+    panels = _panels(views_in_order(summary, benchmarks))
     columns = min(3, len(panels))
     rows = int(np.ceil(len(panels) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, sharey=True)
@@ -41,22 +71,34 @@ def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: li
             if line.empty:
                 continue
             style = {"lw": 2.4, "zorder": 3} if method == META else {"lw": 1.4}
-            ax.plot(line["size"], line["mean"], "o-", ms=3.5, color=METHOD_COLOUR[method],
-                    label=METHOD_LABEL.get(method, method), **style)
-            if (line["replicates"] > 1).any():
-                ax.fill_between(line["size"], line["low"], line["high"], color=METHOD_COLOUR[method], alpha=0.15)
+            if method == "meta_cgnn_contrast":
+                style["ls"] = "--"
+            ax.plot(line["size"], line["mean"], "o", ms=3.5, color=METHOD_COLOUR[method],
+                    label=method_label(method, summary), **{"ls": "-", **style})
+            if method == META:  # a band for the headline, error bars for the others (every accuracy's interval)
+                ax.fill_between(line["size"], line["low"], line["high"], color=METHOD_COLOUR[method], alpha=0.18)
+            else:
+                offset = 1.0 + 0.025 * (methods.index(method) - len(methods) / 2)  # side by side on the log axis
+                ax.errorbar(line["size"] * offset, line["mean"],
+                            yerr=[line["mean"] - line["low"], line["high"] - line["mean"]], fmt="none",
+                            ecolor=METHOD_COLOUR[method], elinewidth=0.8, capsize=1.5, alpha=0.7)
         ax.axhline(0.5, color="grey", ls=":", lw=1)
         _size_axis(ax, sorted(rows_of["size"].unique()))
-        ax.set_ylim(0.2, 1.0)
-        ax.set_title(f"{BENCHMARK_LABEL.get(benchmark, benchmark)}: {METRIC_LABEL[metric]}", fontsize=10)
+        ax.set_ylim(0.0, 1.02)
+        counts = summary.loc[(summary["benchmark"] == benchmark) & (summary["metric"] == "pairs"), "mean"]
+        ax.set_title(f"{view_label(benchmark)}: {METRIC_LABEL[metric]} ({counts.max():.0f} pairs)", fontsize=9)
         ax.set_xlabel("points per pair n")
         ax.set_ylabel(METRIC_LABEL[metric])
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.03))
-    figure.suptitle("Direction accuracy against dataset size (band: range over subsamples)", fontsize=11)
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
+    handles = {}
+    for ax in axes.flat:  # every method that appears in some panel, once
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(4, len(handles)),
+                  frameon=False, bbox_to_anchor=(0.5, -0.01), fontsize=8)
+    figure.suptitle("Direction accuracy against dataset size (band: 95% Wilson interval over the pairs)", fontsize=11)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     return figure
 
 
@@ -87,22 +129,60 @@ def plot_seconds_per_pair(seconds: pd.DataFrame, timing: pd.DataFrame, methods: 
 
 
 def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: list[str], sizes: list[int]):
-    """One table per benchmark: each method's accuracy, weighted accuracy and AUC (means over subsamples) at each
-    of ``sizes``; '–' where the method did not run at that size."""
-    metrics = ["accuracy", "weighted_accuracy", "auc"]
-    header = ["method"] + [f"{METRIC_LABEL[m]}\nn = {s}" for s in sizes for m in metrics]
-    figure, axes = plt.subplots(len(benchmarks), 1, figsize=(11.5, 2.3 * len(benchmarks)), squeeze=False)
-    for ax, benchmark in zip(axes[:, 0], benchmarks, strict=True):
-        rows = summary[summary["benchmark"] == benchmark].set_index(["method", "size", "metric"])["mean"]
+    """One table per view: each method's headline accuracy with its 95% Wilson interval and pair count, and AUPR,
+    at each of ``sizes``; '–' where the method did not run at that size."""
+    views = views_in_order(summary, benchmarks)
+    header = ["method"] + [f"{label}\nn = {s}" for s in sizes for label in ("accuracy [95% Wilson] (pairs)", "AUPR")]
+    figure, axes = plt.subplots(len(views), 1, figsize=(12.5, 0.32 * (len(methods) + 2) * len(views) + 0.6),
+                                squeeze=False)
+    for ax, view in zip(axes[:, 0], views, strict=True):
+        metric = headline_metric(view)
+        rows = summary[summary["benchmark"] == view].set_index(["method", "size", "metric"])
         cells = []
         for method in methods:
-            values = [rows.get((method, size, metric), np.nan) for size in sizes for metric in metrics]
-            cells.append([METHOD_LABEL.get(method, method)] + ["–" if np.isnan(v) else f"{v:.2f}" for v in values])
+            if not (rows.index.get_level_values("method") == method).any():
+                continue
+            row = [METHOD_LABEL.get(method, method)]
+            for size in sizes:
+                if (method, size, metric) in rows.index:
+                    text = describe(rows.loc[(method, size, metric)], metric).replace("(Wilson, ", "(")
+                    row += [text, f"{rows.loc[(method, size, 'aupr'), 'mean']:.2f}"]
+                else:
+                    row += ["–", "–"]
+            cells.append(row)
         ax.axis("off")
         # The table fills the axes below the title (bbox in axes coordinates), so titles never overlap headers.
-        table = ax.table(cellText=cells, colLabels=header, cellLoc="center", bbox=[0.0, 0.0, 1.0, 0.86])
+        table = ax.table(cellText=cells, colLabels=header, cellLoc="center", bbox=[0.0, 0.0, 1.0, 0.84],
+                         colWidths=[0.24] + [0.3, 0.08] * len(sizes))
         table.auto_set_font_size(False)
-        table.set_fontsize(7.5)
-        ax.set_title(BENCHMARK_LABEL.get(benchmark, benchmark), fontsize=10, pad=2)
+        table.set_fontsize(7)
+        ax.set_title(view_label(view) + ("" if metric == "accuracy" else " (weighted accuracy)"), fontsize=9, pad=2)
+    figure.tight_layout()
+    return figure
+
+
+def plot_meta_training(history: pd.DataFrame):
+    """Validation accuracy (left) and training loss (right) against meta-steps, per (pool, method); a star marks
+    the checkpoint kept (highest validation accuracy)."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.6))
+    for (pool, method), curve in history.groupby(["pool", "method"]):
+        style = {"color": METHOD_COLOUR.get(method, "black"), "ls": "-" if pool == "all" else ":"}
+        label = f"{METHOD_LABEL.get(method, method)}, pool {pool}"
+        checked = curve.dropna(subset=["validation_accuracy"]) if "validation_accuracy" in curve else curve.iloc[:0]
+        if len(checked):
+            left.plot(checked["step"], checked["validation_accuracy"], "o", ms=3, label=label, **style)
+            chosen = checked[checked["chosen"]]
+            left.plot(chosen["step"], chosen["validation_accuracy"], "*", ms=13, markeredgecolor="black",
+                      color=style["color"])
+        right.plot(curve["step"], curve["loss"], lw=1, label=label, **style)
+    left.axhline(0.5, color="grey", ls=":", lw=1)
+    left.set_xlabel("meta-steps")
+    left.set_ylabel("validation accuracy")
+    left.set_title("Accuracy on validation pairs (★ kept)", fontsize=10)
+    right.set_xlabel("meta-steps")
+    right.set_ylabel("training loss")
+    right.set_yscale("log")
+    right.set_title("Meta-training loss", fontsize=10)
+    right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     figure.tight_layout()
     return figure

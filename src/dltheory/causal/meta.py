@@ -19,10 +19,11 @@ MMD_xy (x causes y) and MMD_yx, and the score is CGNN's (MMD_yx − MMD_xy) / (M
 the reading that looks like the mechanisms seen in training is fitted better.
 """
 
+import contextlib
 import dataclasses
 import math
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -127,14 +128,48 @@ def meta_loss(model: MetaCgnn, points: torch.Tensor, generator: torch.Generator)
     return forward.mean() + s.contrast_weight * nn.functional.softplus(-s.contrast_sharpness * score).mean()
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one intra-op thread inside the block (the caller's count restored after): a matrix product's sums
+    run in one fixed order, so training and scoring give the same numbers whatever the job's thread count (issue
+    21: at 2 threads the summation order changed and Tübingen's accuracy moved by ~0.1 after training). The
+    networks are small; one thread costs little."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def validation_accuracy(model: "MetaCgnn", validation: Sequence[tuple[np.ndarray, np.ndarray, int]], seed: int,
+                        device: str = "cpu") -> float:
+    """The fraction of (x, y, label) validation pairs (one size) whose score has the label's sign."""
+    model.eval()
+    scores = meta_scores(model, [(x, y) for x, y, _ in validation], seed, device)
+    model.train()
+    labels = np.array([label for _, _, label in validation])
+    return float(np.mean(np.sign(scores) == labels))
+
+
 def meta_train(
-    pool: np.ndarray, settings: MetaCgnnSettings, seed: int, device: str = "cpu", log_every: int = 100
+    pool: np.ndarray,
+    settings: MetaCgnnSettings,
+    seed: int,
+    device: str = "cpu",
+    log_every: int = 100,
+    validation: Sequence[tuple[np.ndarray, np.ndarray, int]] = (),
+    validate_every: int = 0,
 ) -> tuple[MetaCgnn, pd.DataFrame]:
     """Meta-train on ``pool``, an array (datasets, points, 2) of cause-first datasets; returns the model and its
-    training curve (step, loss: the mean MMD² of the step's tasks, logged every ``log_every`` steps).
+    training curve (step, loss: the mean MMD² of the step's tasks, logged every ``log_every`` steps; with
+    ``validation`` pairs, their accuracy every ``validate_every`` steps, column validation_accuracy).
 
+    With validation pairs, the model returned is the checkpoint of highest validation accuracy (ties: the later
+    step), column ``chosen`` marking it: the only setting chosen from data, and from validation pairs only.
     Each step draws one size n (log-uniform over ``settings.train_sizes``, capped by the pool's points), then
-    ``tasks_per_step`` datasets and n of each one's points, all from generators seeded by ``seed``.
+    ``tasks_per_step`` datasets and n of each one's points, all from generators seeded by ``seed``. Runs on one
+    torch thread (``one_thread``).
     """
     s = settings
     torch_generator = torch.Generator().manual_seed(seed)
@@ -147,18 +182,39 @@ def meta_train(
     low, high = s.train_sizes
     high = min(high, pool.shape[1])
     history = []
-    for step in range(1, s.meta_steps + 1):
-        n = int(round(math.exp(rng.uniform(math.log(low), math.log(high)))))
-        tasks = rng.choice(len(pool), size=s.tasks_per_step, replace=False)
-        rows = np.stack([rng.choice(pool.shape[1], size=n, replace=False) for _ in tasks])
-        points = _standardize_tasks(pool_tensor[torch.as_tensor(tasks)[:, None], torch.as_tensor(rows)]).to(device)
-        loss = meta_loss(model, points, torch_generator)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % log_every == 0 or step == s.meta_steps:
-            history.append({"step": step, "n": n, "loss": float(loss.detach())})
-    return model.eval(), pd.DataFrame(history)
+    best = (-1.0, 0, None)  # (validation accuracy, step, weights)
+    validation_seed = derive_validation_seed(seed)
+    with one_thread():
+        for step in range(1, s.meta_steps + 1):
+            n = int(round(math.exp(rng.uniform(math.log(low), math.log(high)))))
+            tasks = rng.choice(len(pool), size=s.tasks_per_step, replace=False)
+            rows = np.stack([rng.choice(pool.shape[1], size=n, replace=False) for _ in tasks])
+            points = _standardize_tasks(pool_tensor[torch.as_tensor(tasks)[:, None], torch.as_tensor(rows)])
+            loss = meta_loss(model, points.to(device), torch_generator)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            record = {}
+            if step % log_every == 0 or step == s.meta_steps:
+                record = {"step": step, "n": n, "loss": float(loss.detach())}
+            if validation and validate_every and (step % validate_every == 0 or step == s.meta_steps):
+                accuracy = validation_accuracy(model, validation, validation_seed, device)
+                record = {"step": step, "n": n, "loss": float(loss.detach()), "validation_accuracy": accuracy}
+                if accuracy >= best[0]:
+                    best = (accuracy, step, {k: v.detach().clone() for k, v in model.state_dict().items()})
+            if record:
+                history.append(record)
+    history = pd.DataFrame(history)
+    history["chosen"] = False
+    if best[2] is not None:
+        model.load_state_dict(best[2])
+        history.loc[history["step"] == best[1], "chosen"] = True
+    return model.eval(), history
+
+
+def derive_validation_seed(seed: int) -> int:
+    """The noise seed of validation scoring (the same draws at every checkpoint)."""
+    return int(np.random.default_rng([seed, 21]).integers(2**31 - 1))
 
 
 @torch.no_grad()
@@ -169,7 +225,7 @@ def meta_scores(
 
     All pairs must have the same number of points; they are scored as one batch of 2·len(pairs) tasks (both
     readings of each pair), each MMD² averaged over ``score_draws`` draws of noise and random features, the same
-    draws for both readings. No parameter is updated.
+    draws for both readings. No parameter is updated; one torch thread (``one_thread``).
     """
     sizes = {len(x) for x, _ in pairs} | {len(y) for _, y in pairs}
     if len(sizes) != 1:
@@ -177,7 +233,8 @@ def meta_scores(
     xy = torch.as_tensor(np.stack([np.stack([x, y], axis=-1) for x, y in pairs]), dtype=torch.float32)
     points = _standardize_tasks(torch.cat([xy, xy.flip(-1)])).to(device)  # x→y readings, then y→x
     generator = torch.Generator().manual_seed(seed)
-    errors = torch.stack([model.fit_error(points, generator) for _ in range(model.settings.score_draws)]).mean(0)
+    with one_thread():
+        errors = torch.stack([model.fit_error(points, generator) for _ in range(model.settings.score_draws)]).mean(0)
     forward, backward = errors[: len(pairs)], errors[len(pairs) :]
     return ((backward - forward) / (backward + forward).clamp_min(1e-12)).cpu().numpy().astype(np.float64)
 

@@ -1,6 +1,7 @@
 """Settings of the ``causal`` family (Meta-CGNN, Ton, Sejdinovic & Fukumizu, AAAI 2021; every setting ours), and of
 CGNN and Meta-CGNN themselves. Torch-free."""
 
+import dataclasses
 import functools
 import inspect
 from dataclasses import dataclass, field
@@ -8,7 +9,13 @@ from dataclasses import dataclass, field
 from dltheory.settings import analysis_field, from_config
 
 CGNN_GAMMAS = (0.01, 0.1, 1.0, 10.0, 100.0)  # cdt/utils/loss.py MMDloss default "bandwidths" (multiply ‖·‖²)
-NETWORKS = ("meta_cgnn", "cgnn")  # the methods that train networks (one job per benchmark each)
+NETWORKS = ("meta_cgnn", "cgnn")  # the methods that train networks
+# Methods trained on the meta-training pool (issue 21): Meta-CGNN without the direction term (the headline, the
+# paper's pure MMD-scoring form), with it (our labelled extension), and a supervised direction classifier (RCC-style).
+# One job per pool trains all three and scores its test benchmarks; the untrained methods (CGNN, ANM, IGCI, RECI)
+# share one job per benchmark.
+TRAINED = ("meta_cgnn", "meta_cgnn_contrast", "rcc")
+SYNTHETIC = ("ce_multi", "ce_net", "ce_gauss")
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,60 @@ class CausalMethod:
 
 
 @dataclass(frozen=True)
+class RccSettings:
+    """The supervised direction classifier (dltheory.causal.supervised; sizes ours)."""
+
+    features: int = 50  # random features per bandwidth and per embedding (joint, x, y)
+    gammas: tuple[float, ...] = (0.1, 1.0, 10.0)  # k(u, v) = exp(−γ‖u − v‖²)
+    trees: int = 200
+    min_leaf: int = 5
+    train_sizes: tuple[int, int] = (25, 500)  # each pool pair's subsample size, log-uniform
+
+    def __post_init__(self):
+        if self.features < 1 or self.trees < 1 or self.min_leaf < 1 or not self.gammas:
+            raise ValueError("RccSettings needs features, trees, min_leaf >= 1 and at least one gamma")
+
+
+@dataclass(frozen=True)
+class CausalValidation:
+    """Validation pairs: fresh draws of the pool's generator families under their own seed (no test pair enters),
+    scored every ``every`` meta-steps at one size; the checkpoint of highest validation accuracy is kept."""
+
+    pairs: int = 40  # per family in the pool, half flipped
+    size: int = 100
+    every: int = 250
+
+
+@dataclass(frozen=True)
 class MetaCgnnTraining:
     pool_pairs: int  # meta-training datasets per synthetic benchmark
     pool_points: int
     model: MetaCgnnSettings
+    held_out: tuple[str, ...] = ()  # leave-one-generator-family-out pools, one per family named
+    extension: dict = field(default_factory=dict)  # meta_cgnn_contrast: overrides of ``model``
+    extension_held_out: bool = False  # train and score the extension on the held-out pools too
+    rcc: dict = field(default_factory=dict)  # the supervised classifier's settings (supervised.RccSettings)
+    validation: CausalValidation = field(default_factory=CausalValidation)
+
+    def __post_init__(self):
+        unknown = sorted(set(self.held_out) - set(SYNTHETIC))
+        if unknown:
+            raise ValueError(f"meta_cgnn.held_out: {unknown[0]!r} is not a synthetic benchmark {list(SYNTHETIC)}")
+        from_config(MetaCgnnSettings, {**dataclasses.asdict(self.model), **self.extension}, "meta_cgnn.extension")
+        from_config(RccSettings, self.rcc, "meta_cgnn.rcc")
+        if self.extension.get("contrast_weight", self.model.contrast_weight) <= 0:
+            raise ValueError("meta_cgnn.extension.contrast_weight must be > 0 (it is the direction term)")
+
+    def pools(self) -> list[str]:
+        """The meta-training pools: 'all' (every synthetic family) and 'no_<family>' per held-out family."""
+        return ["all"] + [f"no_{family}" for family in self.held_out]
+
+    def pool_families(self, pool: str) -> tuple[str, ...]:
+        if pool == "all":
+            return SYNTHETIC
+        if pool.startswith("no_") and pool[3:] in self.held_out:
+            return tuple(f for f in SYNTHETIC if f != pool[3:])
+        raise ValueError(f"unknown meta-training pool {pool!r}; known: {self.pools()}")
 
 
 @dataclass(frozen=True)
@@ -84,8 +141,8 @@ class CausalTiming:
 
 @dataclass(frozen=True)
 class CausalClaims:
-    accuracy_tolerance: float = 0.05
-    accuracy_band: float = 0.1
+    confidence: float = 0.95  # of every Wilson interval, and of the stability claim's allowance
+    max_size: int = 100  # the accuracy claims compare at n <= max_size
     speedup: float = 100
 
 
@@ -120,12 +177,18 @@ class CausalSettings:
             key = f"methods.{name}.settings"
             if name == "cgnn":
                 checks.append((key, functools.partial(from_config, CgnnSettings, method.settings, "CGNN")))
-            elif name == "meta_cgnn":
+            elif name in TRAINED:
                 if method.settings:
-                    checks.append((key, lambda: _fail("Meta-CGNN's settings live in causal.meta_cgnn.model")))
+                    checks.append((key, lambda: _fail("trained methods' settings live in causal.meta_cgnn")))
             else:
                 checks.append((key, functools.partial(check_baseline_settings, name, method.settings)))
         checks.append(("timing.cgnn_settings", lambda: from_config(CgnnSettings, self.timing.cgnn_settings, "CGNN")))
+        if "meta_cgnn" not in self.methods:
+            checks.append(("methods", lambda: _fail("meta_cgnn (the headline method) must be configured")))
+        for family in self.meta_cgnn.held_out:
+            if family not in self.benchmarks:
+                checks.append(("meta_cgnn.held_out", functools.partial(
+                    _fail, f"held-out family {family!r} is not among the benchmarks {list(self.benchmarks)}")))
         for key, check in checks:
             try:
                 check()
@@ -133,14 +196,18 @@ class CausalSettings:
                 raise ValueError(f"{key}: {error}") from error
 
     def baselines(self) -> list[str]:
-        """The configured methods that are not networks (ANM, IGCI, RECI): they share one job per benchmark."""
-        return [method for method in self.methods if method not in NETWORKS]
+        """The configured methods not trained on the pool (CGNN, ANM, IGCI, RECI): one job per benchmark."""
+        return [method for method in self.methods if method not in TRAINED]
 
     def networks(self) -> list[str]:
-        return [method for method in self.methods if method in NETWORKS]
+        """No separate network jobs since issue 21 (the trained methods run in their pool's job)."""
+        return []
+
+    def trained(self) -> list[str]:
+        return [method for method in self.methods if method in TRAINED]
 
     def figure_names(self) -> tuple[str, ...]:
-        return ("accuracy_vs_n", "seconds_per_pair", "tables")
+        return ("accuracy_vs_n", "meta_training", "seconds_per_pair", "tables")
 
 
 def _fail(message: str) -> None:
