@@ -52,9 +52,13 @@ def plot_tm_diagram(table: pd.DataFrame, section) -> plt.Figure:
     figure, axes = plt.subplots(1, len(variants), figsize=(5.4 * len(variants), 4.4), squeeze=False)
     for ax, variant in zip(axes[0], variants, strict=True):
         grid = means.loc[variant]
-        image = ax.imshow(np.log10(grid.to_numpy()), origin="lower", cmap="viridis", aspect="auto")
+        logs = np.log10(grid.to_numpy())
+        image = ax.imshow(logs, origin="lower", cmap="viridis", aspect="auto")
+        middle = (np.nanmin(logs) + np.nanmax(logs)) / 2
         for (row, column), value in np.ndenumerate(grid.to_numpy()):
-            ax.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=7, color="w")
+            ax.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=8,
+                    color="k" if logs[row, column] > middle else "w")
+        ax.grid(False)
         widths, samples = grid.columns.to_numpy(), grid.index.to_numpy()
         ax.set_xticks(range(len(widths)), [str(w) for w in widths])
         ax.set_yticks(range(len(samples)), [str(t) for t in samples])
@@ -103,6 +107,9 @@ def plot_gd_grid(table: pd.DataFrame) -> plt.Figure:
         ax.axhline(1.0, color="k", lw=1, label="$2/\\lambda_{max}$")
         ax.set(yscale="log", xlabel="width M (seeds side by side)", ylabel="rate / ($2/\\lambda_{max}$)",
                title=VARIANT_LABEL.get(variant, variant))
+        ax.yaxis.set_major_locator(plt.FixedLocator([0.5, 0.75, 1, 1.5, 2, 3, 4]))
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_locator(plt.NullLocator())
         ax.set_xticks(range(len(widths)), [str(w) for w in widths])
         ax.legend(fontsize=6, loc="lower right")
     ax = axes[-1]
