@@ -12,22 +12,20 @@ itself, which the core computes in factorised form (:func:`dltheory.geometry.jac
 Every setting is ours (HK21's width, activation, biases, inputs and optimizer are unknown):
 
 - Square networks, as in HK21: input, every hidden layer and output have width M, so C = M eigenvalues; L weight
-  layers (``hidden_layers = L - 1``), no biases, orthogonal weights with W W^T = sigma_w^2 I.
-- Activation tanh. HK21's theory is closer to hard-tanh, but hard-tanh with small inputs is exactly linear (every
-  eigenvalue is then L |x|^2), so tanh is the default that can show something; ``hard_tanh`` and ``linear`` run too.
-- sigma_w^2 = 1, the critical point of tanh without biases. Its only fixed point of the pre-activation variance is
-  q* = 0, which is approached slowly: mean field gives q_{l+1} = q_l - 2 q_l^2 + O(q^3), so q_l = q / (1 + 2 q l).
-  The network is close to isometric only while 2 q L << 1; beyond that lambda_max grows like log L, not L.
-- Inputs uniform on the sphere |x|^2 = q M, with q = ``input_scale`` = 1e-3: 2 q L = 0.128 at L = 64, so the signal
-  loses at most about 6 % over the depth range and every depth sits in the isometric regime. (Exploration, not a
-  result: q = 1e-2 gives a slope near 0.77 and q = 0.1 near 0.25 at M = 64; the claim is about the isometric regime.)
-- Online SGD: batch size 1, loss 1/2 |f(x) - y|^2, a fresh input each step, teacher y = Q x with Q a Haar-random
-  orthogonal M x M matrix per seed (a linear teacher is the same task at every depth). Linearised in the weights
-  (the NTK picture), a linear student's error matrix evolves as E <- E (I - eta L x x^T), whose mean square
-  contracts iff eta L |x|^2 < 2, i.e. eta < 2 / lambda_max: the edge HK21's 1/L rule comes from, drawn for
-  comparison. The measured edge need not sit there: one step moves each layer by about eta lambda / L relative to
-  its weights, and over L layers these compound (in a scalar chain, 1 - eta lambda becomes (1 - eta lambda / L)^L),
-  so the linearisation is not exact at eta ~ 2 / lambda_max.
+  layers (``hidden_layers = L - 1``), orthogonal weights with W W^T = sigma_w^2 I (Gaussian ones as the contrast),
+  biases N(0, sigma_b^2) counted as parameters of the FIM.
+- Points on the critical line chi = 1 with a fixed point q* > 0 (issue 20), the input on the sphere
+  |x|^2 = M (q* - sigma_b^2) / sigma_w^2 so that every layer starts at q*: the main point (tanh, sigma_b^2 = 0.01,
+  q* = 0.273) and labelled conditions (:func:`isometry_conditions`): tanh at small q* (sigma_b^2 = 1e-6), hard-tanh
+  on its own critical line (closed form, :func:`hard_tanh_critical_point`) and the linear sanity case.
+- Theory: chi = 1 makes the mean eigenvalue L (q M + 1) in mean field (:func:`fim_mean_theory`); free probability
+  gives the spread CV^2 = v (L - 1)(2 L - 1) / (6 L) (:func:`fim_spread_theory`), v the per-layer spread of the
+  Jacobian's squared singular values (:func:`layer_spread`; Pennington, Schoenholz & Ganguli 2017). lambda_max
+  grows like L only while v L is small, which is what "dynamical isometry" buys.
+- Online SGD: batch size 1, loss 1/2 |f(x) - y|^2, a fresh input each step, on the initial phase (sgd.steps). The
+  near teacher y = f0(x) + eps Q x (Q Haar-orthogonal per seed) keeps the task a small step from the
+  initialization, where the NTK picture puts the edge at eta = 2 / lambda_max (the mechanism behind HK21's 1/L
+  rule); the far teacher y = Q x is the second, labelled condition. The stability rule is :data:`STABILITY_RULE`.
 """
 
 from __future__ import annotations

@@ -277,7 +277,7 @@ class SpectraInputMetric:
 class SpectraClaims:
     """Thresholds of the spectra claims, written before the first run that reads them (issue 20) and never loosened
     after a result. The outlier count itself has no threshold: it is the position of the widest multiplicative
-    eigengap in the upper half of the non-zero spectrum (dltheory.geometry.spectra.outlier_count), and the claim is
+    eigengap in the upper half of the spectrum (dltheory.geometry.spectra.outlier_count), and the claim is
     count == C."""
 
     # lambda_max ~ M^s and mean eigenvalue ~ M^-s' (KAA21 p. 7): the Student-t intervals of s and s' over seeds lie
@@ -458,8 +458,7 @@ class IsometrySettings:
     # non-zero eigenvalues. 64 keeps the default run on one CPU core (ours); the paper config should use 256 (ours
     # too: HK21's width is unknown), with learning rates 4x smaller, since lambda_max ~ L q M.
     width: int = 64
-    # tanh (ours, see dltheory.geometry.isometry's docstring); "hard_tanh" follows HK21's theory, "linear" is the
-    # exact isometry. One of ISOMETRY_ACTIVATIONS.
+    # The main point (further points: ``conditions``). One of ISOMETRY_ACTIVATIONS; "linear" is exact isometry.
     activation: str = "tanh"
     # sigma_w^2 = 1: the critical point of tanh (and hard-tanh) without biases. With sigma_b2 > 0 the config
     # names a point on the critical line chi = 1 (dltheory.geometry.isometry.critical_sigma_w2).
@@ -469,8 +468,8 @@ class IsometrySettings:
     # Weight initializations compared: orthogonal (isometric) and Gaussian (the contrast). The first is the one
     # HK21's claims are about.
     initializations: tuple[str, ...] = ("orthogonal", "gaussian")
-    # q = |x|^2 / M, the variance per input unit (ours). Small q is closer to isometry: the tanh network stays near
-    # its linearisation while 2 q L << 1 (0.128 at L = 64 for q = 1e-3).
+    # q = |x|^2 / M, the variance per input unit (ours). On the critical line the config puts it at the fixed
+    # point, (q* - sigma_b^2) / sigma_w^2, so every layer starts at q*.
     input_scale: float = 1e-3
     # Replicates of the spectrum: each a fresh input x and a fresh initialization at every depth.
     replicates: int = 5
