@@ -1102,7 +1102,11 @@ def _edge_claim(sgd: pd.DataFrame, spectra: pd.DataFrame, settings: IsometrySett
         ours=True,
         detail=(f"{context}; {main_init} student with biases, batch size 1, {settings.sgd.steps} online steps, "
                 f"{settings.sgd.seeds} seeds, grid {rates[0]:.3g}..{rates[-1]:.3g} (ratio "
-                f"{rates[1] / rates[0]:.3f}); stability rule: {STABILITY_RULE}; "
+                f"{rates[1] / rates[0]:.3f}: the grid resolves a slope over L = {min(settings.depths)}.."
+                f"{max(settings.depths)} to about ± "
+                f"{np.log(rates[1] / rates[0]) / np.log(max(settings.depths) / min(settings.depths)):.2f}; seeds "
+                "that share every grid edge give a t-interval of zero width, no finer than that); stability rule: "
+                f"{STABILITY_RULE}; "
                 + "; ".join(describe(t) for t in teachers if t in intervals)
                 + "; 2/lambda_max (orthogonal, mean over seeds): "
                 + _per_depth(two_over_max.index, two_over_max.to_numpy(), ".3g")
