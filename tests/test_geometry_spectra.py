@@ -186,8 +186,9 @@ def test_outlier_count_finds_the_widest_gap_in_the_upper_half():
     bottom = np.concatenate([np.linspace(2.0, 1.0, 50), [1e-6]])
     count, gap = outlier_count(bottom)
     assert count <= 25 and gap < 1.05  # not the drop to 1e-6 at k = 50
-    # Numerical zeros are left out before the half is taken: 6 non-zero eigenvalues, k <= 3.
+    # Numerical zeros are raised to lambda_1 * 1e-10 and kept: a rank-3 spectrum of 8 has its widest gap at k = 3.
     assert outlier_count([30.0, 29.0, 28.0, 1.0, 0.9, 0.8, 1e-18, -1e-17]) == (3, pytest.approx(28.0))
+    assert outlier_count([5.0, 4.0, 3.0] + [1e-17] * 10) == (3, pytest.approx(3.0 / 5e-10))
     with pytest.raises(ValueError, match="positive largest"):
         outlier_count([0.0, 0.0])
 

@@ -306,19 +306,17 @@ EVIDENCE_INPUT = (
 
 def outlier_count(values) -> tuple[int, float]:
     """(k, lambda_k / lambda_{k+1}): the position of the widest multiplicative eigengap in the upper half of the
-    non-zero spectrum, k <= n_nonzero / 2 (at least 1).
+    spectrum, k <= n / 2 (at least 1).
 
     The rule knows nothing of C: the outliers are what stands above the widest gap. Only the upper half is searched
-    because near the bulk's lower edge (and among numerical zeros) consecutive ratios can be large without any
-    outlier; eigenvalues at or below lambda_1 * ZERO_FLOOR count as zeros and are left out.
+    because near the bulk's lower edge consecutive ratios can be large without any outlier. Eigenvalues at or below
+    lambda_1 * ZERO_FLOOR (numerical zeros: the softmax dual's N, or a rank-deficient metric's) are raised to that
+    floor and stay in the spectrum, so a rank-r spectrum with r <= n / 2 has its widest gap at k = r.
     """
     values = np.sort(np.asarray(values, dtype=float))[::-1]
     if len(values) < 2 or not values[0] > 0:
         raise ValueError(f"an outlier count needs at least 2 eigenvalues and a positive largest one, got {values[:3]}")
-    nonzero = values[values > values[0] * ZERO_FLOOR]
-    if len(nonzero) < 2:
-        return 1, float("inf")
-    top = nonzero[:max(1, len(nonzero) // 2) + 1]
+    top = np.maximum(values[:max(1, len(values) // 2) + 1], values[0] * ZERO_FLOOR)
     ratios = top[:-1] / top[1:]
     k = int(np.argmax(ratios))
     return k + 1, float(ratios[k])
@@ -435,9 +433,9 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
         id="spectra.linear_c_outliers",
         source=f"{SOURCE_ABSTRACT}; {SOURCE_NOTE}, p. 8 (top eigenspace = the C mean gradients)",
         statement=f"With linear output the FIM has exactly C = {outputs} outliers: the widest multiplicative "
-                  f"eigengap of its non-zero spectrum sits after the C-th eigenvalue ({setting}).",
+                  f"eigengap in the upper half of its spectrum sits after the C-th eigenvalue ({setting}).",
         measured=float((linear["outliers"] == outputs).mean()) if len(linear) else "no runs",
-        expected=f"outlier count (widest gap lambda_k/lambda_k+1 in the upper half of the non-zero spectrum) = "
+        expected=f"outlier count (widest gap lambda_k/lambda_k+1 in the upper half of the spectrum) = "
                  f"{outputs} in every seed, width and activation (measured: the fraction that has it)",
         tolerance=None, holds=good, ours=True,
         detail=" | ".join(details) + "." + pilot + ("" if good else " " + UNDIAGNOSED)))
@@ -589,6 +587,8 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
             "share of the bulk that shrinks with D (lambda_max per D, seed means: " + " | ".join(
                 f"{a}: " + ", ".join(f"{v:.3g}" for v in of(dims, "input_linear", a).groupby("input_dim")
                                      ["lambda_max"].mean()) for a in activations)
-            + "), so the slope approaches 1 from below as lambda_max levels off at its O(1) outlier value; "
+            + "), so the slope approaches 1 from below as lambda_max levels off at its O(1) outlier value (as the "
+            "top of a C x D random matrix, whose edge exceeds its mean by a factor 1 + O(sqrt(C / D)); a linear "
+            "network, whose metric has rank C, shows it too); "
             + EVIDENCE_INPUT))))
     return claims

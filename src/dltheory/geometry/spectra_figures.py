@@ -39,7 +39,7 @@ def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
 
     Each panel: the histogram of log10 eigenvalues, seeds pooled, counts on a log axis; black ticks under it mark the
     top C eigenvalues of every seed; the text gives the outlier count k (widest eigengap in the upper half of the
-    non-zero spectrum), the gap lambda_k / lambda_k+1 and the spread log10(lambda_1 / lambda_{C-1}), ranges over
+    spectrum), the gap lambda_k / lambda_k+1 and the spread log10(lambda_1 / lambda_{C-1}), ranges over
     seeds. Numerical zeros (the softmax dual's N) are left out.
     """
     settings = from_config(SpectraSettings, section, "spectra")
