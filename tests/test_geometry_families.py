@@ -33,9 +33,10 @@ def test_settings_and_schema_list_the_same_keys_and_claims_are_analysis_only(fam
     assert "claims" in analysis_keys(cls)
     assert "claims" not in job_config(cls()) and "claims" in dataclasses.asdict(cls())
     assert cls().figure_names() == {"batchnorm": ("fisher_vs_width", "tm_diagram", "gd_grid"),
-                                    "natgrad": ("loss_vs_step", "exact_vs_width"),
+                                    "natgrad": ("loss_vs_step", "exact_vs_width", "one_step_vs_width"),
                                     "spectra": ("histograms", "outliers_vs_width", "input_metric_vs_dim"),
-                                    "isometry": ("spectra", "max_and_edge_vs_depth", "sgd_grid")}[family]
+                                    "isometry": ("spectra", "max_and_edge_vs_depth", "spread_vs_depth",
+                                                 "sgd_grid")}[family]
 
 
 def test_the_settings_module_does_not_import_torch():
