@@ -45,8 +45,8 @@ def test_pools_and_their_errors():
 
     section = yaml.safe_load(open("config/smoke.yaml"))["causal"]
     settings = family_settings("causal", section)
-    assert settings.meta_cgnn.pools() == ["all", "no_ce_net"]
-    assert settings.meta_cgnn.pool_families("no_ce_net") == ("ce_multi", "ce_gauss")
+    assert settings.meta_cgnn.pools() == ["all", "no_ce_multi"]
+    assert settings.meta_cgnn.pool_families("no_ce_multi") == ("ce_net", "ce_gauss")
     assert settings.trained() == ["meta_cgnn", "meta_cgnn_contrast", "rcc"]
     assert settings.baselines() == ["cgnn", "anm", "igci", "reci"]
     bad = {**section, "meta_cgnn": {**section["meta_cgnn"], "held_out": ["ce_gauss"]}}

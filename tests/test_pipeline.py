@@ -36,9 +36,9 @@ FAMILY_FIGURES = {
     "isometry": ["spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
-CAUSAL_BENCHMARKS = ["ce_multi", "ce_net", "tuebingen"]  # config/smoke.yaml
+CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
 CAUSAL_TABLES = ["cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
-CAUSAL_POOLS = ["all", "no_ce_net"]  # config/smoke.yaml: every family, and CE-Net held out
+CAUSAL_POOLS = ["all", "no_ce_multi"]  # config/smoke.yaml: every family, and CE-Multi held out
 BATCHNORM_VARIANTS = ["none", "last_batch_norm", "last_batch_norm_full", "hidden_batch_norm",
                       "last_layer_norm"]  # config/smoke.yaml
 NATGRAD_METHODS = ["gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise"]
@@ -173,9 +173,9 @@ def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run)
     counts = scores.groupby(["benchmark", "method"]).size()
     # config/smoke.yaml: 6 synthetic pairs, 99 Tübingen pairs; sizes 25 and 50; 1 subsample; CGNN on the first 2
     # pairs at n = 25, ANM on the first 3; the trained methods of pool 'all' on every benchmark, and those of pool
-    # 'no_ce_net' (no extension there) on CE-Net again
-    assert counts[("ce_multi", "meta_cgnn")] == 6 * 2 and counts[("tuebingen", "reci")] == 99 * 2
-    assert counts[("ce_net", "meta_cgnn")] == 2 * 6 * 2 and counts[("ce_net", "meta_cgnn_contrast")] == 6 * 2
+    # 'no_ce_multi' (no extension there) on CE-Multi again
+    assert counts[("tuebingen", "meta_cgnn")] == 99 * 2 and counts[("tuebingen", "reci")] == 99 * 2
+    assert counts[("ce_multi", "meta_cgnn")] == 2 * 6 * 2 and counts[("ce_multi", "meta_cgnn_contrast")] == 6 * 2
     assert counts[("tuebingen", "rcc")] == 99 * 2
     assert counts[("tuebingen", "cgnn")] == 2 and counts[("ce_multi", "anm")] == 3
     assert scores.value.notna().all() and (scores.skipped == "").all()
