@@ -223,7 +223,6 @@ def gan_notebook_inputs(wildcards):
 # --- causal direction (workflow/rules/causal.smk) ---
 
 CAUSAL = SETTINGS.get("causal")
-CAUSAL_META_MODEL = "results/causal/meta/model.pt"
 # What each job reads of the causal settings: the test pairs and the plan of subsamples, never the claims.
 CAUSAL_PLAN_KEYS = ("test_pairs", "test_points", "sizes", "subsamples")
 
@@ -244,18 +243,6 @@ def causal_plan(methods):
 
 def causal_network_plan(wildcards):
     return causal_plan([wildcards.method])
-
-
-def get_causal_runs(wildcards=None):
-    """Per benchmark: one scores table per configured network, and one for all the baselines."""
-    if not CAUSAL:
-        return []
-    tables = CAUSAL.networks() + (["baselines"] if causal_baselines() else [])
-    return expand("results/causal/runs/{benchmark}/{table}.parquet", benchmark=CAUSAL.benchmarks, table=tables)
-
-
-def causal_score_inputs(wildcards):
-    return {"model": CAUSAL_META_MODEL} if wildcards.method == "meta_cgnn" else {}
 
 
 # --- geometry of wide networks (workflow/rules/geometry.smk) ---

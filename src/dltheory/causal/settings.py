@@ -199,10 +199,6 @@ class CausalSettings:
         """The configured methods not trained on the pool (CGNN, ANM, IGCI, RECI): one job per benchmark."""
         return [method for method in self.methods if method not in TRAINED]
 
-    def networks(self) -> list[str]:
-        """No separate network jobs since issue 21 (the trained methods run in their pool's job)."""
-        return []
-
     def trained(self) -> list[str]:
         return [method for method in self.methods if method in TRAINED]
 
