@@ -9,32 +9,6 @@ localrules:
     causal_notebook,
 
 
-def causal_classical():
-    """ANM, IGCI, RECI as configured (CGNN has its own jobs; the trained methods run in their pool's job)."""
-    return [m for m in causal_baselines() if m != "cgnn"]
-
-
-def causal_pools():
-    return CAUSAL.meta_cgnn.pools() if CAUSAL else []
-
-
-def causal_all_runs(wildcards=None):
-    """One table per pool (its trained methods), and per benchmark one of CGNN's and one of the classical
-    baselines'."""
-    if not CAUSAL:
-        return []
-    runs = expand("results/causal/runs/trained_{pool}.parquet", pool=causal_pools())
-    if "cgnn" in CAUSAL.methods:
-        runs += expand("results/causal/runs/{benchmark}/cgnn.parquet", benchmark=CAUSAL.benchmarks)
-    if causal_classical():
-        runs += expand("results/causal/runs/{benchmark}/baselines.parquet", benchmark=CAUSAL.benchmarks)
-    return runs
-
-
-def causal_pool_families(wildcards):
-    return list(CAUSAL.meta_cgnn.pool_families(wildcards.pool))
-
-
 rule causal_meta_train:
     # First among ready jobs: the timing waits for the 'all' pool's model.
     priority: 10
