@@ -9,12 +9,14 @@ written); here it is rendered with the family's settings, defaults filled in, an
 """
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
 import jinja2
+import markupsafe
 
 from dltheory.claims import scorecard
 from dltheory.io import read_json, read_provenance
@@ -43,6 +45,16 @@ def read_caption(path: Path, config: Mapping | None = None) -> str:
         raise ValueError(f"caption {path}: {error}") from error
 
 
+def caption_html(text: str) -> markupsafe.Markup:
+    """A caption's RST inline markup as HTML for the assembled report (Snakemake's own report renders the RST):
+    the text escaped, then **strong**, ``literal`` and *emphasis*."""
+    html = str(markupsafe.escape(text))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    html = re.sub(r"``(.+?)``", r"<code>\1</code>", html)
+    html = re.sub(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])", r"<em>\1</em>", html)
+    return markupsafe.Markup(html)
+
+
 def family_section(family: str, figures: Sequence[str], results: Path, captions: Path, report_dir: Path,
                    config_hash: str, config: Mapping | None = None) -> FamilySection:
     """Collect one family's declared ``figures`` (with their captions, rendered with ``config``: the family's
@@ -66,7 +78,7 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
             "name": figure,
             "png": os.path.relpath(png, report_dir),
             "svg": os.path.relpath(png.with_suffix(".svg"), report_dir),
-            "caption": read_caption(caption_file, config),
+            "caption": caption_html(read_caption(caption_file, config)),
         })
     return section
 
