@@ -18,6 +18,13 @@ def _slopes(log_curves: np.ndarray, n: np.ndarray) -> np.ndarray:
     return log_curves @ centred / (centred @ centred)
 
 
+def row_slopes(values) -> np.ndarray:
+    """Each row's (replicate's) log-log least-squares slope against the columns of a (replicate x n) DataFrame;
+    NaN for a row with a non-positive or non-finite value (:func:`loglog_slope`)."""
+    n = values.columns.to_numpy(float)
+    return np.array([loglog_slope(n, row) for row in values.to_numpy(float)])
+
+
 def replicate_slopes(errors: np.ndarray, n: np.ndarray) -> float:
     """Slope of the replicate-averaged log error: errors has shape (replicates, len(n))."""
     return loglog_slope(n, np.exp(np.mean(np.log(errors), axis=0)))

@@ -352,17 +352,9 @@ def sweep_table(table: pd.DataFrame, metric: str = "lambda_max") -> pd.DataFrame
     return rows.pivot_table(index=["variant", "replicate"], columns="width", values="value")
 
 
-def seed_slopes(values: pd.DataFrame) -> np.ndarray:
-    """Each row's (seed's) log-log least-squares slope against the columns (widths)."""
-    from dltheory.stats import loglog_slope
-
-    widths = values.columns.to_numpy(float)
-    return np.array([loglog_slope(widths, row) for row in values.to_numpy(float)])
-
-
 def slope_intervals(table: pd.DataFrame, confidence: float, metric: str = "lambda_max") -> pd.DataFrame:
     """Per variant: the seeds' slopes of ``metric`` against M with their Student-t interval (mean, low, high)."""
-    from dltheory.stats import mean_interval
+    from dltheory.stats import mean_interval, row_slopes
 
     values = sweep_table(table, metric)
     rows = []
@@ -370,7 +362,7 @@ def slope_intervals(table: pd.DataFrame, confidence: float, metric: str = "lambd
         per_seed = values.loc[variant].dropna(axis=1)
         if per_seed.shape[1] < 2:  # a slope needs two widths
             continue
-        rows.append({"variant": variant, **mean_interval(seed_slopes(per_seed), confidence),
+        rows.append({"variant": variant, **mean_interval(row_slopes(per_seed), confidence),
                      "widths": list(per_seed.columns)})
     return pd.DataFrame(rows).set_index("variant")
 
@@ -442,7 +434,7 @@ def _per_width(values: pd.DataFrame, digits: int = 3) -> str:
 
 def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) -> list:
     from dltheory.claims import Claim
-    from dltheory.stats import mean_interval
+    from dltheory.stats import mean_interval, row_slopes
 
     settings = from_config(BatchnormSettings, section, "batchnorm")
     limits = settings.claims
@@ -525,11 +517,11 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
         smallest = int(diagram["samples"].min())
         fixed = diagram[(diagram["variant"] == "last_batch_norm") & (diagram["samples"] == smallest)]
         fixed = fixed.pivot_table(index="replicate", columns="width", values="value")
-        interval = mean_interval(seed_slopes(fixed), conf)
+        interval = mean_interval(row_slopes(fixed), conf)
         verdict = []
         for samples, rows in diagram[diagram["variant"] == "last_batch_norm"].groupby("samples"):
             values = rows.pivot_table(index="replicate", columns="width", values="value")
-            verdict.append(f"T={samples}: slope {np.mean(seed_slopes(values)):.2f}")
+            verdict.append(f"T={samples}: slope {np.mean(row_slopes(values)):.2f}")
         claims.append(Claim(
             id="batchnorm.last_layer_bn_needs_t_growing_with_m", source=f"{SOURCE}, abstract ('if the width and "
             "sample number satisfy a specific condition')",

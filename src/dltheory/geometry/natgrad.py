@@ -43,6 +43,7 @@ from dltheory.geometry.settings import METHODS, NatgradSettings
 from dltheory.seeds import derive_seed
 from dltheory.settings import from_config
 from dltheory.stats import mean_interval as t_interval
+from dltheory.stats import row_slopes
 
 NATURAL_METHODS = METHODS[1:]
 KFAC_PAPER = "kfac_paper"  # K-FAC in the paper's convention (rows of the K-FAC job; not a configurable method)
@@ -415,18 +416,9 @@ def one_step_fractions(table: pd.DataFrame) -> pd.DataFrame:
 
 def width_slopes(fractions: pd.DataFrame) -> dict:
     """method -> per-replicate log-log slopes of the one-step fraction against width (least squares over the widths
-    the method ran at; methods at one width only are left out)."""
-    slopes = {}
-    for method, rows in fractions.groupby("method", sort=False):
-        if rows["width"].nunique() < 2:
-            continue
-        per_replicate = []
-        for _, r in rows.groupby("replicate"):
-            finite = np.isfinite(r["fraction"]) & (r["fraction"] > 0)
-            x, y = np.log(r["width"][finite].to_numpy(float)), np.log(r["fraction"][finite].to_numpy(float))
-            per_replicate.append(float(np.polyfit(x, y, 1)[0]) if len(np.unique(x)) >= 2 else np.nan)
-        slopes[method] = np.asarray(per_replicate)
-    return slopes
+    the method ran at; NaN for a replicate with a diverged run; methods at one width only are left out)."""
+    return {method: row_slopes(rows.pivot(index="replicate", columns="width", values="fraction"))
+            for method, rows in fractions.groupby("method", sort=False) if rows["width"].nunique() >= 2}
 
 
 def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> list:

@@ -40,7 +40,7 @@ from dltheory.geometry.mlp import activate
 from dltheory.geometry.settings import SpectraSettings
 from dltheory.seeds import derive_seed
 from dltheory.settings import from_config
-from dltheory.stats import mean_interval
+from dltheory.stats import mean_interval, row_slopes
 
 __all__ = [
     "MATRICES",
@@ -368,10 +368,7 @@ def spectra_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def per_seed_slopes(rows: pd.DataFrame, x: str, column: str) -> np.ndarray:
     """Per replicate, the least-squares slope of log(column) on log(x)."""
-    curves = rows.pivot(index="replicate", columns=x, values=column).dropna()
-    logs = np.log(curves.columns.to_numpy(float))
-    centred = logs - logs.mean()
-    return np.log(curves.to_numpy(float)) @ centred / (centred @ centred)
+    return row_slopes(rows.pivot(index="replicate", columns=x, values=column).dropna())
 
 
 def _half_width_factor(replicates: int, confidence: float) -> float:
@@ -381,8 +378,6 @@ def _half_width_factor(replicates: int, confidence: float) -> float:
     return float(scipy_stats.t.ppf(0.5 + confidence / 2, replicates - 1) / np.sqrt(replicates))
 
 
-def _interval(values, confidence: float) -> dict:
-    return mean_interval(values, confidence)
 
 
 def _fmt(interval: dict, digits: str = ".3g") -> str:
@@ -427,7 +422,7 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
     details = []
     for activation in activations:
         rows = of(widths, "fim_linear", activation)
-        gaps = "; ".join(f"M={w}: {_fmt(_interval(g['gap'], confidence), '.3g')}" for w, g in rows.groupby("width"))
+        gaps = "; ".join(f"M={w}: {_fmt(mean_interval(g['gap'], confidence), '.3g')}" for w, g in rows.groupby("width"))
         details.append(f"{activation}: counts {_counts(rows, 'width')}; widest gap lambda_k/lambda_k+1 {gaps}")
     claims.append(Claim(
         id="spectra.linear_c_outliers",
@@ -449,15 +444,15 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
             ok = False
             parts.append(f"{activation}: fewer than two widths")
             continue
-        top = _interval(per_seed_slopes(rows, "width", "lambda_max"), confidence)
-        mean = _interval(per_seed_slopes(rows, "width", "mean"), confidence)
-        ratio = _interval(per_seed_slopes(rows.assign(r=rows["lambda_max"] / rows["mean"]), "width", "r"),
+        top = mean_interval(per_seed_slopes(rows, "width", "lambda_max"), confidence)
+        mean = mean_interval(per_seed_slopes(rows, "width", "mean"), confidence)
+        ratio = mean_interval(per_seed_slopes(rows.assign(r=rows["lambda_max"] / rows["mean"]), "width", "r"),
                           confidence)
         ok &= _within(top, 1.0, tolerance) and _within(mean, -1.0, tolerance)
         worst = max(worst, abs(top["mean"] - 1.0), abs(mean["mean"] + 1.0))
         line = np.polyfit(rows["width"].to_numpy(float), rows["lambda_max"].to_numpy(float), 1)
         last = rows[rows["width"].isin(sorted(rows["width"].unique())[-2:])]
-        local = _interval(per_seed_slopes(last, "width", "lambda_max"), confidence)
+        local = mean_interval(per_seed_slopes(last, "width", "lambda_max"), confidence)
         parts.append(f"{activation}: lambda_max slope {_fmt(top)}, mean slope {_fmt(mean)}, lambda_max/mean slope "
                      f"{_fmt(ratio)} (theory 2); lambda_max ≈ {line[0]:.3g} M + {line[1]:.3g} (least squares), "
                      f"slope between the two largest widths {_fmt(local)}")
@@ -480,7 +475,7 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
     ok, parts, lowest = bool(len(linear)), [], np.inf
     for activation in activations:
         for width, rows in of(widths, "fim_linear", activation).groupby("width"):
-            interval = _interval(rows["overlap"], confidence)
+            interval = mean_interval(rows["overlap"], confidence)
             ok &= bool(np.isfinite(interval["low"]) and interval["low"] >= limits.overlap_min)
             lowest = min(lowest, interval["low"]) if np.isfinite(interval["low"]) else lowest
             parts.append(f"{activation} M={width}: {_fmt(interval, '.4f')}")
@@ -498,7 +493,7 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
     ok, parts, worst = bool(len(linear)), [], 0.0
     for activation in activations:
         for width, rows in of(widths, "fim_linear", activation).groupby("width"):
-            interval = _interval(rows["mean"] / rows["mean_field"], confidence)
+            interval = mean_interval(rows["mean"] / rows["mean_field"], confidence)
             ok &= _within(interval, 1.0, limits.mean_field_tolerance)
             worst = max(worst, abs(interval["mean"] - 1.0))
             parts.append(f"{activation} M={width}: {_fmt(interval, '.4f')} (closed form "
@@ -532,7 +527,7 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
         soft = of(widths, "fim_softmax", activation).set_index(["width", "replicate"])["spread"]
         difference = (soft - lin).dropna()
         for width, values in difference.groupby(level="width"):
-            interval = _interval(values, confidence)
+            interval = mean_interval(values, confidence)
             ok &= bool(np.isfinite(interval["low"]) and interval["low"] >= limits.spread_margin)
             lowest = min(lowest, interval["low"]) if np.isfinite(interval["low"]) else lowest
             parts.append(f"{activation} M={width}: linear {lin.loc[width].mean():.2f}, softmax "
@@ -564,9 +559,9 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
             ok = False
             parts.append(f"{activation}: fewer than two input dimensions")
             continue
-        slope = _interval(per_seed_slopes(rows.assign(r=rows["lambda_max"] / rows["mean"]), "input_dim", "r"),
+        slope = mean_interval(per_seed_slopes(rows.assign(r=rows["lambda_max"] / rows["mean"]), "input_dim", "r"),
                           confidence)
-        gap_slope = _interval(per_seed_slopes(rows, "input_dim", "gap_c"), confidence)
+        gap_slope = mean_interval(per_seed_slopes(rows, "input_dim", "gap_c"), confidence)
         at_largest = rows[rows["input_dim"] == largest]
         ok &= _within(slope, 1.0, tolerance) and bool((at_largest["outliers"] == outputs).all())
         worst = max(worst, abs(slope["mean"] - 1.0))
