@@ -2,6 +2,7 @@
 
 import json
 import os
+import pickle
 import tempfile
 import zipfile
 from pathlib import Path
@@ -18,10 +19,21 @@ class CorruptInputError(RuntimeError):
     """An input file is missing, truncated or not what its name says; the message names the file."""
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_target(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(handle)
+    try:
+        # mkstemp makes the file owner-only (0600); a result gets what open() would give it: 0644 under umask 022,
+        # so that the group reads results in a shared directory.
+        os.fchmod(handle, 0o666 & ~_umask())
+    finally:
+        os.close(handle)
     return Path(tmp)
 
 
@@ -108,6 +120,30 @@ def read_json(path: str | os.PathLike):
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise CorruptInputError(f"cannot read JSON {path}: {error}") from error
+
+
+def save_torch(payload, path: str | os.PathLike) -> None:
+    """``torch.save`` atomically (a killed job leaves no half-written weights)."""
+    import torch
+
+    path = Path(path)
+    tmp = _atomic_target(path)
+    try:
+        torch.save(payload, tmp)
+        _publish(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_torch(path: str | os.PathLike, map_location=None):
+    """``torch.load`` of tensors and plain containers only (``weights_only``); a missing, truncated or corrupt file
+    raises :class:`CorruptInputError` naming it."""
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+        raise CorruptInputError(f"cannot read torch file {path}: {error}") from error
 
 
 def _json_default(value):

@@ -2,11 +2,9 @@
 
 import dataclasses
 
-import torch
-
 from dltheory.gan.classifier import train_digits_classifier
 from dltheory.gan.settings import GanClassifier
-from dltheory.io import write_json
+from dltheory.io import save_torch, write_json
 from dltheory.provenance import provenance_record
 from dltheory.runtime import start_job
 from dltheory.settings import from_config
@@ -15,7 +13,7 @@ log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params
 settings = from_config(GanClassifier, p.classifier, "gan.digits.classifier")
 model, report = train_digits_classifier(seed=settings.seed, steps=settings.steps)
-torch.save(model.state_dict(), snakemake.output.weights)
+save_torch(model.state_dict(), snakemake.output.weights)
 write_json(snakemake.output.report, {**dataclasses.asdict(report),
                                      "provenance": provenance_record({"seed": p.seed, "classifier": p.classifier})})
 log.info("digits classifier: train accuracy %.3f, test accuracy %.3f", report.train_accuracy, report.test_accuracy)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from dltheory.gan.data import digits_images
+from dltheory.io import load_torch
 
 HIDDEN = (128, 64)
 CLASSES = 10
@@ -76,8 +77,9 @@ def train_digits_classifier(
 
 
 def load_digits_classifier(path) -> DigitsClassifier:
-    """A classifier saved with ``torch.save(model.state_dict(), path)``, in eval mode."""
+    """A classifier saved with ``torch.save(model.state_dict(), path)``, in eval mode; a missing, truncated or corrupt
+    file raises :class:`dltheory.io.CorruptInputError` naming it."""
     model = DigitsClassifier()
-    model.load_state_dict(torch.load(path, weights_only=True))
+    model.load_state_dict(load_torch(path))
     model.eval()
     return model
