@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test smoke paper lint clean-results
+.PHONY: run test test-slurm smoke paper lint clean-results
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ paper: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+# The smoke config through workflow/profiles/slurm on a one-node SLURM cluster started here (needs root on Debian:
+# installs slurm and munge), its tables compared with a local run. Minutes; not part of `make test`.
+test-slurm: $(VENV)/.installed
+	bash tests/slurm/run.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests workflow/scripts benchmarks

@@ -25,6 +25,8 @@ rule causal_meta_train:
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_meta_train"),
     log:
         "logs/causal/meta_train_{pool}.log",
     benchmark:
@@ -47,6 +49,8 @@ rule causal_score_network:
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_score_network"),
     log:
         "logs/causal/score/{benchmark}/{method}.log",
     benchmark:
@@ -70,6 +74,8 @@ rule causal_score_baselines:
         methods=causal_classical(),
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_score_baselines"),
     log:
         "logs/causal/score/{benchmark}/baselines.log",
     benchmark:
@@ -90,6 +96,8 @@ rule causal_time:
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_time"),
     log:
         "logs/causal/time.log",
     benchmark:

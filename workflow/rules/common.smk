@@ -1,8 +1,13 @@
 # Config validation, and the input functions of every family (the rule files hold only rules).
 
 import json
+import subprocess
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+
+from dltheory.cluster import SINFO_FORMAT, job_request, parse_sinfo, unschedulable
 from dltheory.config import FAMILIES, load_schema, validate_config
 from dltheory.provenance import config_hash
 from dltheory.settings import job_config, to_config
@@ -290,3 +295,46 @@ def geometry_runs(family):
     else:
         names = ["spectra", "sgd"]
     return [f"results/{family}/runs/{name}.parquet" for name in names]
+
+# --- cluster jobs (workflow/profiles/slurm) ---
+
+
+def cluster_resources(rule):
+    """A submitted rule's memory (MB) and runtime (minutes), scaled by the config in use (dltheory.cluster) and
+    multiplied by the attempt on a retry; one GPU where it trains on CUDA. Its CPUs are its threads."""
+    request = job_request(rule, SETTINGS)
+    resources = {
+        "mem_mb": lambda wildcards, attempt: request.mem_mb * attempt,
+        "runtime": lambda wildcards, attempt: request.runtime * attempt,
+    }
+    if request.gpu:
+        resources["gpu"] = request.gpu
+    return resources
+
+
+def check_cluster_fit():
+    """On SLURM, before the first submission: stop, naming the rule, when a job asks more than any node has. SLURM
+    would keep such a job pending forever (reason PartitionConfig or Resources) while Snakemake waits silently."""
+    plugin = workflow.executor_plugin
+    if plugin is None or plugin.cli_prefix != "slurm":
+        return
+    try:
+        sinfo = subprocess.run(["sinfo", "-h", "-N", "-o", SINFO_FORMAT], capture_output=True, text=True,
+                               check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        logger.warning(f"Not checked that every job fits a node: sinfo failed ({error})")
+        return
+    jobs = [(job.rule.name, job.resources.get("slurm_partition"), job.threads, job.resources.get("mem_mb", 0),
+             job.resources.get("runtime", 0), job.resources.get("gpu", 0))
+            for job in workflow.dag.needrun_jobs() if not job.is_local]
+    problems = unschedulable(jobs, parse_sinfo(sinfo))
+    if problems:
+        raise WorkflowError("No node of this cluster can run these jobs (SLURM would leave them pending):\n  "
+                            + "\n  ".join(problems)
+                            + "\nLower threads_per_job, or set a request with --set-resources RULE:mem_mb=... "
+                            "RULE:runtime=... (see README, 'On SLURM').")
+    logger.info(f"Every job fits a node of this cluster ({len(jobs)} to submit).")
+
+
+onstart:
+    check_cluster_fit()

@@ -16,6 +16,8 @@ rule gan_train_classifier:
         classifier=gan_classifier(),
         seed=RUN.seed,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("gan_train_classifier"),
     log:
         "logs/gan/train_classifier.log",
     conda:
@@ -39,6 +41,8 @@ rule gan_train:
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("gan_train"),
     log:
         "logs/gan/train/{part}/{variant}.log",
     benchmark:

@@ -25,6 +25,8 @@ rule batchnorm_measure:
         settings=job_section("batchnorm"),
         seed=RUN.seed,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("batchnorm_measure"),
     log:
         "logs/batchnorm/measure/{part}.log",
     benchmark:
@@ -43,6 +45,8 @@ rule natgrad_train:
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("natgrad_train"),
     log:
         "logs/natgrad/train/{method}.log",
     benchmark:
@@ -60,6 +64,8 @@ rule spectra_measure:
         settings=job_section("spectra"),
         seed=RUN.seed,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("spectra_measure"),
     log:
         "logs/spectra/measure.log",
     benchmark:
@@ -79,6 +85,8 @@ rule isometry_measure:
         settings=job_section("isometry"),
         seed=RUN.seed,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("isometry_measure"),
     log:
         "logs/isometry/measure/{part}.log",
     benchmark:

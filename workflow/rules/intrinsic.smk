@@ -18,6 +18,8 @@ rule intrinsic_simulate:
         noise_variance=INTRINSIC.get("noise_variance"),
         n_test=INTRINSIC.get("n_test"),
         seed=RUN.seed,
+    resources:
+        **cluster_resources("intrinsic_simulate"),
     log:
         "logs/intrinsic/simulate/{setting}.log",
     conda:
@@ -41,6 +43,8 @@ rule intrinsic_train_dnn:
         device=RUN.device,
         output_init_scale=INTRINSIC.get("output_init_scale"),
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("intrinsic_train_dnn"),
     log:
         "logs/intrinsic/train/{setting}/{network}.log",
     benchmark:
@@ -64,6 +68,8 @@ rule intrinsic_fit_baseline:
         baseline_params=intrinsic_baseline_params,
         seed=RUN.seed,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("intrinsic_fit_baseline"),
     log:
         "logs/intrinsic/fit/{setting}/{method}.log",
     benchmark:

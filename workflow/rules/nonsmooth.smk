@@ -19,6 +19,8 @@ rule nonsmooth_simulate:
         noise_sd=NONSMOOTH.get("noise_sd"),
         n_test=NONSMOOTH.get("n_test"),
         seed=RUN.seed,
+    resources:
+        **cluster_resources("nonsmooth_simulate"),
     log:
         "logs/nonsmooth/simulate/{target}.log",
     conda:
@@ -41,6 +43,8 @@ rule nonsmooth_fit_linear:
         estimator_params=nonsmooth_estimator_params,
         seed=RUN.seed,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("nonsmooth_fit_linear"),
     log:
         "logs/nonsmooth/fit/{target}/{method}.log",
     benchmark:
@@ -66,6 +70,8 @@ rule nonsmooth_train_dnn:
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("nonsmooth_train_dnn"),
     log:
         "logs/nonsmooth/train/{target}/dnn.log",
     benchmark:

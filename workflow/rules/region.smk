@@ -19,6 +19,8 @@ rule region_simulate:
         noise_sd=REGION.get("noise_sd"),
         n_test=REGION.get("n_test"),
         seed=RUN.seed,
+    resources:
+        **cluster_resources("region_simulate"),
     log:
         "logs/region/simulate.log",
     conda:
@@ -40,6 +42,8 @@ rule region_fit_linear:
         estimator_params=region_estimator_params,
         seed=RUN.seed,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("region_fit_linear"),
     log:
         "logs/region/fit/{method}.log",
     benchmark:
@@ -62,6 +66,8 @@ rule region_train_dnn:
         seed=RUN.seed,
         device=RUN.device,
     threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("region_train_dnn"),
     log:
         "logs/region/train/dnn.log",
     benchmark:

@@ -1,0 +1,177 @@
+"""What a job asks of a cluster (workflow/profiles/slurm), and whether the cluster has a node that can give it.
+
+Each submitted rule has a request at paper scale (config/paper.yaml): memory, runtime, and whether it trains networks
+on the config's device. The config in use scales it by the size of its family's largest job (the ``JOB_SIZE``
+measures below) relative to the paper's, over a floor that a smoke-sized job needs; a GPU is asked only where the
+config trains on CUDA (``device: cuda``). CPUs are the rule's threads: the SLURM executor asks ``--cpus-per-task``
+equal to them when no ``cpus_per_task`` is set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# A smoke-sized job in one process (Python, torch, pandas, a small data set): 0.4-0.8 GB resident measured, at most
+# 1.4 GB on the default config (batchnorm's hidden batch norm); and the shortest runtime worth asking of a queue.
+MEM_FLOOR_MB = 2000
+RUNTIME_FLOOR_MIN = 15
+# The paper requests assume config/paper.yaml's threads_per_job; fewer threads ask proportionally more time.
+PAPER_THREADS = 4
+
+
+@dataclass(frozen=True)
+class PaperRequest:
+    family: str
+    mem_mb: int  # at config/paper.yaml
+    runtime: int  # minutes, at config/paper.yaml with PAPER_THREADS threads
+    device: bool = False  # trains networks on the config's device (a GPU when it is cuda)
+
+
+# Every rule that runs as a cluster job (the others are localrules: collect, notebooks, report).
+PAPER_REQUESTS = {
+    "nonsmooth_simulate": PaperRequest("nonsmooth", 8000, 60),
+    "nonsmooth_fit_linear": PaperRequest("nonsmooth", 32000, 240),
+    "nonsmooth_train_dnn": PaperRequest("nonsmooth", 32000, 240, device=True),
+    "region_simulate": PaperRequest("region", 8000, 60),
+    "region_fit_linear": PaperRequest("region", 32000, 240),
+    "region_train_dnn": PaperRequest("region", 32000, 240, device=True),
+    "intrinsic_simulate": PaperRequest("intrinsic", 8000, 60),
+    "intrinsic_train_dnn": PaperRequest("intrinsic", 16000, 120, device=True),
+    "intrinsic_fit_baseline": PaperRequest("intrinsic", 8000, 60),
+    "gan_train_classifier": PaperRequest("gan", 8000, 60),
+    "gan_train": PaperRequest("gan", 16000, 240, device=True),
+    "causal_meta_train": PaperRequest("causal", 16000, 240, device=True),
+    "causal_score_network": PaperRequest("causal", 32000, 720, device=True),
+    "causal_score_baselines": PaperRequest("causal", 16000, 240),
+    "causal_time": PaperRequest("causal", 8000, 120, device=True),
+    "batchnorm_measure": PaperRequest("batchnorm", 64000, 240),
+    "natgrad_train": PaperRequest("natgrad", 32000, 120, device=True),
+    "spectra_measure": PaperRequest("spectra", 8000, 60),
+    "isometry_measure": PaperRequest("isometry", 8000, 60),
+}
+
+
+def _learning_rates(gan) -> int:
+    return sum(len(rates) for rates in gan.learning_rates.values())
+
+
+# The size of a family's largest job, from its settings: what its memory and time grow with.
+JOB_SIZE = {
+    "nonsmooth": lambda s: s.replicates * max(s.sizes),
+    "region": lambda s: len(s.cell_specs()) * s.replicates * max(s.sizes),
+    "intrinsic": lambda s: max(s.sphere.replicates * max(s.sphere.sizes), s.balls.replicates * max(s.balls.sizes)),
+    "gan": lambda s: s.seeds * s.toy.steps * s.toy.batch_size * _learning_rates(s) * len(s.activations),
+    "causal": lambda s: s.test_pairs * max(s.sizes),
+    "batchnorm": lambda s: max(s.widths) ** 2 * s.replicates,
+    "natgrad": lambda s: max(*s.widths, s.width) ** 2 * s.train_size,
+    "spectra": lambda s: max(s.widths) ** 2 * s.samples * s.replicates,
+    "isometry": lambda s: s.width**2 * max(s.depths) * s.replicates,
+}
+# JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
+PAPER_JOB_SIZE = {
+    "nonsmooth": 1_310_720,
+    "region": 5_120_000,
+    "intrinsic": 100_000,
+    "gan": 307_200_000,
+    "causal": 300_000,
+    "batchnorm": 167_772_160,
+    "natgrad": 1_677_721_600,
+    "spectra": 4_000_000_000,
+    "isometry": 67_108_864,
+}
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    mem_mb: int
+    runtime: int  # minutes
+    gpu: int
+
+
+def job_request(rule: str, settings: Mapping) -> JobRequest:
+    """What a job of ``rule`` asks under the validated ``settings`` (``validate_config``'s result): the paper
+    request scaled by the job size relative to the paper's, never below the floors."""
+    if rule not in PAPER_REQUESTS:
+        raise KeyError(f"rule {rule!r} has no cluster request in dltheory.cluster.PAPER_REQUESTS")
+    paper = PAPER_REQUESTS[rule]
+    run = settings["run"]
+    family = settings.get(paper.family)  # None when the family is off: its rules run no job
+    scale = JOB_SIZE[paper.family](family) / PAPER_JOB_SIZE[paper.family] if family else 0.0
+    slower = max(1.0, PAPER_THREADS / run.threads_per_job)
+    return JobRequest(
+        mem_mb=math.ceil(MEM_FLOOR_MB + (paper.mem_mb - MEM_FLOOR_MB) * scale),
+        runtime=math.ceil(RUNTIME_FLOOR_MIN + (paper.runtime - RUNTIME_FLOOR_MIN) * scale * slower),
+        gpu=1 if paper.device and run.device == "cuda" else 0,
+    )
+
+
+# --- does the cluster have a node for every job? (sinfo, before the first submission) ---
+
+SINFO_FORMAT = "%P|%c|%m|%G|%l"  # partition, CPUs, memory (MB), generic resources, time limit; one line per node
+
+
+@dataclass(frozen=True)
+class Node:
+    partition: str
+    cpus: int
+    mem_mb: int
+    gpus: int
+    time_limit: float  # minutes; inf when unlimited
+
+
+def _minutes(limit: str) -> float:
+    """A SLURM time limit ([days-]hours:minutes:seconds, minutes:seconds, or infinite) in minutes."""
+    if limit in ("infinite", "UNLIMITED", "n/a", ""):
+        return math.inf
+    days, _, clock = limit.rpartition("-")
+    parts = [int(p) for p in clock.split(":")]
+    hours, minutes, seconds = ([0] * (3 - len(parts)) + parts) if len(parts) > 1 else (0, parts[0], 0)
+    return (int(days or 0) * 24 + hours) * 60 + minutes + seconds / 60
+
+
+def _gpus(gres: str) -> int:
+    """GPUs in a node's GRES (``gpu:2``, ``gpu:a100:4(S:0-1)``, ``(null)``)."""
+    count = 0
+    for item in gres.split(","):
+        fields = item.split("(")[0].split(":")
+        if fields[0] == "gpu":
+            count += int(fields[-1]) if len(fields) > 1 and fields[-1].isdigit() else 1
+    return count
+
+
+def parse_sinfo(text: str) -> list[Node]:
+    """Nodes from ``sinfo -h -N -o '%P|%c|%m|%G|%l'`` (the default partition carries a ``*``)."""
+    nodes = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        partition, cpus, mem, gres, limit = line.strip().split("|")
+        nodes.append(Node(partition.rstrip("*"), int(cpus.rstrip("+")), int(mem.rstrip("+")), _gpus(gres),
+                          _minutes(limit)))
+    return nodes
+
+
+def unschedulable(jobs, nodes: list[Node]) -> list[str]:
+    """One line per rule whose job no node can run: ``jobs`` are (rule, partition or None, cpus, mem_mb, runtime,
+    gpus) tuples; a job fits a node of its partition (any partition when None) with enough of everything."""
+    problems = {}
+    for rule, partition, cpus, mem_mb, runtime, gpus in jobs:
+        candidates = [n for n in nodes if partition in (None, n.partition)]
+        if any(n.cpus >= cpus and n.mem_mb >= mem_mb and n.gpus >= gpus and n.time_limit >= runtime
+               for n in candidates):
+            continue
+        if rule in problems:
+            continue
+        where = f"partition {partition!r}" if partition else "any partition"
+        if not candidates:
+            problems[rule] = f"{rule}: partition {partition!r} does not exist (sinfo lists none of its nodes)"
+            continue
+        limit = max(n.time_limit for n in candidates)
+        problems[rule] = (
+            f"{rule}: asks {cpus} CPUs, {mem_mb} MB, {runtime} min, {gpus} GPUs; nodes in {where} have at most "
+            f"{max(n.cpus for n in candidates)} CPUs, {max(n.mem_mb for n in candidates)} MB, "
+            f"{max(n.gpus for n in candidates)} GPUs, a limit of {'none' if math.isinf(limit) else f'{limit:g} min'}"
+        )
+    return list(problems.values())
