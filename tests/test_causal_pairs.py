@@ -242,3 +242,17 @@ def test_ce_gauss_effect_is_better_predicted_from_the_cause():
     results = [forward_wins(pair.x, pair.y) for pair in cause_first_pairs("ce_gauss", 50, 300, seed=2024)]
     assert np.mean([result["variance"] for result in results]) >= 0.8
     assert np.mean([result["independence"] for result in results]) >= 0.8
+
+
+def test_sharp_pairs_have_a_direction_every_residual_test_finds():
+    # The known-answer pairs (additive noise of 2-10% of the signal on a uniform cause): the forward residuals are
+    # independent of the cause and the backward ones are not, pair after pair.
+    results = [forward_wins(pair.x, pair.y) for pair in cause_first_pairs("sharp_anm", 20, 300, seed=5)]
+    assert np.mean([result["independence"] for result in results]) >= 0.95
+
+
+def test_heavy_tailed_causes_have_heavy_tails():
+    # Student-t (2.5-5 degrees of freedom) or Laplace causes: excess kurtosis > 1 for nearly every pair, where the
+    # CE generators' Gaussian and uniform causes have 0 and -1.2.
+    kurtosis = [np.mean(pair.x**4) - 3 for pair in cause_first_pairs("heavy_tailed", 20, 2000, seed=5)]
+    assert np.mean(np.array(kurtosis) > 1) >= 0.8

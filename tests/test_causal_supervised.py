@@ -45,12 +45,31 @@ def test_pools_and_their_errors():
 
     section = yaml.safe_load(open("config/smoke.yaml"))["causal"]
     settings = family_settings("causal", section)
-    assert settings.meta_cgnn.pools() == ["all", "no_ce_multi"]
-    assert settings.meta_cgnn.pool_families("no_ce_multi") == ("ce_net", "ce_gauss")
+    # config/smoke.yaml: pool 'all' on CE-Multi and CE-Net, CE-Multi held out in turn, heavy_tailed outside the
+    # mix, the known-answer pairs with their own pool
+    assert settings.pools() == ["all", "no_ce_multi", "sanity"]
+    assert settings.meta_cgnn.pool_families("no_ce_multi") == ("ce_net",)
+    assert settings.pool_benchmarks("all") == {"ce_multi": "in-distribution", "heavy_tailed": "held-out",
+                                               "tuebingen": "real"}
+    assert settings.pool_benchmarks("no_ce_multi") == {"ce_multi": "held-out"}
+    assert settings.pool_benchmarks("sanity") == {"sharp_anm": "sanity"}
+    assert settings.scored_by("cgnn") == ["ce_multi", "tuebingen"]
+    assert settings.scored_by("reci") == ["ce_multi", "heavy_tailed", "sharp_anm", "tuebingen"]
     assert settings.trained() == ["meta_cgnn", "meta_cgnn_contrast", "rcc"]
     assert settings.baselines() == ["cgnn", "anm", "igci", "reci"]
+    with pytest.raises(ValueError, match="unknown meta-training pool 'no_ce_gauss'"):
+        settings.pool_benchmarks("no_ce_gauss")
     bad = {**section, "meta_cgnn": {**section["meta_cgnn"], "held_out": ["ce_gauss"]}}
-    with pytest.raises(ValueError, match="held-out family 'ce_gauss' is not among the benchmarks"):
+    with pytest.raises(ValueError, match="held_out: 'ce_gauss' is not among meta_cgnn.families"):
+        family_settings("causal", bad)
+    bad = {**section, "meta_cgnn": {**section["meta_cgnn"], "families": ["ce_multi", "sharp_anm"]}}
+    with pytest.raises(ValueError, match="families: 'sharp_anm' is not a synthetic family"):
+        family_settings("causal", bad)
+    bad = {**section, "methods": {**section["methods"], "anm": {"benchmarks": ["ce_gauss"]}}}
+    with pytest.raises(ValueError, match="methods.anm.benchmarks: 'ce_gauss' is not among the benchmarks"):
+        family_settings("causal", bad)
+    bad = {**section, "meta_cgnn": {**section["meta_cgnn"], "sanity": {"model": {"steps": 3}}}}
+    with pytest.raises(ValueError, match="sanity.model"):
         family_settings("causal", bad)
     bad = {**section, "meta_cgnn": {**section["meta_cgnn"], "extension": {"contrast_weight": 0.0}}}
     with pytest.raises(ValueError, match="extension.contrast_weight must be > 0"):

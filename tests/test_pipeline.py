@@ -36,9 +36,9 @@ FAMILY_FIGURES = {
     "isometry": ["spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
-CAUSAL_BENCHMARKS = ["ce_multi", "tuebingen"]  # config/smoke.yaml
-CAUSAL_TABLES = ["cgnn", "baselines"]  # the baselines (ANM, IGCI, RECI) share one job per benchmark
-CAUSAL_POOLS = ["all", "no_ce_multi"]  # config/smoke.yaml: every family, and CE-Multi held out
+CAUSAL_BENCHMARKS = ["ce_multi", "heavy_tailed", "sharp_anm", "tuebingen"]  # config/smoke.yaml
+CAUSAL_CGNN = ["ce_multi", "tuebingen"]  # config/smoke.yaml: the benchmarks CGNN scores
+CAUSAL_POOLS = ["all", "no_ce_multi", "sanity"]  # config/smoke.yaml: its families, CE-Multi held out, known answer
 BATCHNORM_VARIANTS = ["none", "last_batch_norm", "last_batch_norm_full", "hidden_batch_norm",
                       "last_layer_norm"]  # config/smoke.yaml
 NATGRAD_METHODS = ["gd", "exact", "block_diagonal", "block_tridiagonal", "kfac", "unit_wise"]
@@ -57,7 +57,9 @@ def expected_outputs():
     outputs += [f"results/gan/runs/sanity/wgan_gp.{kind}.parquet" for kind in ("metrics", "samples")]
     outputs += ["results/gan/classifier/classifier.pt", "results/gan/classifier/classifier.json",
                 "results/gan/samples.parquet"]
-    outputs += [f"results/causal/runs/{b}/{m}.parquet" for b in CAUSAL_BENCHMARKS for m in CAUSAL_TABLES]
+    # the baselines (ANM, IGCI, RECI) share one job per benchmark
+    outputs += [f"results/causal/runs/{b}/baselines.parquet" for b in CAUSAL_BENCHMARKS]
+    outputs += [f"results/causal/runs/{b}/cgnn.parquet" for b in CAUSAL_CGNN]
     outputs += [f"results/causal/{part}" for pool in CAUSAL_POOLS for part in
                 (f"meta/{pool}/model.pt", f"meta/{pool}/history.parquet", f"runs/trained_{pool}.parquet")]
     outputs += ["results/causal/timing.parquet"]
@@ -172,10 +174,14 @@ def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run)
     scores = table[table.metric == "score"]
     counts = scores.groupby(["benchmark", "method"]).size()
     # config/smoke.yaml: 6 synthetic pairs, 99 Tübingen pairs; sizes 25 and 50; 1 subsample; CGNN on the first 2
-    # pairs at n = 25, ANM on the first 3; the trained methods of pool 'all' on every benchmark, and those of pool
-    # 'no_ce_multi' (no extension there) on CE-Multi again
+    # pairs at n = 25 of CE-Multi and Tübingen, ANM on the first 3; the trained methods of pool 'all' on every
+    # benchmark but the known-answer one, those of pool 'no_ce_multi' (no extension there) on CE-Multi again, and
+    # pool 'sanity''s Meta-CGNN alone on the known-answer pairs
     assert counts[("tuebingen", "meta_cgnn")] == 99 * 2 and counts[("tuebingen", "reci")] == 99 * 2
     assert counts[("ce_multi", "meta_cgnn")] == 2 * 6 * 2 and counts[("ce_multi", "meta_cgnn_contrast")] == 6 * 2
+    assert counts[("heavy_tailed", "meta_cgnn")] == 6 * 2 and counts[("sharp_anm", "meta_cgnn")] == 6 * 2
+    assert ("sharp_anm", "rcc") not in counts and ("sharp_anm", "cgnn") not in counts
+    assert set(table.loc[table.pool == "all", "evaluation"]) == {"in-distribution", "held-out", "real"}
     assert counts[("tuebingen", "rcc")] == 99 * 2
     assert counts[("tuebingen", "cgnn")] == 2 and counts[("ce_multi", "anm")] == 3
     assert scores.value.notna().all() and (scores.skipped == "").all()
@@ -188,8 +194,10 @@ def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run)
     claims = json.loads((smoke_run / "results/causal/claims.json").read_text())
     assert [c["id"] for c in claims] == ["causal.meta_matches_best_earlier_held_out",
                                          "causal.meta_matches_best_earlier_in_distribution",
-                                         "causal.meta_stable_across_sizes", "causal.meta_faster_than_cgnn"]
-    assert all(isinstance(c["holds"], bool) and "AAAI 2021" in c["source"] for c in claims)
+                                         "causal.meta_stable_across_sizes", "causal.sanity_known_direction",
+                                         "causal.meta_faster_than_cgnn"]
+    assert claims[3]["tested"] and "meta_cgnn: " in claims[3]["detail"]  # smoke: the known answer at n = 50
+    assert all(isinstance(c["holds"], bool) and "AAAI 2021" in c["source"] for c in claims if c is not claims[3])
 
 
 def test_figures_are_valid_pngs(smoke_run):

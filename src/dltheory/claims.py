@@ -1,7 +1,9 @@
 """Claims: a paper's statement beside our measurement, and whether it held.
 
 Each family's notebook writes ``claims.json``, a list of these records. A claim that does not hold is a
-finding, reported as such; it never fails the pipeline.
+finding, reported as such; it never fails the pipeline. A claim whose inputs allow no test (every run it rests on
+failed its did-it-learn guard, or diverged) is recorded as not tested (``tested`` False, ``holds`` False), with the
+reason in its detail, and counted apart from the claims that held or failed.
 """
 
 from dataclasses import asdict, dataclass
@@ -18,14 +20,17 @@ class Claim:
     holds: bool
     ours: bool = False  # True when the setting is our choice rather than the paper's
     detail: str = ""
+    tested: bool = True  # False: nothing the claim rests on could test it (the detail says why)
 
     def to_dict(self) -> dict:
         record = asdict(self)
-        record["holds"] = bool(self.holds)
+        record["tested"] = bool(self.tested)
+        record["holds"] = bool(self.holds) and record["tested"]
         return record
 
 
 def scorecard(claims: list[dict]) -> dict:
-    """Counts for the report's headline."""
-    held = sum(bool(c["holds"]) for c in claims)
-    return {"held": held, "total": len(claims), "failed": len(claims) - held}
+    """Counts for the report's headline: held, failed (tested and did not hold) and not tested."""
+    tested = [c for c in claims if c.get("tested", True)]
+    held = sum(bool(c["holds"]) for c in tested)
+    return {"held": held, "total": len(claims), "failed": len(tested) - held, "untested": len(claims) - len(tested)}

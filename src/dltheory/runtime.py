@@ -19,10 +19,15 @@ def start_job(log_path: str | None, threads: int = 1) -> logging.Logger:
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
         force=True,
     )
-    import torch
+    import os
+
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(threads)
+    # A job that never imports torch (the classical causal baselines) does not pay for it: torch reads
+    # OMP_NUM_THREADS when it is first imported, and one imported already is capped here.
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     _thread_limits.append(threadpool_limits(threads))
     reuse_freed_memory()
     return logging.getLogger("dltheory")

@@ -17,9 +17,10 @@ rule causal_meta_train:
         history="results/causal/meta/{pool}/history.parquet",
         scores="results/causal/runs/trained_{pool}.parquet",
     wildcard_constraints:
-        pool="all|no_ce_multi|no_ce_net|no_ce_gauss",
+        pool="all|sanity|no_[a-z_]+",
     params:
         section=job_section("causal", "benchmarks", *CAUSAL_PLAN_KEYS, "methods", "meta_cgnn") if CAUSAL else {},
+        evaluations=causal_pool_evaluations,
         methods=CAUSAL.trained() if CAUSAL else [],
         families=causal_pool_families,
         seed=RUN.seed,
@@ -42,7 +43,7 @@ rule causal_score_network:
     output:
         "results/causal/runs/{benchmark}/{method}.parquet",
     wildcard_constraints:
-        benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
+        benchmark="[a-z_]+",
         method="cgnn",
     params:
         plan=causal_network_plan,
@@ -67,12 +68,11 @@ rule causal_score_baselines:
     output:
         "results/causal/runs/{benchmark}/baselines.parquet",
     wildcard_constraints:
-        benchmark="ce_multi|ce_net|ce_gauss|tuebingen",
+        benchmark="[a-z_]+",
     params:
         plan=causal_plan(causal_classical()),
         seed=RUN.seed,
-        methods=causal_classical(),
-        device=RUN.device,
+        methods=causal_classical_on,
     threads: RUN.threads_per_job
     resources:
         **cluster_resources("causal_score_baselines"),

@@ -1,10 +1,12 @@
 """Train the pool's methods and score its test benchmarks (issue 21), one job per meta-training pool.
 
-Pool 'all' (every synthetic family): Meta-CGNN without the direction term (headline), with it (the extension) and
-the supervised classifier, scored on every benchmark (synthetic: in-distribution; Tübingen: real data).
-Pool 'no_<family>': the same methods trained without that family (the extension only with extension_held_out),
-scored on that family's test pairs only: held-out mechanisms. Meta-CGNN keeps the checkpoint of highest accuracy
-on validation pairs (fresh draws of the pool's families, a seed no test pair uses).
+Pool 'all' (the families of meta_cgnn.families): Meta-CGNN without the direction term (headline), with it (the
+extension) and the supervised classifier, scored on every benchmark but the known-answer one (its families:
+in-distribution; other synthetic families: held-out mechanisms; Tübingen: real data). Pool 'no_<family>': the same
+methods trained without that family (the extension only with extension_held_out), scored on that family's test pairs
+only. Pool 'sanity': Meta-CGNN alone, trained and scored on the known-answer pairs. Meta-CGNN keeps the checkpoint
+of highest accuracy on validation pairs (fresh draws of the pool's families, a seed no test pair uses). Each row
+records what it tests (column ``evaluation``).
 """
 
 import time
@@ -29,7 +31,9 @@ families = p.families
 start = time.perf_counter()
 # The pool's seed is named differently from every test set's (evaluation.test_seed) and the validation pairs'.
 # A held-out pool is the 'all' pool without the held-out family's datasets (the same datasets of the others).
-pool = meta_training_pool(families, meta["pool_pairs"], meta["pool_points"], derive_seed(p.seed, "causal", "pool"))
+sanity = pool_name == "sanity"
+pool_pairs = meta["sanity"]["pool_pairs"] if sanity else meta["pool_pairs"]
+pool = meta_training_pool(families, pool_pairs, meta["pool_points"], derive_seed(p.seed, "causal", "pool"))
 validation_spec = {"pairs": 40, "size": 100, "every": 250, **meta.get("validation", {})}
 validation = [(pair.x, pair.y, pair.label) for family in families
               for pair in synthetic_pairs(family, validation_spec["pairs"], validation_spec["size"],
@@ -37,9 +41,10 @@ validation = [(pair.x, pair.y, pair.label) for family in families
 log.info("pool %s (%s): %d datasets of %d points, %d validation pairs (%.1f s)", pool_name, ",".join(families),
          len(pool), pool.shape[1], len(validation), time.perf_counter() - start)
 
-held_out = pool_name != "all"
+held_out = pool_name.startswith("no_")
 methods = [m for m in p.methods if not (held_out and m == "meta_cgnn_contrast" and not meta.get("extension_held_out"))]
-benchmarks = [pool_name[3:]] if held_out else list(section["benchmarks"])
+if sanity:  # the known-answer case tests Meta-CGNN's machinery: the headline method only
+    methods = ["meta_cgnn"]
 models, histories = {}, []
 for method in methods:
     start = time.perf_counter()
@@ -48,7 +53,11 @@ for method in methods:
             pool, derive_seed(p.seed, "causal", "rcc_fit"))
         log.info("rcc trained on %d pairs x 2 orientations in %.1f s", len(pool), time.perf_counter() - start)
         continue
-    values = dict(meta["model"]) if method == "meta_cgnn" else {**meta["model"], **meta.get("extension", {})}
+    if sanity:
+        overrides = meta["sanity"].get("model", {})
+    else:
+        overrides = {} if method == "meta_cgnn" else meta.get("extension", {})
+    values = {**meta["model"], **overrides}
     settings = settings_from_mapping(values)
     model, history = meta_train(pool, settings, derive_seed(p.seed, "causal", "meta_train", method), device,
                                 validation=validation, validate_every=validation_spec["every"])
@@ -65,7 +74,7 @@ for method in methods:
         model.to(device)
 
 tables = []
-for benchmark in benchmarks:
+for benchmark, evaluation in p.evaluations.items():
     for method in methods:
         plan = method_plan(benchmark, method, section, p.seed)
         start = time.perf_counter()
@@ -75,6 +84,7 @@ for benchmark in benchmarks:
                  int((scores["skipped"] == "").sum()), len(plan), time.perf_counter() - start)
         table = long_scores(scores, benchmark, method)
         table["pool"] = pool_name
+        table["evaluation"] = evaluation
         tables.append(table)
 write_table(pd.concat(tables, ignore_index=True), snakemake.output.scores,
             provenance_record({"seed": p.seed, "causal": section, "pool": pool_name}))

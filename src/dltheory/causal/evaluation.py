@@ -19,8 +19,6 @@ from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dltheory.causal.baselines import BASELINES
-from dltheory.causal.cgnn import CgnnSettings, cgnn_scores
-from dltheory.causal.meta import MetaCgnn, meta_scores
 from dltheory.causal.pairs import (
     InvalidPair,
     Pair,
@@ -30,7 +28,7 @@ from dltheory.causal.pairs import (
     synthetic_pairs,
     validate_pair,
 )
-from dltheory.causal.settings import check_baseline_settings
+from dltheory.causal.settings import CgnnSettings, check_baseline_settings
 from dltheory.seeds import derive_seed, rng_for
 from dltheory.settings import from_config
 
@@ -253,8 +251,10 @@ def score_plan(
 ) -> pd.DataFrame:
     """Scores of every subsample of ``plan`` by ``method`` (columns ``SCORE_COLUMNS``). Meta-CGNN (either variant,
     ``meta_model`` its trained model), the supervised classifier (``meta_model`` its ``RccClassifier``) and CGNN
-    score each size's pairs as one batch; the baselines one pair at a time."""
+    score each size's pairs as one batch; the baselines one pair at a time (and never import torch)."""
     if method in ("meta_cgnn", "meta_cgnn_contrast"):
+        from dltheory.causal.meta import meta_scores
+
         if meta_model is None:
             raise ValueError(f"{method} needs a meta-trained model")
         return score_batched(
@@ -265,6 +265,8 @@ def score_plan(
             raise ValueError("rcc needs a trained classifier")
         return score_batched(plan, lambda tasks: meta_model.scores([(t.pair.x, t.pair.y) for t in tasks]))
     if method == "cgnn":
+        from dltheory.causal.cgnn import cgnn_scores
+
         fixed = cgnn_settings(settings)
         return score_batched(
             plan,
@@ -289,10 +291,13 @@ def long_scores(scores: pd.DataFrame, benchmark: str, method: str) -> pd.DataFra
 
 
 def time_one_pair_at_a_time(
-    plan: Sequence[Subsample], meta_model: MetaCgnn, cgnn: CgnnSettings, seed: int, device: str = "cpu"
+    plan: Sequence[Subsample], meta_model, cgnn: CgnnSettings, seed: int, device: str = "cpu"
 ) -> pd.DataFrame:
-    """Seconds Meta-CGNN and CGNN take to decide each pair of ``plan`` alone (batches of one): rows (method, pair,
-    n_points, seconds, score, label)."""
+    """Seconds Meta-CGNN (``meta_model``: a trained ``MetaCgnn``) and CGNN take to decide each pair of ``plan``
+    alone (batches of one): rows (method, pair, n_points, seconds, score, label)."""
+    from dltheory.causal.cgnn import cgnn_scores
+    from dltheory.causal.meta import meta_scores
+
     deciders = {
         "meta_cgnn": lambda pair, key: meta_scores(meta_model, pair, seed, device),
         "cgnn": lambda pair, key: cgnn_scores(pair, cgnn, seed, device, pair_keys=[key]),

@@ -13,14 +13,17 @@ METHOD_LABEL = {"meta_cgnn": "Meta-CGNN (ours, no direction term)",
 METHOD_COLOUR = {"meta_cgnn": "#d62728", "meta_cgnn_contrast": "#e377c2", "rcc": "#8c564b", "cgnn": "#1f77b4",
                  "anm": "#2ca02c", "igci": "#9467bd", "reci": "#ff7f0e"}
 BENCHMARK_LABEL = {"ce_multi": "CE-Multi-style (ours)", "ce_net": "CE-Net-style (ours)",
-                   "ce_gauss": "CE-Gauss-style (ours)", "tuebingen": "Tübingen (cdt 0.6.0)"}
+                   "ce_gauss": "CE-Gauss-style (ours)", "post_nonlinear": "post-nonlinear (ours)",
+                   "heavy_tailed": "heavy-tailed ANM (ours)",
+                   "sharp_anm": "known answer: sharp ANM pairs (Meta-CGNN trained on such pairs)",
+                   "tuebingen": "Tübingen (cdt 0.6.0)"}
 METRIC_LABEL = {"accuracy": "accuracy", "weighted_accuracy": "weighted accuracy", "auc": "AUC", "aupr": "AUPR"}
 
 
 def view_label(view: str) -> str:
-    """'CE-Gauss-style (ours), held-out' / ', in-distribution' / Tübingen's label."""
+    """'CE-Gauss-style (ours), held-out' / ', in-distribution' / Tübingen's and the known-answer pairs' label."""
     name = BENCHMARK_LABEL.get(family_of(view), family_of(view))
-    return f"{name}, {evaluation_of(view)}" if evaluation_of(view) != "real" else name
+    return f"{name}, {evaluation_of(view)}" if evaluation_of(view) not in ("real", "sanity") else name
 
 
 def method_label(method: str, summary: pd.DataFrame) -> str:
@@ -166,7 +169,7 @@ def plot_meta_training(history: pd.DataFrame):
     the checkpoint kept (highest validation accuracy)."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.6))
     for (pool, method), curve in history.groupby(["pool", "method"]):
-        style = {"color": METHOD_COLOUR.get(method, "black"), "ls": "-" if pool == "all" else ":"}
+        style = {"color": METHOD_COLOUR.get(method, "black"), "ls": {"all": "-", "sanity": "-."}.get(pool, ":")}
         label = f"{METHOD_LABEL.get(method, method)}, pool {pool}"
         checked = curve.dropna(subset=["validation_accuracy"]) if "validation_accuracy" in curve else curve.iloc[:0]
         if len(checked):

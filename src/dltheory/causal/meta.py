@@ -172,6 +172,8 @@ def meta_train(
     torch thread (``one_thread``).
     """
     s = settings
+    if s.tasks_per_step > len(pool):
+        raise ValueError(f"tasks_per_step ({s.tasks_per_step}) exceeds the pool's {len(pool)} datasets")
     torch_generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     with torch.random.fork_rng(devices=[]):  # initial weights from ``seed``, the caller's global RNG left alone

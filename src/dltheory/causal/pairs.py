@@ -1,4 +1,4 @@
-"""Cause-effect pairs (issue 5): the Tübingen benchmark as shipped with cdt 0.6.0, and three synthetic generators.
+"""Cause-effect pairs (issues 5, 21): the Tübingen benchmark as shipped with cdt 0.6.0, and synthetic generators.
 
 A pair is two samples ``x`` and ``y`` of equal length with a known direction: ``label = +1`` when x causes y and
 ``-1`` when y causes x. Loaders and generators return pairs cause-first (label +1); ``orient_at_random`` flips
@@ -6,7 +6,9 @@ exactly half of them, so that AUPR/AUC are defined and a method cannot score by 
 
 The synthetic benchmarks are stand-ins for the CE-Multi, CE-Net and CE-Gauss sets of Goudet et al. (CGNN). Only
 CE-Multi follows a published generator (GoudetOlivier/CGNN ``ce_multi_generator.lua``); what ``ce_net`` and
-``ce_gauss`` draw is our design, marked "ours" in their docstrings.
+``ce_gauss`` draw is our design, marked "ours" in their docstrings. Issue 21 adds two mechanism families of ours
+that no CE generator draws (``post_nonlinear``, ``heavy_tailed``: held out from meta-training in the default config)
+and ``sharp_anm``, pairs whose direction every consistent method finds (the family's known-answer case).
 """
 
 from __future__ import annotations
@@ -36,8 +38,11 @@ __all__ = [
     "ce_multi",
     "ce_net",
     "draw_size",
+    "heavy_tailed",
     "load_tuebingen",
     "orient_at_random",
+    "post_nonlinear",
+    "sharp_anm",
     "standardize",
     "subsample",
     "synthetic_pairs",
@@ -295,10 +300,89 @@ def ce_gauss(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return cause, standardize(effect)
 
 
+# --- Held-out mechanism families and the known-answer pairs (ours, issue 21) -------------------------------------
+
+
+def _monotone_nonlinearity(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    """A strictly increasing nonlinearity of a standardized input, one of three kinds (uniform): a signed power
+    sign(t)|t|^p with p log-uniform on [1/3, 3], exp(a t) with a ~ U(0.5, 1.5), or a logistic 1/(1 + exp(-a t)) with
+    a ~ U(1, 3). Each is invertible, as the post-nonlinear model requires."""
+    kind = _pick(("power", "exp", "logistic"), rng)
+    if kind == "power":
+        power = math.exp(rng.uniform(math.log(1 / 3), math.log(3.0)))
+        return lambda t: np.sign(t) * np.abs(t) ** power
+    rate = rng.uniform(0.5, 1.5) if kind == "exp" else rng.uniform(1.0, 3.0)
+    if kind == "exp":
+        return lambda t: np.exp(rate * t)
+    return lambda t: 1.0 / (1.0 + np.exp(-rate * t))
+
+
+def post_nonlinear(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A post-nonlinear pair (cause, effect), y = g(f(x) + e) (the model of Zhang & Hyvärinen, UAI 2009, whose
+    direction is identifiable outside a few special cases); a mechanism family none of the CE generators draws.
+    Every choice below is ours.
+
+    - Cause: a random mixture of 1 to 3 Gaussian or uniform components (``_random_mixture``), standardized.
+    - Inner mechanism f: a Gaussian-process sample path (RBF kernel, lengthscale log-uniform on [0.5, 2]).
+    - Noise e: Gaussian or uniform, of standard deviation r sd(f(x)) with r ~ U(0.1, 0.5).
+    - Outer g: strictly increasing (``_monotone_nonlinearity``), applied to the standardized f(x) + e.
+
+    Both outputs are standardized.
+    """
+    cause = standardize(_random_mixture(n, rng, CE_MULTI_MARGINALS, max_components=3))
+    lengthscale = math.exp(rng.uniform(math.log(0.5), math.log(2.0)))
+    signal = _random_smooth_function(rng, lengthscale)(cause)
+    noise = rng.uniform(0.1, 0.5) * np.std(signal) * _unit_sample(_pick(CE_MULTI_MARGINALS, rng), n, rng)
+    outer = _monotone_nonlinearity(rng)
+    return cause, standardize(outer(standardize(signal + noise)))
+
+
+def _unit_student_t(degrees: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` Student-t draws with ``degrees`` (> 2) degrees of freedom, scaled to unit variance."""
+    return rng.standard_t(degrees, n) / math.sqrt(degrees / (degrees - 2.0))
+
+
+def heavy_tailed(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """An additive-noise pair (cause, effect) with heavy tails, y = f(x) + e; the CE generators draw only Gaussian
+    and uniform causes and noises. Every choice below is ours.
+
+    - Cause: Student-t with ν ~ U(2.5, 5) degrees of freedom, or Laplace (one of the two, uniform), standardized.
+    - Mechanism f: a sum of 2 to 4 sigmoids a_i tanh(b_i (x - c_i)), a_i ~ N(0, 1), b_i ~ U(0.5, 3), c_i ~ N(0, 1)
+      (in the style of cdt's ``sigmoid_add`` mechanism).
+    - Noise e: Student-t with ν ~ U(2.5, 5), unit variance, times r sd(f(x)) with r ~ U(0.1, 0.5).
+
+    Both outputs are standardized.
+    """
+    if rng.random() < 0.5:
+        cause = _unit_student_t(rng.uniform(2.5, 5.0), n, rng)
+    else:
+        cause = rng.laplace(0.0, 1.0, n)
+    cause = standardize(cause)
+    terms = int(rng.integers(2, 5))
+    heights, rates, centres = rng.standard_normal(terms), rng.uniform(0.5, 3.0, terms), rng.standard_normal(terms)
+    signal = np.tanh(rates * (cause[:, None] - centres)) @ heights
+    noise = rng.uniform(0.1, 0.5) * np.std(signal) * _unit_student_t(rng.uniform(2.5, 5.0), n, rng)
+    return cause, standardize(signal + noise)
+
+
+def sharp_anm(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A pair whose direction is known to every consistent method (the family's sanity case): x uniform on
+    [-1, 1], y = x^3 or tanh(3x) (one of the two, uniform) plus Gaussian or uniform noise of standard deviation
+    s sd(f(x)), s ~ U(0.02, 0.1). An additive-noise model with little noise and a non-Gaussian cause: ANM and RECI
+    decide it, and so must a method trained on such pairs. Both outputs are standardized."""
+    cause = rng.uniform(-1.0, 1.0, n)
+    signal = cause**3 if rng.random() < 0.5 else np.tanh(3.0 * cause)
+    noise = rng.uniform(0.02, 0.1) * np.std(signal) * _unit_sample(_pick(CE_MULTI_MARGINALS, rng), n, rng)
+    return standardize(cause), standardize(signal + noise)
+
+
 GENERATORS: dict[str, Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
     "ce_multi": ce_multi,
     "ce_net": ce_net,
     "ce_gauss": ce_gauss,
+    "post_nonlinear": post_nonlinear,
+    "heavy_tailed": heavy_tailed,
+    "sharp_anm": sharp_anm,
 }
 """The synthetic benchmarks by name; each maps (n, rng) to standardized (cause, effect)."""
 

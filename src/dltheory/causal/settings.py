@@ -15,7 +15,11 @@ NETWORKS = ("meta_cgnn", "cgnn")  # the methods that train networks
 # One job per pool trains all three and scores its test benchmarks; the untrained methods (CGNN, ANM, IGCI, RECI)
 # share one job per benchmark.
 TRAINED = ("meta_cgnn", "meta_cgnn_contrast", "rcc")
-SYNTHETIC = ("ce_multi", "ce_net", "ce_gauss")
+# The synthetic generator families (dltheory.causal.pairs.GENERATORS): CE-Multi/CE-Net/CE-Gauss-style, and two
+# mechanism families of ours that no CE generator draws (issue 21). SANITY: pairs whose direction every consistent
+# method finds, the family's known-answer case (a benchmark of its own, never in a pool's mix).
+SYNTHETIC = ("ce_multi", "ce_net", "ce_gauss", "post_nonlinear", "heavy_tailed")
+SANITY = "sharp_anm"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class CausalMethod:
     max_pairs: int | None = None  # only the first max_pairs pairs of each benchmark
     subsamples: int | None = None  # fewer subsamples per size than the family's
     settings: dict = field(default_factory=dict)  # keyword arguments of the method (CGNN's, or a baseline's)
+    benchmarks: tuple[str, ...] | None = None  # the benchmarks it scores (an untrained method); None: every one
 
 
 @dataclass(frozen=True)
@@ -98,35 +103,71 @@ class CausalValidation:
 
 
 @dataclass(frozen=True)
+class CausalSanity:
+    """The known-answer case: Meta-CGNN meta-trained on ``SANITY`` pairs alone (pool 'sanity') and scored on that
+    benchmark's test pairs, where it must find the direction as ANM and RECI do. ``model``: overrides of the
+    headline model's settings; ``pool_pairs``: its training datasets (``pool_points`` points each, as the others)."""
+
+    pool_pairs: int = 500
+    model: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MetaCgnnTraining:
     pool_pairs: int  # meta-training datasets per synthetic benchmark
     pool_points: int
     model: MetaCgnnSettings
-    held_out: tuple[str, ...] = ()  # leave-one-generator-family-out pools, one per family named
+    # The generator families of pool 'all'; a synthetic benchmark outside them is held out from every pool.
+    families: tuple[str, ...] = ("ce_multi", "ce_net", "ce_gauss")
+    held_out: tuple[str, ...] = ()  # leave-one-generator-family-out pools 'no_<family>', one per family named
+    sanity: CausalSanity | None = None  # pool 'sanity' (the known-answer case), trained when the benchmark is run
     extension: dict = field(default_factory=dict)  # meta_cgnn_contrast: overrides of ``model``
     extension_held_out: bool = False  # train and score the extension on the held-out pools too
     rcc: dict = field(default_factory=dict)  # the supervised classifier's settings (supervised.RccSettings)
     validation: CausalValidation = field(default_factory=CausalValidation)
 
     def __post_init__(self):
-        unknown = sorted(set(self.held_out) - set(SYNTHETIC))
+        unknown = sorted(set(self.families) - set(SYNTHETIC))
+        if unknown or not self.families:
+            raise ValueError(f"meta_cgnn.families: {unknown[0]!r} is not a synthetic family {list(SYNTHETIC)}"
+                             if unknown else "meta_cgnn.families: at least one family is needed")
+        unknown = sorted(set(self.held_out) - set(self.families))
         if unknown:
-            raise ValueError(f"meta_cgnn.held_out: {unknown[0]!r} is not a synthetic benchmark {list(SYNTHETIC)}")
+            raise ValueError(f"meta_cgnn.held_out: {unknown[0]!r} is not among meta_cgnn.families "
+                             f"{list(self.families)}")
+        if self.held_out and len(self.families) == 1:
+            raise ValueError("meta_cgnn.held_out: leaving out the only family leaves nothing to train on")
         from_config(MetaCgnnSettings, {**dataclasses.asdict(self.model), **self.extension}, "meta_cgnn.extension")
+        if self.sanity is not None:
+            from_config(MetaCgnnSettings, {**dataclasses.asdict(self.model), **self.sanity.model},
+                        "meta_cgnn.sanity.model")
         from_config(RccSettings, self.rcc, "meta_cgnn.rcc")
         if self.extension.get("contrast_weight", self.model.contrast_weight) <= 0:
             raise ValueError("meta_cgnn.extension.contrast_weight must be > 0 (it is the direction term)")
 
-    def pools(self) -> list[str]:
-        """The meta-training pools: 'all' (every synthetic family) and 'no_<family>' per held-out family."""
-        return ["all"] + [f"no_{family}" for family in self.held_out]
+    def pools(self, benchmarks=()) -> list[str]:
+        """The meta-training pools: 'all' (``families``), 'no_<family>' per held-out family, and 'sanity' when the
+        known-answer benchmark is among ``benchmarks`` and configured."""
+        sanity = ["sanity"] if self.sanity is not None and SANITY in benchmarks else []
+        return ["all"] + [f"no_{family}" for family in self.held_out] + sanity
 
     def pool_families(self, pool: str) -> tuple[str, ...]:
         if pool == "all":
-            return SYNTHETIC
+            return tuple(self.families)
         if pool.startswith("no_") and pool[3:] in self.held_out:
-            return tuple(f for f in SYNTHETIC if f != pool[3:])
-        raise ValueError(f"unknown meta-training pool {pool!r}; known: {self.pools()}")
+            return tuple(f for f in self.families if f != pool[3:])
+        if pool == "sanity" and self.sanity is not None:
+            return (SANITY,)
+        raise ValueError(f"unknown meta-training pool {pool!r}; known: {self.pools([SANITY])}")
+
+    def evaluation(self, pool: str, benchmark: str) -> str:
+        """What scoring ``benchmark`` with pool ``pool``'s models tests: 'real' (Tübingen), 'sanity' (the
+        known-answer pairs), 'in-distribution' (a family the pool trained on) or 'held-out'."""
+        if benchmark == SANITY:
+            return "sanity"
+        if benchmark not in SYNTHETIC:
+            return "real"
+        return "in-distribution" if benchmark in self.pool_families(pool) else "held-out"
 
 
 @dataclass(frozen=True)
@@ -144,6 +185,8 @@ class CausalClaims:
     confidence: float = 0.95  # of every Wilson interval, and of the stability claim's allowance
     max_size: int = 100  # the accuracy claims compare at n <= max_size
     speedup: float = 100
+    sanity_size: int = 100  # the known-answer claim's n
+    sanity_accuracy: float = 0.9  # ... and the accuracy Meta-CGNN (pool 'sanity'), ANM and RECI must each reach
 
 
 def check_baseline_settings(name: str, settings: dict) -> None:
@@ -185,7 +228,12 @@ class CausalSettings:
         checks.append(("timing.cgnn_settings", lambda: from_config(CgnnSettings, self.timing.cgnn_settings, "CGNN")))
         if "meta_cgnn" not in self.methods:
             checks.append(("methods", lambda: _fail("meta_cgnn (the headline method) must be configured")))
-        for family in self.meta_cgnn.held_out:
+        for name, method in self.methods.items():
+            extra = sorted(set(method.benchmarks or ()) - set(self.benchmarks))
+            if extra:
+                checks.append((f"methods.{name}.benchmarks", functools.partial(
+                    _fail, f"{extra[0]!r} is not among the benchmarks {list(self.benchmarks)}")))
+        for family in self.meta_cgnn.held_out:  # a held-out pool's only use is scoring its family's test pairs
             if family not in self.benchmarks:
                 checks.append(("meta_cgnn.held_out", functools.partial(
                     _fail, f"held-out family {family!r} is not among the benchmarks {list(self.benchmarks)}")))
@@ -194,6 +242,28 @@ class CausalSettings:
                 check()
             except (ValueError, TypeError) as error:
                 raise ValueError(f"{key}: {error}") from error
+
+    def pools(self) -> list[str]:
+        """The meta-training pools this config trains (``MetaCgnnTraining.pools``)."""
+        return self.meta_cgnn.pools(self.benchmarks)
+
+    def pool_benchmarks(self, pool: str) -> dict[str, str]:
+        """The benchmarks pool ``pool``'s models score, each with what it tests (``MetaCgnnTraining.evaluation``):
+        pool 'all' every benchmark but the known-answer one, 'no_<family>' that family, 'sanity' the known-answer
+        benchmark."""
+        if pool == "sanity":
+            chosen = [SANITY]
+        elif pool.startswith("no_"):
+            chosen = [pool[3:]]
+        else:
+            chosen = [b for b in self.benchmarks if b != SANITY]
+        self.meta_cgnn.pool_families(pool)  # an unknown pool is an error naming it
+        return {b: self.meta_cgnn.evaluation(pool, b) for b in chosen}
+
+    def scored_by(self, method: str) -> list[str]:
+        """The benchmarks an untrained method scores (its ``benchmarks``, else every one)."""
+        chosen = self.methods[method].benchmarks
+        return [b for b in self.benchmarks if chosen is None or b in chosen]
 
     def baselines(self) -> list[str]:
         """The configured methods not trained on the pool (CGNN, ANM, IGCI, RECI): one job per benchmark."""
