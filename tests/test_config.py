@@ -1,12 +1,14 @@
 """Malformed configs are rejected before any job, with a message that names the key."""
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from dltheory.config import ConfigError, load_schema, validate_config
+from dltheory.config import ConfigError, load_config_file, load_schema, validate_config
+from tests.conftest import snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
@@ -143,3 +145,60 @@ def test_malformed_config_is_rejected_naming_the_key(case, edit, named):
     with pytest.raises(ConfigError) as error:
         validate_config(config, SCHEMA)
     assert named in str(error.value)
+
+
+# A config file the workflow reads itself (the repository's defaults, a working directory's config/config.yaml) that
+# is not YAML, empty or not a mapping: the error names the file, and the line for a YAML error.
+BAD_FILES = [
+    ("unclosed list", b"seed: 7\nnonsmooth:\n  sizes: [128, 256\n  replicates: 2\n", "line 4, column 13"),
+    ("tab indentation", b"seed: 7\nnonsmooth:\n\tsizes: [128, 256]\n", "line 3, column 1"),
+    ("value where a key goes", b"seed: 7\nnonsmooth:\n  sizes: [128]\n  - 256\n", "line 4, column 3"),
+    ("unclosed quote", b"seed: 7\nreport:\n  title: \"smoke\n", "line 4"),
+    ("empty file", b"", "is empty"),
+    ("comments only", b"# seed: 7\n", "is empty"),
+    ("list at the top", b"- seed: 7\n- nonsmooth: {}\n", "top level must be a mapping of keys"),
+    ("text at the top", b"seed 7\n", "not a str"),
+    ("not UTF-8", b"seed: 7\ntitle: \xff\xfe\n", "cannot read it"),
+]
+
+
+@pytest.mark.parametrize("case, content, named", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_a_malformed_config_file_is_named(tmp_path, case, content, named):
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as error:
+        load_config_file(path)
+    assert str(error.value).startswith(f"config file {path}") and named in str(error.value)
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"config file .*nowhere\.yaml: cannot read it"):
+        load_config_file(tmp_path / "nowhere.yaml")
+
+
+def test_the_workflow_names_a_malformed_config_file_before_any_job(tmp_path):
+    """A working directory's own config/config.yaml that is not YAML stops the run before any job."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/config.yaml").write_bytes(BAD_FILES[0][1])
+    result = snakemake(tmp_path, "-n", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"config file {tmp_path}/config/config.yaml, line 4, column 13: not valid YAML" in output
+    assert "Job stats" not in output and not (tmp_path / "results").exists()
+
+
+def test_a_partial_config_elsewhere_gets_the_repository_defaults(tmp_path):
+    """`--directory RUN --configfile mine.yaml` from anywhere: the keys mine.yaml leaves out come from the
+    repository's config/config.yaml, as from the repository root (RUN has no config/ of its own)."""
+    run, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    run.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "mine.yaml").write_text("nonsmooth:\n  estimators: [dnn, knn]\n")
+    result = snakemake(run, "-n", "results/nonsmooth/nonsmooth.parquet", "--configfile",
+                       str(elsewhere / "mine.yaml"))
+    output = result.stdout + result.stderr
+    counts = dict(re.findall(r"^(nonsmooth_\w+)\s+(\d+)$", output.split("Job stats:", 1)[1], flags=re.M))
+    targets = len(_config("config")["nonsmooth"]["targets"])  # the default targets, seed and sizes
+    assert counts == {"nonsmooth_simulate": str(targets), "nonsmooth_fit_linear": str(targets),
+                      "nonsmooth_train_dnn": str(targets), "nonsmooth_collect": "1"}
+    assert "results/nonsmooth/runs/jump2d/knn.parquet" in output and "fourier" not in output

@@ -65,6 +65,36 @@ def load_schema(path: str | Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
+def load_config_file(path: str | Path) -> dict:
+    """A config file's keys; a file that is missing, not YAML (the message gives its line and column), empty or not a
+    mapping of keys raises :class:`ConfigError` naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path}: cannot read it: {error}") from error
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"config file {path}{where}: not valid YAML: {problem}") from error
+    if config is None:
+        raise ConfigError(f"config file {path} is empty: it must hold the config's keys (see config/config.yaml)")
+    if not isinstance(config, dict):
+        raise ConfigError(f"config file {path}: its top level must be a mapping of keys (seed: ..., nonsmooth: ...), "
+                          f"not a {type(config).__name__}")
+    return config
+
+
+def check_config_file(path: str | Path) -> str:
+    """``path`` as a string once :func:`load_config_file` has read it: for the Snakefile's ``configfile:``, whose own
+    loader names neither the file nor the line."""
+    load_config_file(path)
+    return str(path)
+
+
 def enabled(config: Mapping, family: str) -> bool:
     return bool(config.get(family, {}).get("enabled", False))
 
