@@ -14,9 +14,10 @@ from dltheory.settings import job_config, to_config
 
 # Before any job: a bad key, type or value stops the run here, naming the key. SETTINGS holds the run's settings
 # ("run": seed, device, threads, report) and every enabled family's settings dataclass, defaults filled in.
-SETTINGS = validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+# REPO: this file's repository (in a module, workflow.basedir is the outer workflow's).
+REPO = Path(workflow.current_basedir).parents[1]
+SETTINGS = validate_config(config, load_schema(REPO / "workflow/schemas/config.schema.yaml"))
 RUN = SETTINGS["run"]
-REPO = Path(workflow.basedir)
 
 
 def repo_path(relative):
@@ -255,25 +256,36 @@ def causal_classical():
     return [m for m in causal_baselines() if m != "cgnn"]
 
 
+def causal_classical_on(wildcards):
+    """The classical baselines that score this benchmark (each method's ``benchmarks``, else every one)."""
+    return [m for m in causal_classical() if wildcards.benchmark in CAUSAL.scored_by(m)]
+
+
 def causal_pools():
-    return CAUSAL.meta_cgnn.pools() if CAUSAL else []
+    return CAUSAL.pools() if CAUSAL else []
 
 
 def causal_all_runs(wildcards=None):
     """One table per pool (its trained methods), and per benchmark one of CGNN's and one of the classical
-    baselines'."""
+    baselines' (where any of them scores it)."""
     if not CAUSAL:
         return []
     runs = expand("results/causal/runs/trained_{pool}.parquet", pool=causal_pools())
     if "cgnn" in CAUSAL.methods:
-        runs += expand("results/causal/runs/{benchmark}/cgnn.parquet", benchmark=CAUSAL.benchmarks)
-    if causal_classical():
-        runs += expand("results/causal/runs/{benchmark}/baselines.parquet", benchmark=CAUSAL.benchmarks)
+        runs += expand("results/causal/runs/{benchmark}/cgnn.parquet", benchmark=CAUSAL.scored_by("cgnn"))
+    scored = {b for method in causal_classical() for b in CAUSAL.scored_by(method)}
+    runs += expand("results/causal/runs/{benchmark}/baselines.parquet",
+                   benchmark=[b for b in CAUSAL.benchmarks if b in scored])
     return runs
 
 
 def causal_pool_families(wildcards):
     return list(CAUSAL.meta_cgnn.pool_families(wildcards.pool))
+
+
+def causal_pool_evaluations(wildcards):
+    """The benchmarks the pool's models score, each with what it tests (in-distribution, held-out, real, sanity)."""
+    return CAUSAL.pool_benchmarks(wildcards.pool)
 
 
 # --- geometry of wide networks (workflow/rules/geometry.smk) ---
@@ -295,6 +307,7 @@ def geometry_runs(family):
     else:
         names = ["spectra", "sgd"]
     return [f"results/{family}/runs/{name}.parquet" for name in names]
+
 
 # --- cluster jobs (workflow/profiles/slurm) ---
 
