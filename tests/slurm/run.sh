@@ -45,8 +45,8 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     [ -f /etc/munge/munge.key ] || { dd if=/dev/urandom bs=1 count=1024 2>/dev/null > /etc/munge/munge.key; }
     chown munge:munge /etc/munge/munge.key && chmod 0400 /etc/munge/munge.key
     mkdir -p /run/munge && chown munge:munge /run/munge
-    runuser -u munge -- /usr/sbin/munged --pid-file="$WORK/munged.pid"
-    started+=("$WORK/munged.pid")
+    runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid
+    started+=(/run/munge/munged.pid)
     sleep 1
     munge -n | unmunge >/dev/null
 fi
@@ -55,6 +55,12 @@ step "starting slurmctld and slurmd"
 host=$(hostname -s)
 node=$(slurmd -C | head -1)  # NodeName=<host> CPUs=... RealMemory=...: this machine as slurmd sees it
 export SLURM_CONF="$WORK/etc/slurm.conf"
+# Inside each job the executor runs srun with every SLURM_* variable removed, SLURM_CONF too; a real cluster has
+# /etc/slurm/slurm.conf (or a configless slurmd), this one an srun first on PATH that knows where its config is.
+mkdir -p "$WORK/bin"
+printf '#!/bin/sh\nexport SLURM_CONF=%s\nexec %s "$@"\n' "$SLURM_CONF" "$(command -v srun)" > "$WORK/bin/srun"
+chmod +x "$WORK/bin/srun"
+export PATH="$WORK/bin:$PATH"
 cat > "$SLURM_CONF" <<EOF
 ClusterName=dltheory-test
 SlurmctldHost=$host(127.0.0.1)
@@ -94,6 +100,8 @@ for _ in $(seq 60); do
 done
 sinfo
 [ "$(sinfo -h -o %t)" = idle ] || { echo "the node did not come up idle; see $WORK/log" >&2; exit 1; }
+sbatch --wait --quiet -o "$WORK/log/probe.log" --mem 100 --wrap "env -u SLURM_CONF srun true" \
+    || { cat "$WORK/log/probe.log"; echo "a probe job (sbatch, srun inside) failed; see $WORK/log" >&2; exit 1; }
 
 # --- the smoke config through the profile, and locally ------------------------------------------------------------
 step "smoke config through workflow/profiles/slurm"
