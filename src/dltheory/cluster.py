@@ -29,7 +29,9 @@ class PaperRequest:
     device: bool = False  # trains networks on the config's device (a GPU when it is cuda)
 
 
-# Every rule that runs as a cluster job (the others are localrules: collect, notebooks, report).
+# Every rule that runs as a cluster job (the others are localrules: collect, notebooks, report). The paper requests
+# are estimates with headroom, not measurements (a paper-scale run takes hours on a GPU): raise one with
+# --set-resources RULE:mem_mb=... when a job is killed for memory or time; a retry asks twice as much.
 PAPER_REQUESTS = {
     "nonsmooth_simulate": PaperRequest("nonsmooth", 8000, 60),
     "nonsmooth_fit_linear": PaperRequest("nonsmooth", 32000, 240),
@@ -174,4 +176,4 @@ def unschedulable(jobs, nodes: list[Node]) -> list[str]:
             f"{max(n.cpus for n in candidates)} CPUs, {max(n.mem_mb for n in candidates)} MB, "
             f"{max(n.gpus for n in candidates)} GPUs, a limit of {'none' if math.isinf(limit) else f'{limit:g} min'}"
         )
-    return list(problems.values())
+    return sorted(problems.values())

@@ -117,6 +117,19 @@ on_host=$(grep -c "^localrule " "$WORK/slurm.log" || true)
 echo "SLURM run: $submitted jobs submitted by sbatch, $on_host run on the submit host, $slurm_seconds s"
 grep "Every job fits a node" "$WORK/slurm.log" || true
 
+step "jobs larger than the node: the run stops before any submission"
+cpus=$(sed -n 's/.* CPUs=\([0-9]*\) .*/\1/p' <<<"$node")
+mkdir -p "$WORK/too_large/config" && cp "$REPO"/config/*.yaml "$WORK/too_large/config/"
+if "${SNAKEMAKE[@]}" --workflow-profile workflow/profiles/slurm --directory "$WORK/too_large" \
+    --configfile "$WORK/too_large/config/smoke.yaml" --config threads_per_job=$((cpus + 1)) \
+    --slurm-status-command squeue > "$WORK/too_large.log" 2>&1; then
+    echo "a run asking $((cpus + 1)) CPUs per job on a $cpus-CPU node did not stop" >&2; exit 1
+fi
+grep -A2 "No node of this cluster can run these jobs" "$WORK/too_large.log"
+too_large_submitted=$(grep -c "has been submitted with SLURM jobid" "$WORK/too_large.log" || true)
+echo "... $(grep -c ": asks " "$WORK/too_large.log") rules named, $too_large_submitted jobs submitted"
+[ "$too_large_submitted" = 0 ] || exit 1
+
 local_dir=${DLTHEORY_SLURM_LOCAL:-}
 if [ -z "$local_dir" ]; then
     step "smoke config locally (--cores 1)"
