@@ -24,7 +24,8 @@ def _rule_blocks():
     for path in sorted((ROOT / "workflow/rules").glob("*.smk")):
         text = path.read_text()
         starts = [(m.start(), m.group(1)) for m in re.finditer(r"^rule (\w+):$", text, re.M)]
-        for (start, name), (end, _) in zip(starts, [*starts[1:], (len(text), "")], strict=True):
+        bounds = [start for start, _ in starts] + [len(text)]
+        for (start, name), end in zip(starts, bounds[1:], strict=True):
             blocks[name] = text[start:end]
         for listing in re.findall(r"^localrules:\n((?:    \w+,\n)+)", text, re.M):
             local.update(re.findall(r"\w+", listing))
