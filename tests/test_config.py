@@ -202,3 +202,21 @@ def test_a_partial_config_elsewhere_gets_the_repository_defaults(tmp_path):
     assert counts == {"nonsmooth_simulate": str(targets), "nonsmooth_fit_linear": str(targets),
                       "nonsmooth_train_dnn": str(targets), "nonsmooth_collect": "1"}
     assert "results/nonsmooth/runs/jump2d/knn.parquet" in output and "fourier" not in output
+
+
+def test_python_m_dltheory_config_checks_a_configfile_before_the_run(tmp_path, capsys):
+    """Snakemake reads --configfile before the workflow and names neither file nor line; the checker does, on the
+    repository's defaults, as the run would."""
+    from dltheory.config import check_config_files, main
+
+    bad, partial = tmp_path / "bad.yaml", tmp_path / "partial.yaml"
+    bad.write_bytes(BAD_FILES[0][1])
+    partial.write_text("seed: 11\nregion: {enabled: false}\nnonsmooth: {replicates: 3}\n")
+    assert main([str(partial), str(bad)]) == 1
+    assert capsys.readouterr().out == (f"error: config file {bad}, line 4, column 13: not valid YAML: expected ',' or "
+                                       "']', but got ':'\n")
+    assert main([str(partial)]) == 0 and "ok: " in capsys.readouterr().out
+    settings = check_config_files([partial])
+    defaults = _config("config")
+    assert settings["run"].seed == 11 and "region" not in settings and settings["nonsmooth"].replicates == 3
+    assert settings["nonsmooth"].sizes == tuple(defaults["nonsmooth"]["sizes"])  # the rest from the defaults

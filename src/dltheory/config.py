@@ -124,3 +124,50 @@ def _build(cls, values: Mapping, key: str):
 def family_settings(family: str, section: Mapping):
     """A family's settings dataclass from its config section (a notebook's ``section_json``)."""
     return from_config(settings_class(family), section, family)
+
+
+def merged(base: Mapping, override: Mapping) -> dict:
+    """``override`` on top of ``base``, mappings merged key by key and anything else replaced (as Snakemake merges
+    config files)."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+# The repository of an editable install (the Makefile's, and the conda environment's): its defaults and schema.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def check_config_files(paths, repo: str | Path = REPOSITORY) -> dict:
+    """What the workflow would make of ``--configfile PATHS...``: the repository's defaults, each file on top, then
+    validation. For Snakemake (9.27) reads a ``--configfile`` before the workflow, with a message that names neither
+    the file nor the line; this names both, or the key. Returns the settings (see :func:`validate_config`)."""
+    repo = Path(repo)
+    config = load_config_file(repo / "config/config.yaml")
+    for path in paths:
+        config = merged(config, load_config_file(path))
+    return validate_config(config, load_schema(repo / "workflow/schemas/config.schema.yaml"))
+
+
+def main(argv=None) -> int:
+    """``python -m dltheory.config mine.yaml ...``: check config files before a run."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m dltheory.config", description=main.__doc__)
+    parser.add_argument("configfiles", nargs="+", metavar="FILE", help="the files you pass to --configfile, in order")
+    args = parser.parse_args(argv)
+    try:
+        settings = check_config_files(args.configfiles)
+    except ConfigError as error:
+        print(f"error: {error}")
+        return 1
+    print(f"ok: {', '.join(args.configfiles)} on the defaults; families on: {', '.join(list(settings)[1:]) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
