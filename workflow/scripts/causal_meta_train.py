@@ -77,6 +77,8 @@ tables = []
 for benchmark, evaluation in p.evaluations.items():
     for method in methods:
         plan = method_plan(benchmark, method, section, p.seed)
+        if sanity and meta["sanity"].get("max_size"):
+            plan = [task for task in plan if task.size <= meta["sanity"]["max_size"]]
         start = time.perf_counter()
         scores = score_plan(method, plan, {}, derive_seed(p.seed, "causal", "score", benchmark, method), device,
                             models[method])

@@ -15,7 +15,7 @@ METHOD_COLOUR = {"meta_cgnn": "#d62728", "meta_cgnn_contrast": "#e377c2", "rcc":
 BENCHMARK_LABEL = {"ce_multi": "CE-Multi-style (ours)", "ce_net": "CE-Net-style (ours)",
                    "ce_gauss": "CE-Gauss-style (ours)", "post_nonlinear": "post-nonlinear (ours)",
                    "heavy_tailed": "heavy-tailed ANM (ours)",
-                   "sharp_anm": "known answer: sharp ANM pairs (Meta-CGNN trained on such pairs)",
+                   "sharp_anm": "known answer (sharp ANM pairs)",
                    "tuebingen": "Tübingen (cdt 0.6.0)"}
 METRIC_LABEL = {"accuracy": "accuracy", "weighted_accuracy": "weighted accuracy", "auc": "AUC", "aupr": "AUPR"}
 
@@ -83,7 +83,9 @@ def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: li
             else:
                 offset = 1.0 + 0.025 * (methods.index(method) - len(methods) / 2)  # side by side on the log axis
                 ax.errorbar(line["size"] * offset, line["mean"],
-                            yerr=[line["mean"] - line["low"], line["high"] - line["mean"]], fmt="none",
+                            # clipped at 0: at p = 1 the Wilson bound can sit a rounding error below it
+                            yerr=np.clip([line["mean"] - line["low"], line["high"] - line["mean"]], 0, None),
+                            fmt="none",
                             ecolor=METHOD_COLOUR[method], elinewidth=0.8, capsize=1.5, alpha=0.7)
         ax.axhline(0.5, color="grey", ls=":", lw=1)
         _size_axis(ax, sorted(rows_of["size"].unique()))

@@ -110,6 +110,7 @@ class CausalSanity:
 
     pool_pairs: int = 500
     model: dict = field(default_factory=dict)
+    max_size: int | None = None  # the largest size it scores (None: every size)
 
 
 @dataclass(frozen=True)
