@@ -113,6 +113,21 @@ def test_captions_show_their_rst_markup_as_html_and_escape_the_rest():
     assert html == ("<strong>ours</strong>: <code>cdt</code>&#39;s <em>CGNN</em>, D &gt;= N &amp; 2 * 3 * 4")
 
 
+def test_a_claim_not_tested_is_counted_and_shown_apart(tmp_path):
+    from dltheory.claims import Claim, scorecard
+    from dltheory.report import FamilySection, render_report
+
+    claims = [Claim("a.held", "src", "s", 1.0, "e", None, True).to_dict(),
+              Claim("a.failed", "src", "s", 0.1, "e", None, False, detail="scale").to_dict(),
+              Claim("a.untested", "src", "s", "none", "e", None, True, tested=False, detail="nothing learned")
+              .to_dict()]
+    assert claims[2]["holds"] is False  # a claim not tested never counts as held
+    assert scorecard(claims) == {"held": 1, "total": 3, "failed": 1, "untested": 1}
+    html = render_report("t", [FamilySection("a", claims=claims)], ROOT / "report/template.html.j2")
+    assert "1 could not be tested" in html and "1 did not" in html
+    assert "<strong>why not tested:</strong> nothing learned" in html and "<strong>diagnosis:</strong> scale" in html
+
+
 def test_gan_figures_follow_the_settings():
     section = {**SMOKE["gan"], "toy": {**SMOKE["gan"]["toy"], "trajectory": None}}
     settings = from_config(settings_class("gan"), section, "gan")
