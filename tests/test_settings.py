@@ -122,6 +122,8 @@ def test_a_claim_not_tested_is_counted_and_shown_apart(tmp_path):
               Claim("a.untested", "src", "s", "none", "e", None, True, tested=False, detail="nothing learned")
               .to_dict()]
     assert claims[2]["holds"] is False  # a claim not tested never counts as held
+    nan = Claim("a.nan", "src", "s", float("nan"), "e", None, False, detail="x").to_dict()
+    assert not nan["tested"] and nan["detail"].startswith("not tested: the measurement is nan")
     assert scorecard(claims) == {"held": 1, "total": 3, "failed": 1, "untested": 1}
     html = render_report("t", [FamilySection("a", claims=claims)], ROOT / "report/template.html.j2")
     assert "1 could not be tested" in html and "1 did not" in html

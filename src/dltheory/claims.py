@@ -6,6 +6,7 @@ failed its did-it-learn guard, or diverged) is recorded as not tested (``tested`
 reason in its detail, and counted apart from the claims that held or failed.
 """
 
+import math
 from dataclasses import asdict, dataclass
 
 
@@ -23,8 +24,15 @@ class Claim:
     tested: bool = True  # False: nothing the claim rests on could test it (the detail says why)
 
     def to_dict(self) -> dict:
+        """The record written to claims.json. A measurement that is not a finite number (NaN: every run it rests on
+        diverged or is missing) tests nothing, so the claim is recorded as not tested, never as failed on NaN."""
         record = asdict(self)
-        record["tested"] = bool(self.tested)
+        measured = self.measured
+        unmeasured = isinstance(measured, float) and not math.isfinite(measured)
+        if unmeasured and self.tested:
+            record["detail"] = f"not tested: the measurement is {measured} (its runs diverged or are missing). " + (
+                self.detail)
+        record["tested"] = bool(self.tested) and not unmeasured
         record["holds"] = bool(self.holds) and record["tested"]
         return record
 
