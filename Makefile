@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-slurm smoke paper lint clean-results
+.PHONY: run test test-slurm smoke paper lint compare clean-results
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: $(VENV)/.installed
 # installs slurm and munge), its tables compared with a local run. Minutes; not part of `make test`.
 test-slurm: $(VENV)/.installed
 	bash tests/slurm/run.sh
+
+# What a change did to the science: claims whose verdict changed or whose number moved beyond its tolerance, between
+# two results directories (e.g. make compare A=../other-checkout/results B=results).
+compare: $(VENV)/.installed
+	$(BIN)/python -m dltheory.compare $(A) $(B)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests workflow/scripts benchmarks
