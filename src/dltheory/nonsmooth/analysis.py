@@ -3,7 +3,9 @@
 Intervals are Student-t intervals over paired replicates (``dltheory.stats.slope_difference_interval``), and every
 one says how many replicates it rests on. A run that did not learn (error not below half the constant predictor's,
 ``dltheory.references``) is flagged and left out of every claim: a replicate with an unlearned run of either method
-drops out of that comparison.
+drops out of that comparison. A run that diverged before any good checkpoint (its error NaN: ``lost``) is no
+evidence either way: it is left out and counted apart ("2 of 4 replicates diverged, left out"), and a claim with
+fewer than 2 replicates left is recorded as not tested with that count, never as failed on NaN.
 """
 
 import numpy as np
@@ -36,7 +38,8 @@ def learned_runs(table: pd.DataFrame) -> pd.DataFrame:
 
     ``constant`` is Var f of the run's function, ``ridge`` the ridge reference on the same sample; ``learned`` is
     True when the error is finite and below LEARNED_FRACTION x Var f. Without reference rows no run is judged
-    (``learned`` True, references NaN), so tables from before the guard still read.
+    (``learned`` True, references NaN), so tables from before the guard still read. ``lost``: the error is not
+    finite (the DNN diverged before any good checkpoint); such a run has not learned, and the claims count it apart.
     """
     mse = table[table.metric == "mse"]
     keys = ["target", "n", "replicate"]
@@ -45,7 +48,8 @@ def learned_runs(table: pd.DataFrame) -> pd.DataFrame:
         values = mse[mse.method == reference][[*keys, "value"]].rename(columns={"value": reference})
         runs = runs.merge(values, on=keys, how="left") if len(values) else runs.assign(**{reference: np.nan})
     judged = runs.constant.notna()
-    runs["learned"] = np.where(judged, learned(runs.mse, runs.constant.fillna(np.inf)), True)
+    runs["lost"] = ~np.isfinite(runs.mse.to_numpy(float))
+    runs["learned"] = np.where(judged, learned(runs.mse, runs.constant.fillna(np.inf)), True) & ~runs.lost
     runs["beats_ridge"] = runs.mse < runs.ridge
     return runs.sort_values(["target", "method", "n", "replicate"], ignore_index=True)
 
@@ -54,6 +58,13 @@ def learned_matrix(runs: pd.DataFrame, target: str, method: str) -> np.ndarray:
     """The learned flags of one (target, method) as (replicates, sizes), aligned with ``error_matrices``."""
     rows = runs[(runs.target == target) & (runs.method == method)]
     return rows.pivot(index="replicate", columns="n", values="learned").sort_index(axis=1).to_numpy(bool)
+
+
+def lost_replicates(runs: pd.DataFrame, target: str, *methods: str) -> np.ndarray:
+    """Per replicate: whether a run of any of ``methods`` on ``target`` diverged (its error NaN), sorted by
+    replicate like ``learned_matrix``'s rows."""
+    rows = runs[(runs.target == target) & runs.method.isin(methods)]
+    return rows.groupby("replicate")["lost"].any().sort_index().to_numpy(bool)
 
 
 def slope_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -90,11 +101,23 @@ def paired_difference(errors_of: dict, runs: pd.DataFrame, target: str, method_a
     return result, int((~usable).sum())
 
 
-def _unlearned_note(dropped: int, used: int) -> str:
+def _unlearned_note(dropped: int, used: int, diverged: int = 0) -> str:
+    """Why replicates were left out: ``diverged`` of the ``dropped`` for a run that diverged, the rest for a run
+    that did not learn."""
     if not dropped:
         return ""
-    return (f"; {dropped} replicate(s) left out: a run did not beat {LEARNED_FRACTION:g} x Var f (did not learn), "
-            f"{used} remain")
+    total = dropped + used
+    parts = []
+    if diverged:
+        parts.append(f"{diverged} of {total} replicates diverged (a run's error is NaN), left out")
+    if dropped - diverged:
+        parts.append(f"{dropped - diverged} replicate(s) left out: a run did not beat {LEARNED_FRACTION:g} x Var f "
+                     "(did not learn)")
+    return "; " + ", ".join(parts) + f", {used} remain"
+
+
+def _not_tested(note: str, suffix: str) -> str:
+    return "not tested: fewer than 2 replicates in which both learned" + note + suffix
 
 
 def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_tolerance: float,
@@ -122,21 +145,23 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
     claims = [_learning_claim(runs, target, errors_of, suffix)]
     for method in linear:
         diff, dropped = paired_difference(errors_of, runs, target, "dnn", method, confidence)
-        note = _unlearned_note(dropped, diff["replicates"])
-        testable = np.isfinite(diff["high"])
+        diverged = int(lost_replicates(runs, target, "dnn", method).sum())
+        note = _unlearned_note(dropped, diff["replicates"], diverged)
+        testable = bool(np.isfinite(diff["high"]))
         if pieces >= 2:
             claims.append(Claim(
                 id=f"nonsmooth.{target}.dnn_steeper_than_{method}",
                 source=SOURCE_THM7 + "; " + SOURCE_PROP15,
                 statement=(f"On a piecewise-smooth target (D={dim}, alpha={alpha:g}, beta={beta:g}) the DNN's "
                            f"error falls faster in n than {method}'s."),
-                measured=_interval_text(diff),
+                measured=_interval_text(diff) if testable else f"no interval (R={diff['replicates']})",
                 expected=f"slope(dnn) - slope({method}) < 0: the {level} t-interval's upper end below 0",
                 tolerance=None,
                 holds=bool(testable and diff["high"] < 0),
                 ours=True,
                 detail=("slope difference over paired replicates" + note + suffix if testable else
-                        "not testable: fewer than 2 replicates in which both learned" + note + suffix),
+                        _not_tested(note, suffix)),
+                tested=testable,
             ))
         else:
             claims.append(Claim(
@@ -145,13 +170,14 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
                 statement=(f"On a smooth target (D={dim}, beta={beta:g}, no boundary) the DNN's error does not fall "
                            f"faster than {method}'s: the advantage needs a boundary (both reach "
                            "n^(-2beta/(2beta+D)))."),
-                measured=_interval_text(diff),
+                measured=_interval_text(diff) if testable else f"no interval (R={diff['replicates']})",
                 expected=f"not slope(dnn) < slope({method}): the {level} t-interval's upper end at or above 0",
                 tolerance=None,
                 holds=bool(testable and diff["high"] >= 0),
                 ours=True,
-                detail=(_excess_error(errors_of, method, confidence) + note + suffix if testable else
-                        "not testable: fewer than 2 replicates in which both learned" + note + suffix),
+                detail=(_excess_error(errors_of, method, confidence, runs, target) + note + suffix if testable
+                        else _not_tested(note, suffix)),
+                tested=testable,
             ))
     if pieces >= 2 and critical:
         bound = -linear_rate_exponent(dim, alpha, beta, pieces)
@@ -159,7 +185,10 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
         for method in linear:
             errors, sizes = errors_of[method]
             usable = learned_replicates(learned_matrix(runs, target, method))
+            diverged = int(lost_replicates(runs, target, method).sum())
             slope = replicate_slopes(errors[usable], sizes) if usable.sum() else float("nan")
+            testable = bool(np.isfinite(slope) and usable.sum() >= 2)
+            note = _unlearned_note(int((~usable).sum()), int(usable.sum()), diverged)
             claims.append(Claim(
                 id=f"nonsmooth.{target}.{method}_no_faster_than_linear_bound",
                 source=SOURCE_PROP15,
@@ -168,18 +197,24 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
                 measured=f"{slope:.3f} (slope of the mean log error over R={int(usable.sum())} learned replicates)",
                 expected=f"slope >= {bound:.3f} - {linear_tolerance:g}",
                 tolerance=linear_tolerance,
-                holds=bool(np.isfinite(slope) and usable.sum() >= 2 and slope >= bound - linear_tolerance),
+                holds=bool(testable and slope >= bound - linear_tolerance),
                 ours=True,
-                detail=("slope of log error vs log n on hard instances whose boundary bumps sit at Prop 15's scale "
-                        f"n^(-1/(2alpha+D-1)); the constant predictor's slope there is {constant_slope:.3f}"
-                        + _unlearned_note(int((~usable).sum()), int(usable.sum())) + suffix),
+                detail=("" if testable else "not tested: fewer than 2 learned replicates" + note + ". ")
+                       + ("slope of log error vs log n on hard instances whose boundary bumps sit at Prop 15's scale "
+                          f"n^(-1/(2alpha+D-1)); the constant predictor's slope there is {constant_slope:.3f}"
+                          + (note if testable else "") + suffix),
+                tested=testable,
             ))
     return claims
 
 
 def _learning_claim(runs: pd.DataFrame, target: str, errors_of: dict, suffix: str) -> Claim:
-    """Sanity: every DNN run beats half the constant predictor's error, and the DNN beats ridge at the largest n."""
-    dnn = runs[(runs.target == target) & (runs.method == "dnn")]
+    """Sanity: every DNN run beats half the constant predictor's error, and the DNN beats ridge at the largest n.
+    Runs that diverged (error NaN) are left out and counted; with none left the claim is not tested."""
+    every = runs[(runs.target == target) & (runs.method == "dnn")]
+    dnn = every[~every.lost]
+    lost = len(every) - len(dnn)
+    lost_note = f"; {lost} of {len(every)} DNN runs diverged (error NaN), left out" if lost else ""
     judged = dnn.constant.notna().all()
     learned_count = int(dnn.learned.sum())
     largest = dnn[dnn.n == dnn.n.max()]
@@ -190,19 +225,23 @@ def _learning_claim(runs: pd.DataFrame, target: str, errors_of: dict, suffix: st
         statement=("Every DNN run learns: its error is below half the constant predictor's (Var f), and at the "
                    "largest n it beats ridge regression on the raw inputs in every replicate."),
         measured=(f"{learned_count}/{len(dnn)} runs learned; beats ridge at n={int(dnn.n.max())}: "
-                  f"{beats}/{len(largest)}"),
+                  f"{beats}/{len(largest)}" if len(dnn) else f"every one of {lost} DNN runs diverged"),
         expected=f"all runs learned, all {len(largest)} beat ridge",
         tolerance=None,
-        holds=bool(judged and learned_count == len(dnn) and beats == len(largest)),
+        holds=bool(len(dnn) and judged and learned_count == len(dnn) and beats == len(largest)),
         ours=True,
-        detail=("references fitted on each run's own sample" if judged else "no reference runs in the table")
-               + suffix,
+        detail=("" if len(dnn) else "not tested: no DNN run left to judge; ")
+               + ("references fitted on each run's own sample" if judged else "no reference runs in the table")
+               + lost_note + suffix,
+        tested=bool(len(dnn)),
     )
 
 
-def _excess_error(errors_of: dict, method: str, confidence: float) -> str:
-    """The DNN's error over the linear estimator's at the largest n: geometric mean ratio with its t-interval."""
-    log_ratio = np.log(errors_of["dnn"][0][:, -1]) - np.log(errors_of[method][0][:, -1])
+def _excess_error(errors_of: dict, method: str, confidence: float, runs: pd.DataFrame, target: str) -> str:
+    """The DNN's error over the linear estimator's at the largest n: geometric mean ratio with its t-interval, over
+    the replicates in which both learned."""
+    usable = learned_replicates(learned_matrix(runs, target, "dnn"), learned_matrix(runs, target, method))
+    log_ratio = np.log(errors_of["dnn"][0][usable, -1]) - np.log(errors_of[method][0][usable, -1])
     interval = mean_interval(log_ratio, confidence)
     if not np.isfinite(interval["low"]):
         return f"finding: DNN error / {method} error at the largest n: {np.exp(interval['mean']):.2f} (no interval)"

@@ -75,15 +75,26 @@ def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[st
             ok = mine[[flags.get((n, r), True) for n, r in zip(mine.n, mine.replicate, strict=True)]]
             bad = mine.drop(ok.index)
             axis.plot(ok.n, ok.value, ".", color=colour, ms=3, alpha=0.5)
+            lost = bad[~np.isfinite(bad.value.to_numpy(float))]
+            bad = bad.drop(lost.index)
             if len(bad):
                 axis.plot(bad.n, bad.value, "x", color=colour, ms=7, mew=2,
                           label=f"{METHOD_LABEL[method]}: did not learn")
+            if len(lost):  # a diverged run has no error to draw: the legend counts it
+                axis.plot([], [], "x", color="k", ms=7,
+                          label=f"{METHOD_LABEL[method]}: {len(lost)} of {len(mine)} runs diverged (not drawn)")
         info = rows.iloc[0]
         dim, alpha, beta, pieces = int(info.dim), info.alpha, info.beta, int(info.pieces)
         sizes = np.sort(rows.n.unique()).astype(float)
 
         first = rows[(rows.n == sizes[0]) & rows.method.isin(methods)]
         first_error = np.exp(np.log(first.value).groupby(first.method).mean())  # geometric mean per method
+        values = rows.value.to_numpy(float)
+        if not np.any(np.isfinite(values) & (values > 0)):  # every run diverged: nothing to put on a log axis
+            axis.text(0.5, 0.5, "every run diverged:\nno finite error", transform=axis.transAxes, ha="center",
+                      va="center")
+            axis.set_title(f"{target}: every run diverged", fontsize=10)
+            continue
 
         dnn_exponent = dnn_rate_exponent(dim, alpha, beta, pieces)
         linear_exponent = linear_rate_exponent(dim, alpha, beta, pieces)
