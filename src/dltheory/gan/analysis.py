@@ -6,7 +6,9 @@ GANs" (ICLR 2020; quoted in ``shared/papers/gan.md``). The paper's experiments a
 and every threshold below is ours, fixed in the config before the runs, and each claim is marked ``ours``. A claim
 reads only cells with enough seeds, is tested only where it can fail (SN alone where SN + GP learns; the smooth
 activation per variant that learns; stationarity among the runs that learned), and says in its detail why it did
-not hold.
+not hold. A diverged run is a measured outcome here (it neither learned nor converged: the instability the maps
+show); a claim left with nothing to test (no cell that learns, every seed diverged) is recorded as not tested with
+the count of diverged runs, and medians quoted beside it are over the runs that did not diverge.
 """
 
 import dataclasses
@@ -170,33 +172,51 @@ def sanity_summary(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[["seed", "w1_ratio", "coverage", "high_quality", "learned", "diverged"]].reset_index(drop=True)
 
 
+def _diverged_note(runs: pd.DataFrame) -> str:
+    """"k of N runs diverged" (empty when none did)."""
+    count = int(runs["diverged"].sum()) if len(runs) else 0
+    return f"{count} of {len(runs)} runs diverged" if count else ""
+
+
+def _median(values: pd.Series) -> str:
+    """The median of the finite values, or a dash where there are none (every run diverged)."""
+    finite = values[np.isfinite(values.to_numpy(float))]
+    return f"{finite.median():.2f}" if len(finite) else "– (none finite)"
+
+
 def _cell_text(row) -> str:
     return f"{row.variant}/{row.activation}/{row.optimizer} lr {row.learning_rate:g}"
 
 
 def sanity_claim(runs: pd.DataFrame, sanity) -> Claim:
     """The baseline that must learn (issue 18): enough seeds reach the high-quality fraction and every mode."""
+    every, runs = runs, runs[~runs["diverged"].astype(bool)]  # a diverged seed is left out, and counted
     good = (runs["high_quality"] >= sanity.min_high_quality) & (runs["coverage"] >= sanity.min_coverage)
-    good &= ~runs["diverged"]
-    fraction = float(good.mean())
+    fraction = float(good.mean()) if len(runs) else np.nan
     per_seed = ", ".join(f"seed {r.seed}: HQ {r.high_quality:.2f}, coverage {r.coverage:.2f}"
                          for r in runs.itertuples())
-    holds = fraction >= sanity.min_fraction
+    diverged = len(every) - len(runs)
+    tested = bool(len(runs))
+    holds = tested and fraction >= sanity.min_fraction
     return Claim(
         id="gan.sanity_baseline_learns",
         source="Gulrajani et al. 2017 (WGAN-GP), toy experiments: the recipe is theirs, the ring and the budget ours",
         statement="A known-good configuration (WGAN-GP, Adam with β = (0.5, 0.9), "
                   f"{sanity.discriminator_steps} critic steps per generator step) learns the ring: most seeds put "
                   "their samples on the modes and cover all of them.",
-        measured=f"{int(good.sum())}/{len(runs)} seeds ({per_seed})",
+        measured=(f"{int(good.sum())}/{len(runs)} seeds ({per_seed})" if tested
+                  else f"every one of {diverged} seeds diverged"),
         expected=f"fraction of seeds with high-quality fraction >= {sanity.min_high_quality:g} and mode coverage "
                  f">= {sanity.min_coverage:g} is >= {sanity.min_fraction:g}",
         tolerance=None,
         holds=bool(holds),
         ours=True,
+        tested=tested,
         detail=" ".join(filter(None, [
-            "" if holds else "Bug or scale: the baseline must learn before any stability claim is read; see the "
-                             "sanity figure for where its samples sit.",
+            "" if tested else "not tested: every seed of the baseline diverged.",
+            f"{diverged} of {len(every)} seeds diverged, left out." if diverged and tested else "",
+            "" if holds or not tested else "Bug or scale: the baseline must learn before any stability claim is "
+                                           "read; see the sanity figure for where its samples sit.",
             "" if (sanity.learning_rate == GULRAJANI_RATE and sanity.lr_decay == "none") else
             f"Ours: rate {sanity.learning_rate:g} with {sanity.lr_decay} decay, chosen after pilots (config "
             f"gan.sanity), where Gulrajani et al. use {GULRAJANI_RATE:g}, which needs more steps than this run has.",
@@ -232,11 +252,16 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             tolerance=claims_settings.sn_margin,
             holds=holds,
             ours=True,
+            tested=bool(gaps),
             detail="" if holds else (
-                "Not testable here (scale or design): SN + GP learns in no cell with enough seeds; its median "
-                f"W1 ratio is {runs.loc[runs['variant'] == 'sn_gp', 'w1_ratio'].median():.2f} (SN alone: "
-                f"{runs.loc[runs['variant'] == 'sn_wasserstein', 'w1_ratio'].median():.2f}; 1 = no better than "
-                "at step 0)." if not gaps
+                "Not testable here (scale or design): SN + GP learns in no cell with enough seeds"
+                + "".join(f"; {name}: {note}" for name, note in (
+                    ("SN + GP", _diverged_note(runs[runs["variant"] == "sn_gp"])),
+                    ("SN alone", _diverged_note(runs[runs["variant"] == "sn_wasserstein"]))) if note)
+                + "; median W1 ratio of the runs that did not diverge: SN + GP "
+                f"{_median(runs.loc[(runs['variant'] == 'sn_gp') & ~runs['diverged'], 'w1_ratio'])}, SN alone "
+                f"{_median(runs.loc[(runs['variant'] == 'sn_wasserstein') & ~runs['diverged'], 'w1_ratio'])} "
+                "(1 = no better than at step 0)." if not gaps
                 else "Finding at this scale: SN with the Wasserstein loss alone learns about as often as SN + GP "
                      "where the latter learns."),
         ))
@@ -266,8 +291,10 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             tolerance=None,
             holds=holds,
             ours=True,
+            tested=bool(deltas),
             detail="" if holds else (
-                "Not testable here (scale): no variant learns." if not deltas
+                "Not testable here (scale): no variant learns in any cell with enough seeds"
+                + (f" ({_diverged_note(runs)})." if runs["diverged"].any() else ".") if not deltas
                 else "Finding at this scale, or design: the smooth activation does not widen the stable range of "
                      "most variants that learn (the cells' counts are in `measured`)."),
         ))
@@ -297,10 +324,13 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             tolerance=None,
             holds=bool(holds),
             ours=True,
+            tested=len(learned) >= min_seeds,
             detail="" if holds else (
-                f"Not testable here (scale): only {len(learned)} of their gradient-descent runs learned; over all "
-                f"{len(chosen)} of them, learned or not, the median late / early gradient-norm ratio is "
-                f"{chosen['grad_ratio'].median():.2f} and the median W1 ratio {chosen['w1_ratio'].median():.2f}."
+                f"Not testable here (scale): only {len(learned)} of their gradient-descent runs learned"
+                + (f" ({_diverged_note(chosen)})" if chosen["diverged"].any() else "")
+                + f"; over the {int((~chosen['diverged']).sum())} that did not diverge, learned or not, the median "
+                f"late / early gradient-norm ratio is {_median(chosen.loc[~chosen['diverged'], 'grad_ratio'])} and "
+                f"the median W1 ratio {_median(chosen.loc[~chosen['diverged'], 'w1_ratio'])}."
                 if len(learned) < min_seeds else
                 "Finding at this scale: the generators that learned kept moving."),
         ))
