@@ -29,6 +29,51 @@ class FamilySection:
     claims: list[dict] = field(default_factory=list)
     notebook: str = ""
     provenance: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)  # title, paper, cite, question, hero (report/families.yaml)
+
+    @property
+    def score(self) -> dict:
+        return scorecard(self.claims)
+
+    @property
+    def hero(self) -> dict | None:
+        """The figure the first screen shows for this family (its ``hero``, else its first figure)."""
+        chosen = [f for f in self.figures if f["name"] == self.meta.get("hero")]
+        return (chosen or self.figures or [None])[0]
+
+
+FAMILY_KEYS = ("title", "paper", "cite", "question", "hero")
+
+
+def read_family_metadata(path: Path, families: Sequence[str]) -> dict[str, dict]:
+    """Each family's title, paper (and its short ``cite``), question and hero figure from ``path``
+    (report/families.yaml); a family or key missing there is an error naming the file."""
+    import yaml
+
+    entries = yaml.safe_load(Path(path).read_text()) or {}
+    for family in families:
+        missing = [key for key in FAMILY_KEYS if not (entries.get(family) or {}).get(key)]
+        if missing:
+            raise ValueError(f"{path}: family {family!r} lacks {', '.join(missing)}")
+    return {family: entries[family] for family in families}
+
+
+def run_label(configfiles: Sequence[str]) -> str:
+    """Which of the project's configs ran, from the config files Snakemake read (the last one wins)."""
+    names = [Path(f).name for f in configfiles]
+    if "smoke.yaml" in names:
+        return "smoke config (tiny sizes, for the tests; numbers are not claims)"
+    if "paper.yaml" in names:
+        return "paper-scale config (config/paper.yaml)"
+    extra = [f for f in configfiles if Path(f).name != "config.yaml"]
+    return "default config (small scale, CPU)" + (f" with {', '.join(extra)}" if extra else "")
+
+
+def rounded(value) -> str:
+    """A measured value for the claims table: numbers to 3 significant digits, text as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:.3g}"
 
 
 def read_caption(path: Path, config: Mapping | None = None) -> str:
@@ -56,7 +101,7 @@ def caption_html(text: str) -> markupsafe.Markup:
 
 
 def family_section(family: str, figures: Sequence[str], results: Path, captions: Path, report_dir: Path,
-                   config_hash: str, config: Mapping | None = None) -> FamilySection:
+                   config_hash: str, config: Mapping | None = None, meta: Mapping | None = None) -> FamilySection:
     """Collect one family's declared ``figures`` (with their captions, rendered with ``config``: the family's
     settings as ``{"seed": ..., family: {...}}``), claims and provenance, with links relative to the report. A declared
     figure without its caption or its PNG is an error naming the file."""
@@ -67,6 +112,7 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
         claims=read_json(results / family / "claims.json"),
         notebook=os.path.relpath(results / family / "notebook.ipynb", report_dir),
         provenance=provenance,
+        meta=dict(meta or {}),
     )
     for figure in figures:
         caption_file = captions / f"{family}_{figure}.rst"
@@ -79,13 +125,25 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
             "png": os.path.relpath(png, report_dir),
             "svg": os.path.relpath(png.with_suffix(".svg"), report_dir),
             "caption": caption_html(read_caption(caption_file, config)),
+            "rerun": f"snakemake --forcerun {family}_notebook results/{family}/figures/{figure}.png",
         })
     return section
 
 
-def render_report(title: str, sections: list[FamilySection], template: Path) -> str:
+def render_report(title: str, sections: list[FamilySection], template: Path, run: Mapping | None = None) -> str:
+    """The report's HTML. ``run``: what ran (``label``, ``device``, ``seed``); the commit and time come from the
+    sections' provenance. Figures are numbered in report order."""
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["rounded"] = rounded
     every_claim = [claim for section in sections for claim in section.claims]
+    number = 0
+    for section in sections:
+        for figure in section.figures:
+            number += 1
+            figure["number"] = number
+    commits = sorted({str(s.provenance.get("git_commit", "")) for s in sections} - {""})
+    created = max((str(s.provenance.get("created", "")) for s in sections), default="")
+    run = {"label": "", "device": "", "seed": "", **(run or {}), "commits": commits, "created": created}
     return environment.from_string(template.read_text()).render(
-        title=title, sections=sections, score=scorecard(every_claim)
+        title=title, sections=sections, score=scorecard(every_claim), run=run
     )

@@ -9,6 +9,7 @@ rule report_assemble:
     input:
         unpack(get_report_inputs),
         template=repo_path("report/template.html.j2"),
+        families=repo_path("report/families.yaml"),
     output:
         "results/report/index.html",
     params:
@@ -19,6 +20,10 @@ rule report_assemble:
         config_hashes={family: family_config_hash(family) for family in enabled_families()},
         # What the captions quote ({{ snakemake.config.<family>.<key> }}): each family's settings, defaults filled in.
         family_configs={family: family_config(family) for family in enabled_families()},
+        # What ran, for the first screen: the config files read (default, smoke or paper), the device and the seed.
+        configfiles=[str(f) for f in workflow.configfiles],
+        device=RUN.device,
+        seed=RUN.seed,
     log:
         "logs/report/assemble.log",
     conda:

@@ -2,17 +2,19 @@
 
 from pathlib import Path
 
-from dltheory.report import family_section, render_report
+from dltheory.report import family_section, read_family_metadata, render_report, run_label
 from dltheory.runtime import start_job
 
 log = start_job(snakemake.log[0])
 output = Path(snakemake.output[0])
 p = snakemake.params
+metadata = read_family_metadata(Path(snakemake.input.families), p.families)
 sections = [
     family_section(family, p.figures[family], Path("results"), Path(p.captions), output.parent,
-                   p.config_hashes[family], p.family_configs[family])
+                   p.config_hashes[family], p.family_configs[family], metadata[family])
     for family in p.families
 ]
 output.parent.mkdir(parents=True, exist_ok=True)
-output.write_text(render_report(p.title, sections, Path(snakemake.input.template)))
+run = {"label": run_label(p.configfiles), "device": p.device, "seed": p.seed}
+output.write_text(render_report(p.title, sections, Path(snakemake.input.template), run))
 log.info("report with %d figures", sum(len(s.figures) for s in sections))

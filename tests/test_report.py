@@ -1,0 +1,54 @@
+"""The assembled report's first screen, family sections and figure numbering (dltheory.report), without a run."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dltheory.claims import Claim
+from dltheory.config import family_settings
+from dltheory.report import FamilySection, read_family_metadata, render_report, run_label
+
+ROOT = Path(__file__).resolve().parents[1]
+FAMILIES = ["nonsmooth", "region", "intrinsic", "gan", "causal", "batchnorm", "natgrad", "spectra", "isometry"]
+
+
+def test_every_family_has_a_card_whose_hero_is_one_of_its_figures():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    metadata = read_family_metadata(ROOT / "report/families.yaml", FAMILIES)
+    for family in FAMILIES:
+        assert metadata[family]["hero"] in family_settings(family, config[family]).figure_names(), family
+
+
+def test_a_family_without_its_card_is_named(tmp_path):
+    path = tmp_path / "families.yaml"
+    path.write_text("nonsmooth: {title: t, paper: p, cite: c, question: q}\n")
+    with pytest.raises(ValueError, match=f"{path}: family 'nonsmooth' lacks hero"):
+        read_family_metadata(path, ["nonsmooth"])
+    with pytest.raises(ValueError, match="family 'gan' lacks title, paper, cite, question, hero"):
+        read_family_metadata(path, ["gan"])
+
+
+def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
+    claims = [Claim("a.one", "src", "s", 0.123456, "e", 0.05, True).to_dict(),
+              Claim("a.two", "src", "s", 2.0, "e", None, False, detail="scale: more seeds").to_dict()]
+    figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": "c", "rerun": "snakemake x"}
+    provenance = {"config_hash": "h", "git_commit": "abc123", "created": "2026-12-06", "versions": {"numpy": "2"}}
+    sections = [FamilySection("a", figures=[dict(figure)], claims=claims, notebook="a/nb.ipynb", provenance=provenance,
+                              meta={"title": "Family A", "paper": "Author, 'Long title', Venue 2020",
+                                    "cite": "Author, Venue 2020", "question": "Does it?", "hero": "curve"}),
+                FamilySection("b", figures=[dict(figure, name="other")], claims=[], notebook="b/nb.ipynb",
+                              provenance=provenance,
+                              meta={"title": "Family B", "paper": "P", "cite": "C", "question": "Q?", "hero": "x"})]
+    html = render_report("T", sections, ROOT / "report/template.html.j2",
+                         {"label": run_label(["/repo/config/config.yaml", "config/smoke.yaml"]), "device": "cpu",
+                          "seed": 3})
+    assert "smoke config (tiny sizes" in html and "device cpu · seed 3 · commit abc123" in html
+    assert 'href="#a"' in html and "Author, Venue 2020" in html and "Does it?" in html
+    assert "1 of 2 claims held" in html and "0 of 0 claims held" in html
+    assert '<img src="a/curve.png" alt="a: curve">' in html  # the hero thumbnail; family B falls back to its first
+    assert "<strong>Figure 1.</strong>" in html and "<strong>Figure 2.</strong>" in html
+    assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
+    assert "<strong>diagnosis:</strong> scale: more seeds" in html
+    assert run_label(["config/config.yaml"]) == "default config (small scale, CPU)"
+    assert run_label(["config/config.yaml", "config/paper.yaml"]).startswith("paper-scale")
