@@ -135,6 +135,23 @@ MALFORMED = [
     ("unknown natural-gradient setting", _set(["natgrad", "damping"], 0.1), "natgrad"),
     ("unknown spectra setting", _set(["spectra", "classes"], 10), "spectra"),
     ("unknown isometry SGD setting", _set(["isometry", "sgd"], {"stepz": 4}), "isometry"),
+    # Issue 22: every number has a range in the schema, checked before any job.
+    ("negative GD steps", _set(["batchnorm", "gd", "steps"], -5), "batchnorm.gd.steps"),
+    ("spectra confidence above one", _set(["spectra", "claims"], {"confidence": 1.5}), "spectra.claims.confidence"),
+    ("zero DNN learning rate", _set(["nonsmooth", "dnn", "learning_rate"], 0), "nonsmooth.dnn.learning_rate"),
+    ("zero Meta-CGNN learning rate", _set(["causal", "meta_cgnn", "model", "learning_rate"], 0.0),
+     "causal.meta_cgnn.model.learning_rate"),
+    ("validation fraction 0.95", _set(["nonsmooth", "dnn", "validation_fraction"], 0.95),
+     "nonsmooth.dnn.validation_fraction"),
+    ("target n_terms above 30", _set(["nonsmooth", "targets", 1, "n_terms"], 31), "nonsmooth.targets[1].n_terms"),
+    ("sphere radius beyond the cube", _set(["intrinsic", "sphere", "radius"], 0.7), "intrinsic.sphere.radius"),
+    ("GAN late window above one", _set(["gan", "convergence", "window"], 1.5), "gan.convergence.window"),
+    ("concentration above one", _set(["isometry", "claims"], {"concentration_threshold": 1.2}),
+     "isometry.claims.concentration_threshold"),
+    ("negative growth-slope threshold", _set(["batchnorm", "claims"], {"growth_slope_min": -0.5}),
+     "batchnorm.claims.growth_slope_min"),
+    ("width slope steeper than theory", _set(["natgrad", "claims"], {"width_slope_max": -2.0}),
+     "natgrad.claims.width_slope_max"),
 ]
 
 
@@ -220,3 +237,47 @@ def test_python_m_dltheory_config_checks_a_configfile_before_the_run(tmp_path, c
     defaults = _config("config")
     assert settings["run"].seed == 11 and "region" not in settings and settings["nonsmooth"].replicates == 3
     assert settings["nonsmooth"].sizes == tuple(defaults["nonsmooth"]["sizes"])  # the rest from the defaults
+
+
+def _schema_nodes(node, path="", is_property=False):
+    """(path, node, whether it is a property) of every schema node below ``node``: properties, definitions, array
+    items and additionalProperties schemas."""
+    yield path, node, is_property
+    for name, child in node.get("properties", {}).items():
+        yield from _schema_nodes(child, f"{path}.{name}" if path else name, True)
+    for name, child in node.get("definitions", {}).items():
+        yield from _schema_nodes(child, f"#{name}")
+    for key, suffix in (("items", "[]"), ("additionalProperties", ".*")):
+        if isinstance(node.get(key), dict):
+            yield from _schema_nodes(node[key], path + suffix)
+
+
+# A number of no natural range: the Dirac-GAN's start (theta, psi) may be any point of the plane.
+UNBOUNDED = {"gan.dirac.start[]"}
+
+
+def test_every_schema_key_has_a_description_and_every_number_a_range():
+    """Issue 22: every key is described, and every number has a lower bound (below its upper bound, if any)."""
+    nodes = list(_schema_nodes(SCHEMA))
+    undescribed = [path for path, node, is_property in nodes
+                   if is_property and not (isinstance(node.get("description"), str) and node["description"].strip())]
+    assert undescribed == []
+    numeric = [(path, node) for path, node, _ in nodes
+               if {"integer", "number"} & set(node.get("type") if isinstance(node.get("type"), list)
+                                              else [node.get("type")])]
+    assert len(numeric) > 200 and {path for path, _ in numeric} >= UNBOUNDED
+    unbounded = [path for path, node in numeric if "minimum" not in node and "exclusiveMinimum" not in node]
+    assert sorted(unbounded) == sorted(UNBOUNDED)
+    for path, node in numeric:
+        low = node.get("minimum", node.get("exclusiveMinimum"))
+        high = node.get("maximum", node.get("exclusiveMaximum"))
+        assert low is None or high is None or low < high, path
+
+
+@pytest.mark.parametrize("path", [["nonsmooth", "targets", 1, "jump"], ["nonsmooth", "targets", 1, "amplitude"],
+                                  ["region", "jump"]])
+def test_the_schema_allows_what_the_target_checks_allow(path):
+    """A zero jump or amplitude is a valid target (dltheory.nonsmooth.targets checks >= 0): the schema agrees."""
+    config = copy.deepcopy(_config())
+    _set(path, 0.0)(config)
+    validate_config(config, SCHEMA)
