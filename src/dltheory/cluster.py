@@ -13,8 +13,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# A smoke-sized job in one process (Python, torch, pandas, a small data set): 0.4-0.8 GB resident measured, at most
-# 1.4 GB on the default config (batchnorm's hidden batch norm); and the shortest runtime worth asking of a queue.
+# A small job in one process (Python, torch, pandas, its data): the smoke config's 45 benchmarked jobs peaked at
+# 0.49 GB resident and 22 s (make test-slurm, loaded machine), the default config's at 1.4 GB (batchnorm's hidden
+# batch norm) and 2 minutes; and the shortest runtime worth asking of a queue.
 MEM_FLOOR_MB = 2000
 RUNTIME_FLOOR_MIN = 15
 # The paper requests assume config/paper.yaml's threads_per_job; fewer threads ask proportionally more time.
