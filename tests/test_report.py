@@ -32,7 +32,8 @@ def test_a_family_without_its_card_is_named(tmp_path):
 def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     claims = [Claim("a.one", "src", "s", 0.123456, "e", 0.05, True).to_dict(),
               Claim("a.two", "src", "s", 2.0, "e", None, False, detail="scale: more seeds").to_dict()]
-    figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": "c", "rerun": "snakemake x"}
+    figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": "c", "rerun": "snakemake x",
+              "sidecar": "a/curve.json"}
     provenance = {"config_hash": "h", "git_commit": "abc123", "created": "2026-12-06", "versions": {"numpy": "2"}}
     sections = [FamilySection("a", figures=[dict(figure)], claims=claims, notebook="a/nb.ipynb", provenance=provenance,
                               meta={"title": "Family A", "paper": "Author, 'Long title', Venue 2020",
@@ -50,5 +51,23 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     assert "<strong>Figure 1.</strong>" in html and "<strong>Figure 2.</strong>" in html
     assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
     assert "<strong>diagnosis:</strong> scale: more seeds" in html
+    assert "<code>snakemake x</code>" in html and '<a href="a/curve.json">provenance (JSON)</a>' in html
     assert run_label(["config/config.yaml"]) == "default config (small scale, CPU)"
     assert run_label(["config/config.yaml", "config/paper.yaml"]).startswith("paper-scale")
+
+
+def test_a_figure_sidecar_hashes_its_inputs_and_sums_its_jobs(tmp_path):
+    from dltheory.provenance import figure_sidecar, file_sha256
+
+    table = tmp_path / "table.parquet"
+    table.write_bytes(b"abc")
+    benchmarks = tmp_path / "benchmarks" / "fam"
+    (benchmarks / "part").mkdir(parents=True)
+    for name, seconds in (("a.tsv", "1.5"), ("part/b.tsv", "2.25")):
+        (benchmarks / name).write_text(f"s\th:m:s\n{seconds}\t0:00:01\n")
+    sidecar = figure_sidecar(tmp_path / "f.png", {"table": table}, {"seed": 0, "fam": {"k": 1}}, "nb.ipynb",
+                             benchmarks=benchmarks, seed=0, device="cpu")
+    assert sidecar["inputs"]["table"]["sha256"] == file_sha256(table)
+    assert file_sha256(table) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")
+    assert sidecar["jobs"] == {"count": 2, "wall_seconds": 3.8} and sidecar["device"] == "cpu"
+    assert len(sidecar["config_hash"]) == 12 and sidecar["drawn_by"] == "nb.ipynb"

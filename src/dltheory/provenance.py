@@ -54,3 +54,37 @@ def provenance_record(config: dict) -> dict:
         "versions": package_versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def figure_sidecar(figure: str | Path, inputs: dict[str, str | Path], config: dict, drawn_by: str,
+                   benchmarks: str | Path | None = None, **run) -> dict:
+    """What made one figure, for the JSON beside its PNG: each input with its SHA-256, the config it was drawn with
+    (and its hash), the notebook that drew it, the commit and package versions, ``run`` (seed, device) and the
+    summed wall time of the family's jobs (Snakemake's benchmark files under ``benchmarks``, when given)."""
+    seconds, jobs = 0.0, 0
+    for table in sorted(Path(benchmarks).rglob("*.tsv")) if benchmarks and Path(benchmarks).is_dir() else []:
+        rows = table.read_text().splitlines()
+        if len(rows) > 1:
+            seconds += float(rows[-1].split("\t")[0])
+            jobs += 1
+    return {
+        "figure": str(figure),
+        "drawn_by": drawn_by,
+        "inputs": {name: {"path": str(path), "sha256": file_sha256(path)} for name, path in sorted(inputs.items())},
+        "config": config,
+        "config_hash": config_hash(config),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "jobs": {"count": jobs, "wall_seconds": round(seconds, 1)},
+        **run,
+    }

@@ -126,6 +126,9 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
             "svg": os.path.relpath(png.with_suffix(".svg"), report_dir),
             "caption": caption_html(read_caption(caption_file, config)),
             "rerun": f"snakemake --forcerun {family}_notebook results/{family}/figures/{figure}.png",
+            # The provenance sidecar beside the PNG (inputs with hashes, config, commit, jobs' wall time).
+            "sidecar": os.path.relpath(png.with_suffix(".json"), report_dir) if png.with_suffix(".json").exists()
+            else "",
         })
     return section
 

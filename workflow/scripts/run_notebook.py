@@ -1,9 +1,14 @@
-"""Execute a family's analysis notebook with papermill (kernel python3); the executed copy is an output."""
+"""Execute a family's analysis notebook with papermill (kernel python3); the executed copy is an output. Beside each
+figure's PNG goes a provenance sidecar, <name>.json: its inputs with their hashes, config, commit, versions, seed and
+the wall time of the family's jobs (dltheory.provenance.figure_sidecar)."""
 
+import json
 from pathlib import Path
 
 import papermill
 
+from dltheory.io import write_json
+from dltheory.provenance import figure_sidecar
 from dltheory.runtime import start_job
 
 log = start_job(snakemake.log[0])
@@ -25,3 +30,13 @@ papermill.execute_notebook(
     progress_bar=False,
     log_output=True,
 )
+
+figures = [Path(path) for path in snakemake.output if str(path).endswith(".png")]
+family = Path(parameters["figures_dir"]).parent.name
+named_inputs = {name: path for name, path in snakemake.input.items()}
+config = {"seed": snakemake.params.parameters.get("seed"), family: json.loads(parameters.get("section_json", "{}"))}
+for png in figures:
+    write_json(png.with_suffix(".json"), figure_sidecar(
+        png, named_inputs, config, drawn_by=f"{snakemake.input.notebook} (executed: {snakemake.output.notebook})",
+        benchmarks=Path("results/benchmarks") / family, seed=config["seed"], device=snakemake.config.get("device", "")))
+log.info("%d figures with provenance sidecars", len(figures))
