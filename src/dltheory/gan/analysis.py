@@ -134,7 +134,9 @@ def measured_conditions(metrics: pd.DataFrame) -> pd.DataFrame:
     rows = metrics[metrics["metric"].isin(CONDITION_METRICS)]
     if rows.empty:
         return pd.DataFrame(columns=[*CELL_KEYS, *CONDITION_METRICS, "seeds"])
-    table = rows.pivot_table(index=[*CELL_KEYS, "seed"], columns="metric", values="value").reset_index()
+    # Not pivot_table: it drops a metric that is NaN for every seed (every run diverged), which is a result here.
+    table = (rows.groupby([*CELL_KEYS, "seed", "metric"])["value"].median().unstack("metric")
+             .reindex(columns=list(CONDITION_METRICS)).reset_index())
     summary = table.groupby(CELL_KEYS)[list(CONDITION_METRICS)].median()
     summary["seeds"] = table.groupby(CELL_KEYS).size()
     return summary.reset_index()

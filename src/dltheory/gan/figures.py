@@ -65,6 +65,20 @@ def _panels(frame: pd.DataFrame) -> list[tuple[str, str]]:
 OPTIMIZER_LABEL = {"sgd": "gradient descent", "adam": "Adam"}
 
 
+def _positive(values) -> bool:
+    values = np.asarray(values, float)
+    return bool(np.any(np.isfinite(values) & (values > 0)))
+
+
+def _log_y_where_positive(axes) -> None:
+    """A log y axis for a row of axes sharing y, where some drawn line has a finite positive value; otherwise (every
+    run diverged, or nothing positive) the row stays linear, so that no log locator meets an empty range."""
+    lines = [line for ax in axes for line in ax.get_lines() if line.get_label() != "_threshold"]
+    if any(_positive(line.get_ydata()) for line in lines):
+        for ax in axes:
+            ax.set_yscale("log")
+
+
 def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
     """One heatmap per (dataset; optimizer, activation): rows variants, columns the generator's learning rates,
     colour = fraction of seeds converged (learned and stationary). Each cell reads "converged/learned of seeds";
@@ -93,6 +107,9 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
                     value, n = converged.iat[i, j], seeds.iat[i, j]
                     if np.isnan(value):
                         continue
+                    if diverged.iat[i, j] == 1:  # drawn as such: hatched, whatever its colour
+                        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///",
+                                                   edgecolor="0.85", lw=0))
                     text = "×" if diverged.iat[i, j] == 1 else (
                         f"{round(value * n):d}/{round(learned.iat[i, j] * n):d} of {int(n)}")
                     ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
@@ -124,8 +141,13 @@ def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: flo
             ax.add_patch(plt.Circle(centre, 3 * std, fill=False, color="tab:red", lw=0.6))
         row = runs[runs["seed"] == seed].iloc[0]
         good = row["high_quality"] >= min_high_quality
-        ax.set_title(f"seed {seed}: HQ {row['high_quality']:.2f}, cover {row['coverage']:.2f}", fontsize=8,
-                     color="black" if good else "tab:red")
+        if row["diverged"]:
+            ax.set_title(f"seed {seed}: diverged", fontsize=8, color="tab:red")
+            if not len(points):
+                ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", va="center", fontsize=8)
+        else:
+            ax.set_title(f"seed {seed}: HQ {row['high_quality']:.2f}, cover {row['coverage']:.2f}", fontsize=8,
+                         color="black" if good else "tab:red")
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xticks=[], yticks=[])
         ax.set_aspect("equal")
     figure.suptitle(f"Sanity baseline (WGAN-GP, Gulrajani et al. 2017 recipe) on the {dataset}: final samples; "
@@ -162,15 +184,19 @@ def plot_trajectories(metrics: pd.DataFrame, dataset: str, optimizer: str, learn
             if len(grad) and len(early):
                 relative = (grad / early.median()).median(axis=1).dropna()
                 axes[1, col].plot(relative.index, relative.to_numpy(), lw=1.1, color=colours(k % 10))
-        axes[0, col].axhline(w1_ratio, color="k", ls=":", lw=0.9)
-        axes[1, col].axhline(stationarity_ratio, color="k", ls=":", lw=0.9)
+        axes[0, col].axhline(w1_ratio, color="k", ls=":", lw=0.9, label="_threshold")
+        axes[1, col].axhline(stationarity_ratio, color="k", ls=":", lw=0.9, label="_threshold")
+        for ax in axes[:, col]:  # a panel with no finite point: every seed of every variant diverged
+            if not any(_positive(line.get_ydata()) for line in ax.get_lines() if line.get_label() != "_threshold"):
+                ax.text(0.5, 0.5, "diverged: no finite value", transform=ax.transAxes, ha="center", va="center",
+                        fontsize=8)
         axes[0, col].set_title(f"{dataset}, {activation}, {OPTIMIZER_LABEL.get(optimizer, optimizer)} lr "
                                f"{learning_rate:g}", fontsize=9)
         axes[1, col].set_xlabel("step")
     axes[0, 0].set_ylabel("W1 / W1 at step 0 (median of seeds)")
     axes[1, 0].set_ylabel("gradient norm / early median")
-    for ax in axes.ravel():
-        ax.set_yscale("log")
+    for row in axes:
+        _log_y_where_positive(row)
     axes[0, 0].text(0.02, 0.03, f"dotted: thresholds ({w1_ratio:g}; {stationarity_ratio:g})",
                     transform=axes[0, 0].transAxes, fontsize=7)
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -226,7 +252,7 @@ def plot_descent_lemma(lemma: pd.DataFrame):
     figure, ax = plt.subplots(figsize=(7.6, 5.0))
     colours = plt.get_cmap("tab10")
     markers = {"relu": "o", "elu": "s", "softplus": "D"}
-    shown = lemma[np.isfinite(lemma["predicted"])]
+    shown = lemma[np.isfinite(lemma["predicted"]) & (lemma["predicted"] > 0)]
     for k, (variant, rows) in enumerate(shown.groupby("variant", sort=False)):
         for row in rows.itertuples():
             marker = markers.get(row.activation, "o")
@@ -240,8 +266,12 @@ def plot_descent_lemma(lemma: pd.DataFrame):
         low = min(shown["predicted"].min(), 1e-3)
         high = max(shown["predicted"].max(), 1.0)
         ax.plot([low, high], [low, high], "k:", lw=0.9, label="largest rate = 2 / smoothness")
-    ax.set(xscale="log", yscale="log", xlabel="2 / measured smoothness of the generator loss in θ",
-           ylabel="largest gradient-descent rate")
+    if len(shown) and _positive(shown["predicted"]):
+        ax.set(xscale="log", yscale="log")
+    else:  # no smoothness measured (every run diverged): nothing to place, and the panel says so
+        ax.text(0.5, 0.5, "no finite smoothness measured (runs diverged)", transform=ax.transAxes, ha="center",
+                va="center")
+    ax.set(xlabel="2 / measured smoothness of the generator loss in θ", ylabel="largest gradient-descent rate")
     ax.set_title("Descent lemma, gradient descent: open = largest rate where no seed diverged; filled = largest "
                  "rate where >= half the seeds converged", fontsize=8.5)
     handles, labels = ax.get_legend_handles_labels()
