@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-slurm smoke paper lint compare clean-results
+.PHONY: run test test-slurm smoke paper lint compare check-report clean-results
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test-slurm: $(VENV)/.installed
 # two results directories (e.g. make compare A=../other-checkout/results B=results).
 compare: $(VENV)/.installed
 	$(BIN)/python -m dltheory.compare $(A) $(B)
+
+# The report as a reader opens it (needs Debian's chromium): no sideways scrolling at 1280 px, every link and image.
+check-report: $(VENV)/.installed
+	$(BIN)/python workflow/scripts/check_report.py results/report/index.html --screenshot results/report/first_screen.png
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests workflow/scripts benchmarks

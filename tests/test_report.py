@@ -1,5 +1,6 @@
 """The assembled report's first screen, family sections and figure numbering (dltheory.report), without a run."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,39 @@ def test_a_figure_sidecar_hashes_its_inputs_and_sums_its_jobs(tmp_path):
     assert file_sha256(table) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")
     assert sidecar["jobs"] == {"count": 2, "wall_seconds": 3.8} and sidecar["device"] == "cpu"
     assert len(sidecar["config_hash"]) == 12 and sidecar["drawn_by"] == "nb.ipynb"
+
+
+@pytest.mark.skipif(not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")),
+                    reason="no headless Chromium on PATH (Debian: apt install chromium); "
+                           "workflow/scripts/check_report.py is the same check by hand")
+def test_the_browser_check_finds_sideways_scrolling_and_missing_images(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_report", ROOT / "workflow/scripts/check_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "ok.png").write_bytes(_png())
+    good = tmp_path / "good.html"
+    good.write_text('<html><body><p>fits</p><img src="ok.png"></body></html>')
+    assert module.check(good, 1280) == []
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><div style="width: 2000px">wide</div><img src="missing.png"></body></html>')
+    problems = module.check(bad, 1280)
+    assert "broken link: missing.png" in problems and "image did not load: missing.png" in problems
+    assert any(p.startswith("scrolls sideways at 1280 px: content 20") for p in problems)
+
+
+def _png() -> bytes:
+    """A 1 x 1 PNG, drawn by matplotlib."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure = plt.figure(figsize=(0.1, 0.1))
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
