@@ -121,7 +121,7 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
                 ax.set_xlabel("generator learning rate", fontsize=8)
     figure.colorbar(image, ax=axes, shrink=0.7, label="fraction of seeds converged")
     figure.suptitle("Stability maps (our design). Cell: converged / learned of seeds; colour: converged fraction; "
-                    "× = every seed diverged", fontsize=9.5)
+                    "hatched, × = every seed diverged", fontsize=9.5)
     return figure
 
 
@@ -188,7 +188,7 @@ def plot_trajectories(metrics: pd.DataFrame, dataset: str, optimizer: str, learn
         axes[1, col].axhline(stationarity_ratio, color="k", ls=":", lw=0.9, label="_threshold")
         for ax in axes[:, col]:  # a panel with no finite point: every seed of every variant diverged
             if not any(_positive(line.get_ydata()) for line in ax.get_lines() if line.get_label() != "_threshold"):
-                ax.text(0.5, 0.5, "diverged: no finite value", transform=ax.transAxes, ha="center", va="center",
+                ax.text(0.5, 0.65, "diverged: no finite value", transform=ax.transAxes, ha="center", va="center",
                         fontsize=8)
         axes[0, col].set_title(f"{dataset}, {activation}, {OPTIMIZER_LABEL.get(optimizer, optimizer)} lr "
                                f"{learning_rate:g}", fontsize=9)
@@ -200,7 +200,8 @@ def plot_trajectories(metrics: pd.DataFrame, dataset: str, optimizer: str, learn
     axes[0, 0].text(0.02, 0.03, f"dotted: thresholds ({w1_ratio:g}; {stationarity_ratio:g})",
                     transform=axes[0, 0].transAxes, fontsize=7)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, fontsize=7.5, loc="center left", bbox_to_anchor=(0.995, 0.5))
+    if handles:
+        figure.legend(handles, labels, fontsize=7.5, loc="center left", bbox_to_anchor=(0.995, 0.5))
     figure.tight_layout()
     return figure
 
