@@ -89,6 +89,59 @@ def test_nonsmooth_claims_on_diverged_runs_alone_are_not_tested():
     assert "every run diverged" in _texts(plot_error_curves(every, ["t"]))
 
 
+# --- region (the (alpha, beta) map of the nonsmooth family) -----------------------------------------------------
+
+
+def _region_table(lost_dnn_runs=None):
+    """Two D = 5 cells, one inside J's region (alpha 3.5, beta 2.5: the DNN steeper) and one on the same-rate side
+    (alpha 5, beta 1: equal slopes), with the constant predictor's error 1; ``lost_dnn_runs``: a boolean mask over
+    the DNN rows that diverged (error NaN), or None."""
+    from dltheory.nonsmooth.experiment import RUN_COLUMNS
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for target, alpha, beta, slopes in (("inside", 3.5, 2.5, {"dnn": -0.6, "fourier": -0.3}),
+                                        ("same", 5.0, 1.0, {"dnn": -0.4, "fourier": -0.4})):
+        for method, slope in {**slopes, "constant": 0.0}.items():
+            for replicate in range(4):
+                for n in NONSMOOTH_SIZES:
+                    value = 1.0 if method == "constant" else float(
+                        0.3 * (n / 256) ** slope * np.exp(0.03 * rng.standard_normal()))
+                    rows.append({"family": "region", "target": target, "dim": 5, "alpha": alpha, "beta": beta,
+                                 "pieces": 2, "method": method, "n": n, "replicate": replicate, "seed": 0,
+                                 "metric": "mse", "value": value, "hyperparameters": "{}", "diverged": False,
+                                 "diverged_step": -1})
+    table = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    if lost_dnn_runs is not None:
+        lost = (table.method == "dnn").to_numpy() & lost_dnn_runs(table)
+        table.loc[lost, ["value", "diverged", "diverged_step"]] = [np.nan, True, 3]
+    return table
+
+
+def test_region_counts_diverged_runs_and_a_map_of_diverged_cells_is_not_tested():
+    from dltheory.nonsmooth.region import plot_region_map, region_cells, region_claims
+
+    one = _region_table(lambda t: ((t.target == "inside") & (t.replicate == 0) & (t.n == 512)).to_numpy())
+    cells = region_cells(one, 0.95).set_index("target")
+    assert cells.loc["inside", "testable"] and cells.loc["inside", "replicates"] == 3
+    assert cells.loc["inside", "diverged_runs"] == 1 and cells.loc["same", "diverged_runs"] == 0
+    claims = [c.to_dict() for c in region_claims(cells.reset_index(), 0.8)]
+    assert all(c["tested"] and c["holds"] for c in claims), claims
+    assert "1 unlearned run(s) in 1 cell(s) left out by the did-it-learn guard (1 of them diverged" in claims[0][
+        "detail"]
+
+    every = _region_table(lambda t: np.ones(len(t), bool))
+    cells = region_cells(every, 0.95)
+    assert not cells.testable.any() and list(cells.diverged_runs) == [16, 16]
+    claims = [c.to_dict() for c in region_claims(cells, 0.8)]
+    for claim in claims:
+        assert not claim["tested"] and not claim["holds"] and "nan" not in claim["measured"], claim
+        assert "32 of them diverged" in claim["detail"]
+    figure = plot_region_map(cells)
+    figure.savefig(__import__("io").BytesIO(), format="png")
+    assert "16 run(s) diverged" in _texts(figure)
+
+
 # --- GAN ----------------------------------------------------------------------------------------------------
 
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]

@@ -195,7 +195,8 @@ def _cell_record(table: pd.DataFrame, target: str, confidence: float) -> dict:
         "linear_theory_slope": -linear_rate_exponent(dim, alpha, beta, pieces),
         "linear_method": None, "dnn_slope": np.nan, "linear_slope": np.nan,
         "difference": np.nan, "low": np.nan, "high": np.nan, "replicates": 0, "replicates_run": 0,
-        "unlearned_runs": 0, "testable": False, "dnn_wins": False, "agrees": False, "verdict": "not testable",
+        "unlearned_runs": 0, "diverged_runs": 0, "testable": False, "dnn_wins": False, "agrees": False,
+        "verdict": "not testable",
     }
     by_method = {method: group for method, group in rows.groupby("method")}
     linear = [m for m in LINEAR_ESTIMATORS if m in by_method]
@@ -212,7 +213,8 @@ def _cell_record(table: pd.DataFrame, target: str, confidence: float) -> dict:
         flags[method] = learned(errors[method], variance)
     usable = learned_replicates(*flags.values())
     record.update(replicates_run=int(len(usable)), replicates=int(usable.sum()),
-                  unlearned_runs=int(sum((~flag).sum() for flag in flags.values())))
+                  unlearned_runs=int(sum((~flag).sum() for flag in flags.values())),
+                  diverged_runs=int(sum((~np.isfinite(e)).sum() for e in errors.values())))
     if usable.sum() < 2:  # a t-interval needs two paired replicates
         return record
     linear_slopes = {m: replicate_slopes(errors[m][usable], sizes) for m in linear}
@@ -232,7 +234,8 @@ def region_cells(table: pd.DataFrame, confidence: float) -> pd.DataFrame:
     ``difference`` = slope(dnn) - slope(best linear) with its Student-t interval [low, high] over the
     ``replicates`` paired replicates in which the DNN and every linear estimator learned at every n
     (``references.learned``: error below half of Var f; ``replicates_run`` were run, ``unlearned_runs`` counts the
-    runs that failed the guard). The verdict is one-sided, as the theory is: inside J's region (pp. 3-4) the DNN
+    runs that failed the guard, ``diverged_runs`` those among them whose error is NaN: a DNN that diverged before any
+    good checkpoint). The verdict is one-sided, as the theory is: inside J's region (pp. 3-4) the DNN
     should be significantly steeper (``dnn_wins``: high < 0); on the "same rate" side it should not be.
     ``agrees`` when the verdict matches; a cell with fewer than two usable replicates is not testable and neither
     wins nor agrees. ``predicted_difference`` and the theory slopes come from :mod:`dltheory.nonsmooth.theory`.
@@ -255,8 +258,9 @@ def half_width(cell) -> float:
 def _cell_name(cell) -> str:
     side = "inside" if cell.inside_theory else "same rate"
     if not cell.testable:
-        return f"({cell.alpha:g}, {cell.beta:g}) {side}: not testable ({cell.replicates} of {cell.replicates_run} " \
-               "replicates learned)"
+        diverged = getattr(cell, "diverged_runs", 0)
+        return (f"({cell.alpha:g}, {cell.beta:g}) {side}: not testable ({cell.replicates} of {cell.replicates_run} "
+                "replicates learned" + (f"; {diverged} run(s) diverged" if diverged else "") + ")")
     return (f"({cell.alpha:g}, {cell.beta:g}) {side}: {cell.difference:+.3f} [{cell.low:+.3f}, {cell.high:+.3f}] "
             f"(R={cell.replicates}) vs predicted {cell.predicted_difference:+.3f}")
 
@@ -346,13 +350,15 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
     disagreeing = testable[~testable.agrees]
     untestable = cells[~cells.testable]
     unlearned = cells[cells.unlearned_runs > 0]
+    diverged = int(cells.diverged_runs.sum()) if "diverged_runs" in cells else 0
     guard = (f"{int(cells.unlearned_runs.sum())} unlearned run(s) in {len(unlearned)} cell(s) left out by the "
-             f"did-it-learn guard; {len(untestable)} cell(s) not testable"
+             f"did-it-learn guard" + (f" ({diverged} of them diverged: error NaN)" if diverged else "")
+             + f"; {len(untestable)} cell(s) not testable"
              + (" (" + "; ".join(map(_cell_name, untestable.itertuples())) + ")" if len(untestable) else ""))
     resolution = resolution_statement(cells)
 
     if len(same_rate) == 0:
-        inside_detail = "design: no testable 'same rate' cell, nothing to check"
+        inside_detail = "not tested (design, or every run diverged): no testable 'same rate' cell, nothing to check"
     elif len(winners) == 0:
         inside_detail = "scale: the DNN is significantly steeper in no cell at all; " + resolution
     elif len(wrong_wins):
@@ -379,6 +385,7 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
             holds=bool(len(same_rate) > 0 and len(wrong_wins) == 0 and len(winners) > 0),
             ours=True,
             detail=_with_pilots(f"{inside_detail}; {guard}", pilots),
+            tested=bool(len(same_rate) > 0),
         ),
         Claim(
             id="region.agreement_with_theory",
@@ -391,7 +398,9 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
             tolerance=None,
             holds=bool(np.isfinite(fraction) and fraction >= target_fraction),
             ours=True,
-            detail=_with_pilots(f"{agreement_detail}; {guard}", pilots),
+            detail=_with_pilots(("" if len(testable) else "not tested: no testable cell; ")
+                                + f"{agreement_detail}; {guard}", pilots),
+            tested=bool(len(testable)),
         ),
     ]
 
@@ -444,8 +453,10 @@ def plot_region_map(cells: pd.DataFrame, confidence: float = 0.95):
                                      fill=False, edgecolor="darkorange", lw=2, ls=":", zorder=6))
         if not cell.testable:
             axis.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="0.85", hatch="xx", edgecolor="0.6"))
+            lost = getattr(cell, "diverged_runs", 0)
             axis.text(*centre, f"not testable\n{cell.replicates} of {cell.replicates_run} replicates learned\n"
-                      f"theory {cell.predicted_difference:+.2f}", ha="center", va="center", fontsize=7, zorder=6)
+                      + (f"{lost} run(s) diverged\n" if lost else "") + f"theory {cell.predicted_difference:+.2f}",
+                      ha="center", va="center", fontsize=7, zorder=6)
             continue
         dark = abs(norm(cell.difference) - 0.5) > 0.3
         label = (f"{cell.difference:+.2f} [{cell.low:+.2f}, {cell.high:+.2f}]\nR={cell.replicates}"
