@@ -142,6 +142,71 @@ def test_region_counts_diverged_runs_and_a_map_of_diverged_cells_is_not_tested()
     assert "16 run(s) diverged" in _texts(figure)
 
 
+# --- intrinsic ----------------------------------------------------------------------------------------------
+
+
+def _intrinsic_table(lost=lambda row: False):
+    """The intrinsic family's run table: Sim 6.1 on d = 2 and 8 spheres in D = 16 (DNN slopes -0.5 and -0.2,
+    ridge 0.4, Var f 1) and Sim 6.2 at (D, d) = (16, 2) (the DNN at 0.01 of both baselines' 0.3), three replicates;
+    a DNN run where ``lost(row)`` diverged before any good checkpoint: error NaN, not learned, flagged."""
+    from dltheory.intrinsic.experiment import RUN_COLUMNS
+
+    rng = np.random.default_rng(2)
+    rows = []
+    plan = [("sphere", "sphere_D16_d2", 2, {"dnn": (0.2, -0.5), "constant": (1.0, 0), "ridge": (0.4, 0)}),
+            ("sphere", "sphere_D16_d8", 8, {"dnn": (0.3, -0.2), "constant": (1.0, 0), "ridge": (0.4, 0)}),
+            ("balls", "balls_D16_d2", 2, {"dnn": (0.01, 0), "knn": (0.3, 0), "nadaraya_watson": (0.3, 0),
+                                          "constant": (1.0, 0), "ridge": (0.4, 0)})]
+    for simulation, setting, d, methods in plan:
+        for method, (level, slope) in methods.items():
+            for replicate in range(3):
+                for n in NONSMOOTH_SIZES:
+                    row = {"family": "intrinsic", "simulation": simulation, "setting": setting, "ambient_dim": 16,
+                           "intrinsic_dim": d, "beta": 2.0, "method": method, "n": n, "replicate": replicate,
+                           "seed": 0, "metric": "mse", "hyperparameters": "{}", "diverged": False,
+                           "diverged_step": -1}
+                    value = level * (n / 256) ** slope * (1 if method == "constant" else
+                                                          np.exp(0.02 * rng.standard_normal()))
+                    if method == "dnn" and lost(row):
+                        row.update(diverged=True, diverged_step=3)
+                        value = np.nan
+                    rows.append({**row, "value": value, "learned": bool(np.isfinite(value) and value < 0.5)})
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def _intrinsic_analysis(table):
+    from dltheory.intrinsic.analysis import ball_claims, ball_gaps, sphere_claims, sphere_slopes
+    from dltheory.intrinsic.figures import plot_ball_curves, plot_sphere_curves
+
+    slopes = sphere_slopes(table, 0.95)
+    claims = sphere_claims(table, slopes, 16, [2], 0.95, 2) + ball_claims(ball_gaps(table), 2)
+    figures = [plot_sphere_curves(table, slopes, 16), plot_ball_curves(table)]
+    for figure in figures:
+        figure.savefig(__import__("io").BytesIO(), format="png")
+    return {c.id: c.to_dict() for c in claims}, " ".join(map(_texts, figures))
+
+
+def test_intrinsic_leaves_diverged_replicates_out_and_counts_them():
+    claims, _ = _intrinsic_analysis(_intrinsic_table(lambda row: row["replicate"] == 0 and row["n"] == 512))
+    assert set(claims) == {"intrinsic.sphere.error_lower_with_fewer_d", "intrinsic.sphere.rates_faster_with_small_d",
+                           "intrinsic.sphere.dnn_beats_references_at_small_d",
+                           "intrinsic.balls.balls_D16_d2.dnns_beat_baselines"}
+    for claim in claims.values():
+        assert claim["tested"] and claim["holds"], claim
+    assert "2 of 24 DNN runs diverged, left out" in claims["intrinsic.sphere.error_lower_with_fewer_d"]["detail"]
+    assert "over 2 replicates" in claims["intrinsic.sphere.rates_faster_with_small_d"]["measured"]
+    assert "1 of 12 DNN runs diverged" in claims["intrinsic.balls.balls_D16_d2.dnns_beat_baselines"]["detail"]
+
+
+def test_intrinsic_claims_on_diverged_runs_alone_are_not_tested():
+    claims, texts = _intrinsic_analysis(_intrinsic_table(lambda row: True))
+    for claim in claims.values():
+        assert not claim["tested"] and not claim["holds"] and "nan" not in claim["measured"], claim
+    assert "24 of 24 DNN runs diverged" in claims["intrinsic.sphere.error_lower_with_fewer_d"]["detail"]
+    assert "12 of 12 DNN runs diverged" in claims["intrinsic.balls.balls_D16_d2.dnns_beat_baselines"]["detail"]
+    assert "every run diverged (not drawn)" in texts
+
+
 # --- GAN ----------------------------------------------------------------------------------------------------
 
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]

@@ -4,7 +4,8 @@ Nakada & Imaizumi, JMLR 21(174), 2020 ("N"): Sim 6.1 (a d-sphere in [0, 1]^128, 
 (a union of an l^{1/2} ball and an l^2 ball, p. 13, Fig. 5). The run table is long: one row per (setting,
 method, n, replicate, metric); ``mse`` is the squared L^2(mu) error against the noise-free target on fresh
 points of the support, and may be NaN for a diverged DNN. Such a value never raises here: it makes the rows
-it touches incomplete (NaN slope, NaN gap), and the claims that need them fail and say why.
+it touches incomplete (NaN slope, NaN gap): the replicate is left out, and a claim left with too few replicates
+is recorded as not tested (``tested`` False) with the count of diverged runs, never as failed on NaN.
 
 Did it learn: every run row carries ``learned`` (error below half the constant predictor's, Var f;
 ``dltheory.references``), and the methods ``constant`` and ``ridge`` are the references. A claim rests only on the
@@ -105,6 +106,9 @@ def t_interval(values, confidence: float) -> dict:
 
 
 def _interval_text(interval: dict, digits: int = 3) -> str:
+    if not (np.isfinite(interval["low"]) and np.isfinite(interval["high"])):
+        estimate = (f"{interval['difference']:+.{digits}f}, " if np.isfinite(interval["difference"]) else "")
+        return f"{estimate}no interval over {interval['replicates']} replicates"
     return (f"{interval['difference']:+.{digits}f} [{interval['low']:+.{digits}f}, {interval['high']:+.{digits}f}], "
             f"t-interval over {interval['replicates']} replicates")
 
@@ -195,8 +199,14 @@ def _dims(ds) -> str:
 
 
 def _learned_note(slopes: pd.DataFrame) -> str:
+    diverged = int(slopes.diverged.sum()) if len(slopes) else 0
     return "learned DNN runs: " + "; ".join(
-        f"D={int(r.ambient_dim)} d={int(r.intrinsic_dim)}: {r.learned_runs}/{r.runs}" for r in slopes.itertuples())
+        f"D={int(r.ambient_dim)} d={int(r.intrinsic_dim)}: {r.learned_runs}/{r.runs}" for r in slopes.itertuples()) + (
+        f"; {diverged} of {int(slopes.runs.sum())} DNN runs diverged, left out" if diverged else "")
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.3g}" if np.isfinite(value) else "– (no learned replicate)"
 
 
 def _sphere_errors(table: pd.DataFrame, setting: str, method: str = "dnn"):
@@ -261,14 +271,15 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         source=SOURCE_SPHERE,
         statement="(i) The error is lower with a fewer d: on a d-sphere in [0,1]^D the DNN's error grows with d.",
         measured=(f"relative error (error / Var f) at n = {int(main.largest_n.max()) if len(main) else 0}: "
-                  + ", ".join(f"d={int(r.intrinsic_dim)}: {r.relative_error:.3g}" for r in main.itertuples())),
+                  + ", ".join(f"d={int(r.intrinsic_dim)}: {_ratio(r.relative_error)}" for r in main.itertuples())),
         expected=(f"log relative error of each d minus the next smaller d's (D = {ambient_dim}, largest n): "
                   f"{confidence:.0%} t-interval above 0 for every pair of {_dims(ds)}"),
         tolerance=None,
         holds=bool(holds),
         ours=True,
+        tested=bool(testable),
         detail=(f"differences of log relative error: {per_step}; raw errors (geometric mean): "
-                + ", ".join(f"d={int(r.intrinsic_dim)}: {r.error:.3g} (Var f {r.variance:.3g})"
+                + ", ".join(f"d={int(r.intrinsic_dim)}: {_ratio(r.error)} (Var f {r.variance:.3g})"
                             for r in main.itertuples())
                 + f"; {_learned_note(main)}{diagnosis}{suffix}"),
     ))
@@ -276,7 +287,7 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
     # (ii) the small-d group's mean slope is steeper than the large-d group's.
     small = [d for d in ds if d in set(small_dims)]
     large = [d for d in ds if d not in set(small_dims)]
-    measured, holds, diagnosis = "no slopes", False, ""
+    measured, holds, diagnosis, testable = "no slopes", False, "", False
     if small and large:
         small_curve, small_keep, sizes = _group_curves(table, [name[d] for d in small])
         large_curve, large_keep, _ = _group_curves(table, [name[d] for d in large])
@@ -301,6 +312,7 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         tolerance=None,
         holds=bool(holds),
         ours=True,
+        tested=bool(testable),
         detail=(f"groups from claims.small_dim_max (paper: {{4, 16}} vs {{64, 100}}); per-d slopes with "
                 f"{confidence:.0%} t-intervals: {per_d}; {_learned_note(main)}{diagnosis}{suffix}"),
     ))
@@ -330,10 +342,12 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         tolerance=None,
         holds=bool(holds),
         ours=True,
+        tested=bool(testable),
         detail=("ridge: standardised inputs, penalty by leave-one-out on all n (dltheory.references); "
-                + ", ".join(f"d={int(r.intrinsic_dim)}: ridge {r.ridge_error:.3g}, DNN {r.error:.3g}, Var f "
+                + ", ".join(f"d={int(r.intrinsic_dim)}: ridge {_ratio(r.ridge_error)}, DNN {_ratio(r.error)}, Var f "
                             f"{r.variance:.3g}" for r in main.itertuples())
-                + ("" if holds else "; diagnosis: " + ("not testable (scale): too few learned replicates"
+                + ("" if holds else "; diagnosis: " + (f"not testable (scale): too few learned replicates; "
+                                                       f"{_learned_note(main)}"
                                                        if not testable else "; ".join(
                                                            _sign_diagnosis(i, f"d={d}") for d, i in ridge_intervals
                                                            if not i["high"] < 0)))
@@ -372,10 +386,12 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
             tolerance=control_tolerance,
             holds=bool(holds),
             ours=True,
+            tested=bool(testable),
             detail=("paired: the same u on S^d, noise and test points at every D (repeated axes, so f on the "
                     "sphere is nearly the same function); slopes: " + "; ".join(
                         f"D={int(D)}: {r.slope:.3f} [{r.low:.3f}, {r.high:.3f}] over {r.replicates} replicates"
-                        for D, r in rows.iterrows()) + f"{diagnosis}{suffix}"),
+                        for D, r in rows.iterrows())
+                    + (f"; {_learned_note(rows.reset_index())}" if not testable else "") + f"{diagnosis}{suffix}"),
         ))
     return claims
 
@@ -472,6 +488,9 @@ def ball_claims(gaps: pd.DataFrame, min_replicates: int = 2, confidence: float =
                          f"learned, error < {LEARNED_FRACTION:g} Var f): " + "; ".join(
                              f"n={int(r.n)} {r.method} ({int(r.replicates)}/{int(r.total_replicates)})"
                              for r in untestable.itertuples()))
+        diverged = int(rows.nonfinite.sum())
+        if diverged:
+            notes.append(f"{diverged} of {int(rows.total_replicates.sum())} DNN runs diverged (error NaN), left out")
         if not holds:
             notes.append("diagnosis: " + ("not testable (scale): fewer than two n where the runs learned"
                                           if not enough else "; ".join(
@@ -496,6 +515,7 @@ def ball_claims(gaps: pd.DataFrame, min_replicates: int = 2, confidence: float =
             tolerance=None,
             holds=holds,
             ours=True,
+            tested=bool(enough),
             detail="; ".join(notes),
         ))
     return claims

@@ -54,6 +54,8 @@ def _curve(axis, rows: pd.DataFrame, x_of, colour, label: str, **style):
     """Mean ± 1 SD of log error per n; an n where some replicate did not learn gets a hollow marker."""
     summary = _log_summary(rows)
     if summary.empty:
+        if len(rows):  # drawn as such: every run diverged (no finite error), named in the legend
+            axis.plot([], [], "x", color=colour, label=f"{label}: every run diverged (not drawn)")
         return summary
     x = x_of(summary.index.to_numpy(dtype=float))
     axis.errorbar(x, summary.log_mean, yerr=summary.log_sd, color=colour, capsize=2.5, label=label, **style)
