@@ -22,7 +22,6 @@ the reading that looks like the mechanisms seen in training is fitted better.
 import contextlib
 import dataclasses
 import math
-import pickle
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from torch import nn
 
 from dltheory.causal.pairs import cause_first_pairs
 from dltheory.causal.settings import MetaCgnnSettings
+from dltheory.io import CorruptInputError, load_torch, save_torch
 from dltheory.settings import from_config
 
 
@@ -254,16 +254,16 @@ def meta_training_pool(benchmarks: Sequence[str], pairs_per_benchmark: int, poin
 
 
 def save_meta_model(model: MetaCgnn, path: str | Path) -> None:
-    """The model's weights with the settings that shape it, in one torch file."""
-    torch.save({"settings": dataclasses.asdict(model.settings), "state": model.state_dict()}, path)
+    """The model's weights with the settings that shape it, in one torch file, written atomically."""
+    save_torch({"settings": dataclasses.asdict(model.settings), "state": model.state_dict()}, path)
 
 
 def load_meta_model(path: str | Path, device: str = "cpu") -> MetaCgnn:
     """A model written by ``save_meta_model``; a missing or unreadable file is an error naming it."""
     try:
-        saved = torch.load(path, map_location=device, weights_only=True)
+        saved = load_torch(path, map_location=device)
         model = MetaCgnn(settings_from_mapping(saved["settings"]))
         model.load_state_dict(saved["state"])
-    except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as error:
+    except (CorruptInputError, RuntimeError, KeyError, ValueError) as error:
         raise ValueError(f"cannot load a Meta-CGNN model from {path}: {error}") from error
     return model.to(device).eval()
