@@ -207,6 +207,65 @@ def test_intrinsic_claims_on_diverged_runs_alone_are_not_tested():
     assert "every run diverged (not drawn)" in texts
 
 
+# --- natgrad (geometry) ---------------------------------------------------------------------------------------
+
+
+def _natgrad_table(diverged=lambda method, width, replicate: False):
+    """The natgrad family's collected table: exact NGD, block-diagonal NGD and the NTK-limit prediction one step at
+    widths 32 and 64, GD for 6 steps, three seeds. Exact NGD leaves 1 % of the loss (2 % at width 32), block-diagonal
+    1.5 times that; GD halves it per step. A run ``diverged`` names ends as the training loop ends it: its step-1
+    loss NaN, the run flagged."""
+    rows = []
+    for method, rate, steps in (("gd", 16.0, 6), ("exact", 1.0, 2), ("block_diagonal", 1.0, 2), ("prediction", 1.0, 2)):
+        for width in (32, 64):
+            for replicate in range(3):
+                lost = method != "prediction" and diverged(method, width, replicate)
+                residual = {"exact": 1.0, "block_diagonal": 1.5, "prediction": 1.0}.get(method, 0.0) * 0.64 / width
+                for step in range(steps):
+                    for split in ("train", "test"):
+                        value = (0.5 ** step if method == "gd" else (1.0 if step == 0 else residual))
+                        value *= 1.0 + 0.05 * replicate + (0.5 if split == "test" else 0.0)
+                        if method == "prediction" and split == "train" and step == 1:
+                            value = 0.0  # the NTK limit fits the training set exactly
+                        rows.append({"step": step, "split": split, "metric": "loss",
+                                     "value": np.nan if lost and step >= 1 else value, "diverged": lost,
+                                     "learning_rate": rate, "rate_multiple": 1.0, "lambda_max": 0.06, "method": method,
+                                     "width": width, "layers": 4, "train_size": 20, "test_size": 10,
+                                     "replicate": replicate})
+    return pd.DataFrame(rows)
+
+
+def _natgrad_analysis(table):
+    from dltheory.geometry.natgrad import natgrad_claims
+    from dltheory.geometry.natgrad_figures import plot_exact_vs_width, plot_loss_vs_step, plot_one_step_vs_width
+
+    section = {"width": 64, "widths": [32, 64], "layers": 4, "train_size": 20, "test_size": 10, "replicates": 3}
+    claims = natgrad_claims(table, section)
+    figures = [plot_loss_vs_step(table, 64), plot_exact_vs_width(table, 10.0, 1.5, 0.95),
+               plot_one_step_vs_width(table, 0.95)]
+    for figure in figures:
+        figure.savefig(__import__("io").BytesIO(), format="png")
+    return {c.id: c.to_dict() for c in claims}, " ".join(map(_texts, figures))
+
+
+def test_natgrad_leaves_diverged_seeds_out_and_counts_them():
+    claims, texts = _natgrad_analysis(_natgrad_table(lambda m, w, r: m == "block_diagonal" and r == 0))
+    match = claims["natgrad.approximations_match_exact_ngd"]
+    assert match["tested"] and match["holds"] and match["measured"] == pytest.approx(1.5, rel=0.01)
+    assert "(n = 2; 1 of 3 diverged, left out)" in match["detail"]
+    assert claims["natgrad.exact_ngd_fits_in_one_step"]["tested"]
+    assert "diverged runs left out" in texts
+
+
+def test_natgrad_claims_on_diverged_runs_alone_are_not_tested():
+    claims, texts = _natgrad_analysis(_natgrad_table(lambda m, w, r: m != "gd"))
+    for claim in claims.values():
+        assert not claim["tested"] and not claim["holds"], claim
+    assert "3 of 3 diverged, left out" in claims["natgrad.exact_ngd_fits_in_one_step"]["detail"]
+    assert claims["natgrad.gd_needs_many_more_steps"]["measured"] == "every one of 3 seeds' exact NGD diverged"
+    assert "every run diverged" in texts
+
+
 # --- GAN ----------------------------------------------------------------------------------------------------
 
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]

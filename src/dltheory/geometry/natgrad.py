@@ -352,19 +352,30 @@ APPROXIMATION_DIAGNOSIS = (
 
 
 def geometric_interval(values, confidence: float) -> dict:
-    """:func:`t_interval` of log(values), mapped back: the geometric mean and its interval."""
-    interval = t_interval(np.log(np.asarray(values, float)), confidence)
-    return {**{k: float(np.exp(interval[k])) for k in ("mean", "low", "high")}, "replicates": interval["replicates"]}
+    """:func:`t_interval` of log(values), mapped back: the geometric mean and its interval, over the finite positive
+    values; a replicate whose run diverged (a NaN or infinite loss) is left out and counted in ``diverged``."""
+    values = np.asarray(values, float).ravel()
+    finite = np.isfinite(values) & (values > 0)
+    interval = t_interval(np.log(values[finite]), confidence)
+    return {**{k: float(np.exp(interval[k])) for k in ("mean", "low", "high")}, "replicates": interval["replicates"],
+            "diverged": int((~finite).sum())}
 
 
 def _bound(interval: dict, end: str) -> float:
-    """An interval's end, or its mean where one replicate leaves no interval."""
+    """An interval's end, or its mean where one replicate leaves no interval; NaN (not tested) where diverged runs
+    were left out and fewer than 2 replicates remain."""
+    if interval.get("diverged", 0) and interval["replicates"] < 2:
+        return float("nan")
     return interval[end] if np.isfinite(interval[end]) else interval["mean"]
 
 
 def format_interval(interval: dict, digits: int = 3) -> str:
+    diverged = interval.get("diverged", 0)
+    left_out = (f"; {diverged} of {interval['replicates'] + diverged} diverged, left out" if diverged else "")
+    if not interval["replicates"]:
+        return f"none (n = 0{left_out})"
     return (f"{interval['mean']:.{digits}g} [{interval['low']:.{digits}g}, {interval['high']:.{digits}g}] "
-            f"(n = {interval['replicates']})")
+            f"(n = {interval['replicates']}{left_out})")
 
 
 def loss_curves(table: pd.DataFrame) -> pd.DataFrame:
@@ -394,7 +405,9 @@ def exact_by_width(table: pd.DataFrame) -> pd.DataFrame:
     losses = table[(table["metric"] == "loss") & (table["step"] <= 1)]
     if "replicate" not in losses:
         losses = losses.assign(replicate=0)
-    wide = losses.pivot_table(index=["width", "replicate"], columns=["method", "split", "step"], values="value")
+    # dropna=False: a column that is NaN for every replicate (every run diverged) stays, as NaN.
+    wide = losses.pivot_table(index=["width", "replicate"], columns=["method", "split", "step"], values="value",
+                              dropna=False)
     result = pd.DataFrame({"drop": wide[("exact", "train", 0)] / wide[("exact", "train", 1)]})
     if (PREDICTION, "test", 1) in wide:
         measured, predicted = wide[("exact", "test", 1)], wide[(PREDICTION, "test", 1)]
@@ -443,7 +456,7 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
     claims.append(Claim(
         id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
         statement="Exact NGD with learning rate 1 fits the training set in one step.",
-        measured=round(drop["mean"], 1),
+        measured=round(_bound(drop, "mean"), 1),
         expected=f"train loss at step 0 / step 1 ≥ {limits.exact_first_step_drop:g} over the whole "
                  f"{confidence:.0%} Student-t interval of its log over seeds, at the largest width M = {largest} "
                  "(measured: the geometric mean)",
@@ -547,18 +560,24 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
               "K-FAC's one-step residual 0.49 -> 0.22 of the start, exact NGD's 0.10 -> 0.05"))
     gd = train[train["method"] == "gd"]
     if len(gd):
-        steps = [steps_to_reach(gd[gd["replicate"] == r], loss_at[("exact", r, 1)]) for r in replicates]
+        # A seed whose exact NGD diverged has no level to reach: left out and counted.
+        reachable = [r for r in replicates if np.isfinite(loss_at.get(("exact", r, 1), np.nan))]
+        lost = len(replicates) - len(reachable)
+        steps = [steps_to_reach(gd[gd["replicate"] == r], loss_at[("exact", r, 1)]) for r in reachable]
         budget = int(gd["step"].max())
         factor = limits.gd_step_factor
-        fewest = min(steps)
+        fewest = min(steps, default=np.nan)
         claims.append(Claim(
             id="natgrad.gd_needs_many_more_steps", source=SOURCE,
             statement="Gradient descent at its best stable learning rate needs many more steps than NGD's one.",
-            measured=fewest if np.isfinite(fewest) else f"> {budget} (not reached)",
+            measured=(fewest if np.isfinite(fewest) else f"> {budget} (not reached)") if steps else (
+                f"every one of {lost} seeds' exact NGD diverged"),
             expected=f"steps for GD to reach exact NGD's one-step train loss ≥ {factor:g} in every seed "
                      "(measured: the fewest)",
-            tolerance=factor, holds=bool(fewest >= factor), ours=True,
-            detail=f"GD rate {gd['rate_multiple'].iloc[0]:g} / lambda_max, M = {settings.width}; steps per seed: "
+            tolerance=factor, holds=bool(steps and fewest >= factor), ours=True, tested=bool(steps),
+            detail=("" if steps else "not tested: exact NGD diverged in every seed, no level to reach; ")
+                   + f"GD rate {gd['rate_multiple'].iloc[0]:g} / lambda_max, M = {settings.width}; steps per seed: "
                    + ", ".join(f"{s:g}" if np.isfinite(s) else f"> {budget}" for s in steps)
-                   + f" (n = {len(steps)})"))
+                   + f" (n = {len(steps)}" + (f"; {lost} of {len(replicates)} seeds left out: exact NGD diverged"
+                                              if lost else "") + ")"))
     return claims

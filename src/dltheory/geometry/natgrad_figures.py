@@ -22,6 +22,22 @@ METHOD_COLOUR = {"gd": "#7f7f7f", "exact": "#000000", "block_diagonal": "#1f77b4
 METHOD_STYLE = {"gd": "-", PREDICTION: "--"}  # markers for the NGD runs, whose few steps are the points
 
 
+def _log_y(axes) -> None:
+    """Log y axes (shared) where the drawn lines have a finite positive value, with limits set from those values: a
+    loss that is exactly 0 (the NTK prediction after its step) or NaN (a diverged run) would otherwise leave the log
+    locator an empty range. Axes with no such value (every run diverged) stay linear and say so."""
+    values = np.concatenate([np.asarray(line.get_ydata(), float) for ax in axes for line in ax.get_lines()] or [[]])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        for ax in axes:
+            ax.text(0.5, 0.5, "every run diverged: no finite loss", transform=ax.transAxes, ha="center")
+        return
+    for ax in axes:
+        ax.set_yscale("log")
+    low, high = values.min(), values.max()
+    axes[0].set_ylim(low / 1.5, high * 1.5)
+
+
 def plot_loss_vs_step(table: pd.DataFrame, width: int):
     """Train (left) and test (right) loss against step + 1 (log–log, so step 0 shows) at ``width``, the geometric
     mean over replicates, GD at its best stable rate; the legend gives each method's learning rate. The NTK-limit
@@ -31,10 +47,17 @@ def plot_loss_vs_step(table: pd.DataFrame, width: int):
     for ax, split in zip(axes, ("train", "test"), strict=True):
         for method, rows in curves[curves["split"] == split].groupby("method", sort=False):
             rate = rows["learning_rate"].iloc[0]
-            mean = rows.groupby("step")["value"].apply(lambda v: float(np.exp(np.log(v).mean())))
+            mean = rows.groupby("step")["value"].apply(
+                lambda v: float(np.exp(np.log(v[np.isfinite(v) & (v > 0)]).mean())))  # diverged runs left out
+            if not np.isfinite(mean.to_numpy(float)[1:]).any() and rows["diverged"].any():
+                rate = rows["learning_rate"].iloc[0]
+                ax.plot([], [], "x", color=METHOD_COLOUR.get(method),
+                        label=f"{METHOD_LABEL.get(method, method)} (η = {rate:.3g}): diverged")
+                continue
             ax.plot(mean.index + 1, mean.values, METHOD_STYLE.get(method, "o-"), ms=4,
                     color=METHOD_COLOUR.get(method), label=f"{METHOD_LABEL.get(method, method)} (η = {rate:.3g})")
-        ax.set(xscale="log", yscale="log", xlabel="step + 1", title=f"{split} loss, M = {width}")
+        ax.set(xscale="log", xlabel="step + 1", title=f"{split} loss, M = {width}")
+    _log_y(axes)
     axes[0].set_ylabel("loss (1/2N) Σ (f − y)², geometric mean over seeds")
     axes[0].legend(fontsize=7)
     figure.tight_layout()
@@ -57,11 +80,16 @@ def plot_exact_vs_width(table: pd.DataFrame, drop_threshold: float, prediction_f
         widths = np.array([w for w, _ in rows])
         mean = np.array([i["mean"] for _, i in rows])
         low, high = np.array([i["low"] for _, i in rows]), np.array([i["high"] for _, i in rows])
-        count = rows[0][1]["replicates"]
+        count = rows[0][1]["replicates"] if rows else 0
+        lost = sum(i["diverged"] for _, i in rows)
         ax.errorbar(widths, mean, yerr=[mean - low, high - mean], fmt="o-", color="black", capsize=3,
-                    label=f"geometric mean, {confidence:.0%} t interval (n = {count})")
+                    label=f"geometric mean, {confidence:.0%} t interval (n = {count})"
+                          + (f"; {lost} diverged runs left out" if lost else ""))
+        if not np.isfinite(mean).any():
+            ax.text(0.5, 0.5, "every run diverged", transform=ax.transAxes, ha="center", va="center")
         ax.axhline(threshold, ls="--", color="#d62728", label=f"claim threshold {threshold:g}")
-        ax.set(xscale="log", yscale="log", xlabel="width M", ylabel=label)
+        _log_y([ax])
+        ax.set(xscale="log", xlabel="width M", ylabel=label)
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.legend(fontsize=7)
@@ -81,6 +109,11 @@ def plot_one_step_vs_width(table: pd.DataFrame, confidence: float):
         if rows["width"].nunique() < 2:
             continue
         finite = rows[np.isfinite(rows["fraction"]) & (rows["fraction"] > 0)]
+        lost = len(rows) - len(finite)
+        if finite.empty:  # drawn as such: every run of the method diverged in its first step
+            ax.plot([], [], "x", color=METHOD_COLOUR.get(method),
+                    label=f"{METHOD_LABEL.get(method, method)}: every run diverged ({lost})")
+            continue
         points = [(w, geometric_interval(g["fraction"], confidence)) for w, g in finite.groupby("width")]
         widths = np.array([w for w, _ in points], float)
         mean = np.array([i["mean"] for _, i in points])
@@ -89,14 +122,16 @@ def plot_one_step_vs_width(table: pd.DataFrame, confidence: float):
         slope = np.nanmean(slopes[method])
         ax.errorbar(widths, mean, yerr=[mean - low, high - mean], fmt="o-", ms=4, capsize=3,
                     ls="--" if method == "kfac" else "-", color=METHOD_COLOUR.get(method),
-                    label=f"{METHOD_LABEL.get(method, method)} (slope {slope:.2f})")
+                    label=f"{METHOD_LABEL.get(method, method)} (slope {slope:.2f}"
+                          + (f"; {lost} diverged runs left out" if lost else "") + ")")
         if method == "exact":
             anchor = (widths[0], mean[0], widths)
     if anchor is not None:
         start, value, widths = anchor
         ax.plot(widths, value * start / widths, ":", color="#999999", label="∝ 1/M (theory's exponent)")
     count = int(fractions.groupby(["method", "width"]).size().max()) if len(fractions) else 0
-    ax.set(xscale="log", yscale="log", xlabel="width M",
+    _log_y([ax])
+    ax.set(xscale="log", xlabel="width M",
            ylabel="train loss after one step / before",
            title=f"one NGD step at the paper's rates, geometric mean, {confidence:.0%} t interval (n = {count})")
     ax.title.set_fontsize(9)
