@@ -266,6 +266,43 @@ def test_natgrad_claims_on_diverged_runs_alone_are_not_tested():
     assert "every run diverged" in texts
 
 
+# --- isometry (geometry): the SGD stability grid ---------------------------------------------------------------
+
+
+def _isometry_sgd(diverged=lambda depth, rate, seed: False):
+    """The isometry family's SGD part (columns of its collected table's "sgd" rows): depths 2 and 4, rates 0.01 to
+    1, two seeds, records at steps 0, 16 and 32; a diverged run's later losses are NaN and it is flagged from then."""
+    rows = []
+    for depth in (2, 4):
+        for rate in (0.01, 0.1, 1.0):
+            for seed in (0, 1):
+                lost = diverged(depth, rate, seed)
+                for step in (0, 16, 32):
+                    loss = 0.01 * (1.0 if step == 0 else 0.5 ** (step / 16))
+                    rows.append({"condition": "main", "depth": depth, "teacher": "near", "learning_rate": rate,
+                                 "seed": float(seed), "step": float(step),
+                                 "loss": np.nan if lost and step else loss,
+                                 "online_loss": np.nan if lost or not step else loss,
+                                 "diverged": bool(lost and step), "initial_loss": 0.01,
+                                 "initial_gradient_norm": 0.3, "peak_online_loss": 0.011})
+    return pd.DataFrame(rows)
+
+
+def test_isometry_stability_grid_draws_diverged_cells_and_has_no_edge_where_all_diverged():
+    from dltheory.geometry.isometry import stability_edge
+    from dltheory.geometry.isometry_figures import plot_sgd_grid
+
+    some = _isometry_sgd(lambda depth, rate, seed: rate == 1.0 or (depth == 4 and rate == 0.1 and seed == 0))
+    edges = stability_edge(some).set_index("depth")["edge"]
+    assert edges[2] == pytest.approx(0.1) and edges[4] == pytest.approx(0.01)  # one diverged seed makes a rate unstable
+    every = _isometry_sgd(lambda depth, rate, seed: True)
+    assert stability_edge(every)["edge"].isna().all()
+    for table in (some, every):
+        figure = plot_sgd_grid(table)
+        figure.savefig(__import__("io").BytesIO(), format="png")
+        assert "×" in _texts(figure)
+
+
 # --- GAN ----------------------------------------------------------------------------------------------------
 
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]

@@ -1115,5 +1115,15 @@ def _edge_claim(sgd: pd.DataFrame, spectra: pd.DataFrame, settings: IsometrySett
                 + f", its slope {loglog_slope(two_over_max.index, two_over_max.to_numpy()):.3f}"
                 + "; reading: with the near teacher the edge tracks 2/lambda_max (the NTK picture behind HK21's "
                 "1/L rule), so it falls like 1/L exactly when lambda_max grows like L (see this condition's "
-                "lambda_max claim)" + edge_diagnosis + far_note),
+                "lambda_max claim)" + edge_diagnosis + far_note + _diverged_runs_note(sgd)),
     )
+
+
+def _diverged_runs_note(sgd: pd.DataFrame) -> str:
+    """How many SGD runs (teacher, depth, rate, seed) diverged: the stability rule reads each as unstable, and with
+    every rate unstable at some depth there is no edge (the claim is then not tested)."""
+    keys = [k for k in ("teacher", "depth", "learning_rate", "seed") if k in sgd]
+    if not len(sgd) or "diverged" not in sgd or not keys:
+        return ""
+    runs = sgd.groupby(keys)["diverged"].any()
+    return f"; {int(runs.sum())} of {len(runs)} SGD runs diverged" if runs.any() else ""
