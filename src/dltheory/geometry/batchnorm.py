@@ -594,7 +594,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                          "steps. Grid "
                          f"ratio {np.exp(np.diff(np.log(settings.gd.rate_multiples.values()))[0]):.3f}: the edge is "
                          "the geometric midpoint of the last stable and first unstable rate"))
-        paired = edges.pivot_table(index=["width", "replicate"], columns="variant", values="edge_rate")
+        paired = edges.pivot_table(index=["width", "replicate"], columns="variant", values="edge_rate",
+                                    dropna=False)  # a variant with no edge (all diverged) stays, as NaN
         censored = edges[(edges["variant"] == "last_batch_norm") & edges["censored"]]
         if {"none", "last_batch_norm"} <= set(paired.columns):
             gains = {w: mean_interval(np.log(rows["last_batch_norm"] / rows["none"]), conf)

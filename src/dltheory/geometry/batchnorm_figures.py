@@ -76,8 +76,10 @@ def plot_gd_grid(table: pd.DataFrame) -> plt.Figure:
     the final over the initial loss (crosses: diverged; circles: the loss rose within the first steps), and the
     seeds' edges; last panel: the edge rates against M with 2 / lambda_max."""
     grid = table[(table["grid"] == "gd") & table["metric"].isin(["initial_loss", "final_loss"])]
-    wide = grid.pivot_table(index=["variant", "width", "replicate", "rate_multiple", "diverged", "stable"],
-                            columns="metric", values="value").reset_index()
+    # Not pivot_table alone: it drops a metric that is NaN in every run (every run diverged), drawn here as such.
+    index = ["variant", "width", "replicate", "rate_multiple", "diverged", "stable"]
+    wide = (grid.groupby([*index, "metric"])["value"].first().unstack("metric")
+            .reindex(columns=["initial_loss", "final_loss"]).reset_index())
     edges = gd_edges(table)
     variants = sorted(dict.fromkeys(wide["variant"]), key=lambda v: list(VARIANT_LABEL).index(v))
     widths = sorted(wide["width"].unique())
@@ -118,7 +120,11 @@ def plot_gd_grid(table: pd.DataFrame) -> plt.Figure:
         ax.scatter(rows["width"], rows["edge_rate"], color=colour, s=18, label=f"edge, {variant}")
         ax.scatter(rows["width"], 2 / rows["lambda_max"], color=colour, marker="_", s=120,
                    label=f"$2/\\lambda_{{max}}$, {variant}")
-    ax.set(xscale="log", yscale="log", xlabel="width M", ylabel="learning rate $\\eta$", title="edge rates per seed")
+    ax.set(xscale="log", xlabel="width M", ylabel="learning rate $\\eta$", title="edge rates per seed")
+    if np.isfinite(edges["edge_rate"].to_numpy(float)).any() if len(edges) else False:
+        ax.set_yscale("log")
+    else:  # every rate diverged at every width: there is no edge to draw
+        ax.text(0.5, 0.5, "no edge: every run diverged", transform=ax.transAxes, ha="center", va="center")
     _width_ticks(ax, np.array(widths))
     ax.legend(fontsize=6)
     if points is not None:
