@@ -306,6 +306,41 @@ def test_isometry_stability_grid_draws_diverged_cells_and_has_no_edge_where_all_
         assert "×" in _drawn(plot_sgd_grid(table))
 
 
+# --- batchnorm (geometry): the GD stability grid --------------------------------------------------------------
+
+
+def _batchnorm_gd(diverged=lambda variant, width, replicate, multiple: False):
+    """The batchnorm family's GD grid rows (its collected table's "gd" part): two variants, widths 16 and 32, two
+    seeds, rates 0.5 to 4 times 2 / lambda_max; runs at 2 and above diverge anyway (NaN losses, unstable), others
+    where ``diverged`` says so."""
+    rows = []
+    for variant in ("none", "last_batch_norm"):
+        for width in (16, 32):
+            for replicate in (0, 1):
+                for multiple in (0.5, 1.0, 2.0, 4.0):
+                    lost = multiple >= 2.0 or diverged(variant, width, replicate, multiple)
+                    for metric, value in (("initial_loss", 0.2), ("final_loss", 0.05), ("max_loss", 0.2)):
+                        rows.append({"width": width, "replicate": replicate, "grid": "gd", "variant": variant,
+                                     "metric": metric, "value": np.nan if lost and metric != "initial_loss" else value,
+                                     "part": "gd", "rate_multiple": multiple, "learning_rate": multiple * 2 / 20.0,
+                                     "lambda_max": 20.0, "hessian_lambda_max": 19.0, "final_lambda_max": 21.0,
+                                     "diverged": lost, "first_rise": -1.0, "stable": not lost, "steps": 4.0,
+                                     "first_steps": 4.0})
+    return pd.DataFrame(rows)
+
+
+def test_batchnorm_gd_grid_draws_diverged_runs_and_has_no_edge_where_all_diverged():
+    from dltheory.geometry.batchnorm import gd_edges
+    from dltheory.geometry.batchnorm_figures import plot_gd_grid
+
+    some = _batchnorm_gd()
+    assert np.allclose(gd_edges(some)["edge_multiple"], np.sqrt(2.0))  # between the last stable and first diverged
+    every = _batchnorm_gd(lambda *run: True)
+    assert gd_edges(every)["edge_multiple"].isna().all()
+    assert "no edge: every run diverged" in _drawn(plot_gd_grid(every))
+    assert "no edge" not in _drawn(plot_gd_grid(some))
+
+
 # --- GAN ----------------------------------------------------------------------------------------------------
 
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]
