@@ -338,7 +338,6 @@ def test_batchnorm_gd_grid_draws_diverged_runs_and_has_no_edge_where_all_diverge
     every = _batchnorm_gd(lambda *run: True)
     assert gd_edges(every)["edge_multiple"].isna().all()
     assert "no edge: every run diverged" in _drawn(plot_gd_grid(every))
-    assert "no edge" not in _drawn(plot_gd_grid(some))
 
 
 # --- GAN ----------------------------------------------------------------------------------------------------
@@ -428,7 +427,7 @@ def _gan_analysis(table, drawn=6):
 
 
 def test_gan_partly_diverged_runs_are_an_outcome_and_counted():
-    claims, texts = _gan_analysis(_gan_table(), drawn=4)
+    claims, texts = _gan_analysis(_gan_table(), drawn=2)
     sanity = claims["gan.sanity_baseline_learns"]
     assert sanity["tested"] and sanity["holds"] and sanity["measured"].startswith("1/1 seeds")
     assert "1 of 2 seeds diverged, left out" in sanity["detail"]
@@ -436,13 +435,12 @@ def test_gan_partly_diverged_runs_are_an_outcome_and_counted():
     assert claims["gan.sn_alone_fails"]["tested"] and claims["gan.sn_alone_fails"]["holds"]
     stationarity = claims["gan.eventual_stationarity"]
     assert stationarity["tested"] and stationarity["holds"] and "2/2 learned runs" in stationarity["measured"]
-    stability, sanity_figure, trajectories, samples = texts
-    assert "×" in stability and "seed 1: diverged" in sanity_figure
-    assert "diverged: no finite value" in trajectories and "diverged" in samples
+    stability, sanity_figure = texts
+    assert "×" in stability and "seed 1: diverged" in sanity_figure and "seed 0: HQ 0.90" in sanity_figure
 
 
 def test_gan_claims_on_diverged_runs_alone_are_not_tested():
-    claims, texts = _gan_analysis(_gan_table(diverged_rates=(0.1, 1000.0), diverged_sanity_seeds=(0, 1)))
+    claims, texts = _gan_analysis(_gan_table(diverged_rates=(0.1, 1000.0), diverged_sanity_seeds=(0, 1)), drawn=5)
     for name in ("gan.sanity_baseline_learns", "gan.sn_alone_fails", "gan.smooth_activations_help",
                  "gan.eventual_stationarity"):
         claim = claims[name]
@@ -451,4 +449,6 @@ def test_gan_claims_on_diverged_runs_alone_are_not_tested():
     assert "every one of 2 seeds diverged" in claims["gan.sanity_baseline_learns"]["measured"]
     assert "24 of 24 runs diverged" in claims["gan.smooth_activations_help"]["detail"]
     assert "4 of 4 runs diverged" in claims["gan.eventual_stationarity"]["detail"]
-    assert "no finite smoothness measured" in texts[4]
+    _, sanity_figure, trajectories, samples, lemma = texts
+    assert "seed 0: diverged" in sanity_figure and "diverged: no finite value" in trajectories
+    assert "diverged" in samples and "no finite smoothness measured" in lemma
