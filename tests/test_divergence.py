@@ -221,16 +221,16 @@ def _natgrad_table(diverged=lambda method, width, replicate: False):
     1.5 times that; GD halves it per step. A run ``diverged`` names ends as the training loop ends it: its step-1
     loss NaN, the run flagged."""
     rows = []
-    for method, rate, steps in (("gd", 16.0, 6), ("exact", 1.0, 2), ("block_diagonal", 1.0, 2), ("prediction", 1.0, 2)):
+    for method, rate, steps in (("gd", 16.0, 6), ("exact", 1.0, 2), ("block_diagonal", 1.0, 2), ("ntk_limit", 1.0, 2)):
         for width in (32, 64):
             for replicate in range(3):
-                lost = method != "prediction" and diverged(method, width, replicate)
-                residual = {"exact": 1.0, "block_diagonal": 1.5, "prediction": 1.0}.get(method, 0.0) * 0.64 / width
+                lost = method != "ntk_limit" and diverged(method, width, replicate)  # the prediction is not trained
+                residual = {"exact": 1.0, "block_diagonal": 1.5, "ntk_limit": 1.0}.get(method, 0.0) * 0.64 / width
                 for step in range(steps):
                     for split in ("train", "test"):
                         value = (0.5 ** step if method == "gd" else (1.0 if step == 0 else residual))
                         value *= 1.0 + 0.05 * replicate + (0.5 if split == "test" else 0.0)
-                        if method == "prediction" and split == "train" and step == 1:
+                        if method == "ntk_limit" and split == "train" and step == 1:
                             value = 0.0  # the NTK limit fits the training set exactly
                         rows.append({"step": step, "split": split, "metric": "loss",
                                      "value": np.nan if lost and step >= 1 else value, "diverged": lost,
@@ -259,11 +259,14 @@ def test_natgrad_leaves_diverged_seeds_out_and_counts_them():
     assert match["tested"] and match["holds"] and match["measured"] == pytest.approx(1.5, rel=0.01)
     assert "(n = 2; 1 of 3 diverged, left out)" in match["detail"]
     assert claims["natgrad.exact_ngd_fits_in_one_step"]["tested"]
+    ntk = claims["natgrad.exact_ngd_follows_the_ntk_limit"]  # exact NGD did not diverge: untouched
+    assert ntk["tested"] and ntk["holds"] and "diverged" not in ntk["detail"]
     assert "diverged runs left out" in texts
 
 
 def test_natgrad_claims_on_diverged_runs_alone_are_not_tested():
     claims, texts = _natgrad_analysis(_natgrad_table(lambda m, w, r: m != "gd"))
+    assert "natgrad.exact_ngd_follows_the_ntk_limit" in claims
     for claim in claims.values():
         assert not claim["tested"] and not claim["holds"], claim
     assert "3 of 3 diverged, left out" in claims["natgrad.exact_ngd_fits_in_one_step"]["detail"]
