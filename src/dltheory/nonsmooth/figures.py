@@ -70,7 +70,8 @@ def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[st
                 continue
             colour = palette[method]
             axis.plot(curve.index, curve.values, "o-", color=colour, ms=4,
-                      label=f"{METHOD_LABEL[method]} (slope {slope:.2f})")
+                      label=f"{METHOD_LABEL[method]} ("
+                            + (f"slope {slope:.2f})" if np.isfinite(slope) else "no slope: no finite error at some n)"))
             flags = runs[(runs.target == target) & (runs.method == method)].set_index(["n", "replicate"]).learned
             ok = mine[[flags.get((n, r), True) for n, r in zip(mine.n, mine.replicate, strict=True)]]
             bad = mine.drop(ok.index)
