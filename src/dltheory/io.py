@@ -1,5 +1,6 @@
 """Reading and writing results: atomic writes, provenance in every table, errors that name the file."""
 
+import contextlib
 import json
 import os
 import pickle
@@ -43,6 +44,19 @@ def _publish(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _atomically(path: str | os.PathLike):
+    """A temporary file beside ``path`` to write; published as ``path`` when the block ends without an error, removed
+    otherwise (a killed or failed writer leaves no half-written output)."""
+    path = Path(path)
+    tmp = _atomic_target(path)
+    try:
+        yield tmp
+        _publish(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike, provenance: dict) -> None:
     """Write a tidy table as Parquet with ``provenance`` (config hash, commit, versions) in its metadata."""
     path = Path(path)
@@ -50,12 +64,8 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, provenance: dict) 
     metadata = dict(table.schema.metadata or {})
     metadata[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True).encode()
     table = table.replace_schema_metadata(metadata)
-    tmp = _atomic_target(path)
-    try:
+    with _atomically(path) as tmp:
         pq.write_table(table, tmp)
-        _publish(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -79,14 +89,8 @@ def read_provenance(path: str | os.PathLike) -> dict:
 
 def write_arrays(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """Write named arrays to an ``.npz`` file atomically."""
-    path = Path(path)
-    tmp = _atomic_target(path)
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-        _publish(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _atomically(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def read_arrays(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
@@ -105,13 +109,8 @@ def read_arrays(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict
 
 def write_json(path: str | os.PathLike, payload) -> None:
     """Write JSON atomically, keys sorted so that identical content gives identical bytes."""
-    path = Path(path)
-    tmp = _atomic_target(path)
-    try:
+    with _atomically(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
-        _publish(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_json(path: str | os.PathLike):
@@ -126,13 +125,8 @@ def save_torch(payload, path: str | os.PathLike) -> None:
     """``torch.save`` atomically (a killed job leaves no half-written weights)."""
     import torch
 
-    path = Path(path)
-    tmp = _atomic_target(path)
-    try:
+    with _atomically(path) as tmp:
         torch.save(payload, tmp)
-        _publish(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_torch(path: str | os.PathLike, map_location=None):
