@@ -50,6 +50,7 @@ check-report: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests workflow/scripts benchmarks
 	$(BIN)/snakemake --lint --configfile config/smoke.yaml
+	$(BIN)/snakefmt --check Snakefile workflow/rules
 
 clean-results:
 	rm -rf results logs .snakemake/incomplete

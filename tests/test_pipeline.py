@@ -292,6 +292,16 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout
 
 
+def test_rule_files_are_snakefmt_clean():
+    import subprocess
+
+    from tests.conftest import BIN
+
+    result = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_slurm_profile_asks_no_gpu_on_the_cpu_config_and_each_submitted_job_its_resources(tmp_path):
     from tests.conftest import make_workdir
 

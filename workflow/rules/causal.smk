@@ -4,20 +4,30 @@
 # with CGNN (one job each) and the classical baselines (ANM, IGCI, RECI; one job each) -> time Meta-CGNN against
 # CGNN at its defaults -> collect -> notebook (accuracy vs n with Wilson intervals, seconds per pair, tables, claims).
 
+
 localrules:
     causal_collect,
     causal_notebook,
 
 
 rule causal_meta_train:
-    # First among ready jobs: the timing waits for the 'all' pool's model.
-    priority: 10
     output:
         model="results/causal/meta/{pool}/model.pt",
         history="results/causal/meta/{pool}/history.parquet",
         scores="results/causal/runs/trained_{pool}.parquet",
+    log:
+        "logs/causal/meta_train_{pool}.log",
+    benchmark:
+        "results/benchmarks/causal/meta_train_{pool}.tsv"
     wildcard_constraints:
         pool="all|sanity|no_[a-z_]+",
+    # First among ready jobs: the timing waits for the 'all' pool's model.
+    priority: 10
+    conda:
+        CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_meta_train"),
     params:
         section=job_section("causal", "benchmarks", *CAUSAL_PLAN_KEYS, "methods", "meta_cgnn") if CAUSAL else {},
         evaluations=causal_pool_evaluations,
@@ -25,15 +35,6 @@ rule causal_meta_train:
         families=causal_pool_families,
         seed=RUN.seed,
         device=RUN.device,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("causal_meta_train"),
-    log:
-        "logs/causal/meta_train_{pool}.log",
-    benchmark:
-        "results/benchmarks/causal/meta_train_{pool}.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/causal_meta_train.py"
 
@@ -42,22 +43,22 @@ rule causal_meta_train:
 rule causal_score_network:
     output:
         "results/causal/runs/{benchmark}/{method}.parquet",
-    wildcard_constraints:
-        benchmark="[a-z_]+",
-        method="cgnn",
-    params:
-        plan=causal_network_plan,
-        seed=RUN.seed,
-        device=RUN.device,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("causal_score_network"),
     log:
         "logs/causal/score/{benchmark}/{method}.log",
     benchmark:
         "results/benchmarks/causal/score/{benchmark}/{method}.tsv"
+    wildcard_constraints:
+        benchmark="[a-z_]+",
+        method="cgnn",
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_score_network"),
+    params:
+        plan=causal_network_plan,
+        seed=RUN.seed,
+        device=RUN.device,
     script:
         "../scripts/causal_score_network.py"
 
@@ -67,21 +68,21 @@ rule causal_score_network:
 rule causal_score_baselines:
     output:
         "results/causal/runs/{benchmark}/baselines.parquet",
-    wildcard_constraints:
-        benchmark="[a-z_]+",
-    params:
-        plan=causal_plan(causal_classical()),
-        seed=RUN.seed,
-        methods=causal_classical_on,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("causal_score_baselines"),
     log:
         "logs/causal/score/{benchmark}/baselines.log",
     benchmark:
         "results/benchmarks/causal/score/{benchmark}/baselines.tsv"
+    wildcard_constraints:
+        benchmark="[a-z_]+",
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_score_baselines"),
+    params:
+        plan=causal_plan(causal_classical()),
+        seed=RUN.seed,
+        methods=causal_classical_on,
     script:
         "../scripts/causal_score_baselines.py"
 
@@ -91,19 +92,19 @@ rule causal_time:
         model="results/causal/meta/all/model.pt",
     output:
         "results/causal/timing.parquet",
-    params:
-        section=job_section("causal", "test_pairs", "test_points", "timing"),
-        seed=RUN.seed,
-        device=RUN.device,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("causal_time"),
     log:
         "logs/causal/time.log",
     benchmark:
         "results/benchmarks/causal/time.tsv"
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("causal_time"),
+    params:
+        section=job_section("causal", "test_pairs", "test_points", "timing"),
+        seed=RUN.seed,
+        device=RUN.device,
     script:
         "../scripts/causal_time.py"
 
@@ -113,12 +114,12 @@ rule causal_collect:
         causal_all_runs,
     output:
         "results/causal/causal.parquet",
-    params:
-        family_config=family_config("causal"),
     log:
         "logs/causal/collect.log",
     conda:
         CONDA_ENV
+    params:
+        family_config=family_config("causal"),
     script:
         "../scripts/collect_runs.py"
 
@@ -134,11 +135,11 @@ rule causal_notebook:
         notebook="results/causal/notebook.ipynb",
         claims="results/causal/claims.json",
         figures=family_figures("causal", "Causal direction"),
-    params:
-        parameters=notebook_parameters("causal"),
     log:
         "logs/causal/notebook.log",
     conda:
         CONDA_ENV
+    params:
+        parameters=notebook_parameters("causal"),
     script:
         "../scripts/run_notebook.py"

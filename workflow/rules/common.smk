@@ -24,6 +24,7 @@ def repo_path(relative):
     """A file of the project itself (notebook, template, caption), wherever the run's outputs go."""
     return str(REPO / relative)
 
+
 CONDA_ENV = "../../envs/dltheory.yaml"
 
 
@@ -68,8 +69,9 @@ def family_figures(family, category):
     the notebook checks its figures against."""
     if family not in SETTINGS:
         return []
-    return [family_figure(family, name, ext, category) for name in SETTINGS[family].figure_names()
-            for ext in ("png", "svg")]
+    return [
+        family_figure(family, name, ext, category) for name in SETTINGS[family].figure_names() for ext in ("png", "svg")
+    ]
 
 
 def family_config_hash(family):
@@ -215,8 +217,11 @@ def gan_train_inputs(wildcards):
 
 def get_gan_runs(kind):
     """Every (part, variant) run's metrics or samples table (the sanity part trains WGAN-GP alone)."""
-    return [f"results/gan/runs/{part}/{variant}.{kind}.parquet"
-            for part in gan_parts() for variant in GAN.part_variants(part)]
+    return [
+        f"results/gan/runs/{part}/{variant}.{kind}.parquet"
+        for part in gan_parts()
+        for variant in GAN.part_variants(part)
+    ]
 
 
 def gan_notebook_inputs(wildcards):
@@ -243,8 +248,10 @@ def causal_plan(methods):
     if not CAUSAL:
         return {}
     settings = job_config(CAUSAL)
-    return {**{key: settings[key] for key in CAUSAL_PLAN_KEYS},
-            "methods": {name: settings["methods"][name] for name in methods}}
+    return {
+        **{key: settings[key] for key in CAUSAL_PLAN_KEYS},
+        "methods": {name: settings["methods"][name] for name in methods},
+    }
 
 
 def causal_network_plan(wildcards):
@@ -274,8 +281,9 @@ def causal_all_runs(wildcards=None):
     if "cgnn" in CAUSAL.methods:
         runs += expand("results/causal/runs/{benchmark}/cgnn.parquet", benchmark=CAUSAL.scored_by("cgnn"))
     scored = {b for method in causal_classical() for b in CAUSAL.scored_by(method)}
-    runs += expand("results/causal/runs/{benchmark}/baselines.parquet",
-                   benchmark=[b for b in CAUSAL.benchmarks if b in scored])
+    runs += expand(
+        "results/causal/runs/{benchmark}/baselines.parquet", benchmark=[b for b in CAUSAL.benchmarks if b in scored]
+    )
     return runs
 
 
@@ -332,20 +340,32 @@ def check_cluster_fit():
     if plugin is None or plugin.cli_prefix != "slurm":
         return
     try:
-        sinfo = subprocess.run(["sinfo", "-h", "-N", "-o", SINFO_FORMAT], capture_output=True, text=True,
-                               check=True, timeout=60).stdout
+        sinfo = subprocess.run(
+            ["sinfo", "-h", "-N", "-o", SINFO_FORMAT], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
     except (OSError, subprocess.SubprocessError) as error:
         logger.warning(f"Not checked that every job fits a node: sinfo failed ({error})")
         return
-    jobs = [(job.rule.name, job.resources.get("slurm_partition"), job.threads, job.resources.get("mem_mb", 0),
-             job.resources.get("runtime", 0), job.resources.get("gpu", 0))
-            for job in workflow.dag.needrun_jobs() if not job.is_local]
+    jobs = [
+        (
+            job.rule.name,
+            job.resources.get("slurm_partition"),
+            job.threads,
+            job.resources.get("mem_mb", 0),
+            job.resources.get("runtime", 0),
+            job.resources.get("gpu", 0),
+        )
+        for job in workflow.dag.needrun_jobs()
+        if not job.is_local
+    ]
     problems = unschedulable(jobs, parse_sinfo(sinfo))
     if problems:
-        raise WorkflowError("No node of this cluster can run these jobs (SLURM would leave them pending):\n  "
-                            + "\n  ".join(problems)
-                            + "\nLower threads_per_job, or set a request with --set-resources RULE:mem_mb=... "
-                            "RULE:runtime=... (see README, 'On SLURM').")
+        raise WorkflowError(
+            "No node of this cluster can run these jobs (SLURM would leave them pending):\n  "
+            + "\n  ".join(problems)
+            + "\nLower threads_per_job, or set a request with --set-resources RULE:mem_mb=... "
+            "RULE:runtime=... (see README, 'On SLURM')."
+        )
     logger.info(f"Every job fits a node of this cluster ({len(jobs)} to submit).")
 
 

@@ -5,6 +5,7 @@
 #   isometry:  conditional Fisher spectra and online SGD over depth                         (AISTATS 2021)
 # Each: measure/train -> collect -> notebook (figures, claims).
 
+
 localrules:
     batchnorm_collect,
     batchnorm_notebook,
@@ -19,20 +20,20 @@ localrules:
 rule batchnorm_measure:
     output:
         "results/batchnorm/runs/{part}.parquet",
-    wildcard_constraints:
-        part="spectra|gd",
-    params:
-        settings=job_section("batchnorm"),
-        seed=RUN.seed,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("batchnorm_measure"),
     log:
         "logs/batchnorm/measure/{part}.log",
     benchmark:
         "results/benchmarks/batchnorm/measure/{part}.tsv"
+    wildcard_constraints:
+        part="spectra|gd",
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("batchnorm_measure"),
+    params:
+        settings=job_section("batchnorm"),
+        seed=RUN.seed,
     script:
         "../scripts/batchnorm_measure.py"
 
@@ -40,19 +41,19 @@ rule batchnorm_measure:
 rule natgrad_train:
     output:
         "results/natgrad/runs/{method}.parquet",
-    params:
-        settings=job_section("natgrad"),
-        seed=RUN.seed,
-        device=RUN.device,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("natgrad_train"),
     log:
         "logs/natgrad/train/{method}.log",
     benchmark:
         "results/benchmarks/natgrad/train/{method}.tsv"
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("natgrad_train"),
+    params:
+        settings=job_section("natgrad"),
+        seed=RUN.seed,
+        device=RUN.device,
     script:
         "../scripts/natgrad_train.py"
 
@@ -60,18 +61,18 @@ rule natgrad_train:
 rule spectra_measure:
     output:
         "results/spectra/runs/spectra.parquet",
-    params:
-        settings=job_section("spectra"),
-        seed=RUN.seed,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("spectra_measure"),
     log:
         "logs/spectra/measure.log",
     benchmark:
         "results/benchmarks/spectra/measure.tsv"
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("spectra_measure"),
+    params:
+        settings=job_section("spectra"),
+        seed=RUN.seed,
     script:
         "../scripts/spectra_measure.py"
 
@@ -79,20 +80,20 @@ rule spectra_measure:
 rule isometry_measure:
     output:
         "results/isometry/runs/{part}.parquet",
-    wildcard_constraints:
-        part="spectra|sgd",
-    params:
-        settings=job_section("isometry"),
-        seed=RUN.seed,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("isometry_measure"),
     log:
         "logs/isometry/measure/{part}.log",
     benchmark:
         "results/benchmarks/isometry/measure/{part}.tsv"
+    wildcard_constraints:
+        part="spectra|sgd",
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("isometry_measure"),
+    params:
+        settings=job_section("isometry"),
+        seed=RUN.seed,
     script:
         "../scripts/isometry_measure.py"
 
@@ -106,12 +107,12 @@ for _family in GEOMETRY_FAMILIES:
             geometry_runs(_family),
         output:
             f"results/{_family}/{_family}.parquet",
-        params:
-            family_config=family_config(_family),
         log:
             f"logs/{_family}/collect.log",
         conda:
             CONDA_ENV
+        params:
+            family_config=family_config(_family),
         script:
             "../scripts/collect_runs.py"
 
@@ -125,11 +126,11 @@ for _family in GEOMETRY_FAMILIES:
             notebook=f"results/{_family}/notebook.ipynb",
             claims=f"results/{_family}/claims.json",
             figures=family_figures(_family, "Geometry of wide networks"),
-        params:
-            parameters=notebook_parameters(_family),
         log:
             f"logs/{_family}/notebook.log",
         conda:
             CONDA_ENV
+        params:
+            parameters=notebook_parameters(_family),
         script:
             "../scripts/run_notebook.py"

@@ -2,6 +2,7 @@
 # did-it-learn references: constant and ridge) -> train the batched DNNs / fit k-NN and Nadaraya-Watson -> collect
 # -> notebook (error curves, claims).
 
+
 localrules:
     intrinsic_collect,
     intrinsic_notebook,
@@ -11,6 +12,12 @@ rule intrinsic_simulate:
     output:
         data="results/intrinsic/data/{setting}.npz",
         references="results/intrinsic/runs/{setting}/references.parquet",
+    log:
+        "logs/intrinsic/simulate/{setting}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        **cluster_resources("intrinsic_simulate"),
     params:
         setting=intrinsic_setting,
         sizes=intrinsic_sizes,
@@ -18,12 +25,6 @@ rule intrinsic_simulate:
         noise_variance=INTRINSIC.get("noise_variance"),
         n_test=INTRINSIC.get("n_test"),
         seed=RUN.seed,
-    resources:
-        **cluster_resources("intrinsic_simulate"),
-    log:
-        "logs/intrinsic/simulate/{setting}.log",
-    conda:
-        CONDA_ENV
     script:
         "../scripts/intrinsic_simulate.py"
 
@@ -33,8 +34,17 @@ rule intrinsic_train_dnn:
         "results/intrinsic/data/{setting}.npz",
     output:
         "results/intrinsic/runs/{setting}/{network}.parquet",
+    log:
+        "logs/intrinsic/train/{setting}/{network}.log",
+    benchmark:
+        "results/benchmarks/intrinsic/train/{setting}/{network}.tsv"
     wildcard_constraints:
         network="dnn(_[A-Za-z0-9]+)?",
+    conda:
+        CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("intrinsic_train_dnn"),
     params:
         setting=intrinsic_setting,
         sizes=intrinsic_sizes,
@@ -42,15 +52,6 @@ rule intrinsic_train_dnn:
         seed=RUN.seed,
         device=RUN.device,
         output_init_scale=INTRINSIC.get("output_init_scale"),
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("intrinsic_train_dnn"),
-    log:
-        "logs/intrinsic/train/{setting}/{network}.log",
-    benchmark:
-        "results/benchmarks/intrinsic/train/{setting}/{network}.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/intrinsic_train_dnn.py"
 
@@ -60,22 +61,22 @@ rule intrinsic_fit_baseline:
         "results/intrinsic/data/{setting}.npz",
     output:
         "results/intrinsic/runs/{setting}/{method}.parquet",
+    log:
+        "logs/intrinsic/fit/{setting}/{method}.log",
+    benchmark:
+        "results/benchmarks/intrinsic/fit/{setting}/{method}.tsv"
     wildcard_constraints:
         method="knn|nadaraya_watson",
+    conda:
+        CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("intrinsic_fit_baseline"),
     params:
         setting=intrinsic_setting,
         sizes=intrinsic_sizes,
         baseline_params=intrinsic_baseline_params,
         seed=RUN.seed,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("intrinsic_fit_baseline"),
-    log:
-        "logs/intrinsic/fit/{setting}/{method}.log",
-    benchmark:
-        "results/benchmarks/intrinsic/fit/{setting}/{method}.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/intrinsic_fit_baseline.py"
 
@@ -86,12 +87,12 @@ rule intrinsic_collect:
         expand("results/intrinsic/runs/{setting}/references.parquet", setting=INTRINSIC_SETTINGS),
     output:
         "results/intrinsic/intrinsic.parquet",
-    params:
-        family_config=family_config("intrinsic"),
     log:
         "logs/intrinsic/collect.log",
     conda:
         CONDA_ENV
+    params:
+        family_config=family_config("intrinsic"),
     script:
         "../scripts/collect_runs.py"
 
@@ -104,11 +105,11 @@ rule intrinsic_notebook:
         notebook="results/intrinsic/notebook.ipynb",
         claims="results/intrinsic/claims.json",
         figures=family_figures("intrinsic", "Hidden low dimension"),
-    params:
-        parameters=notebook_parameters("intrinsic"),
     log:
         "logs/intrinsic/notebook.log",
     conda:
         CONDA_ENV
+    params:
+        parameters=notebook_parameters("intrinsic"),
     script:
         "../scripts/run_notebook.py"

@@ -1,6 +1,7 @@
 # Non-smooth regression (Imaizumi & Fukumizu, AISTATS 2019; JMLR 23(111), 2022):
 # simulate -> fit each estimator / train the batched DNNs -> collect -> notebook (figures, claims).
 
+
 localrules:
     nonsmooth_collect,
     nonsmooth_notebook,
@@ -11,6 +12,12 @@ rule nonsmooth_simulate:
     output:
         "results/nonsmooth/data/{target}.npz",
         "results/nonsmooth/runs/{target}/reference.parquet",
+    log:
+        "logs/nonsmooth/simulate/{target}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        **cluster_resources("nonsmooth_simulate"),
     params:
         family="nonsmooth",
         target=nonsmooth_target,
@@ -19,12 +26,6 @@ rule nonsmooth_simulate:
         noise_sd=NONSMOOTH.get("noise_sd"),
         n_test=NONSMOOTH.get("n_test"),
         seed=RUN.seed,
-    resources:
-        **cluster_resources("nonsmooth_simulate"),
-    log:
-        "logs/nonsmooth/simulate/{target}.log",
-    conda:
-        CONDA_ENV
     script:
         "../scripts/nonsmooth_simulate.py"
 
@@ -34,34 +35,43 @@ rule nonsmooth_fit_linear:
         "results/nonsmooth/data/{target}.npz",
     output:
         "results/nonsmooth/runs/{target}/{method}.parquet",
+    log:
+        "logs/nonsmooth/fit/{target}/{method}.log",
+    benchmark:
+        "results/benchmarks/nonsmooth/fit/{target}/{method}.tsv"
     wildcard_constraints:
         method="fourier|spline|kernel_ridge|gaussian_process|knn",
+    conda:
+        CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("nonsmooth_fit_linear"),
     params:
         family="nonsmooth",
         target=nonsmooth_target,
         sizes=NONSMOOTH.get("sizes"),
         estimator_params=nonsmooth_estimator_params,
         seed=RUN.seed,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("nonsmooth_fit_linear"),
-    log:
-        "logs/nonsmooth/fit/{target}/{method}.log",
-    benchmark:
-        "results/benchmarks/nonsmooth/fit/{target}/{method}.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/nonsmooth_fit_linear.py"
 
 
 rule nonsmooth_train_dnn:
-    # Long jobs first among ready ones, so that short jobs fill the end of a run on few cores.
-    priority: 5
     input:
         "results/nonsmooth/data/{target}.npz",
     output:
         "results/nonsmooth/runs/{target}/dnn.parquet",
+    log:
+        "logs/nonsmooth/train/{target}/dnn.log",
+    benchmark:
+        "results/benchmarks/nonsmooth/train/{target}/dnn.tsv"
+    # Long jobs first among ready ones, so that short jobs fill the end of a run on few cores.
+    priority: 5
+    conda:
+        CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("nonsmooth_train_dnn"),
     params:
         family="nonsmooth",
         target=nonsmooth_target,
@@ -69,15 +79,6 @@ rule nonsmooth_train_dnn:
         dnn=NONSMOOTH.get("dnn"),
         seed=RUN.seed,
         device=RUN.device,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("nonsmooth_train_dnn"),
-    log:
-        "logs/nonsmooth/train/{target}/dnn.log",
-    benchmark:
-        "results/benchmarks/nonsmooth/train/{target}/dnn.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/nonsmooth_train_dnn.py"
 
@@ -87,12 +88,12 @@ rule nonsmooth_collect:
         get_nonsmooth_runs,
     output:
         "results/nonsmooth/nonsmooth.parquet",
-    params:
-        family_config=family_config("nonsmooth"),
     log:
         "logs/nonsmooth/collect.log",
     conda:
         CONDA_ENV
+    params:
+        family_config=family_config("nonsmooth"),
     script:
         "../scripts/collect_runs.py"
 
@@ -105,11 +106,11 @@ rule nonsmooth_notebook:
         notebook="results/nonsmooth/notebook.ipynb",
         claims="results/nonsmooth/claims.json",
         figures=family_figures("nonsmooth", "Non-smooth regression"),
-    params:
-        parameters=notebook_parameters("nonsmooth"),
     log:
         "logs/nonsmooth/notebook.log",
     conda:
         CONDA_ENV
+    params:
+        parameters=notebook_parameters("nonsmooth"),
     script:
         "../scripts/run_notebook.py"

@@ -3,6 +3,7 @@
 # one job per linear estimator over every cell -> the DNNs of every cell, one batched model per n -> collect ->
 # notebook (theory region for three D, empirical map with t-intervals, agreement claims).
 
+
 localrules:
     region_collect,
     region_notebook,
@@ -12,6 +13,12 @@ rule region_simulate:
     output:
         data=region_data(),
         references="results/region/runs/references.parquet",
+    log:
+        "logs/region/simulate.log",
+    conda:
+        CONDA_ENV
+    resources:
+        **cluster_resources("region_simulate"),
     params:
         cells=REGION_CELLS,
         sizes=REGION.get("sizes"),
@@ -19,12 +26,6 @@ rule region_simulate:
         noise_sd=REGION.get("noise_sd"),
         n_test=REGION.get("n_test"),
         seed=RUN.seed,
-    resources:
-        **cluster_resources("region_simulate"),
-    log:
-        "logs/region/simulate.log",
-    conda:
-        CONDA_ENV
     script:
         "../scripts/region_simulate.py"
 
@@ -34,22 +35,22 @@ rule region_fit_linear:
         region_data(),
     output:
         "results/region/runs/{method}.parquet",
+    log:
+        "logs/region/fit/{method}.log",
+    benchmark:
+        "results/benchmarks/region/fit/{method}.tsv"
     wildcard_constraints:
         method="fourier|spline|kernel_ridge|gaussian_process",
+    conda:
+        CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("region_fit_linear"),
     params:
         cells=REGION_CELLS,
         sizes=REGION.get("sizes"),
         estimator_params=region_estimator_params,
         seed=RUN.seed,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("region_fit_linear"),
-    log:
-        "logs/region/fit/{method}.log",
-    benchmark:
-        "results/benchmarks/region/fit/{method}.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/region_fit_linear.py"
 
@@ -59,21 +60,21 @@ rule region_train_dnn:
         region_data(),
     output:
         "results/region/runs/dnn.parquet",
-    params:
-        cells=REGION_CELLS,
-        sizes=REGION.get("sizes"),
-        dnn=REGION.get("dnn"),
-        seed=RUN.seed,
-        device=RUN.device,
-    threads: RUN.threads_per_job
-    resources:
-        **cluster_resources("region_train_dnn"),
     log:
         "logs/region/train/dnn.log",
     benchmark:
         "results/benchmarks/region/train/dnn.tsv"
     conda:
         CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("region_train_dnn"),
+    params:
+        cells=REGION_CELLS,
+        sizes=REGION.get("sizes"),
+        dnn=REGION.get("dnn"),
+        seed=RUN.seed,
+        device=RUN.device,
     script:
         "../scripts/region_train_dnn.py"
 
@@ -83,12 +84,12 @@ rule region_collect:
         get_region_runs,
     output:
         "results/region/region.parquet",
-    params:
-        family_config=family_config("region"),
     log:
         "logs/region/collect.log",
     conda:
         CONDA_ENV
+    params:
+        family_config=family_config("region"),
     script:
         "../scripts/collect_runs.py"
 
@@ -101,11 +102,11 @@ rule region_notebook:
         notebook="results/region/notebook.ipynb",
         claims="results/region/claims.json",
         figures=family_figures("region", "Where DNNs win"),
-    params:
-        parameters=notebook_parameters("region"),
     log:
         "logs/region/notebook.log",
     conda:
         CONDA_ENV
+    params:
+        parameters=notebook_parameters("region"),
     script:
         "../scripts/run_notebook.py"

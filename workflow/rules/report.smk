@@ -12,6 +12,10 @@ rule report_assemble:
         families=repo_path("report/families.yaml"),
     output:
         "results/report/index.html",
+    log:
+        "logs/report/assemble.log",
+    conda:
+        CONDA_ENV
     params:
         families=enabled_families(),
         figures={family: list(SETTINGS[family].figure_names()) for family in enabled_families()},
@@ -24,9 +28,5 @@ rule report_assemble:
         configfiles=[str(f) for f in workflow.configfiles],
         device=RUN.device,
         seed=RUN.seed,
-    log:
-        "logs/report/assemble.log",
-    conda:
-        CONDA_ENV
     script:
         "../scripts/report_assemble.py"
