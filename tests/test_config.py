@@ -105,7 +105,8 @@ MALFORMED = [
     ("bad Nadaraya-Watson grid", _set(["intrinsic", "balls", "baseline_params", "nadaraya_watson"],
                                       {"bandwidths": []}), "intrinsic.balls.baseline_params.nadaraya_watson"),
     ("unknown GAN variant", _set(["gan", "variants"], ["wgan_gp", "dragan"]), "gan.variants[1]"),
-    ("unknown GAN dataset", _set(["gan", "toy", "datasets"], ["ring", "moons"]), "gan.toy.datasets[1]"),
+    ("unknown GAN dataset", _set(["gan", "toy", "datasets"], ["ring", "moons"]),
+     "gan.toy.datasets': 'moons' is neither a built-in 2-D dataset"),
     ("trajectory rate off the grid",
      _set(["gan", "toy", "trajectory"], {"dataset": "ring", "optimizer": "sgd", "learning_rate": 0.5}),
      "gan.toy.trajectory.learning_rate"),
@@ -252,8 +253,9 @@ def _schema_nodes(node, path="", is_property=False):
             yield from _schema_nodes(node[key], path + suffix)
 
 
-# A number of no natural range: the Dirac-GAN's start (theta, psi) may be any point of the plane.
-UNBOUNDED = {"gan.dirac.start[]"}
+# Numbers of no natural range: the Dirac-GAN's start (theta, psi) and a user's mode centres may be any point of the
+# plane.
+UNBOUNDED = {"gan.dirac.start[]", "gan.mixtures.*.centres[][]"}
 
 
 def test_every_schema_key_has_a_description_and_every_number_a_range():

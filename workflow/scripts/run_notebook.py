@@ -12,8 +12,11 @@ from dltheory.provenance import figure_sidecar
 from dltheory.runtime import start_job
 
 log = start_job(snakemake.log[0])
-# Every named input but the notebook reaches it as <name>_path (table -> table_path, samples -> samples_path).
-inputs = {f"{name}_path": str(Path(path).resolve()) for name, path in snakemake.input.items() if name != "notebook"}
+# Every named single-file input but the notebook reaches it as <name>_path (table -> table_path, samples ->
+# samples_path). A named list (the user's data files, read through the settings) is an input for reruns and
+# provenance only.
+inputs = {f"{name}_path": str(Path(path).resolve()) for name, path in snakemake.input.items()
+          if name != "notebook" and isinstance(path, str)}
 parameters = {
     **snakemake.params.parameters,
     **inputs,
@@ -33,7 +36,10 @@ papermill.execute_notebook(
 
 figures = [Path(path) for path in snakemake.output if str(path).endswith(".png")]
 family = Path(parameters["figures_dir"]).parent.name
-named_inputs = {name: path for name, path in snakemake.input.items()}
+named_inputs = {}
+for name, value in snakemake.input.items():
+    paths = {name: value} if isinstance(value, str) else {f"{name}[{i}]": path for i, path in enumerate(value)}
+    named_inputs.update(paths)
 config = {"seed": snakemake.params.parameters.get("seed"), family: json.loads(parameters.get("section_json", "{}"))}
 for png in figures:
     write_json(png.with_suffix(".json"), figure_sidecar(

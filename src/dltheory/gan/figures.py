@@ -38,12 +38,16 @@ CONDITION_LABEL = {
 }
 
 
-def _modes(dataset: str) -> tuple[np.ndarray, float]:
-    """The 2-D mixture's centres and std, from ``dltheory.gan.data`` (torch-free, unlike the targets module)."""
+def _modes(dataset: str, mixtures=None) -> tuple[np.ndarray, np.ndarray]:
+    """The 2-D target's centres and per-mode stds, from ``dltheory.gan.data`` (torch-free, unlike the targets
+    module); ``mixtures``: the user's ``GanMixture``s by name (gan.mixtures)."""
+    if mixtures and dataset in mixtures:
+        centres, std, _ = data.mixture_modes(mixtures[dataset])
+        return centres, np.broadcast_to(std, (len(centres),))
     if dataset == "ring":
-        return data.ring_modes(), data.RING_STD
+        return data.ring_modes(), np.full(8, data.RING_STD)
     if dataset == "grid":
-        return data.grid_modes(), data.GRID_STD
+        return data.grid_modes(), np.full(25, data.GRID_STD)
     raise ValueError(f"no 2-D modes for dataset {dataset!r}")
 
 
@@ -125,19 +129,19 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
     return figure
 
 
-def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: float):
+def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: float, mixtures=None):
     """The sanity baseline's final samples, one panel per seed, over the modes with their 3-std discs, and each
-    seed's high-quality fraction and mode coverage."""
+    seed's high-quality fraction and mode coverage (``mixtures``: the user's 2-D targets, gan.mixtures)."""
     seeds = sorted(runs["seed"].unique())
     figure, axes = plt.subplots(1, len(seeds), squeeze=False, figsize=(2.5 * len(seeds), 2.9))
     dataset = samples["dataset"].iloc[0]
-    centres, std = _modes(dataset)
-    limit = 1.35 * np.abs(centres).max()
+    centres, stds = _modes(dataset, mixtures)
+    limit = 1.35 * np.abs(centres).max() + 3 * stds.max()
     for ax, seed in zip(axes[0], seeds, strict=True):
         points = samples.loc[samples["seed"] == seed, ["x0", "x1"]].to_numpy()
         points = points[np.isfinite(points).all(axis=1)]
         ax.scatter(*points.T, s=1.0, alpha=0.4, color="tab:blue", rasterized=True)
-        for centre in centres:
+        for centre, std in zip(centres, stds, strict=True):
             ax.add_patch(plt.Circle(centre, 3 * std, fill=False, color="tab:red", lw=0.6))
         row = runs[runs["seed"] == seed].iloc[0]
         good = row["high_quality"] >= min_high_quality
@@ -150,7 +154,7 @@ def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: flo
                          color="black" if good else "tab:red")
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xticks=[], yticks=[])
         ax.set_aspect("equal")
-    figure.suptitle(f"Sanity baseline (WGAN-GP, Gulrajani et al. 2017 recipe) on the {dataset}: final samples; "
+    figure.suptitle(f"Sanity baseline (WGAN-GP, Gulrajani et al. 2017 recipe) on {dataset}: final samples; "
                     f"red circles: 3 std around each mode (HQ = fraction inside; target >= {min_high_quality:g})",
                     fontsize=8.5)
     figure.tight_layout()
@@ -206,17 +210,18 @@ def plot_trajectories(metrics: pd.DataFrame, dataset: str, optimizer: str, learn
     return figure
 
 
-def plot_samples_2d(samples: pd.DataFrame, optimizer: str, learning_rate: float, seed: int, variants: list[str]):
+def plot_samples_2d(samples: pd.DataFrame, optimizer: str, learning_rate: float, seed: int, variants: list[str],
+                    mixtures=None):
     """Final samples of one seed at one (optimizer, rate) over the target's modes: rows variants, columns
-    (dataset, activation)."""
+    (2-D dataset, activation); ``mixtures``: the user's 2-D targets (gan.mixtures)."""
     rows = samples[np.isclose(samples["learning_rate"], learning_rate) & (samples["seed"] == seed)
-                   & (samples["optimizer"] == optimizer) & samples["dataset"].isin(["ring", "grid"])]
+                   & (samples["optimizer"] == optimizer) & (samples["dataset"] != "digits")]
     columns = [(d, a) for d in _ordered(rows["dataset"], ["ring", "grid"])
                for a in _ordered(rows["activation"], ["relu", "elu", "softplus"])]
     figure, axes = plt.subplots(len(variants), len(columns), squeeze=False,
                                 figsize=(1.9 * len(columns) + 0.8, 1.9 * len(variants)))
     for (dataset, activation), col in zip(columns, range(len(columns)), strict=True):
-        centres = _modes(dataset)[0]
+        centres = _modes(dataset, mixtures)[0]
         limit = 1.6 * np.abs(centres).max()
         for row, variant in enumerate(variants):
             ax = axes[row, col]

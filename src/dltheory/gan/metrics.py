@@ -76,21 +76,23 @@ def mmd_squared(x: np.ndarray, y: np.ndarray, bandwidths: Sequence[float]) -> fl
 
 
 def mode_statistics(
-    samples: np.ndarray, modes: np.ndarray, std: float, threshold: float = 3.0, min_count: int = 1
+    samples: np.ndarray, modes: np.ndarray, std: float | np.ndarray, threshold: float = 3.0, min_count: int = 1
 ) -> dict:
     """Mode coverage and sample quality of generated points against a mixture's mode centres.
 
     Each sample is assigned to its nearest mode and is "high quality" when within ``threshold``·``std`` of it
-    (issue 4: 3 std). A mode is covered when at least ``min_count`` high-quality samples are assigned to it.
-    Returns ``high_quality_fraction``, ``modes_covered``, ``mode_coverage`` (covered / number of modes) and
-    ``counts`` (high-quality samples per mode, an int array of length ``len(modes)``).
+    (issue 4: 3 std; ``std`` one number, or one per mode for a user's mixture). A mode is covered when at least
+    ``min_count`` high-quality samples are assigned to it. Returns ``high_quality_fraction``, ``modes_covered``,
+    ``mode_coverage`` (covered / number of modes) and ``counts`` (high-quality samples per mode, an int array of
+    length ``len(modes)``).
     """
     samples, modes = np.asarray(samples, dtype=float), np.asarray(modes, dtype=float)
     if len(samples) == 0:
         raise ValueError("mode_statistics needs at least one sample")
     distances = cdist(samples, modes)
     nearest = distances.argmin(axis=1)
-    high_quality = distances[np.arange(len(samples)), nearest] <= threshold * std
+    limits = threshold * np.broadcast_to(np.asarray(std, dtype=float), (len(modes),))  # one std, or one per mode
+    high_quality = distances[np.arange(len(samples)), nearest] <= limits[nearest]
     counts = np.bincount(nearest[high_quality], minlength=len(modes))
     covered = int((counts >= min_count).sum())
     return {

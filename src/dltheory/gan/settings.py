@@ -1,12 +1,68 @@
 """Settings of the ``gan`` family (Chu, Minami & Fukumizu, ICLR 2020; every setting is ours). Torch-free."""
 
+import math
 from dataclasses import dataclass, field
 
 from dltheory.gan.variants import GRADIENT_PENALTY_WEIGHT
 from dltheory.settings import analysis_field
 
 TOY_DATASETS = ("ring", "grid")
+BUILT_IN_DATASETS = (*TOY_DATASETS, "digits")
 OPTIMIZERS = ("sgd", "adam")  # the generator's: gradient descent (what the paper analyses) and Adam (practice)
+
+
+@dataclass(frozen=True)
+class GanMixture:
+    """A user's own 2-D target (issue 22), named in ``gan.mixtures`` and trained on like the ring: either a Gaussian
+    mixture (``centres``, ``std`` one for all modes or one per mode, ``weights`` or equal ones), or the points of a
+    ``csv`` file (columns x, y, optionally mode; a relative path is read from the working directory). Mode coverage
+    and high-quality fraction need mode centres: a CSV's ``mode`` column gives them (each mode's mean and spread),
+    or ``centres`` and ``std`` are given beside the CSV. Checked when the config is read, file included."""
+
+    centres: tuple[tuple[float, ...], ...] | None = None
+    std: float | tuple[float, ...] | None = None
+    weights: tuple[float, ...] | None = None
+    csv: str | None = None
+
+    def __post_init__(self):
+        from dltheory.gan.data import modes_of_points, read_points  # torch-free
+
+        if self.csv is not None:
+            if not isinstance(self.csv, str):
+                raise ValueError(f"csv: expected a file path, got {self.csv!r}")
+            try:
+                points, modes = read_points(self.csv)
+                if modes is not None:
+                    modes_of_points(points, modes)
+            except ValueError as error:
+                raise ValueError(f"csv: {error}") from error
+            if self.weights is not None:
+                raise ValueError("weights: a CSV target's weights are its points' (leave weights out)")
+            if modes is not None and (self.centres is not None or self.std is not None):
+                raise ValueError(f"centres: {self.csv} has a mode column, which gives the centres and stds; "
+                                 "give one or the other")
+            if modes is not None:
+                return
+        if self.centres is None or self.std is None:
+            raise ValueError(f"{'centres' if self.centres is None else 'std'}: a mixture needs centres and std "
+                             "(or a csv with a mode column)")
+        k = len(self.centres)
+        if k == 0 or any(len(c) != 2 or not all(_finite(v) for v in c) for c in self.centres):
+            raise ValueError(f"centres: expected a list of [x, y] pairs of finite numbers, got {list(self.centres)}")
+        stds = (self.std,) if _number(self.std) else tuple(self.std)
+        if len(stds) not in (1, k) or not all(_finite(v) and v > 0 for v in stds):
+            raise ValueError(f"std: expected one positive number or one per centre ({k}), got {self.std!r}")
+        if self.weights is not None and (len(self.weights) != k or not all(_finite(w) and w > 0
+                                                                             for w in self.weights)):
+            raise ValueError(f"weights: expected one positive number per centre ({k}), got {list(self.weights)}")
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _finite(value) -> bool:
+    return _number(value) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -135,6 +191,7 @@ class GanSettings:
     betas: tuple[float, float] = (0.5, 0.9)  # every Adam's (Gulrajani et al. 2017)
     digits: GanPart | None = None
     sanity: GanSanity | None = None
+    mixtures: dict[str, GanMixture] = field(default_factory=dict)  # a user's own 2-D targets, by name (issue 22)
     dirac: GanDirac = analysis_field(default_factory=GanDirac)
     claims: GanClaims = analysis_field(default_factory=GanClaims)
 
@@ -144,6 +201,17 @@ class GanSettings:
             raise ValueError(f"learning_rates.{unknown[0]}: unknown optimizer; known: {', '.join(OPTIMIZERS)}")
         if not self.learning_rates:
             raise ValueError("learning_rates: name at least one optimizer")
+        clash = [name for name in self.mixtures if name in BUILT_IN_DATASETS]
+        if clash:
+            raise ValueError(f"mixtures.{clash[0]}: the name of a built-in dataset; choose another")
+        known = (*TOY_DATASETS, *self.mixtures)
+        unknown = [name for name in self.toy.datasets if name not in known]
+        if unknown:
+            raise ValueError(f"toy.datasets: {unknown[0]!r} is neither a built-in 2-D dataset {list(TOY_DATASETS)} "
+                             f"nor a key of gan.mixtures {list(self.mixtures)}")
+        if self.sanity is not None and self.sanity.dataset not in known:
+            raise ValueError(f"sanity.dataset: {self.sanity.dataset!r} is neither a built-in 2-D dataset "
+                             f"{list(TOY_DATASETS)} nor a key of gan.mixtures {list(self.mixtures)}")
         for key in ("w1_ratio", "coverage"):
             missing = [name for name in gan_datasets(self) if name not in getattr(self.convergence, key)]
             if missing:
@@ -195,8 +263,13 @@ class GanSettings:
             trajectory=(trajectory.dataset, trajectory.optimizer, float(trajectory.learning_rate))
             if trajectory else None,
             samples_saved=budget.samples_saved,
+            mixtures=self._mixtures_of(budget.datasets if part == "toy" else ()),
             device=device,
         )
+
+    def _mixtures_of(self, datasets) -> dict:
+        """The user's mixtures among ``datasets``: a run job gets only those it trains on."""
+        return {name: self.mixtures[name] for name in datasets if name in self.mixtures}
 
     def sanity_run(self, device: str = "cpu") -> "GanRunSettings":
         """The sanity baseline's batched run: WGAN-GP, ReLU, Adam on both networks at one rate, ``sanity.seeds``
@@ -210,7 +283,7 @@ class GanSettings:
             divergence_threshold=float(self.divergence_threshold), betas=tuple(float(b) for b in s.betas),
             gradient_penalty_weight=float(s.gradient_penalty_weight), lr_decay=s.lr_decay,
             trajectory=(s.dataset, "adam", float(s.learning_rate)),
-            samples_saved=s.samples_saved, device=device,
+            samples_saved=s.samples_saved, mixtures=self._mixtures_of((s.dataset,)), device=device,
         )
 
     def parts(self) -> tuple[str, ...]:
@@ -281,6 +354,7 @@ class GanRunSettings:
     # (dataset, optimizer, learning rate) whose models get distances throughout
     trajectory: tuple[str, str, float] | None = None
     samples_saved: int = 64  # final generator samples kept per model (the first of its evaluation samples)
+    mixtures: dict[str, GanMixture] = field(default_factory=dict)  # the user's 2-D targets among ``datasets``
     device: str = "cpu"
 
     @property

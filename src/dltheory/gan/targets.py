@@ -23,20 +23,29 @@ CONFIDENT = 0.9  # a class counts as covered when some sample is classified into
 
 @dataclass(frozen=True)
 class MixtureTarget:
-    """A 2-D equal-weight Gaussian mixture (the ring or the grid)."""
+    """A 2-D Gaussian mixture (the ring, the grid, or a user's), or a user's CSV of points (``points``): training
+    batches and the W1 reference are then drawn from those points, and the mode statistics read ``centres`` and
+    ``std`` (one, or one per mode)."""
 
     name: str
     centres: np.ndarray
-    std: float
+    std: float | np.ndarray
+    weights: np.ndarray | None = None  # None: equal
+    points: np.ndarray | None = None
     dim: int = 2
     bounded: bool = False  # generator output is linear
     mmd_bandwidths: tuple[float, ...] = MIXTURE_MMD_BANDWIDTHS
     quality_metrics: tuple[str, ...] = ("high_quality_fraction", "mode_coverage")
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return data.gaussian_mixture(n, rng, self.centres, self.std)[0]
+        if self.points is not None:  # the empirical distribution of the user's points
+            return self.points[rng.integers(0, len(self.points), n)]
+        return data.gaussian_mixture(n, rng, self.centres, self.std, self.weights)[0]
 
     def reference(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """A mixture's fresh sample; from a CSV, ``n`` distinct points when there are that many."""
+        if self.points is not None:
+            return self.points[rng.choice(len(self.points), n, replace=n > len(self.points))]
         return self.sample(n, rng)
 
     def quality(self, samples: np.ndarray) -> dict[str, float]:
@@ -91,8 +100,21 @@ class DigitsTarget:
         }
 
 
-def make_target(name: str, classifier: torch.nn.Module | None = None):
-    """The target called ``name`` (ring, grid or digits); ValueError naming the known ones otherwise."""
+def user_target(name: str, mixture) -> MixtureTarget:
+    """The target of a user's ``GanMixture`` (dltheory.gan.settings): its centres, stds and weights, or its CSV's
+    points with the centres and stds of its mode column or given beside it."""
+    centres, std, points = data.mixture_modes(mixture)
+    weights = None
+    if mixture.weights is not None:
+        weights = np.asarray(mixture.weights, dtype=float) / float(np.sum(mixture.weights))
+    return MixtureTarget(name, centres, std, weights, points)
+
+
+def make_target(name: str, classifier: torch.nn.Module | None = None, mixtures=None):
+    """The target called ``name``: ring, grid, digits, or a key of ``mixtures`` (the user's ``GanMixture``s);
+    ValueError naming the known ones otherwise."""
+    if mixtures and name in mixtures:
+        return user_target(name, mixtures[name])
     if name == "ring":
         return MixtureTarget("ring", data.ring_modes(), data.RING_STD)
     if name == "grid":

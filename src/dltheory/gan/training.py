@@ -232,7 +232,7 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
     never diverged). One row per model, evaluation step (0, every ``eval_every``, and the last) and metric; values
     not computed at that step (see the module docstring), and all values at and after a model's divergence, are NaN.
     """
-    targets = {name: make_target(name, classifier) for name in settings.datasets}
+    targets = {name: make_target(name, classifier, settings.mixtures) for name in settings.datasets}
     _check_settings(settings, targets)
     variant = objectives.get_variant(settings.variant)
     if settings.gradient_penalty_weight is not None:
