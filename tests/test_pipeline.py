@@ -1,9 +1,7 @@
 """The whole DAG on the smoke config, run once in a temporary directory, as a user would get it."""
 
-import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -13,6 +11,7 @@ from markupsafe import escape
 
 from dltheory.io import read_provenance, read_table
 from dltheory.nonsmooth.experiment import RUN_COLUMNS
+from dltheory.report import browser
 from tests.conftest import ROOT, snakemake
 
 pytestmark = pytest.mark.slow
@@ -228,10 +227,24 @@ def test_claims_parse_and_carry_their_source(smoke_run):
 
 
 def test_report_links_resolve_and_show_every_figure(smoke_run):
+    from dltheory.report import broken_links
+
     page = smoke_run / "results/report/index.html"
     text = page.read_text()
-    links = re.findall(r'(?:src|href)="([^"#:]+)"', text)
-    assert [link for link in links if not (page.parent / html.unescape(link)).exists()] == []
+    assert broken_links(page) == []  # files (the notebooks' HTML among them) and in-page anchors (claim -> figure)
+    for family in FAMILY_FIGURES:
+        assert (smoke_run / f"results/{family}/notebook.html").stat().st_size > 10_000
+        assert f'href="../{family}/notebook.html"' in text
+    # Every claim links to the figure it is read from (report/families.yaml's patterns), one of its family's.
+    import yaml
+
+    from dltheory.report import claim_figure
+
+    patterns = yaml.safe_load((ROOT / "report/families.yaml").read_text())
+    for family, figures in FAMILY_FIGURES.items():
+        for claim in json.loads((smoke_run / f"results/{family}/claims.json").read_text()):
+            assert claim_figure(claim["id"], patterns[family]["claims"]) in figures, claim["id"]
+            assert f'<tr id="claim-{escape(claim["id"])}">' in text
     for family, figures in FAMILY_FIGURES.items():
         for name in figures:
             assert f"{family}/figures/{name}.png" in text
@@ -243,8 +256,7 @@ def test_report_links_resolve_and_show_every_figure(smoke_run):
     assert not failed or f"<strong>diagnosis:</strong> {escape(failed[0]['detail'])}" in text
 
 
-@pytest.mark.skipif(not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")),
-                    reason="no headless Chromium on PATH (Debian: apt install chromium)")
+@pytest.mark.skipif(browser() is None, reason="no headless Chromium on PATH (Debian: apt install chromium)")
 def test_the_report_fits_1280_px_in_a_browser_with_every_link_and_image(smoke_run):
     result = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/check_report.py"),
                              str(smoke_run / "results/report/index.html")], capture_output=True, text=True, timeout=300)

@@ -1,6 +1,5 @@
 """The assembled report's first screen, family sections and figure numbering (dltheory.report), without a run."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,7 @@ import yaml
 
 from dltheory.claims import Claim
 from dltheory.config import family_settings
-from dltheory.report import FamilySection, read_family_metadata, render_report, run_label
+from dltheory.report import FamilySection, broken_links, browser, read_family_metadata, render_report, run_label
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ["nonsmooth", "region", "intrinsic", "gan", "causal", "batchnorm", "natgrad", "spectra", "isometry"]
@@ -74,7 +73,7 @@ def test_a_figure_sidecar_hashes_its_inputs_and_sums_its_jobs(tmp_path):
     assert len(sidecar["config_hash"]) == 12 and sidecar["drawn_by"] == "nb.ipynb"
 
 
-@pytest.mark.skipif(not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")),
+@pytest.mark.skipif(browser() is None,
                     reason="no headless Chromium on PATH (Debian: apt install chromium); "
                            "workflow/scripts/check_report.py is the same check by hand")
 def test_the_browser_check_finds_sideways_scrolling_and_missing_images(tmp_path):
@@ -108,3 +107,20 @@ def _png() -> bytes:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def test_link_check_finds_missing_files_and_anchors_but_not_optional_links(tmp_path):
+    (tmp_path / "there.png").write_bytes(b"x")
+    page = tmp_path / "index.html"
+    page.write_text('<p id="fig-1"><img src="there.png"><img src="gone.png"><a href="#fig-1">ok</a>'
+                    '<a href="#fig-2">stale</a><a class="optional" href="../report.zip">later</a></p>')
+    assert broken_links(page) == ["#fig-2", "gone.png"]
+
+
+def test_a_claim_is_read_from_the_first_figure_whose_pattern_matches():
+    from dltheory.report import claim_figure
+
+    patterns = [["*.smooth2d.*", "smooth_control"], ["*", "error_vs_n"]]
+    assert claim_figure("nonsmooth.smooth2d.dnn_learns", patterns) == "smooth_control"
+    assert claim_figure("nonsmooth.jump2d.dnn_learns", patterns) == "error_vs_n"
+    assert claim_figure("x", [["y.*", "f"]]) is None

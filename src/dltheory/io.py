@@ -113,6 +113,12 @@ def write_json(path: str | os.PathLike, payload) -> None:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file (UTF-8) atomically."""
+    with _atomically(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
 def read_json(path: str | os.PathLike):
     path = Path(path)
     try:

@@ -8,8 +8,11 @@ config as ``{{ snakemake.config.<family>.<key> }}``, the form Snakemake's own re
 written); here it is rendered with the family's settings, defaults filled in, and an unknown key is an error.
 """
 
+import fnmatch
+import html
 import os
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,7 @@ class FamilySection:
     figures: list[dict] = field(default_factory=list)
     claims: list[dict] = field(default_factory=list)
     notebook: str = ""
+    notebook_html: str = ""
     provenance: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)  # title, paper, cite, question, hero (report/families.yaml)
 
@@ -43,6 +47,12 @@ class FamilySection:
 
 
 FAMILY_KEYS = ("title", "paper", "cite", "question", "hero")
+
+
+def claim_figure(claim_id: str, patterns: Sequence[Sequence[str]]) -> str | None:
+    """The figure a claim is read from: the first ``[pattern, figure]`` of its family's ``claims`` list in
+    report/families.yaml whose shell-style pattern matches the claim's id; None when none does."""
+    return next((figure for pattern, figure in patterns if fnmatch.fnmatchcase(claim_id, pattern)), None)
 
 
 def read_family_metadata(path: Path, families: Sequence[str]) -> dict[str, dict]:
@@ -111,9 +121,13 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
         name=family,
         claims=read_json(results / family / "claims.json"),
         notebook=os.path.relpath(results / family / "notebook.ipynb", report_dir),
+        notebook_html=os.path.relpath(results / family / "notebook.html", report_dir),
         provenance=provenance,
         meta=dict(meta or {}),
     )
+    for claim in section.claims:
+        figure = claim_figure(claim["id"], section.meta.get("claims", []))
+        claim["figure"] = figure if figure in figures else None
     for figure in figures:
         caption_file = captions / f"{family}_{figure}.rst"
         png = results / family / "figures" / f"{figure}.png"
@@ -133,6 +147,47 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
     return section
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")  # headless browsers the report checks use
+
+
+def browser() -> str | None:
+    """The first of ``BROWSERS`` on PATH, or None."""
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+def broken_links(page: str | Path) -> list[str]:
+    """Relative href/src targets of ``page`` that are not files (links of class "optional" aside), and in-page
+    links (#anchor) without an element of that id."""
+    page = Path(page)
+    text = re.sub(r'<a class="optional" href="[^"]*"', "<a", page.read_text())
+    links = re.findall(r'(?:src|href)="([^"#:]+)"', text)
+    missing = {link for link in links if not (page.parent / html.unescape(link)).exists()}
+    ids = {html.unescape(i) for i in re.findall(r'\sid="([^"]+)"', text)}
+    missing |= {f"#{a}" for a in re.findall(r'href="#([^"]+)"', text) if html.unescape(a) not in ids}
+    return sorted(missing)
+
+
+
+NOTEBOOK_TEMPLATE = Path(__file__).resolve().parents[2] / "report" / "notebook.html.j2"
+
+
+def notebook_html(notebook: str | Path, html: str | Path, template: str | Path = NOTEBOOK_TEMPLATE) -> int:
+    """Write the executed ``notebook`` as a self-contained HTML page (nbconvert's JupyterLab look, its figures
+    inline, no script from the network) to ``html``; returns its size in bytes."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from dltheory.io import write_text
+
+    template = Path(template)
+    exporter = HTMLExporter(template_file=template.name, extra_template_paths=[str(template.parent)])
+    exporter.exclude_input_prompt = exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4),
+                                          resources={"metadata": {"name": Path(notebook).parent.name}})
+    write_text(html, body)
+    return len(body.encode())
+
+
 def render_report(title: str, sections: list[FamilySection], template: Path, run: Mapping | None = None) -> str:
     """The report's HTML. ``run``: what ran (``label``, ``device``, ``seed``); the commit and time come from the
     sections' provenance. Figures are numbered in report order."""
@@ -144,6 +199,10 @@ def render_report(title: str, sections: list[FamilySection], template: Path, run
         for figure in section.figures:
             number += 1
             figure["number"] = number
+            figure["claims"] = [c for c in section.claims if c.get("figure") == figure["name"]]
+        numbers = {figure["name"]: figure["number"] for figure in section.figures}
+        for claim in section.claims:
+            claim["figure_number"] = numbers.get(claim.get("figure"))
     commits = sorted({str(s.provenance.get("git_commit", "")) for s in sections} - {""})
     created = max((str(s.provenance.get("created", "")) for s in sections), default="")
     run = {"label": "", "device": "", "seed": "", **(run or {}), "commits": commits, "created": created}

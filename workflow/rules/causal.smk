@@ -3,6 +3,8 @@
 # (the direction term) and a supervised classifier, and score the pool's test benchmarks -> score every benchmark
 # with CGNN (one job each) and the classical baselines (ANM, IGCI, RECI; one job each) -> time Meta-CGNN against
 # CGNN at its defaults -> collect -> notebook (accuracy vs n with Wilson intervals, seconds per pair, tables, claims).
+# A user benchmark (causal.user_benchmarks, issue 22) is scored as Tübingen is; its CSV is an input of each job that
+# reads it.
 
 
 localrules:
@@ -11,6 +13,8 @@ localrules:
 
 
 rule causal_meta_train:
+    input:
+        causal_pool_csvs,
     output:
         model="results/causal/meta/{pool}/model.pt",
         history="results/causal/meta/{pool}/history.parquet",
@@ -29,7 +33,7 @@ rule causal_meta_train:
     resources:
         **cluster_resources("causal_meta_train"),
     params:
-        section=job_section("causal", "benchmarks", *CAUSAL_PLAN_KEYS, "methods", "meta_cgnn") if CAUSAL else {},
+        section=causal_pool_section,
         evaluations=causal_pool_evaluations,
         methods=CAUSAL.trained() if CAUSAL else [],
         families=causal_pool_families,
@@ -41,6 +45,8 @@ rule causal_meta_train:
 
 # CGNN (a network trained per pair; a GPU on the cluster): every pair of one size as one batch, one job per benchmark.
 rule causal_score_network:
+    input:
+        causal_benchmark_csv,
     output:
         "results/causal/runs/{benchmark}/{method}.parquet",
     log:
@@ -48,7 +54,7 @@ rule causal_score_network:
     benchmark:
         "results/benchmarks/causal/score/{benchmark}/{method}.tsv"
     wildcard_constraints:
-        benchmark="[a-z_]+",
+        benchmark="[a-z][a-z0-9_]*",
         method="cgnn",
     conda:
         CONDA_ENV
@@ -66,6 +72,8 @@ rule causal_score_network:
 # The classical baselines (ANM, IGCI, RECI), one pair at a time, on CPUs: one job per benchmark, as IGCI and RECI
 # take milliseconds per pair.
 rule causal_score_baselines:
+    input:
+        causal_benchmark_csv,
     output:
         "results/causal/runs/{benchmark}/baselines.parquet",
     log:
@@ -73,14 +81,14 @@ rule causal_score_baselines:
     benchmark:
         "results/benchmarks/causal/score/{benchmark}/baselines.tsv"
     wildcard_constraints:
-        benchmark="[a-z_]+",
+        benchmark="[a-z][a-z0-9_]*",
     conda:
         CONDA_ENV
     threads: RUN.threads_per_job
     resources:
         **cluster_resources("causal_score_baselines"),
     params:
-        plan=causal_plan(causal_classical()),
+        plan=causal_baselines_plan,
         seed=RUN.seed,
         methods=causal_classical_on,
     script:

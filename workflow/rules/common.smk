@@ -243,8 +243,19 @@ def causal_baselines():
     return CAUSAL.baselines() if CAUSAL else []
 
 
-def causal_plan(methods):
-    """The settings a scoring job reads: the test pairs, the sizes and subsamples, and its own methods' options."""
+def causal_user_entries(benchmarks):
+    """The user benchmarks among ``benchmarks`` as a job reads them ({"user_benchmarks": {name: {pairs, label}}}),
+    or {} when there are none: a built-in benchmark's job gets what it got before user benchmarks existed."""
+    if not CAUSAL:
+        return {}
+    settings = job_config(CAUSAL)["user_benchmarks"]
+    chosen = {b: settings[b] for b in benchmarks if b in settings}
+    return {"user_benchmarks": chosen} if chosen else {}
+
+
+def causal_plan(methods, benchmark=None):
+    """The settings a scoring job reads: the test pairs, the sizes and subsamples, its own methods' options, and
+    its benchmark's CSV when it is a user's."""
     if not CAUSAL:
         return {}
     settings = job_config(CAUSAL)
@@ -255,13 +266,23 @@ def causal_plan(methods):
 
 
 def causal_network_plan(wildcards):
-    return causal_plan([wildcards.method])
+    return causal_plan([wildcards.method], wildcards.benchmark)
+
+
+def causal_baselines_plan(wildcards):
+    return causal_plan(causal_classical(), wildcards.benchmark)
+
+
+def causal_benchmark_csv(wildcards):
+    """A user benchmark's CSV, an input of its scoring jobs (an edit reruns them); none for a built-in one."""
+    return list(CAUSAL.user_pairs([wildcards.benchmark]).values()) if CAUSAL else []
 
 
 def causal_classical():
     """ANM, IGCI, RECI as configured (CGNN has its own jobs; the trained methods run in their pool's job)."""
     return [m for m in causal_baselines() if m != "cgnn"]
 
+        **causal_user_entries([benchmark] if benchmark else []),
 
 def causal_classical_on(wildcards):
     """The classical baselines that score this benchmark (each method's ``benchmarks``, else every one)."""
@@ -307,6 +328,18 @@ def geometry_runs(family):
     if settings is None:
         return []
     if family == "batchnorm":
+def causal_pool_section(wildcards):
+    """What a pool's job reads: the benchmarks, the plan, the methods, meta-training, and the CSVs of the user
+    benchmarks its models score."""
+    section = job_section("causal", "benchmarks", *CAUSAL_PLAN_KEYS, "methods", "meta_cgnn")
+    return {**section, **causal_user_entries(CAUSAL.pool_benchmarks(wildcards.pool))} if CAUSAL else {}
+
+
+def causal_pool_csvs(wildcards):
+    """The CSVs of the user benchmarks the pool's models score (inputs: an edit reruns the pool's job)."""
+    return list(CAUSAL.user_pairs(CAUSAL.pool_benchmarks(wildcards.pool)).values()) if CAUSAL else []
+
+
         names = ["spectra", "gd"] if settings.gd.variants and settings.gd.widths else ["spectra"]
     elif family == "natgrad":
         names = settings.methods

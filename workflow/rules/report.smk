@@ -10,8 +10,11 @@ rule report_assemble:
         unpack(get_report_inputs),
         template=repo_path("report/template.html.j2"),
         families=repo_path("report/families.yaml"),
+        notebook_template=repo_path("report/notebook.html.j2"),
     output:
-        "results/report/index.html",
+        html="results/report/index.html",
+        # Each executed notebook as a page that opens offline, beside its .ipynb (one job: nbconvert loads once).
+        notebooks=[f"results/{family}/notebook.html" for family in enabled_families()],
     log:
         "logs/report/assemble.log",
     conda:

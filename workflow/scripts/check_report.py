@@ -3,9 +3,10 @@
     python workflow/scripts/check_report.py results/report/index.html [--width 1280] [--screenshot first.png]
 
 Checks, at the given window width: the page does not scroll sideways (its scroll width fits the window), every image
-loaded (natural width > 0), and every relative link and image source resolves to a file. Prints one line per
-problem and exits 1 when there is any, 0 otherwise. Needs Debian's ``chromium`` (or ``chromium-browser``,
-``google-chrome``) on PATH; exits 2 naming what is missing otherwise.
+loaded (natural width > 0), every relative link and image source resolves to a file (but a link of class
+"optional": a file made after the page, such as report.zip), and every in-page link (#anchor) has its target.
+Prints one line per problem and exits 1 when there is any, 0 otherwise. Needs Debian's ``chromium`` (or
+``chromium-browser``, ``google-chrome``) on PATH; exits 2 naming what is missing otherwise.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import argparse
 import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+from dltheory.report import BROWSERS, broken_links, browser
+
 # Runs in the page after load: what the checks need, written into the DOM that --dump-dom prints.
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -33,17 +34,6 @@ window.addEventListener("load", () => {
   document.body.appendChild(node);
 });
 </script>"""
-
-
-def browser() -> str | None:
-    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
-
-
-def broken_links(page: Path) -> list[str]:
-    """Relative href/src targets of ``page`` that are not files."""
-    text = page.read_text()
-    links = re.findall(r'(?:src|href)="([^"#:]+)"', text)
-    return sorted({link for link in links if not (page.parent / html.unescape(link)).exists()})
 
 
 def probe(page: Path, width: int, height: int = 800) -> dict:

@@ -1,12 +1,12 @@
-"""Assemble results/report/index.html from what the families wrote."""
+"""Assemble results/report/index.html from what the families wrote, and each executed notebook as HTML beside it."""
 
 from pathlib import Path
 
-from dltheory.report import family_section, read_family_metadata, render_report, run_label
+from dltheory.report import family_section, notebook_html, read_family_metadata, render_report, run_label
 from dltheory.runtime import start_job
 
 log = start_job(snakemake.log[0])
-output = Path(snakemake.output[0])
+output = Path(snakemake.output.html)
 p = snakemake.params
 metadata = read_family_metadata(Path(snakemake.input.families), p.families)
 sections = [
@@ -14,6 +14,9 @@ sections = [
                    p.config_hashes[family], p.family_configs[family], metadata[family])
     for family in p.families
 ]
+for family, html in zip(p.families, snakemake.output.notebooks, strict=True):
+    size = notebook_html(Path("results") / family / "notebook.ipynb", html, snakemake.input.notebook_template)
+    log.info("%s: %.1f MB", html, size / 1e6)
 output.parent.mkdir(parents=True, exist_ok=True)
 run = {"label": run_label(p.configfiles), "device": p.device, "seed": p.seed}
 output.write_text(render_report(p.title, sections, Path(snakemake.input.template), run))

@@ -20,8 +20,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dltheory.causal.baselines import BASELINES
 from dltheory.causal.pairs import (
+    GENERATORS,
     InvalidPair,
     Pair,
+    load_pairs_csv,
     load_tuebingen,
     orient_at_random,
     subsample,
@@ -32,7 +34,7 @@ from dltheory.causal.settings import CgnnSettings, check_baseline_settings
 from dltheory.seeds import derive_seed, rng_for
 from dltheory.settings import from_config
 
-REAL_BENCHMARKS = ("tuebingen",)
+REAL_BENCHMARKS = ("tuebingen",)  # the built-in real benchmarks; a user's own (causal.user_benchmarks) are real too
 SCORE_COLUMNS = ["pair", "size", "n_points", "replicate", "label", "weight", "score", "seconds", "skipped"]
 
 
@@ -45,11 +47,25 @@ class Subsample:
     replicate: int
 
 
+def is_real(benchmark: str) -> bool:
+    """Real data (Tübingen, a user's CSV of pairs): every benchmark that is not a synthetic generator's."""
+    return benchmark not in GENERATORS
+
+
+def benchmark_pairs(
+    benchmark: str, count: int, points: int, seed: int, pairs_csv: str | None = None
+) -> tuple[Pair, ...]:
+    """The test pairs of a benchmark, with balanced labels: a user benchmark's pairs (``pairs_csv``, a CSV in
+    Tübingen's layout) or Tübingen's 99, each oriented at random (``count`` and ``points`` unused), or ``count``
+    fresh synthetic pairs of ``points`` points, half of them flipped."""
+    if pairs_csv is not None:  # parsed once per file version (load_pairs_csv caches)
+        return tuple(orient_at_random(load_pairs_csv(pairs_csv, benchmark), seed))
+    return _builtin_pairs(benchmark, count, points, seed)
+
+
+# Cached: the baselines' job plans each of its methods from the same pairs (which are read-only).
 @functools.lru_cache(maxsize=8)
-def benchmark_pairs(benchmark: str, count: int, points: int, seed: int) -> tuple[Pair, ...]:
-    """The test pairs of a benchmark, with balanced labels: Tübingen's 99 pairs oriented at random (``count`` and
-    ``points`` unused), or ``count`` fresh synthetic pairs of ``points`` points, half of them flipped. Cached: the
-    baselines' job plans each of its methods from the same pairs (which are read-only)."""
+def _builtin_pairs(benchmark: str, count: int, points: int, seed: int) -> tuple[Pair, ...]:
     if benchmark == "tuebingen":
         return tuple(orient_at_random(load_tuebingen(), seed))
     return tuple(synthetic_pairs(benchmark, count, points, seed))
@@ -227,9 +243,12 @@ def method_plan(
 ) -> list[Subsample]:
     """The subsamples ``method`` scores on ``benchmark`` under a config's causal section: the benchmark's test pairs
     (``max_pairs`` of them when the method sets it), at the family's sizes up to the method's ``max_size``, with the
-    method's ``subsamples`` (default: the family's). Replicate r is the same subsample for every method."""
+    method's ``subsamples`` (default: the family's). Replicate r is the same subsample for every method. A user
+    benchmark's CSV is ``section["user_benchmarks"][benchmark]["pairs"]``."""
     options = section["methods"][method]
-    pairs = benchmark_pairs(benchmark, section["test_pairs"], section["test_points"], test_seed(seed, benchmark))
+    user = section.get("user_benchmarks", {}).get(benchmark)
+    pairs = benchmark_pairs(benchmark, section["test_pairs"], section["test_points"], test_seed(seed, benchmark),
+                            user["pairs"] if user else None)
     pairs = pairs[: options.get("max_pairs") or len(pairs)]  # absent or None: every pair
     max_size = options.get("max_size")
     sizes = [size for size in section["sizes"] if max_size is None or size <= max_size]

@@ -20,9 +20,10 @@ BENCHMARK_LABEL = {"ce_multi": "CE-Multi-style (ours)", "ce_net": "CE-Net-style 
 METRIC_LABEL = {"accuracy": "accuracy", "weighted_accuracy": "weighted accuracy", "auc": "AUC", "aupr": "AUPR"}
 
 
-def view_label(view: str) -> str:
-    """'CE-Gauss-style (ours), held-out' / ', in-distribution' / Tübingen's and the known-answer pairs' label."""
-    name = BENCHMARK_LABEL.get(family_of(view), family_of(view))
+def view_label(view: str, labels: dict[str, str] | None = None) -> str:
+    """'CE-Gauss-style (ours), held-out' / ', in-distribution' / Tübingen's and the known-answer pairs' label;
+    ``labels``: the user benchmarks' (``CausalSettings.benchmark_labels``), else a benchmark's name."""
+    name = {**BENCHMARK_LABEL, **(labels or {})}.get(family_of(view), family_of(view))
     return f"{name}, {evaluation_of(view)}" if evaluation_of(view) not in ("real", "sanity") else name
 
 
@@ -59,10 +60,11 @@ def _panels(benchmarks: list[str]) -> list[tuple[str, str]]:
     return panels
 
 
-def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: list[str]):
+def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: list[str],
+                       labels: dict[str, str] | None = None):
     """One panel per (view, metric): each method's accuracy against n (log), the band its 95% Wilson interval over
     the pairs (legend: each method's pair count); the dotted line is chance (0.5). Held-out views carry the
-    trained methods of the pool without that family."""
+    trained methods of the pool without that family. ``labels``: the user benchmarks' (``view_label``)."""
     panels = _panels(views_in_order(summary, benchmarks))
     columns = min(3, len(panels))
     rows = int(np.ceil(len(panels) / columns))
@@ -91,7 +93,7 @@ def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: li
         _size_axis(ax, sorted(rows_of["size"].unique()))
         ax.set_ylim(0.0, 1.02)
         counts = summary.loc[(summary["benchmark"] == benchmark) & (summary["metric"] == "pairs"), "mean"]
-        ax.set_title(f"{view_label(benchmark)}: {METRIC_LABEL[metric]} ({counts.max():.0f} pairs)", fontsize=9)
+        ax.set_title(f"{view_label(benchmark, labels)}: {METRIC_LABEL[metric]} ({counts.max():.0f} pairs)", fontsize=9)
         ax.set_xlabel("points per pair n")
         ax.set_ylabel(METRIC_LABEL[metric])
     for ax in axes.flat[len(panels):]:
@@ -133,9 +135,10 @@ def plot_seconds_per_pair(seconds: pd.DataFrame, timing: pd.DataFrame, methods: 
     return figure
 
 
-def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: list[str], sizes: list[int]):
+def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: list[str], sizes: list[int],
+                        labels: dict[str, str] | None = None):
     """One table per view: each method's headline accuracy with its 95% Wilson interval and pair count, and AUPR,
-    at each of ``sizes``; '–' where the method did not run at that size."""
+    at each of ``sizes``; '–' where the method did not run at that size. ``labels``: the user benchmarks'."""
     views = views_in_order(summary, benchmarks)
     header = ["method"] + [f"{label}\nn = {s}" for s in sizes for label in ("accuracy [95% Wilson] (pairs)", "AUPR")]
     figure, axes = plt.subplots(len(views), 1, figsize=(12.5, 0.32 * (len(methods) + 2) * len(views) + 0.6),
@@ -161,7 +164,8 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
                          colWidths=[0.24] + [0.3, 0.08] * len(sizes))
         table.auto_set_font_size(False)
         table.set_fontsize(7)
-        ax.set_title(view_label(view) + ("" if metric == "accuracy" else " (weighted accuracy)"), fontsize=9, pad=2)
+        weighted = "" if metric == "accuracy" else " (weighted accuracy)"
+        ax.set_title(view_label(view, labels) + weighted, fontsize=9, pad=2)
     figure.tight_layout()
     return figure
 

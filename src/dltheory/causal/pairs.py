@@ -1,4 +1,5 @@
-"""Cause-effect pairs (issues 5, 21): the Tübingen benchmark as shipped with cdt 0.6.0, and synthetic generators.
+"""Cause-effect pairs (issues 5, 21, 22): the Tübingen benchmark as shipped with cdt 0.6.0, a user's own pairs in
+its CSV layout (``load_pairs_csv``), and synthetic generators.
 
 A pair is two samples ``x`` and ``y`` of equal length with a known direction: ``label = +1`` when x causes y and
 ``-1`` when y causes x. Loaders and generators return pairs cause-first (label +1); ``orient_at_random`` flips
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +34,16 @@ __all__ = [
     "MIN_POINTS",
     "TUEBINGEN_METADATA",
     "InvalidPair",
+    "PAIRS_CSV_COLUMNS",
     "Pair",
+    "PairsFileError",
     "cause_first_pairs",
     "ce_gauss",
     "ce_multi",
     "ce_net",
     "draw_size",
     "heavy_tailed",
+    "load_pairs_csv",
     "load_tuebingen",
     "orient_at_random",
     "post_nonlinear",
@@ -504,3 +509,127 @@ def load_tuebingen(pairs_csv: Path | None = None, metadata_csv: Path | None = No
     pairs_csv = Path(pairs_csv) if pairs_csv is not None else tuebingen_csv()
     metadata_csv = Path(metadata_csv) if metadata_csv is not None else TUEBINGEN_METADATA
     return list(_tuebingen_pairs(pairs_csv, metadata_csv))
+
+
+# --- a user's own pairs (issue 22) ----------------------------------------------------------------------------
+
+PAIRS_CSV_COLUMNS = ("SampleID", "A", "B", "Target", "Weight")
+"""The columns of a pairs CSV (Tübingen's layout): SampleID, A, B required; Target and Weight optional."""
+
+
+class PairsFileError(ValueError):
+    """A pairs CSV that cannot be used; the message names the file, and the line and SampleID where it applies."""
+
+
+def _read_pairs_table(path: Path) -> pd.DataFrame:
+    """The CSV's cells as strings (empty cells ""), with one row per line after the header (blank lines as empty
+    rows, so a row's index + 2 is its line), and the columns checked."""
+    if not path.is_file():
+        raise PairsFileError(f"pairs file {path}: no such file" + ("" if path.is_absolute() else
+                                                                     f" (looked for {path.absolute()})"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # a row longer than the header
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise PairsFileError(f"pairs file {path}: not a readable CSV: a row has more cells than the header") from None
+    except pd.errors.EmptyDataError:
+        raise PairsFileError(f"pairs file {path} is empty: it needs a header SampleID,A,B and one row per pair"
+                             ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        raise PairsFileError(f"pairs file {path}: not a readable CSV: {str(error).strip()}") from error
+    table = table.fillna("")  # the cells a short row leaves out
+    table.columns = [str(column).strip() for column in table.columns]
+    missing = [c for c in PAIRS_CSV_COLUMNS[:3] if c not in table.columns]
+    unknown = [c for c in table.columns if c not in PAIRS_CSV_COLUMNS]
+    if missing or unknown:
+        problem = f"missing column {missing[0]!r}" if missing else f"unknown column {unknown[0]!r}"
+        raise PairsFileError(f"pairs file {path}: {problem}; the columns are SampleID, A, B and optionally Target, "
+                             f"Weight (Tübingen's layout), found {list(table.columns)}")
+    table = table[~(table.apply(lambda row: "".join(row).strip(), axis=1) == "")]  # blank lines
+    if table.empty:
+        raise PairsFileError(f"pairs file {path} is empty: a header but no pairs")
+    return table
+
+
+def _numbers(cell: str, column: str, where: str) -> np.ndarray:
+    """The whitespace-separated numbers of one cell."""
+    try:
+        return np.asarray(cell.split(), dtype=np.float64)
+    except ValueError:
+        bad = next(token for token in cell.split() if not _is_number(token))
+        raise PairsFileError(f"{where}: column {column} holds {bad!r}, not a number") from None
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _target(cell: str, where: str) -> int:
+    """+1 (A causes B) or -1 (B causes A)."""
+    value = float(cell) if _is_number(cell.strip()) else None
+    if value not in (1.0, -1.0):
+        raise PairsFileError(f"{where}: Target is {cell!r}; it must be +1 (A causes B) or -1 (B causes A)")
+    return int(value)
+
+
+def _weight(cell: str, where: str) -> float:
+    """A positive, finite weight."""
+    value = float(cell) if _is_number(cell.strip()) else None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise PairsFileError(f"{where}: Weight is {cell!r}; it must be a positive, finite number")
+    return value
+
+
+def _row_pair(row: pd.Series, line: int, path: Path, benchmark: str) -> Pair:
+    """One row as a cause-first pair (label +1): A and B swapped where Target is -1."""
+    sample_id = row["SampleID"].strip()
+    where = f"pairs file {path}, line {line} (SampleID {sample_id!r})"
+    a, b = _numbers(row["A"], "A", where), _numbers(row["B"], "B", where)
+    if len(a) != len(b):
+        raise PairsFileError(f"{where}: A has {len(a)} numbers and B has {len(b)}; they must be equal")
+    target = _target(row["Target"], where) if "Target" in row else 1
+    weight = _weight(row["Weight"], where) if "Weight" in row else 1.0
+    name = f"{benchmark}/{sample_id}"
+    try:
+        validate_pair(a, b, name)
+    except InvalidPair as error:
+        raise PairsFileError(f"{where}: {error}") from None
+    cause, effect = (a, b) if target == 1 else (b, a)
+    return Pair(name, cause, effect, label=1, weight=weight)
+
+
+# Keyed by the file's path, size and modification time: an edited file is read again.
+@functools.lru_cache(maxsize=8)
+def _pairs_csv(path: Path, size: int, mtime_ns: int, benchmark: str) -> tuple[Pair, ...]:
+    table = _read_pairs_table(path)
+    pairs, lines = [], {}
+    for index, row in table.iterrows():
+        line = int(index) + 2  # the header is line 1
+        sample_id = row["SampleID"].strip()
+        if not sample_id:
+            raise PairsFileError(f"pairs file {path}, line {line}: SampleID is empty")
+        if sample_id in lines:
+            raise PairsFileError(f"pairs file {path}, line {line}: SampleID {sample_id!r} repeats line "
+                                 f"{lines[sample_id]}; each pair needs its own")
+        lines[sample_id] = line
+        pairs.append(_row_pair(row, line, path, benchmark))
+    return tuple(pairs)
+
+
+def load_pairs_csv(path: str | Path, benchmark: str) -> list[Pair]:
+    """The pairs of a CSV in Tübingen's layout, in file order, named "<benchmark>/<SampleID>", cause first (label
+    +1: A and B swapped where Target is -1), weighted by the Weight column (default 1).
+
+    Columns: SampleID (unique), A and B (whitespace-separated numbers, as many in A as in B), optional Target (+1:
+    A causes B, the default as in cdt's Tübingen; -1: B causes A) and optional Weight (positive). Each pair must
+    pass ``validate_pair`` (at least ``MIN_POINTS`` points, finite, neither side constant). Any problem raises
+    ``PairsFileError`` naming the file, and the line and SampleID of the row where it applies.
+    """
+    path = Path(path)
+    stat = path.stat() if path.is_file() else None
+    return list(_pairs_csv(path, stat.st_size if stat else -1, stat.st_mtime_ns if stat else -1, benchmark))

@@ -4,6 +4,7 @@ CGNN and Meta-CGNN themselves. Torch-free."""
 import dataclasses
 import functools
 import inspect
+import re
 from dataclasses import dataclass, field
 
 from dltheory.settings import analysis_field, from_config
@@ -20,6 +21,8 @@ TRAINED = ("meta_cgnn", "meta_cgnn_contrast", "rcc")
 # method finds, the family's known-answer case (a benchmark of its own, never in a pool's mix).
 SYNTHETIC = ("ce_multi", "ce_net", "ce_gauss", "post_nonlinear", "heavy_tailed")
 SANITY = "sharp_anm"
+BUILT_IN_BENCHMARKS = (*SYNTHETIC, SANITY, "tuebingen")  # a user benchmark's name must differ from each
+USER_BENCHMARK_NAME = re.compile(r"[a-z][a-z0-9_]*")  # a path part and a Snakemake wildcard (causal.smk)
 
 
 @dataclass(frozen=True)
@@ -162,13 +165,35 @@ class MetaCgnnTraining:
         raise ValueError(f"unknown meta-training pool {pool!r}; known: {self.pools([SANITY])}")
 
     def evaluation(self, pool: str, benchmark: str) -> str:
-        """What scoring ``benchmark`` with pool ``pool``'s models tests: 'real' (Tübingen), 'sanity' (the
+        """What scoring ``benchmark`` with pool ``pool``'s models tests: 'real' (Tübingen, a user's), 'sanity' (the
         known-answer pairs), 'in-distribution' (a family the pool trained on) or 'held-out'."""
         if benchmark == SANITY:
             return "sanity"
         if benchmark not in SYNTHETIC:
             return "real"
         return "in-distribution" if benchmark in self.pool_families(pool) else "held-out"
+
+
+@dataclass(frozen=True)
+class UserBenchmark:
+    """A user's own cause-effect pairs (issue 22): a CSV in Tübingen's layout (``pairs.load_pairs_csv``), scored as
+    a real benchmark. A relative path is read from the working directory (where Snakemake runs)."""
+
+    pairs: str
+    label: str | None = None  # its name in figures and tables (None: the benchmark's name)
+
+
+def check_user_benchmark(name: str, benchmark: UserBenchmark) -> None:
+    """A name that is not a lowercase identifier or that a built-in benchmark has, or a CSV that cannot be used
+    (``pairs.PairsFileError``, naming the file, line and SampleID), is an error."""
+    from dltheory.causal.pairs import load_pairs_csv
+
+    if not USER_BENCHMARK_NAME.fullmatch(name) or name.endswith("_held_out"):
+        raise ValueError(f"{name!r} is not a benchmark name: lowercase letters, digits and _, starting with a "
+                         "letter, not ending in _held_out")
+    if name in BUILT_IN_BENCHMARKS:
+        raise ValueError(f"{name!r} is a built-in benchmark's name; choose another")
+    load_pairs_csv(benchmark.pairs, name)
 
 
 @dataclass(frozen=True)
@@ -213,10 +238,17 @@ class CausalSettings:
     enabled: bool = False
     test_pairs: int = 60  # per synthetic benchmark
     test_points: int = 1000  # points per synthetic test pair
+    user_benchmarks: dict[str, UserBenchmark] = field(default_factory=dict)  # name -> a CSV of the user's pairs
     claims: CausalClaims = analysis_field(default_factory=CausalClaims)
 
     def __post_init__(self):
-        checks = []
+        checks = [(f"user_benchmarks.{name}", functools.partial(check_user_benchmark, name, benchmark))
+                  for name, benchmark in self.user_benchmarks.items()]
+        for i, benchmark in enumerate(self.benchmarks):
+            if benchmark not in BUILT_IN_BENCHMARKS and benchmark not in self.user_benchmarks:
+                checks.append((f"benchmarks[{i}]", functools.partial(
+                    _fail, f"{benchmark!r} is neither a built-in benchmark {list(BUILT_IN_BENCHMARKS)} nor a key of "
+                           f"causal.user_benchmarks {list(self.user_benchmarks)}")))
         for name, method in self.methods.items():
             key = f"methods.{name}.settings"
             if name == "cgnn":
@@ -265,6 +297,14 @@ class CausalSettings:
         """The benchmarks an untrained method scores (its ``benchmarks``, else every one)."""
         chosen = self.methods[method].benchmarks
         return [b for b in self.benchmarks if chosen is None or b in chosen]
+
+    def user_pairs(self, benchmarks) -> dict[str, str]:
+        """The CSV of each user benchmark among ``benchmarks`` (what its jobs read)."""
+        return {b: self.user_benchmarks[b].pairs for b in benchmarks if b in self.user_benchmarks}
+
+    def benchmark_labels(self) -> dict[str, str]:
+        """Each user benchmark's display label (its ``label``, else its name)."""
+        return {name: b.label or name for name, b in self.user_benchmarks.items()}
 
     def baselines(self) -> list[str]:
         """The configured methods not trained on the pool (CGNN, ANM, IGCI, RECI): one job per benchmark."""
