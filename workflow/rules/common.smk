@@ -262,6 +262,7 @@ def causal_plan(methods, benchmark=None):
     return {
         **{key: settings[key] for key in CAUSAL_PLAN_KEYS},
         "methods": {name: settings["methods"][name] for name in methods},
+        **causal_user_entries([benchmark] if benchmark else []),
     }
 
 
@@ -282,7 +283,6 @@ def causal_classical():
     """ANM, IGCI, RECI as configured (CGNN has its own jobs; the trained methods run in their pool's job)."""
     return [m for m in causal_baselines() if m != "cgnn"]
 
-        **causal_user_entries([benchmark] if benchmark else []),
 
 def causal_classical_on(wildcards):
     """The classical baselines that score this benchmark (each method's ``benchmarks``, else every one)."""
@@ -315,6 +315,18 @@ def causal_pool_families(wildcards):
 def causal_pool_evaluations(wildcards):
     """The benchmarks the pool's models score, each with what it tests (in-distribution, held-out, real, sanity)."""
     return CAUSAL.pool_benchmarks(wildcards.pool)
+
+
+def causal_pool_section(wildcards):
+    """What a pool's job reads: the benchmarks, the plan, the methods, meta-training, and the CSVs of the user
+    benchmarks its models score."""
+    section = job_section("causal", "benchmarks", *CAUSAL_PLAN_KEYS, "methods", "meta_cgnn")
+    return {**section, **causal_user_entries(CAUSAL.pool_benchmarks(wildcards.pool))} if CAUSAL else {}
+
+
+def causal_pool_csvs(wildcards):
+    """The CSVs of the user benchmarks the pool's models score (inputs: an edit reruns the pool's job)."""
+    return list(CAUSAL.user_pairs(CAUSAL.pool_benchmarks(wildcards.pool)).values()) if CAUSAL else []
 
 
 # --- geometry of wide networks (workflow/rules/geometry.smk) ---
