@@ -340,18 +340,6 @@ def geometry_runs(family):
     if settings is None:
         return []
     if family == "batchnorm":
-def causal_pool_section(wildcards):
-    """What a pool's job reads: the benchmarks, the plan, the methods, meta-training, and the CSVs of the user
-    benchmarks its models score."""
-    section = job_section("causal", "benchmarks", *CAUSAL_PLAN_KEYS, "methods", "meta_cgnn")
-    return {**section, **causal_user_entries(CAUSAL.pool_benchmarks(wildcards.pool))} if CAUSAL else {}
-
-
-def causal_pool_csvs(wildcards):
-    """The CSVs of the user benchmarks the pool's models score (inputs: an edit reruns the pool's job)."""
-    return list(CAUSAL.user_pairs(CAUSAL.pool_benchmarks(wildcards.pool)).values()) if CAUSAL else []
-
-
         names = ["spectra", "gd"] if settings.gd.variants and settings.gd.widths else ["spectra"]
     elif family == "natgrad":
         names = settings.methods
