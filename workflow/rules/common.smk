@@ -207,12 +207,22 @@ def gan_classifier():
 
 
 def gan_run(wildcards):
-    """One gan_train job's settings: the batched run of one variant on one part, nothing else of the section."""
-    return to_config(GAN.run(wildcards.part, wildcards.variant))
+    """One gan_train job's settings: the batched run of one variant on one part, nothing else of the section (and
+    no empty ``mixtures``, so that a config without user targets keeps its jobs' parameters, and their results)."""
+    run = to_config(GAN.run(wildcards.part, wildcards.variant))
+    return {key: value for key, value in run.items() if key != "mixtures" or value}
 
 
 def gan_train_inputs(wildcards):
-    return {"classifier": "results/gan/classifier/classifier.pt"} if wildcards.part == "digits" else {}
+    """The digits classifier, or the CSV files of the user's 2-D targets this part trains on (an edit reruns it)."""
+    if wildcards.part == "digits":
+        return {"classifier": "results/gan/classifier/classifier.pt"}
+    return {"mixtures": gan_mixture_files(GAN.run(wildcards.part, GAN.variants[0]).mixtures)}
+
+
+def gan_mixture_files(mixtures):
+    """The CSV files among the user's 2-D targets ``mixtures`` (gan.mixtures)."""
+    return [mixture.csv for mixture in mixtures.values() if mixture.csv is not None]
 
 
 def get_gan_runs(kind):
@@ -228,6 +238,7 @@ def gan_notebook_inputs(wildcards):
     inputs = {"table": "results/gan/gan.parquet", "samples": "results/gan/samples.parquet"}
     if "digits" in gan_parts():
         inputs["classifier"] = "results/gan/classifier/classifier.json"
+    inputs["mixtures"] = gan_mixture_files(GAN.mixtures)  # the figures draw a CSV target's modes
     return inputs
 
 
