@@ -233,16 +233,16 @@ def test_captions_quote_the_config_they_are_rendered_with(config_file, replicate
 
     import yaml
 
+    from dltheory.captions import caption_source
     from dltheory.config import load_schema, validate_config
-    from dltheory.report import read_caption
     from dltheory.settings import to_config
 
     root = Path(__file__).resolve().parents[1]
     raw = yaml.safe_load((root / config_file).read_text())
     settings = validate_config(raw, load_schema(root / "workflow/schemas/config.schema.yaml"))["intrinsic"]
     config = {"seed": 0, "intrinsic": to_config(settings)}
-    sphere = read_caption(root / "report/captions/intrinsic_sphere_error_vs_n.rst", config)
-    balls = read_caption(root / "report/captions/intrinsic_balls_error_vs_n.rst", config)
+    sphere, balls = (" ".join(caption_source(root / f"report/captions/intrinsic_{name}.rst", config).split())
+                     for name in ("sphere_error_vs_n", "balls_error_vs_n"))
     assert f"over {replicates} replicates" in sphere and "{{" not in sphere + balls
     assert f"over {settings.balls.replicates} replicates" in balls
-    assert "d in " + ", ".join(map(str, settings.sphere.intrinsic_dims)) in sphere
+    assert r"d \in \{ " + ", ".join(map(str, settings.sphere.intrinsic_dims)) + r" \}" in sphere

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dltheory.captions import render_caption
 from dltheory.claims import Claim
 from dltheory.config import family_settings
 from dltheory.report import FamilySection, broken_links, browser, read_family_metadata, render_report, run_label
@@ -32,8 +33,9 @@ def test_a_family_without_its_card_is_named(tmp_path):
 def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     claims = [Claim("a.one", "src", "s", 0.123456, "e", 0.05, True).to_dict(),
               Claim("a.two", "src", "s", 2.0, "e", None, False, detail="scale: more seeds").to_dict()]
-    figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": "c", "rerun": "snakemake x",
-              "sidecar": "a/curve.json"}
+    caption = render_caption("What to look for?\n\nThe body, with :math:`\\beta`.")
+    figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": caption,
+              "rerun": "snakemake x", "sidecar": "a/curve.json"}
     provenance = {"config_hash": "h", "git_commit": "abc123", "created": "2026-12-06", "versions": {"numpy": "2"}}
     sections = [FamilySection("a", figures=[dict(figure)], claims=claims, notebook="a/nb.ipynb", provenance=provenance,
                               meta={"title": "Family A", "paper": "Author, 'Long title', Venue 2020",
@@ -48,7 +50,8 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     assert 'href="#a"' in html and "Author, Venue 2020" in html and "Does it?" in html
     assert "1 of 2 claims held" in html and "0 of 0 claims held" in html
     assert '<img src="a/curve.png" alt="a: curve">' in html  # the hero thumbnail; family B falls back to its first
-    assert "<strong>Figure 1.</strong>" in html and "<strong>Figure 2.</strong>" in html
+    assert "<strong>Figure 1. What to look for?</strong>" in html and "<strong>Figure 2. What" in html
+    assert "<p>The body, with <math" in html  # the caption's body after its bold takeaway, the formula as MathML
     assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
     assert "<strong>diagnosis:</strong> scale: more seeds" in html
     assert "<code>snakemake x</code>" in html and '<a href="a/curve.json">provenance (JSON)</a>' in html

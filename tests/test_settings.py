@@ -106,13 +106,6 @@ def test_every_declared_figure_has_a_caption(family):
     assert names and all((ROOT / f"report/captions/{family}_{name}.rst").is_file() for name in names)
 
 
-def test_captions_show_their_rst_markup_as_html_and_escape_the_rest():
-    from dltheory.report import caption_html
-
-    html = caption_html("**ours**: ``cdt``'s *CGNN*, D >= N & 2 * 3 * 4")
-    assert html == ("<strong>ours</strong>: <code>cdt</code>&#39;s <em>CGNN</em>, D &gt;= N &amp; 2 * 3 * 4")
-
-
 def test_a_claim_not_tested_is_counted_and_shown_apart(tmp_path):
     from dltheory.claims import Claim, scorecard
     from dltheory.report import FamilySection, render_report

@@ -5,7 +5,8 @@ What a family contributes is found from files the pipeline wrote: its figures, b
 (``report/captions/<family>_<figure>.rst``), ``claims.json``, the executed notebook, and the provenance
 in its collected table. No number in the report is typed by hand: a caption is a Jinja2 template that quotes the
 config as ``{{ snakemake.config.<family>.<key> }}``, the form Snakemake's own report renders (with the config as
-written); here it is rendered with the family's settings, defaults filled in, and an unknown key is an error.
+written); here it is rendered with the family's settings, defaults filled in, and an unknown key is an error. Its RST
+becomes HTML with MathML formulas, its first paragraph the figure's takeaway (dltheory.captions).
 """
 
 import fnmatch
@@ -16,11 +17,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import jinja2
-import markupsafe
 
+from dltheory.captions import render_caption_file
 from dltheory.claims import scorecard
 from dltheory.io import read_json, read_provenance
 
@@ -86,30 +86,6 @@ def rounded(value) -> str:
     return f"{value:.3g}"
 
 
-def read_caption(path: Path, config: Mapping | None = None) -> str:
-    """A caption file's text with its RST line breaks joined (captions are short paragraphs), rendered as a Jinja2
-    template with ``snakemake.config`` = ``config`` when one is given (``{{ snakemake.config.intrinsic.sphere.replicates
-    }}``); a key the config lacks raises, naming the caption."""
-    text = " ".join(line.strip() for line in path.read_text().splitlines() if line.strip())
-    if config is None:
-        return text
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
-    try:
-        return environment.from_string(text).render(snakemake=SimpleNamespace(config=config))
-    except jinja2.TemplateError as error:
-        raise ValueError(f"caption {path}: {error}") from error
-
-
-def caption_html(text: str) -> markupsafe.Markup:
-    """A caption's RST inline markup as HTML for the assembled report (Snakemake's own report renders the RST):
-    the text escaped, then **strong**, ``literal`` and *emphasis*."""
-    html = str(markupsafe.escape(text))
-    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
-    html = re.sub(r"``(.+?)``", r"<code>\1</code>", html)
-    html = re.sub(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])", r"<em>\1</em>", html)
-    return markupsafe.Markup(html)
-
-
 def family_section(family: str, figures: Sequence[str], results: Path, captions: Path, report_dir: Path,
                    config_hash: str, config: Mapping | None = None, meta: Mapping | None = None) -> FamilySection:
     """Collect one family's declared ``figures`` (with their captions, rendered with ``config``: the family's
@@ -138,7 +114,7 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
             "name": figure,
             "png": os.path.relpath(png, report_dir),
             "svg": os.path.relpath(png.with_suffix(".svg"), report_dir),
-            "caption": caption_html(read_caption(caption_file, config)),
+            "caption": render_caption_file(caption_file, config or {}),
             "rerun": f"snakemake --forcerun {family}_notebook results/{family}/figures/{figure}.png",
             # The provenance sidecar beside the PNG (inputs with hashes, config, commit, jobs' wall time).
             "sidecar": os.path.relpath(png.with_suffix(".json"), report_dir) if png.with_suffix(".json").exists()
