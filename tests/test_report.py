@@ -52,6 +52,7 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     assert '<img src="a/curve.png" alt="a: curve">' in html  # the hero thumbnail; family B falls back to its first
     assert "<strong>Figure 1. What to look for?</strong>" in html and "<strong>Figure 2. What" in html
     assert "<p>The body, with <math" in html  # the caption's body after its bold takeaway, the formula as MathML
+    assert '<td class="id">a.<wbr>one' in html  # a long claim id breaks at its dots and underscores, not mid-word
     assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
     assert "<strong>diagnosis:</strong> scale: more seeds" in html
     assert "<code>snakemake x</code>" in html and '<a href="a/curve.json">provenance (JSON)</a>' in html

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from dltheory.captions import render_caption_file
 from dltheory.claims import scorecard
@@ -164,11 +165,18 @@ def notebook_html(notebook: str | Path, html: str | Path, template: str | Path =
     return len(body.encode())
 
 
+def breakable(identifier: str) -> markupsafe.Markup:
+    """A claim id for a narrow column: escaped, with line-break opportunities after its dots and underscores."""
+    escaped = str(markupsafe.escape(identifier))
+    return markupsafe.Markup(re.sub(r"([._])", r"\1<wbr>", escaped))
+
+
 def render_report(title: str, sections: list[FamilySection], template: Path, run: Mapping | None = None) -> str:
     """The report's HTML. ``run``: what ran (``label``, ``device``, ``seed``); the commit and time come from the
     sections' provenance. Figures are numbered in report order."""
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     environment.filters["rounded"] = rounded
+    environment.filters["breakable"] = breakable
     every_claim = [claim for section in sections for claim in section.claims]
     number = 0
     for section in sections:
