@@ -5,13 +5,12 @@ import numpy as np
 import pandas as pd
 
 from dltheory.causal.analysis import HELD_OUT, META, describe, evaluation_of, family_of, headline_metric
+from dltheory.plotting import REFERENCE, method_colour, outside_legend, subplots
 
 METHOD_LABEL = {"meta_cgnn": "Meta-CGNN (ours, no direction term)",
                 "meta_cgnn_contrast": "Meta-CGNN + direction term (extension)",
                 "rcc": "supervised classifier (RCC-style, same pool)", "cgnn": "CGNN", "anm": "ANM", "igci": "IGCI",
                 "reci": "RECI"}
-METHOD_COLOUR = {"meta_cgnn": "#d62728", "meta_cgnn_contrast": "#e377c2", "rcc": "#8c564b", "cgnn": "#1f77b4",
-                 "anm": "#2ca02c", "igci": "#9467bd", "reci": "#ff7f0e"}
 BENCHMARK_LABEL = {"ce_multi": "CE-Multi-style (ours)", "ce_net": "CE-Net-style (ours)",
                    "ce_gauss": "CE-Gauss-style (ours)", "post_nonlinear": "post-nonlinear (ours)",
                    "heavy_tailed": "heavy-tailed ANM (ours)",
@@ -63,12 +62,13 @@ def _panels(benchmarks: list[str]) -> list[tuple[str, str]]:
 def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: list[str],
                        labels: dict[str, str] | None = None):
     """One panel per (view, metric): each method's accuracy against n (log), the band its 95% Wilson interval over
-    the pairs (legend: each method's pair count); the dotted line is chance (0.5). Held-out views carry the
+    the pairs (legend: each method's pair count); the grey dash-dot line is chance (0.5). Held-out views carry the
     trained methods of the pool without that family. ``labels``: the user benchmarks' (``view_label``)."""
     panels = _panels(views_in_order(summary, benchmarks))
     columns = min(3, len(panels))
     rows = int(np.ceil(len(panels) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, sharey=True)
+    figure, axes = subplots(rows, columns, width="full" if columns < 3 else "wide", height=2.6 * rows + 1.2,
+                            squeeze=False, sharey=True)
     for ax, (benchmark, metric) in zip(axes.flat, panels, strict=False):
         rows_of = summary[(summary["benchmark"] == benchmark) & (summary["metric"] == metric)]
         for method in methods:
@@ -78,22 +78,22 @@ def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: li
             style = {"lw": 2.4, "zorder": 3} if method == META else {"lw": 1.4}
             if method == "meta_cgnn_contrast":
                 style["ls"] = "--"
-            ax.plot(line["size"], line["mean"], "o", ms=3.5, color=METHOD_COLOUR[method],
+            ax.plot(line["size"], line["mean"], "o", ms=3.5, color=method_colour(method),
                     label=method_label(method, summary), **{"ls": "-", **style})
             if method == META:  # a band for the headline, error bars for the others (every accuracy's interval)
-                ax.fill_between(line["size"], line["low"], line["high"], color=METHOD_COLOUR[method], alpha=0.18)
+                ax.fill_between(line["size"], line["low"], line["high"], color=method_colour(method), alpha=0.18)
             else:
                 offset = 1.0 + 0.025 * (methods.index(method) - len(methods) / 2)  # side by side on the log axis
                 ax.errorbar(line["size"] * offset, line["mean"],
                             # clipped at 0: at p = 1 the Wilson bound can sit a rounding error below it
                             yerr=np.clip([line["mean"] - line["low"], line["high"] - line["mean"]], 0, None),
                             fmt="none",
-                            ecolor=METHOD_COLOUR[method], elinewidth=0.8, capsize=1.5, alpha=0.7)
-        ax.axhline(0.5, color="grey", ls=":", lw=1)
+                            ecolor=method_colour(method), elinewidth=0.8, capsize=1.5, alpha=0.7)
+        ax.axhline(0.5, **REFERENCE, label="chance (0.5)")
         _size_axis(ax, sorted(rows_of["size"].unique()))
         ax.set_ylim(0.0, 1.02)
         counts = summary.loc[(summary["benchmark"] == benchmark) & (summary["metric"] == "pairs"), "mean"]
-        ax.set_title(f"{view_label(benchmark, labels)}: {METRIC_LABEL[metric]} ({counts.max():.0f} pairs)", fontsize=9)
+        ax.set_title(f"{view_label(benchmark, labels)}: {METRIC_LABEL[metric]} ({counts.max():.0f} pairs)")
         ax.set_xlabel("points per pair n")
         ax.set_ylabel(METRIC_LABEL[metric])
     for ax in axes.flat[len(panels):]:
@@ -102,10 +102,8 @@ def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: li
     for ax in axes.flat:  # every method that appears in some panel, once
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
-    figure.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(4, len(handles)),
-                  frameon=False, bbox_to_anchor=(0.5, -0.01), fontsize=8)
-    figure.suptitle("Direction accuracy against dataset size (band: 95% Wilson interval over the pairs)", fontsize=11)
-    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    outside_legend(figure, list(handles.values()), list(handles), ncol=min(3, len(handles)))
+    figure.suptitle("Direction accuracy against dataset size (band: 95% Wilson interval over the pairs)")
     return figure
 
 
@@ -113,25 +111,24 @@ def plot_seconds_per_pair(seconds: pd.DataFrame, timing: pd.DataFrame, methods: 
     """Median seconds per pair of each method against n (log–log), pooled over benchmarks (the median of the
     benchmarks' medians), as each method ran in its scoring jobs; stars: the timing run, one pair at a time, CGNN
     at its default settings."""
-    figure, ax = plt.subplots(figsize=(6.4, 4.2))
+    figure, ax = subplots(width="full", height=3.4)
     pooled = seconds.groupby(["method", "size"])["median"].median().reset_index()
     for method in methods:
         line = pooled[pooled["method"] == method].sort_values("size")
         if not line.empty:
-            ax.plot(line["size"], line["median"], "o-", ms=4, color=METHOD_COLOUR[method],
+            ax.plot(line["size"], line["median"], "o-", ms=4, color=method_colour(method),
                     label=METHOD_LABEL.get(method, method) + (" (the config's settings)" if method == "cgnn" else ""))
     for method, label in ((META, "Meta-CGNN, one pair alone"), ("cgnn", "CGNN at its defaults, one pair alone")):
         timed = timing[timing["method"] == method]
         if not timed.empty:
-            ax.plot(timed["n_points"].median(), timed["seconds"].median(), "*", ms=14, color=METHOD_COLOUR[method],
+            ax.plot(timed["n_points"].median(), timed["seconds"].median(), "*", ms=14, color=method_colour(method),
                     markeredgecolor="black", label=label)
     _size_axis(ax, sorted(seconds["size"].unique()))
     ax.set_yscale("log")
     ax.set_xlabel("points per pair n")
     ax.set_ylabel("seconds per pair")
-    ax.set_title("Time to decide a pair (median over pairs and benchmarks)", fontsize=10)
-    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    figure.tight_layout()
+    ax.set_title("Time to decide a pair (median over pairs and benchmarks)")
+    outside_legend(figure, where="right")
     return figure
 
 
@@ -141,8 +138,8 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
     at each of ``sizes``; '–' where the method did not run at that size. ``labels``: the user benchmarks'."""
     views = views_in_order(summary, benchmarks)
     header = ["method"] + [f"{label}\nn = {s}" for s in sizes for label in ("accuracy [95% Wilson] (pairs)", "AUPR")]
-    figure, axes = plt.subplots(len(views), 1, figsize=(12.5, 0.32 * (len(methods) + 2) * len(views) + 0.6),
-                                squeeze=False)
+    figure, axes = subplots(len(views), 1, width="wide", height=0.3 * (len(methods) + 2) * len(views) + 0.6,
+                            squeeze=False)
     for ax, view in zip(axes[:, 0], views, strict=True):
         metric = headline_metric(view)
         rows = summary[summary["benchmark"] == view].set_index(["method", "size", "metric"])
@@ -165,17 +162,16 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         weighted = "" if metric == "accuracy" else " (weighted accuracy)"
-        ax.set_title(view_label(view, labels) + weighted, fontsize=9, pad=2)
-    figure.tight_layout()
+        ax.set_title(view_label(view, labels) + weighted, pad=2)
     return figure
 
 
 def plot_meta_training(history: pd.DataFrame):
     """Validation accuracy (left) and training loss (right) against meta-steps, per (pool, method); a star marks
     the checkpoint kept (highest validation accuracy)."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.6))
+    figure, (left, right) = subplots(1, 2, width="full", height=3.0)
     for (pool, method), curve in history.groupby(["pool", "method"]):
-        style = {"color": METHOD_COLOUR.get(method, "black"), "ls": {"all": "-", "sanity": "-."}.get(pool, ":")}
+        style = {"color": method_colour(method), "ls": {"all": "-", "sanity": "-."}.get(pool, ":")}
         label = f"{METHOD_LABEL.get(method, method)}, pool {pool}"
         checked = curve.dropna(subset=["validation_accuracy"]) if "validation_accuracy" in curve else curve.iloc[:0]
         if len(checked):
@@ -184,14 +180,13 @@ def plot_meta_training(history: pd.DataFrame):
             left.plot(chosen["step"], chosen["validation_accuracy"], "*", ms=13, markeredgecolor="black",
                       color=style["color"])
         right.plot(curve["step"], curve["loss"], lw=1, label=label, **style)
-    left.axhline(0.5, color="grey", ls=":", lw=1)
+    left.axhline(0.5, **REFERENCE, label="chance (0.5)")
     left.set_xlabel("meta-steps")
     left.set_ylabel("validation accuracy")
-    left.set_title("Accuracy on validation pairs (★ kept)", fontsize=10)
+    left.set_title("Accuracy on validation pairs (★ kept)")
     right.set_xlabel("meta-steps")
     right.set_ylabel("training loss")
     right.set_yscale("log")
-    right.set_title("Meta-training loss", fontsize=10)
-    right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    figure.tight_layout()
+    right.set_title("Meta-training loss")
+    outside_legend(figure, axes=[right, left], ncol=2)
     return figure

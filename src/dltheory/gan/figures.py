@@ -12,6 +12,15 @@ import pandas as pd
 from matplotlib import pyplot as plt
 
 from dltheory.gan import conditions, data
+from dltheory.plotting import (
+    FRACTION_CMAP,
+    REFERENCE,
+    THEORY,
+    method_colour,
+    outside_legend,
+    subplots,
+    unique_handles,
+)
 
 __all__ = ["plot_conditions_table", "plot_descent_lemma", "plot_digit_samples", "plot_dirac", "plot_samples_2d",
            "plot_sanity", "plot_stability_maps", "plot_trajectories"]
@@ -90,8 +99,8 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
     datasets = _ordered(stability["dataset"], ["ring", "grid", "digits"])
     panels = _panels(stability)
     # Columns share their rates (one optimizer per column), so only the bottom row carries the rate labels.
-    figure, axes = plt.subplots(len(datasets), len(panels), squeeze=False, sharey=True, sharex="col",
-                                figsize=(2.6 * len(panels) + 2.4, 0.38 * len(variants) * len(datasets) + 2.0))
+    figure, axes = subplots(len(datasets), len(panels), width="wide", squeeze=False, sharey=True, sharex="col",
+                            height=min(0.3 * len(variants) * len(datasets) + 0.5 * len(datasets) + 1.2, 12.0))
     image = None
     for row, dataset in enumerate(datasets):
         for col, (optimizer, activation) in enumerate(panels):
@@ -104,7 +113,7 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
                 cells.pivot(index="variant", columns="learning_rate", values=column).reindex(index=variants,
                                                                                            columns=rates)
                 for column in ("converged", "learned", "diverged", "runs"))
-            image = ax.imshow(converged.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+            image = ax.imshow(converged.to_numpy(dtype=float), vmin=0, vmax=1, cmap=FRACTION_CMAP, aspect="auto")
             ax.grid(False)  # the style's grid lines would run through the cell centres and their numbers
             for i in range(len(variants)):
                 for j in range(len(rates)):
@@ -116,16 +125,16 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
                                                    edgecolor="0.85", lw=0))
                     text = "×" if diverged.iat[i, j] == 1 else (
                         f"{round(value * n):d}/{round(learned.iat[i, j] * n):d} of {int(n)}")
-                    ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
+                    ax.text(j, i, text, ha="center", va="center", fontsize=5.5,
                             color="white" if value < 0.5 else "black")
-            ax.set_title(f"{dataset}: {OPTIMIZER_LABEL.get(optimizer, optimizer)}, {activation}", fontsize=8.5)
-            ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates], fontsize=7)
-            ax.set_yticks(range(len(variants)), [_label(v) for v in variants], fontsize=7.5)
+            ax.set_title(f"{dataset}: {OPTIMIZER_LABEL.get(optimizer, optimizer)}, {activation}", fontsize=7.5)
+            ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates], fontsize=6.5)
+            ax.set_yticks(range(len(variants)), [_label(v) for v in variants])
             if row == len(datasets) - 1:
-                ax.set_xlabel("generator learning rate", fontsize=8)
+                ax.set_xlabel("generator learning rate")
     figure.colorbar(image, ax=axes, shrink=0.7, label="fraction of seeds converged")
     figure.suptitle("Stability maps (our design). Cell: converged / learned of seeds; colour: converged fraction; "
-                    "hatched, × = every seed diverged", fontsize=9.5)
+                    "hatched, × = every seed diverged")
     return figure
 
 
@@ -133,7 +142,9 @@ def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: flo
     """The sanity baseline's final samples, one panel per seed, over the modes with their 3-std discs, and each
     seed's high-quality fraction and mode coverage (``mixtures``: the user's 2-D targets, gan.mixtures)."""
     seeds = sorted(runs["seed"].unique())
-    figure, axes = plt.subplots(1, len(seeds), squeeze=False, figsize=(2.5 * len(seeds), 2.9))
+    width = "full" if len(seeds) <= 4 else "wide"
+    side = min(2.6, 7.0 / len(seeds) if width == "full" else 10.5 / len(seeds))
+    figure, axes = subplots(1, len(seeds), width=width, height=side + 0.9, squeeze=False)
     dataset = samples["dataset"].iloc[0]
     centres, stds = _modes(dataset, mixtures)
     limit = 1.35 * np.abs(centres).max() + 3 * stds.max()
@@ -146,18 +157,16 @@ def plot_sanity(samples: pd.DataFrame, runs: pd.DataFrame, min_high_quality: flo
         row = runs[runs["seed"] == seed].iloc[0]
         good = row["high_quality"] >= min_high_quality
         if row["diverged"]:
-            ax.set_title(f"seed {seed}: diverged", fontsize=8, color="tab:red")
+            ax.set_title(f"seed {seed}: diverged", fontsize=7, color="tab:red")
             if not len(points):
                 ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", va="center", fontsize=8)
         else:
-            ax.set_title(f"seed {seed}: HQ {row['high_quality']:.2f}, cover {row['coverage']:.2f}", fontsize=8,
+            ax.set_title(f"seed {seed}: HQ {row['high_quality']:.2f}, cover {row['coverage']:.2f}", fontsize=7,
                          color="black" if good else "tab:red")
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xticks=[], yticks=[])
         ax.set_aspect("equal")
-    figure.suptitle(f"Sanity baseline (WGAN-GP, Gulrajani et al. 2017 recipe) on {dataset}: final samples; "
-                    f"red circles: 3 std around each mode (HQ = fraction inside; target >= {min_high_quality:g})",
-                    fontsize=8.5)
-    figure.tight_layout()
+    figure.suptitle(f"Sanity baseline (WGAN-GP, Gulrajani et al. 2017 recipe) on {dataset}: final samples;\n"
+                    f"red circles: 3 std around each mode (HQ = fraction inside; target >= {min_high_quality:g})")
     return figure
 
 
@@ -168,11 +177,10 @@ def plot_trajectories(metrics: pd.DataFrame, dataset: str, optimizer: str, learn
     rows = metrics[(metrics["dataset"] == dataset) & (metrics["optimizer"] == optimizer)
                    & np.isclose(metrics["learning_rate"], learning_rate)]
     activations = _ordered(rows["activation"], ["relu", "elu", "softplus"])
-    figure, axes = plt.subplots(2, len(activations), squeeze=False, sharex=True, sharey="row",
-                                figsize=(4.4 * len(activations) + 2.2, 6.2))
-    colours = plt.get_cmap("tab10")
+    figure, axes = subplots(2, len(activations), width="full" if len(activations) <= 2 else "wide", squeeze=False,
+                            sharex=True, sharey="row", height=5.2)
     for col, activation in enumerate(activations):
-        for k, variant in enumerate(variants):
+        for variant in variants:
             runs = rows[(rows["activation"] == activation) & (rows["variant"] == variant)]
             if runs.empty:
                 continue
@@ -182,31 +190,29 @@ def plot_trajectories(metrics: pd.DataFrame, dataset: str, optimizer: str, learn
             if 0 in w1.index:
                 relative = (w1 / w1.loc[0]).median(axis=1).dropna()
                 axes[0, col].plot(relative.index, relative.to_numpy(), marker="o", markersize=2.5, lw=1.3,
-                                  color=colours(k % 10), label=_label(variant))
+                                  color=method_colour(variant), label=_label(variant))
             final = grad.index.max()
             early = grad[(grad.index > 0) & (grad.index <= 0.2 * final)]
             if len(grad) and len(early):
                 relative = (grad / early.median()).median(axis=1).dropna()
-                axes[1, col].plot(relative.index, relative.to_numpy(), lw=1.1, color=colours(k % 10))
-        axes[0, col].axhline(w1_ratio, color="k", ls=":", lw=0.9, label="_threshold")
-        axes[1, col].axhline(stationarity_ratio, color="k", ls=":", lw=0.9, label="_threshold")
+                axes[1, col].plot(relative.index, relative.to_numpy(), lw=1.1, color=method_colour(variant))
+        axes[0, col].axhline(w1_ratio, **REFERENCE, label="_threshold")
+        axes[1, col].axhline(stationarity_ratio, **REFERENCE, label="_threshold")
         for ax in axes[:, col]:  # a panel with no finite point: every seed of every variant diverged
             if not any(_positive(line.get_ydata()) for line in ax.get_lines() if line.get_label() != "_threshold"):
                 ax.text(0.5, 0.65, "diverged: no finite value", transform=ax.transAxes, ha="center", va="center",
                         fontsize=8)
         axes[0, col].set_title(f"{dataset}, {activation}, {OPTIMIZER_LABEL.get(optimizer, optimizer)} lr "
-                               f"{learning_rate:g}", fontsize=9)
+                               f"{learning_rate:g}")
         axes[1, col].set_xlabel("step")
     axes[0, 0].set_ylabel("W1 / W1 at step 0 (median of seeds)")
     axes[1, 0].set_ylabel("gradient norm / early median")
     for row in axes:
         _log_y_where_positive(row)
-    axes[0, 0].text(0.02, 0.03, f"dotted: thresholds ({w1_ratio:g}; {stationarity_ratio:g})",
-                    transform=axes[0, 0].transAxes, fontsize=7)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    if handles:
-        figure.legend(handles, labels, fontsize=7.5, loc="center left", bbox_to_anchor=(0.995, 0.5))
-    figure.tight_layout()
+    handles = unique_handles(axes[0])
+    handles[f"convergence thresholds (W1 {w1_ratio:g}; gradient {stationarity_ratio:g})"] = plt.Line2D(
+        [], [], **REFERENCE)
+    outside_legend(figure, list(handles.values()), list(handles), ncol=min(4, len(handles)))
     return figure
 
 
@@ -218,8 +224,10 @@ def plot_samples_2d(samples: pd.DataFrame, optimizer: str, learning_rate: float,
                    & (samples["optimizer"] == optimizer) & (samples["dataset"] != "digits")]
     columns = [(d, a) for d in _ordered(rows["dataset"], ["ring", "grid"])
                for a in _ordered(rows["activation"], ["relu", "elu", "softplus"])]
-    figure, axes = plt.subplots(len(variants), len(columns), squeeze=False,
-                                figsize=(1.9 * len(columns) + 0.8, 1.9 * len(variants)))
+    width = "full" if len(columns) <= 4 else "wide"
+    cell = min(1.6, ({"full": 7.0, "wide": 10.5}[width] - 0.4) / max(len(columns), 1))
+    figure, axes = subplots(len(variants), len(columns), width=width, squeeze=False,
+                            height=cell * len(variants) + 0.5)
     for (dataset, activation), col in zip(columns, range(len(columns)), strict=True):
         centres = _modes(dataset, mixtures)[0]
         limit = 1.6 * np.abs(centres).max()
@@ -241,12 +249,11 @@ def plot_samples_2d(samples: pd.DataFrame, optimizer: str, learning_rate: float,
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
-                ax.set_title(f"{dataset}, {activation}", fontsize=8)
+                ax.set_title(f"{dataset}, {activation}", fontsize=7)
             if col == 0:
-                ax.set_ylabel(_label(variant), fontsize=7)
+                ax.set_ylabel(_label(variant), fontsize=6.5)
     figure.suptitle(f"Final samples, {OPTIMIZER_LABEL.get(optimizer, optimizer)} lr {learning_rate:g}, seed {seed} "
-                    "(×: the modes)", fontsize=9)
-    figure.tight_layout()
+                    "(×: the modes)")
     return figure
 
 
@@ -255,35 +262,31 @@ def plot_descent_lemma(lemma: pd.DataFrame):
     at which no seed diverged (open) against 2 / the generator loss's measured smoothness (the descent lemma's
     bound); points on the diagonal meet the bound exactly. Rates off the tested grid cannot be read: the grid is
     drawn as horizontal lines."""
-    figure, ax = plt.subplots(figsize=(7.6, 5.0))
-    colours = plt.get_cmap("tab10")
+    figure, ax = subplots(width="full", height=4.6)
     markers = {"relu": "o", "elu": "s", "softplus": "D"}
     shown = lemma[np.isfinite(lemma["predicted"]) & (lemma["predicted"] > 0)]
-    for k, (variant, rows) in enumerate(shown.groupby("variant", sort=False)):
+    for variant, rows in shown.groupby("variant", sort=False):
         for row in rows.itertuples():
             marker = markers.get(row.activation, "o")
             label = f"{_label(variant)}, {row.activation}"
             if np.isfinite(row.largest_finite):
-                ax.plot(row.predicted, row.largest_finite, marker, mfc="none", color=colours(k % 10), ms=10,
+                ax.plot(row.predicted, row.largest_finite, marker, mfc="none", color=method_colour(variant), ms=9,
                         label=label)
             if np.isfinite(row.largest_stable):
-                ax.plot(row.predicted, row.largest_stable, marker, color=colours(k % 10), ms=6, label=label)
+                ax.plot(row.predicted, row.largest_stable, marker, color=method_colour(variant), ms=5, label=label)
     if len(shown):
         low = min(shown["predicted"].min(), 1e-3)
         high = max(shown["predicted"].max(), 1.0)
-        ax.plot([low, high], [low, high], "k:", lw=0.9, label="largest rate = 2 / smoothness")
+        ax.plot([low, high], [low, high], **THEORY, label="largest rate = 2 / smoothness (descent lemma)")
     if len(shown) and _positive(shown["predicted"]):
         ax.set(xscale="log", yscale="log")
     else:  # no smoothness measured (every run diverged): nothing to place, and the panel says so
         ax.text(0.5, 0.5, "no finite smoothness measured (runs diverged)", transform=ax.transAxes, ha="center",
                 va="center")
     ax.set(xlabel="2 / measured smoothness of the generator loss in θ", ylabel="largest gradient-descent rate")
-    ax.set_title("Descent lemma, gradient descent: open = largest rate where no seed diverged; filled = largest "
-                 "rate where >= half the seeds converged", fontsize=8.5)
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    figure.tight_layout()
+    ax.set_title("Descent lemma, gradient descent: open = largest rate where no seed diverged;\nfilled = largest "
+                 "rate where >= half the seeds converged")
+    outside_legend(figure, ncol=3)
     return figure
 
 
@@ -292,8 +295,10 @@ def plot_digit_samples(samples: pd.DataFrame, choice: pd.DataFrame, variants: li
     activation, learning_rate, seed)."""
     activations = _ordered(choice["activation"], ["relu", "elu", "softplus"])
     side = int(np.sqrt(per_run))
-    figure, axes = plt.subplots(len(activations), len(variants), squeeze=False,
-                                figsize=(1.6 * len(variants), 2.1 * len(activations) + 0.4))
+    width = "full" if len(variants) <= 5 else "wide"
+    cell = min(1.5, ({"full": 7.0, "wide": 10.5}[width] - 0.3) / len(variants))
+    figure, axes = subplots(len(activations), len(variants), width=width, squeeze=False,
+                            height=(cell + 0.35) * len(activations) + 0.4)
     pixel_columns = [f"x{i}" for i in range(64)]
     for row, activation in enumerate(activations):
         for col, variant in enumerate(variants):
@@ -312,20 +317,19 @@ def plot_digit_samples(samples: pd.DataFrame, choice: pd.DataFrame, variants: li
             if len(images) < side * side or not np.isfinite(images).all():
                 ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center", va="center", fontsize=8)
                 continue
-            # One blank pixel between digits, so that the mosaic reads as digits and not as stripes.
-            padded = np.full((side * side, 9, 9), np.nan)
-            padded[:, :8, :8] = images
-            mosaic = padded.reshape(side, side, 9, 9).transpose(0, 2, 1, 3).reshape(side * 9, side * 9)[:-1, :-1]
+            # A grey gutter of one pixel around every 8 × 8 digit (grey: neither the white paper nor the black ink),
+            # so that the mosaic reads as 16 digits and not as stripes.
+            padded = np.full((side * side, 10, 10), np.nan)
+            padded[:, 1:9, 1:9] = images
+            mosaic = padded.reshape(side, side, 10, 10).transpose(0, 2, 1, 3).reshape(side * 10, side * 10)
             cmap = plt.get_cmap("gray_r").copy()
-            cmap.set_bad("#f2e6c9")
+            cmap.set_bad("#7f93a8")
             ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=-1, vmax=1, aspect="equal",
                       interpolation="nearest")
             ax.set_title(f"{_label(variant)}\n{optimizer} lr {lr:g}", fontsize=6.5)
             if col == 0:
-                ax.set_ylabel(activation, fontsize=8)
-    figure.suptitle("Final digits per variant (the optimizer and rate with the lowest median W1 ratio; seed 0)",
-                    fontsize=9)
-    figure.tight_layout()
+                ax.set_ylabel(activation)
+    figure.suptitle("Final digits per variant (the optimizer and rate with the lowest median W1 ratio; seed 0)")
     return figure
 
 
@@ -355,16 +359,15 @@ def plot_conditions_table(fractions: pd.DataFrame, measured: pd.DataFrame, activ
                           "–" if np.isnan(fraction) else f"{fraction:.0%}"])
             colours.append(["white", "white", *["#d9f0d3" if m == "✓" else "#fde0dd" for m in marks],
                             "white", "white", "white",
-                            plt.get_cmap("viridis")(0.25 + 0.5 * (0 if np.isnan(fraction) else fraction), 0.35)])
-    figure, ax = plt.subplots(figsize=(13.0, 0.3 * len(cells) + 1.3))
+                            "white" if np.isnan(fraction) else plt.get_cmap(FRACTION_CMAP)(fraction, 0.45)])
+    figure, ax = subplots(width="wide", height=0.24 * len(cells) + 1.0)
     ax.axis("off")
     shown = ax.table(cellText=cells, colLabels=header, cellColours=colours, loc="center", cellLoc="center")
     shown.auto_set_font_size(False)
-    shown.set_fontsize(7.5)
+    shown.set_fontsize(7)
     shown.scale(1.0, 1.25)
     ax.set_title("Conditions: our reading of the theory (✓/✗) beside the measured numbers (median, smallest "
-                 "gradient-descent rate) and the converged fraction", fontsize=9.5)
-    figure.tight_layout()
+                 "gradient-descent rate) and the converged fraction (tinted: the fraction map)")
     return figure
 
 
@@ -384,33 +387,31 @@ def plot_dirac(table: pd.DataFrame, paths: dict[str, np.ndarray], rate: float):
     one critic step) from the same start, equilibrium at the origin; right, the spectral radius of the update at the
     equilibrium against the rate, simultaneous (solid) and alternating (dashed), for the variants whose field is
     differentiable there. ρ < 1: locally convergent; ρ = 1: circling; ρ > 1: repelled."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5.0))
-    colours = plt.get_cmap("tab10")
-    order = list(paths)
-    for k, (variant, points) in enumerate(paths.items()):
+    figure, (left, right) = subplots(1, 2, width="full", height=3.9)
+    for variant, points in paths.items():
         shown = points[np.abs(points).max(axis=1) < 4]  # a trajectory that runs off is drawn up to the frame
-        left.plot(shown[:, 0], shown[:, 1], lw=1.1, color=colours(k % 10), label=_label(variant))
-        left.plot(shown[-1, 0], shown[-1, 1], "o", ms=3.5, color=colours(k % 10))
+        left.plot(shown[:, 0], shown[:, 1], lw=1.1, color=method_colour(variant), label=_label(variant))
+        left.plot(shown[-1, 0], shown[-1, 1], "o", ms=3.5, color=method_colour(variant))
     left.plot(points[0, 0], points[0, 1], "k^", ms=7, label="start")
     left.plot(0, 0, "k*", ms=10, label="equilibrium")
     left.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="generator θ", ylabel="critic ψ",
              title=f"trajectories, alternating updates, rate {rate:g}")
     left.set_aspect("equal")
-    left.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     smooth = table[table["spectral_radius"].notna() & (table["critic_steps"] == 1)]
     for variant, rows in smooth.groupby("variant", sort=False):
-        colour = colours(order.index(variant) % 10) if variant in order else "grey"
         for mode, style in (("simultaneous", "-"), ("alternating", "--")):
             part = rows[rows["mode"] == mode].sort_values("rate")
-            right.plot(part["rate"], part["spectral_radius"] - 1.0, style, marker="o", ms=3, color=colour,
-                       label=f"{_label(variant)}, {mode}")
-    right.axhline(0.0, color="k", lw=0.8)
+            right.plot(part["rate"], part["spectral_radius"] - 1.0, style, marker="o", ms=3,
+                       color=method_colour(variant), label=_label(variant))
+    right.axhline(0.0, **REFERENCE)
     right.set_yscale("symlog", linthresh=1e-6)
     right.set(xscale="log", xlabel="learning rate h", ylabel="ρ − 1 (symmetric log scale)",
               title="spectral radius ρ of the update at the equilibrium")
-    right.text(0.02, 0.03, "below 0: converges", transform=right.transAxes, ha="left", fontsize=8)
+    right.text(0.02, 0.03, "below 0: converges", transform=right.transAxes, ha="left", fontsize=7)
     right.text(0.02, 0.97, "above 0: repelled; 0: circles", transform=right.transAxes, ha="left", va="top",
-               fontsize=8)
-    right.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    figure.tight_layout()
+               fontsize=7)
+    handles = unique_handles([left, right])
+    handles["right: solid simultaneous, dashed alternating"] = plt.Line2D([], [], color="0.3", ls="--", marker="o",
+                                                                           ms=3)
+    outside_legend(figure, list(handles.values()), list(handles), ncol=4)
     return figure

@@ -9,9 +9,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.colors import TwoSlopeNorm
 
 from dltheory.geometry.isometry import _with_defaults, stability_edge
+from dltheory.plotting import (
+    DIVERGING_CMAP,
+    MAGNITUDE_CMAP,
+    REFERENCE,
+    THEORY,
+    THEORY_SECOND,
+    diverging_norm,
+    method_colour,
+    outside_legend,
+    subplots,
+    unique_handles,
+)
 from dltheory.stats import loglog_slope
 
 __all__ = ["plot_fim_max_vs_depth", "plot_sgd_grid", "plot_spectra", "plot_spread_vs_depth"]
@@ -19,7 +30,7 @@ __all__ = ["plot_fim_max_vs_depth", "plot_sgd_grid", "plot_spectra", "plot_sprea
 
 def _depth_colours(depths) -> dict:
     depths = sorted(int(d) for d in depths)
-    return dict(zip(depths, sns.color_palette("viridis", len(depths)), strict=True))
+    return dict(zip(depths, sns.color_palette(MAGNITUDE_CMAP, len(depths)), strict=True))
 
 
 def _depth_axis(ax, depths) -> None:
@@ -47,42 +58,45 @@ def _condition_title(rows: pd.DataFrame, label: str) -> str:
 
 def _draw_concentration(spectra: pd.DataFrame, ax, title: str) -> None:
     colours = _depth_colours(spectra["depth"].unique())
+    shares = []
     for depth, colour in colours.items():
         rows = spectra[spectra["depth"] == depth]
         relative = rows["value"] / rows.groupby("replicate")["value"].transform("max")
-        above = float(np.mean(relative >= 0.5))
+        shares.append(f"{float(np.mean(relative >= 0.5)):.0%}")
         ax.hist(relative, bins=np.linspace(0, 1, 41), density=True, histtype="step", color=colour, lw=1.4,
-                label=f"L = {depth}: {above:.0%} ≥ ½")
-    ax.axvline(0.5, color="grey", ls=":", lw=1)
+                label=f"L = {depth}")
+    ax.axvline(0.5, **REFERENCE)
     ax.set_yscale("log")
     ax.set_xlim(0, 1.02)
     ax.set_xlabel("λ / λ_max (per replicate)")
     ax.set_ylabel("density")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6.5, frameon=False, loc="upper center")
+    # The concentration claim's numbers in the title (per L, in the legend's order), the data left uncovered.
+    ax.set_title(f"{title}\n≥ ½ λ_max: {' / '.join(shares)}")
 
 
 def plot_spectra(spectra: pd.DataFrame):
     """Density of lambda / lambda_max (each replicate's own maximum) per depth, pooled over replicates: one column
     per condition (the linear sanity case left out: every eigenvalue at its maximum), one row per initialization;
-    the dotted line at 1/2, the legend gives the fraction of eigenvalues above it (the concentration claim)."""
+    the dash-dot line at 1/2; each title gives the fraction of eigenvalues above it per depth (the concentration
+    claim), one legend of the depths below the panels."""
     spectra = _with_defaults(spectra)
     spectra = spectra[spectra["activation"] != "linear"]
     conditions = list(dict.fromkeys(spectra["condition"]))
     initializations = list(dict.fromkeys(spectra["initialization"]))
-    figure, axes = plt.subplots(len(initializations), len(conditions),
-                                figsize=(3.6 * len(conditions) + 0.6, 3.2 * len(initializations)), squeeze=False)
+    figure, axes = subplots(len(initializations), len(conditions), width="wide" if len(conditions) > 2 else "full",
+                            height=2.9 * len(initializations) + 0.5, squeeze=False)
     for column, condition in enumerate(conditions):
         for row, initialization in enumerate(initializations):
             rows = spectra[(spectra["condition"] == condition) & (spectra["initialization"] == initialization)]
             _draw_concentration(rows, axes[row, column], f"{_condition_title(rows, condition)}\n{initialization}")
     figure.suptitle(f"Conditional FIM: concentration near the maximum, M = {int(spectra['width'].iloc[0])}, "
-                    f"{spectra['replicate'].nunique()} replicates (our setting)", fontsize=11)
-    figure.tight_layout()
+                    f"{spectra['replicate'].nunique()} replicates (our setting); titles: the share of eigenvalues "
+                    "≥ ½ λ_max per depth L")
+    outside_legend(figure, ncol=len(_depth_colours(spectra["depth"].unique())) + 1)
     return figure
 
 
-INIT_COLOURS = {"orthogonal": "#d62728", "gaussian": "#7f7f7f"}
+INIT_COLOURS = {name: method_colour(name) for name in ("orthogonal", "gaussian")}
 TEACHER_STYLE = {"near": ("s", "#1f77b4"), "far": ("D", "#ff7f0e")}
 
 
@@ -100,15 +114,14 @@ def _draw_maximum(ax, summary: pd.DataFrame, title: str) -> None:
     main = summary[summary["initialization"] == summary["initialization"].iloc[0]].sort_values("depth")
     depths = main["depth"].to_numpy()
     first = main.iloc[0]
-    ax.plot(depths, first["lambda_max"] * depths / first["depth"], ":", color="k", lw=1.2,
+    ax.plot(depths, first["lambda_max"] * depths / first["depth"], **THEORY_SECOND,
             label="∝ L through the first depth")
     if main["mean_theory"].notna().all():
-        ax.plot(depths, main["mean_theory"], "--", color="grey", lw=1, label="mean eigenvalue, mean field (∝ L)")
+        ax.plot(depths, main["mean_theory"], **THEORY, label="mean eigenvalue, mean field (∝ L)")
     _depth_axis(ax, depths)
     ax.set_yscale("log")
     ax.set_ylabel("largest eigenvalue λ_max")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6.5, frameon=False)
+    ax.set_title(title)
 
 
 def plot_fim_max_vs_depth(summary: pd.DataFrame, edge: pd.DataFrame):
@@ -125,7 +138,7 @@ def plot_fim_max_vs_depth(summary: pd.DataFrame, edge: pd.DataFrame):
     panels = len(conditions) + 1
     columns = min(panels, 2)
     rows_count = int(np.ceil(panels / columns))
-    figure, axes = plt.subplots(rows_count, columns, figsize=(5.4 * columns, 4.0 * rows_count), squeeze=False)
+    figure, axes = subplots(rows_count, columns, width="full", height=3.0 * rows_count + 0.8, squeeze=False)
     axes = axes.ravel()
     for ax, condition in zip(axes, conditions, strict=False):
         _draw_maximum(ax, summary[summary["condition"] == condition], f"Maximum of the conditional FIM: {condition}")
@@ -149,20 +162,25 @@ def plot_fim_max_vs_depth(summary: pd.DataFrame, edge: pd.DataFrame):
                        label=f"censored: unstable at the grid's smallest η ({condition}, {teacher})")
         if teacher == "near" and len(finite):
             first = finite.iloc[0]
-            right.plot(edge_depths, first["edge"] * first["depth"] / edge_depths, ":", color=colour, lw=1.1)
+            right.plot(edge_depths, first["edge"] * first["depth"] / edge_depths,
+                       **{**THEORY_SECOND, "color": colour})
         main = summary[(summary["condition"] == condition) & (summary["initialization"] == "orthogonal")]
         if teacher == (edge[edge["condition"] == condition]["teacher"].iloc[0]) and len(main):
-            right.plot(main["depth"], 2 / main["lambda_max"], "--", color=colour, lw=1,
-                       label=f"2/λ_max, {condition}")
-    right.plot([], [], ":", color="grey", label="∝ 1/L through the near teacher's first depth")
+            right.plot(main["depth"], 2 / main["lambda_max"], **{**THEORY, "color": colour},
+                       label=f"2/λ_max, {condition} (edge panel)")
+    right.plot([], [], **THEORY_SECOND, label="∝ 1/L through the near teacher's first depth (edge panel)")
     _depth_axis(right, sorted(all_depths) if all_depths else [1, 2])
     right.set_yscale("log")
     right.set_ylabel("learning rate η")
-    right.set_title("Online SGD (batch 1, initial phase): stability edge η*", fontsize=9)
-    right.legend(fontsize=6.5, frameon=False)
+    right.set_title("Online SGD (batch 1, initial phase):\nstability edge η*")
     for ax in axes[panels:]:
         ax.set_visible(False)
-    figure.tight_layout()
+    # Each panel's fitted slopes stay in its corner (below the rising lines); what is common goes below the axes.
+    for ax in axes[:len(conditions)]:
+        fitted = {label: h for label, h in unique_handles([ax]).items() if "fitted slope" in label}
+        ax.legend(fitted.values(), fitted.keys(), loc="lower right", frameon=False, fontsize=6.5)
+    shared = {label: h for label, h in unique_handles(axes[:panels]).items() if "fitted slope" not in label}
+    outside_legend(figure, list(shared.values()), list(shared), ncol=2)
     return figure
 
 
@@ -179,8 +197,8 @@ def plot_spread_vs_depth(summary: pd.DataFrame):
     orthogonal network) is drawn at the bottom of the axis."""
     summary = _with_defaults(summary)
     conditions = list(dict.fromkeys(summary["condition"]))
-    figure, axes = plt.subplots(1, len(conditions), figsize=(3.6 * len(conditions) + 0.4, 3.6), squeeze=False,
-                                sharey=True)
+    figure, axes = subplots(1, len(conditions), width="wide" if len(conditions) > 2 else "full", height=3.3,
+                            squeeze=False, sharey=True)
     floor = 1e-3
     for ax, condition in zip(axes[0], conditions, strict=True):
         rows_all = summary[summary["condition"] == condition]
@@ -194,17 +212,16 @@ def plot_spread_vs_depth(summary: pd.DataFrame):
                         label=f"measured, {initialization}", zorder=3)
             grid = rows[rows["cv_theory"] > 0]
             if len(grid):
-                ax.plot(grid["depth"], grid["cv_theory"], "-", color=colour, lw=1, alpha=0.8,
+                ax.plot(grid["depth"], grid["cv_theory"], **{**THEORY, "color": colour},
                         label=f"free probability, {initialization}")
         _depth_axis(ax, sorted(rows_all["depth"].unique()))
         ax.set_yscale("log")
         ax.set_ylim(bottom=floor / 1.5)
         zero = rows_all[rows_all["cv"] < floor]
-        ax.set_title(f"{condition}" + (" (CV < 1e-3 drawn at 1e-3)" if len(zero) else ""), fontsize=9)
-        ax.legend(fontsize=6.5, frameon=False)
+        ax.set_title(f"{condition}" + (" (CV < 1e-3 drawn at 1e-3)" if len(zero) else ""))
     axes[0, 0].set_ylabel("CV of the eigenvalues (sd / mean)")
-    figure.suptitle("Spread of the conditional FIM's spectrum against depth (our setting)", fontsize=10)
-    figure.tight_layout()
+    outside_legend(figure, ncol=4)
+    figure.suptitle("Spread of the conditional FIM's spectrum against depth (our setting)")
     return figure
 
 
@@ -222,9 +239,9 @@ def _draw_grid(ax, sgd: pd.DataFrame, title: str):
     values = np.ma.masked_invalid(log_ratio.to_numpy())
     limit = max(1.0, float(np.nanmax(np.abs(log_ratio.to_numpy()))) if np.isfinite(log_ratio.to_numpy()).any()
                 else 1.0)
-    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#bbbbbb")
+    cmap = plt.get_cmap(DIVERGING_CMAP).with_extremes(bad="#bbbbbb")
     mesh = ax.pcolormesh(np.arange(len(depths) + 1), np.arange(len(rates) + 1), values, cmap=cmap,
-                         norm=TwoSlopeNorm(0.0, -limit, limit))
+                         norm=diverging_norm(limit=limit))
     for i in range(len(rates)):
         for j in range(len(depths)):
             if diverged.iloc[i, j] > 0:
@@ -240,7 +257,7 @@ def _draw_grid(ax, sgd: pd.DataFrame, title: str):
     ax.set_yticks(np.arange(0, len(rates), step) + 0.5, [f"{r:.3g}" for r in rates[::step]])
     ax.set_xlabel("depth L")
     ax.set_ylabel("learning rate η")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     return mesh
 
 
@@ -255,15 +272,13 @@ def plot_sgd_grid(sgd: pd.DataFrame, teacher: str | None = None):
     sgd = sgd[sgd["teacher"] == teacher]
     conditions = list(dict.fromkeys(sgd["condition"]))
     rates = sgd.groupby("condition")["learning_rate"].nunique().max()
-    depths = sgd["depth"].nunique()
-    figure, axes = plt.subplots(1, len(conditions), figsize=((1.0 * depths + 3.0) * len(conditions),
-                                                             0.22 * rates + 2.2), squeeze=False)
+    figure, axes = subplots(1, len(conditions), width="wide" if len(conditions) > 2 else "full",
+                            height=min(0.2 * rates + 2.0, 8.0), squeeze=False)
     steps = int(sgd["step"].max())
     for ax, condition in zip(axes[0], conditions, strict=True):
         mesh = _draw_grid(ax, sgd[sgd["condition"] == condition],
                           f"{condition}, teacher {teacher}: {steps} steps\n× diverged; black: stability edge η*")
         colourbar = figure.colorbar(mesh, ax=ax)
-        colourbar.set_label("log10(final / initial loss), mean over seeds", fontsize=8)
-    figure.suptitle("Online SGD, batch 1: test loss over (η, L)", fontsize=10)
-    figure.tight_layout()
+        colourbar.set_label("log10(final / initial loss), mean over seeds\nred: rose; blue: fell")
+    figure.suptitle("Online SGD, batch 1: test loss over (η, L)")
     return figure

@@ -12,14 +12,22 @@ import pandas as pd
 
 from dltheory.geometry.settings import SpectraSettings
 from dltheory.geometry.spectra import ZERO_FLOOR, spectra_summary
+from dltheory.plotting import (
+    MAGNITUDE_CMAP,
+    REFERENCE,
+    THEORY,
+    THEORY_SECOND,
+    method_colour,
+    outside_legend,
+    subplots,
+)
 from dltheory.settings import from_config
 
 __all__ = ["MATRIX_LABEL", "plot_histograms", "plot_input_metric_vs_dim", "plot_outliers_vs_width"]
 
 MATRIX_LABEL = {"fim_linear": "FIM, linear output", "fim_softmax": "FIM, softmax output",
                 "input_linear": "input metric, linear output", "input_softmax": "input metric, softmax output"}
-MATRIX_COLOUR = {"fim_linear": "#1f77b4", "fim_softmax": "#d62728", "input_linear": "#2ca02c",
-                 "input_softmax": "#9467bd"}
+MATRIX_COLOUR = {name: method_colour(name) for name in MATRIX_LABEL}
 ACTIVATION_MARKER = {"tanh": "o", "relu": "s", "linear": "^", "hard_tanh": "D"}
 ACTIVATION_STYLE = {"tanh": "-", "relu": "--", "linear": ":", "hard_tanh": "-."}
 
@@ -48,8 +56,8 @@ def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
     widths = sorted(table["width"].unique())
     rows = [(a, m) for a in settings.activations for m in ("fim_linear", "fim_softmax")]
     outputs = settings.outputs
-    figure, axes = plt.subplots(len(rows), len(widths), figsize=(3.6 * len(widths), 2.4 * len(rows)),
-                                squeeze=False)
+    figure, axes = subplots(len(rows), len(widths), width="wide" if len(widths) > 2 else "full",
+                            height=1.9 * len(rows) + 0.9, squeeze=False)
     for row, (activation, matrix) in enumerate(rows):
         of = table[(table["matrix"] == matrix) & (table["activation"] == activation)]
         positive = of[of["value"] > ZERO_FLOOR * of["value"].max()]
@@ -69,19 +77,17 @@ def plot_histograms(table: pd.DataFrame, section: SpectraSettings | Mapping):
             ax.text(0.97, 0.95, f"outliers k = {_range(stats['outliers'], '{:d}')}\n"
                                 f"gap λ_k/λ_k+1 = {_range(stats['gap'], '{:.1f}')}\n"
                                 f"spread log10(λ_1/λ_C−1) = {_range(stats['spread'], '{:.2f}')}",
-                    transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
+                    transform=ax.transAxes, ha="right", va="top", fontsize=6.5,
                     bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
             ax.set_ylim(0.5, max(counts.max(), 1) * 80)
             if row == 0:
-                ax.set_title(f"M = D = {width}", fontsize=10)
+                ax.set_title(f"M = D = {width}")
             if column == 0:
-                ax.set_ylabel(f"{activation}: {MATRIX_LABEL[matrix]}\ncount", fontsize=8.5)
+                ax.set_ylabel(f"{activation}: {MATRIX_LABEL[matrix]}\ncount")
             if row == len(rows) - 1:
                 ax.set_xlabel("log10 eigenvalue")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", frameon=False, fontsize=8, bbox_to_anchor=(0.5, -0.01))
-    figure.suptitle(f"FIM spectra at random init (non-zero part), {_setting(settings)} pooled", fontsize=10)
-    figure.tight_layout(rect=(0, 0.025, 1, 1))
+    outside_legend(figure, axes=axes[0, :1])
+    figure.suptitle(f"FIM spectra at random init (non-zero part), {_setting(settings)} pooled")
     return figure
 
 
@@ -96,7 +102,7 @@ def plot_outliers_vs_width(summary: pd.DataFrame, section: SpectraSettings | Map
     the C mean gradients. Points are seeds, lines join their geometric means."""
     settings = from_config(SpectraSettings, section, "spectra")
     summary = summary[summary["part"] == "width"]
-    figure, axes = plt.subplots(1, 3, figsize=(14.0, 4.2))
+    figure, axes = subplots(1, 3, width="wide", height=3.6)
     for activation in settings.activations:
         marker, style = ACTIVATION_MARKER[activation], ACTIVATION_STYLE[activation]
         for matrix in ("fim_linear", "fim_softmax"):
@@ -109,7 +115,7 @@ def plot_outliers_vs_width(summary: pd.DataFrame, section: SpectraSettings | Map
                          label=f"{activation}, {MATRIX_LABEL[matrix]}")
             if matrix == "fim_linear":
                 widths = means.index.to_numpy(float)
-                axes[0].plot(widths, means.iloc[0] * widths / widths[0], ":", color="grey", lw=1)
+                axes[0].plot(widths, means.iloc[0] * widths / widths[0], **THEORY)
                 mean = _geometric(rows, "width", "mean")
                 axes[1].plot(rows["width"], rows["mean"], marker, ms=3.5, alpha=0.45, color=MATRIX_COLOUR[matrix])
                 axes[1].plot(mean.index, mean.to_numpy(), style, marker=marker, lw=1.5, color=MATRIX_COLOUR[matrix],
@@ -117,14 +123,14 @@ def plot_outliers_vs_width(summary: pd.DataFrame, section: SpectraSettings | Map
                 theory = rows.groupby("width")["mean_field"].first()
                 axes[1].plot(theory.index, theory.to_numpy(), "x", ms=9, mew=2, color="black",
                              label="mean-field closed form" if activation == settings.activations[0] else None)
-                axes[1].plot(widths, mean.iloc[0] * widths[0] / widths, ":", color="grey", lw=1)
+                axes[1].plot(widths, mean.iloc[0] * widths[0] / widths, **THEORY_SECOND)
                 gap = 1.0 - rows["overlap"].clip(upper=1.0)
                 axes[2].plot(rows["width"], gap, marker, ms=4, alpha=0.6, color=MATRIX_COLOUR[matrix])
                 axes[2].plot(rows.groupby("width")["overlap"].mean().index,
                              1.0 - rows.groupby("width")["overlap"].mean().clip(upper=1.0).to_numpy(), style,
                              lw=1.5, color=MATRIX_COLOUR[matrix], label=f"{activation}")
-    axes[0].plot([], [], ":", color="grey", label="∝ M (KAA21 p. 7)")
-    axes[1].plot([], [], ":", color="grey", label="∝ 1/M (KAA21 p. 7)")
+    axes[0].plot([], [], **THEORY, label="∝ M through the first width (KAA21 p. 7; left)")
+    axes[1].plot([], [], **THEORY_SECOND, label="∝ 1/M through the first width (KAA21 p. 7; middle)")
     titles = ("λ_max against width", "mean eigenvalue (trace / P): known answer", "top-C eigenspace vs mean gradients")
     ylabels = ("λ_max", "mean eigenvalue", "1 − overlap (mean squared cosine)")
     widths = sorted(summary["width"].unique())
@@ -135,10 +141,9 @@ def plot_outliers_vs_width(summary: pd.DataFrame, section: SpectraSettings | Map
         ax.xaxis.set_minor_locator(plt.NullLocator())
         ax.set_xlabel("width M (= input dimension D)")
         ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=7.5, frameon=False)
-    figure.suptitle(f"Linear-output FIM against width: {_setting(settings)}", fontsize=10)
-    figure.tight_layout()
+        ax.set_title(title)
+    outside_legend(figure, ncol=4)
+    figure.suptitle(f"Linear-output FIM against width: {_setting(settings)}")
     return figure
 
 
@@ -155,19 +160,19 @@ def plot_input_metric_vs_dim(table: pd.DataFrame, section: SpectraSettings | Map
     summary = spectra_summary(table)
     dims = sorted(table["input_dim"].unique())
     outputs = settings.outputs
-    figure, axes = plt.subplots(1, 3, figsize=(14.0, 4.2))
+    figure, axes = subplots(1, 3, width="wide", height=3.6)
     first = settings.activations[0]
-    colours = plt.cm.viridis(np.linspace(0.1, 0.9, len(dims)))
+    colours = plt.get_cmap(MAGNITUDE_CMAP)(np.linspace(0.1, 0.9, len(dims)))
     for colour, dim in zip(colours, dims, strict=True):
         rows = table[(table["activation"] == first) & (table["input_dim"] == dim) & (table["replicate"] == 0)]
         rows = rows.sort_values("rank")
-        axes[0].plot(rows["rank"] + 1, rows["value"], ".-", ms=3, lw=1, color=colour, label=f"D = {dim}")
-    axes[0].axvline(outputs + 0.5, color="red", lw=1, ls="--", label=f"C = {outputs}")
+        axes[0].plot(rows["rank"] + 1, rows["value"], ".-", ms=3, lw=1, color=colour, label=f"D = {dim} (left)")
+    axes[0].axvline(outputs + 0.5, **REFERENCE, label=f"C = {outputs}")
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("rank")
     axes[0].set_ylabel("eigenvalue")
-    axes[0].set_title(f"input metric spectra ({first}, seed 0)", fontsize=10)
+    axes[0].set_title(f"input metric spectra ({first}, seed 0)")
     rng = np.random.default_rng(0)
     for index, activation in enumerate(settings.activations):
         rows = summary[summary["activation"] == activation]
@@ -183,8 +188,8 @@ def plot_input_metric_vs_dim(table: pd.DataFrame, section: SpectraSettings | Map
     first_rows = summary[summary["activation"] == first]
     start = float(np.exp(np.log(first_rows[first_rows["input_dim"] == dims[0]]["lambda_max"]
                                 / first_rows[first_rows["input_dim"] == dims[0]]["mean"]).mean()))
-    axes[1].plot(dim_values, start * dim_values / dim_values[0], ":", color="grey", label="∝ D (λ_max O(1), mean 1/D)")
-    axes[2].axhline(outputs, color="red", lw=1, ls="--", label=f"C = {outputs}")
+    axes[1].plot(dim_values, start * dim_values / dim_values[0], **THEORY, label="∝ D (λ_max O(1), mean 1/D)")
+    axes[2].axhline(outputs, **REFERENCE, label=f"C = {outputs}")
     for ax, title, ylabel in ((axes[1], "λ_max / mean against D", "λ_max / mean"),
                               (axes[2], "outlier count (widest eigengap)", "outliers k")):
         ax.set_xscale("log")
@@ -192,11 +197,9 @@ def plot_input_metric_vs_dim(table: pd.DataFrame, section: SpectraSettings | Map
         ax.xaxis.set_minor_locator(plt.NullLocator())
         ax.set_xlabel("input dimension D")
         ax.set_ylabel(ylabel)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     axes[1].set_yscale("log")
-    for ax in axes:
-        ax.legend(fontsize=7.5, frameon=False)
+    outside_legend(figure, ncol=4)  # left: D per line (first activation, seed 0); middle and right: activations
     figure.suptitle(f"Input metric (linear output) with the input dimension growing at hidden width "
-                    f"M = {settings.input_metric.width}: {_setting(settings)}", fontsize=10)
-    figure.tight_layout()
+                    f"M = {settings.input_metric.width}: {_setting(settings)}")
     return figure

@@ -10,8 +10,6 @@ import re
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib import pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -21,12 +19,14 @@ from dltheory.intrinsic.analysis import (
     PAPER_FIG5_DNN_LOG_ERROR,
     is_dnn,
 )
+from dltheory.plotting import REFERENCE, method_colour, method_shades, outside_legend, subplots
 
 __all__ = ["method_label", "plot_ball_curves", "plot_sphere_curves"]
 
 BASELINE_LABEL = {"knn": "k-NN (k ≤ 50 tuned on the hold-out)",
                   "nadaraya_watson": "Nadaraya–Watson (Gaussian, bandwidth tuned on the hold-out)"}
-DNN_BAND_COLOUR, BASELINE_BAND_COLOUR = "#d62728", "#1f77b4"
+DNN_BAND_COLOUR, BASELINE_BAND_COLOUR = method_colour("dnn"), method_colour("knn")
+REFERENCE_STYLES = {"constant": dict(REFERENCE), "ridge": {**REFERENCE, "ls": ":", "lw": 1.3}}
 
 
 def method_label(method: str) -> str:
@@ -66,15 +66,16 @@ def _curve(axis, rows: pd.DataFrame, x_of, colour, label: str, **style):
 
 
 def _reference_lines(axis, table: pd.DataFrame, setting: str, x_of, colour, with_ridge: bool = True):
-    """Var f (the constant predictor, dotted) and ridge (dashed) of one setting, log geometric means per n."""
+    """Var f (the constant predictor, dash-dot) and ridge (dotted) of one setting, log geometric means per n: the
+    reference styles of :mod:`dltheory.plotting`, in ``colour``."""
     mse = table[(table.metric == "mse") & (table.setting == setting)]
-    for method, style in (("constant", ":"), ("ridge", "--") if with_ridge else (None, None)):
+    for method in ("constant", "ridge") if with_ridge else ("constant",):
         rows = mse[mse.method == method]
-        if method is None or rows.empty:
+        if rows.empty:
             continue
         means = np.log(rows.value.astype(float)).groupby(rows.n).mean().sort_index()
-        axis.plot(x_of(means.index.to_numpy(dtype=float)), means.to_numpy(), style, color=colour, lw=1.1,
-                  alpha=0.8)
+        axis.plot(x_of(means.index.to_numpy(dtype=float)), means.to_numpy(),
+                  **{**REFERENCE_STYLES[method], "color": colour}, alpha=0.8)
 
 
 def _slope_label(fit) -> str:
@@ -86,20 +87,21 @@ def plot_sphere_curves(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: i
                        method: str = "dnn"):
     """N Fig. 4 re-measured (left) and our ambient-D control (right): log error against log n (natural logs).
 
-    Left: one colour per d at D = ``ambient_dim``; right: one colour per D at d = ``control_dim``. Solid: the DNN,
-    mean ± 1 SD of log error over replicates, a hollow marker where some replicate did not learn (error not below
-    Var f / 2); dashed: ridge on the same data; dotted: Var f, the constant predictor's error. The legend carries
+    Left: one shade of the DNN's colour per d at D = ``ambient_dim`` (light: small d); right: one shade per D at
+    d = ``control_dim``. Solid: the DNN, mean ± 1 SD of log error over replicates, a hollow marker where some
+    replicate did not learn (error not below Var f / 2); dotted: ridge on the same data; dash-dot: Var f, the
+    constant predictor's error. The legend carries
     each curve's slope with its t-interval over the learned replicates (from
     :func:`dltheory.intrinsic.analysis.sphere_slopes`) and the theory slope -2beta/(2beta+d) of N Thm 7.
     """
     rows = table[(table.simulation == "sphere") & (table.metric == "mse") & (table.method == method)]
     fits = slopes.set_index("setting")
     panels = 2 if control_dim is not None else 1
-    figure, axes = plt.subplots(1, panels, figsize=(6.6 * panels, 6.6), squeeze=False)
+    figure, axes = subplots(1, panels, width="full", height=5.4, squeeze=False)
 
     def draw(axis, selected, key, title):
         values = sorted(int(v) for v in selected[key].unique())
-        colours = dict(zip(values, sns.color_palette("viridis", len(values)), strict=True))
+        colours = dict(zip(values, method_shades(method, len(values)), strict=True))
         for value in values:
             part = selected[selected[key] == value]
             setting = part.setting.iloc[0]
@@ -109,24 +111,25 @@ def plot_sphere_curves(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: i
             _curve(axis, part, np.log, colours[value], label, marker="o", ms=4, lw=1.6)
             _reference_lines(axis, table, setting, np.log, colours[value])
         axis.set(xlabel="log n (natural log)", ylabel="log squared $L^2(\\mu)$ error (mean ± 1 SD over replicates)")
-        axis.set_title(title, fontsize=10)
-        handles, labels = axis.get_legend_handles_labels()
-        handles += [Line2D([], [], color="0.3", ls="--", lw=1.1), Line2D([], [], color="0.3", ls=":", lw=1.1),
-                    Line2D([], [], color="0.3", marker="o", ms=8, mfc="white", ls="none")]
-        labels += ["dashed: ridge (standardised inputs, LOO penalty)", "dotted: Var f (constant predictor)",
-                   "hollow: some replicate did not learn (error ≥ Var f / 2)"]
-        axis.legend(handles, labels, fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=1,
-                    frameon=False)
+        axis.set_title(title)
+        # The panel's own slopes below it, outside the data; the line styles once, below the figure.
+        axis.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, frameon=False)
 
     main = rows[rows.ambient_dim == ambient_dim]
     beta = ", ".join(f"{b:g}" for b in sorted(float(v) for v in rows.beta.unique()))
     draw(axes[0, 0], main, "intrinsic_dim",
-         f"Sim 6.1: $\\mu$ uniform on a d-sphere in $[0,1]^{{{ambient_dim}}}$, $\\beta$ = {beta} (N Fig. 4)")
+         f"Sim 6.1: $\\mu$ uniform on a d-sphere in $[0,1]^{{{ambient_dim}}}$,\n$\\beta$ = {beta} (N Fig. 4)")
     if control_dim is not None:
         control = rows[rows.intrinsic_dim == control_dim]
         draw(axes[0, 1], control, "ambient_dim",
-             f"Ambient-D control (ours): the same {control_dim}-sphere samples in $[0,1]^D$")
-    figure.tight_layout()
+             f"Ambient-D control (ours): the same\n{control_dim}-sphere samples in $[0,1]^D$")
+    styles = {"dotted: ridge (standardised inputs, LOO penalty)": Line2D([], [], **{**REFERENCE_STYLES["ridge"],
+                                                                                     "color": "0.3"}),
+              "dash-dot: Var f (constant predictor)": Line2D([], [], **{**REFERENCE_STYLES["constant"],
+                                                                         "color": "0.3"}),
+              "hollow: some replicate did not learn (error ≥ Var f / 2)": Line2D(
+                  [], [], color="0.3", marker="o", ms=7, mfc="white", ls="none")}
+    outside_legend(figure, list(styles.values()), list(styles), ncol=2)
     return figure
 
 
@@ -152,10 +155,12 @@ def plot_ball_curves(table: pd.DataFrame):
     methods = _ball_methods(set(rows.method) - {"constant", "ridge"})
     dnns = [m for m in methods if is_dnn(m)]
     others = [m for m in methods if not is_dnn(m)]
-    colours = {**dict(zip(dnns, sns.color_palette("Reds_d", len(dnns) + 1)[1:], strict=True)),
-               **dict(zip(others, sns.color_palette("Blues_d", len(others) + 1)[1:], strict=True))}
+    # The DNNs in shades of the DNN's one colour (light: the smallest), each baseline in its own colour.
+    colours = {**dict(zip(dnns, method_shades("dnn", len(dnns)), strict=True)),
+               **{m: method_colour(m) for m in others}}
     panels = max(len(settings), 1)
-    figure, axes = plt.subplots(1, panels, figsize=(5.6 * panels, 5.4), squeeze=False, sharey=True)
+    figure, axes = subplots(1, panels, width="full" if panels <= 2 else "wide", height=4.4, squeeze=False,
+                            sharey=True)
     low, high = min(PAPER_FIG5_DNN_LOG_ERROR), max(PAPER_FIG5_BASELINE_LOG_ERROR)
     for axis, (setting, info) in zip(axes[0], settings.iterrows(), strict=False):
         axis.axhspan(*PAPER_FIG5_DNN_LOG_ERROR, color=DNN_BAND_COLOUR, alpha=0.12, lw=0)
@@ -171,8 +176,8 @@ def plot_ball_curves(table: pd.DataFrame):
             low = min(low, float((summary.log_mean - summary.log_sd).min()))
             high = max(high, float((summary.log_mean + summary.log_sd).max()))
         _reference_lines(axis, table, setting, lambda x: x, "0.35")
-        axis.set_title(f"Sim 6.2: (D, d) = ({int(info.ambient_dim)}, {int(info.intrinsic_dim)}), $\\mu$ uniform on "
-                       f"an $\\ell^{{1/2}}$ ball $\\cup$ an $\\ell^2$ ball (N Fig. 5)", fontsize=10)
+        axis.set_title(f"Sim 6.2: (D, d) = ({int(info.ambient_dim)}, {int(info.intrinsic_dim)}), $\\mu$ uniform on\n"
+                       f"an $\\ell^{{1/2}}$ ball $\\cup$ an $\\ell^2$ ball (N Fig. 5)")
         axis.set(xlabel="training-set size n", xlim=(0, 320))
     axes[0, 0].set_ylabel("log squared $L^2(\\mu)$ error (mean ± 1 SD over replicates)")
     margin = 0.05 * (high - low)
@@ -183,14 +188,13 @@ def plot_ball_curves(table: pd.DataFrame):
     for axis in axes[0]:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
-    handles["grey dashed: ridge; grey dotted: Var f (constant)"] = Line2D([], [], color="0.35", ls="--", lw=1.1)
+    handles["grey dotted: ridge"] = Line2D([], [], **{**REFERENCE_STYLES["ridge"], "color": "0.35"})
+    handles["grey dash-dot: Var f (constant)"] = Line2D([], [], **{**REFERENCE_STYLES["constant"], "color": "0.35"})
     handles["hollow: some replicate did not learn (error ≥ Var f / 2)"] = Line2D(
         [], [], color="0.3", marker="o", ms=8, mfc="white", ls="none")
     handles[f"paper's Fig.: DNNs ≈ {_band(PAPER_FIG5_DNN_LOG_ERROR)}"] = Patch(color=DNN_BAND_COLOUR, alpha=0.25,
                                                                              lw=0)
     handles[f"paper's Fig.: k-NN, NW ≈ {_band(PAPER_FIG5_BASELINE_LOG_ERROR)}"] = Patch(
         color=BASELINE_BAND_COLOUR, alpha=0.25, lw=0)
-    figure.legend(handles.values(), handles.keys(), fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, 0.02),
-                  ncol=3, frameon=False)
-    figure.tight_layout()
+    outside_legend(figure, list(handles.values()), list(handles), ncol=2)
     return figure
