@@ -28,10 +28,6 @@ matplotlib.use("Agg")
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
-def _smoke() -> dict:
-    return merged(load_config_file(CONFIG / "config.yaml"), load_config_file(CONFIG / "smoke.yaml"))
-
-
 def _methods_of_config(config: dict) -> dict[str, set[str]]:
     """Every method name that a family's claims and figures can show under ``config``."""
     from dltheory.gan.dirac import VARIANTS as DIRAC_VARIANTS
@@ -53,9 +49,11 @@ def _methods_of_config(config: dict) -> dict[str, set[str]]:
     }
 
 
-@pytest.mark.parametrize("name", ["smoke", "default"])
+@pytest.mark.parametrize("name", ["smoke", "default", "paper"])
 def test_every_method_of_the_configs_has_a_colour(name):
-    config = _smoke() if name == "smoke" else load_config_file(CONFIG / "config.yaml")
+    config = load_config_file(CONFIG / "config.yaml")
+    if name != "default":
+        config = merged(config, load_config_file(CONFIG / f"{name}.yaml"))
     for family, methods in _methods_of_config(config).items():
         for method in methods:
             assert to_rgb(method_colour(method)), (family, method)
@@ -117,3 +115,17 @@ def test_the_diverging_norm_is_centred_at_zero():
     assert norm(-1.0) + norm(1.0) == pytest.approx(1.0)  # symmetric: equal colours for equal magnitudes
     assert diverging_norm(limit=2.0)(1.0) == pytest.approx(0.75)
     assert diverging_norm([])(0.0) == pytest.approx(0.5)
+
+
+FIGURE_MODULES = ["nonsmooth/figures.py", "intrinsic/figures.py", "gan/figures.py", "causal/figures.py",
+                  "geometry/batchnorm_figures.py", "geometry/natgrad_figures.py", "geometry/spectra_figures.py",
+                  "geometry/isometry_figures.py"]
+
+
+@pytest.mark.parametrize("module", FIGURE_MODULES)
+def test_figure_modules_draw_in_the_shared_language(module):
+    """Figures are made by plotting.subplots (fixed widths, constrained layout), never re-laid-out by tight_layout
+    (it would undo the outside legends), and take no palette of their own."""
+    source = (Path(__file__).resolve().parents[1] / "src" / "dltheory" / module).read_text()
+    for banned in ("plt.subplots(", "plt.figure(", "tight_layout", '"tab10"', '"coolwarm"', "bbox_inches"):
+        assert banned not in source, f"{module} uses {banned}"

@@ -40,18 +40,18 @@ def plot_target_map(target, resolution: int = 400):
     points = np.column_stack([x1.ravel(), x2.ravel()])
     values = target(points).reshape(resolution, resolution)
     pieces = target.piece_index(points).reshape(resolution, resolution)
-    figure, axis = subplots(width="full", height=4.2)
+    figure, axis = subplots(width="half", height=3.7)
     image = axis.imshow(values, origin="lower", extent=(0, 1, 0, 1), cmap=MAGNITUDE_CMAP, aspect="equal")
     if target.pieces > 1:
         # Boundaries are where the piece label changes: only those are singularities of f.
         axis.contour(x1, x2, pieces, levels=np.arange(target.pieces - 1) + 0.5, colors="black",
                      linewidths=1.2)
     axis.grid(False)
-    figure.colorbar(image, ax=axis, label="f(x)")
+    figure.colorbar(image, ax=axis, label="f(x)", shrink=0.8)
     axis.set(xlabel="$x_1$", ylabel="$x_2$",
              title=(f"{target.name}: {target.pieces} pieces, Hölder-$\\beta$={target.beta:g} inside,\n"
                     f"Hölder-$\\alpha$={target.alpha:g} boundaries (black)"
-                    + (f"\nhard instance drawn at n = {target.n} (redrawn per n and replicate)"
+                    + (f"\nhard instance drawn at n = {target.n}\n(redrawn per n and replicate)"
                        if hasattr(target, "n") else "")))
     return figure
 
