@@ -128,7 +128,8 @@ def _region_table(lost_dnn_runs=None):
 
 
 def test_region_counts_diverged_runs_and_a_map_of_diverged_cells_is_not_tested():
-    from dltheory.nonsmooth.region import plot_region_map, region_cells, region_claims
+    from dltheory.nonsmooth.figures import plot_region_map
+    from dltheory.nonsmooth.region import region_cells, region_claims
 
     one = _region_table(lambda t: ((t.target == "inside") & (t.replicate == 0) & (t.n == 512)).to_numpy())
     cells = region_cells(one, 0.95).set_index("target")

@@ -11,13 +11,12 @@ import yaml
 
 from dltheory.config import family_settings
 from dltheory.nonsmooth.experiment import RUN_COLUMNS
+from dltheory.nonsmooth.figures import plot_region_map, plot_theory_region
 from dltheory.nonsmooth.region import (
     JMLR_FIG2_DIGITIZED,
     agreement_fraction,
     diagnose_cell,
     octave_energy,
-    plot_region_map,
-    plot_theory_region,
     predicted_difference,
     region_cells,
     region_claims,

@@ -153,6 +153,32 @@ SAME_RATE_COLOUR = "0.88"
 REGION_BOUNDARY_LABEL = "exact boundary $\\beta=\\alpha D/(2(\\alpha+D-1))$ (J Fig. 2)"
 
 
+def _condition_edge(condition, alphas: np.ndarray, dim: int, beta_max: float, steps: int = 60) -> np.ndarray:
+    """Per alpha, the smallest beta in (0, beta_max] where ``condition(alpha, beta, dim)`` holds (by bisection;
+    the condition must be monotone in beta). NaN where it does not hold even at beta_max."""
+    holds = np.vectorize(condition)
+    low, high = np.zeros_like(alphas), np.full_like(alphas, beta_max)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        inside = holds(alphas, middle, dim)
+        low, high = np.where(inside, low, middle), np.where(inside, middle, high)
+    return np.where(holds(alphas, beta_max, dim), high, np.nan)
+
+
+
+def _grid_index(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Position of ``values`` on a map whose tiles sit at 0, 1, ... for the sorted ``grid``: piecewise linear
+    between grid values, extended linearly beyond the ends (by the end gaps; a one-value grid counts 1 per unit)."""
+    values, grid = np.asarray(values, float), np.asarray(grid, float)
+    if len(grid) == 1:
+        return values - grid[0]
+    index = np.interp(values, grid, np.arange(len(grid)))
+    low, high = values < grid[0], values > grid[-1]
+    index[low] = (values[low] - grid[0]) / (grid[1] - grid[0])
+    index[high] = len(grid) - 1 + (values[high] - grid[-1]) / (grid[-1] - grid[-2])
+    return index
+
+
 def _shade_predicate(axis, predicate, dim: int, xlim, ylim, label: str, resolution: int = 801) -> None:
     """Shade (blue: the DNN better) where ``predicate(alpha, beta, dim)`` holds, with its edge (J Fig. 5)."""
     alphas, betas = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
@@ -166,7 +192,7 @@ def _shade_predicate(axis, predicate, dim: int, xlim, ylim, label: str, resoluti
 
 
 def _plot_dnn_panel(axis, dim: int, alpha_range, beta_range, low_beta: float) -> None:
-    from dltheory.nonsmooth.region import JMLR_FIG2_DIGITIZED, _condition_edge
+    from dltheory.nonsmooth.region import JMLR_FIG2_DIGITIZED
     from dltheory.nonsmooth.theory import corollary20_condition, dnn_beats_linear, dnn_region_boundary
 
     alphas = np.linspace(*alpha_range, 400)
@@ -256,7 +282,7 @@ def plot_region_map(cells: pd.DataFrame, confidence: float = 0.95):
     thick black outlines mark cells that disagree with theory; a dotted orange outline marks a cell with runs that
     failed the did-it-learn guard; grey hatching marks cells that are not testable (< 2 replicates learned).
     """
-    from dltheory.nonsmooth.region import _grid_index, agreement_fraction
+    from dltheory.nonsmooth.region import agreement_fraction
     from dltheory.nonsmooth.theory import dnn_region_boundary
 
     dims = cells.dim.unique()

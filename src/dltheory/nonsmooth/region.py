@@ -4,30 +4,21 @@ Theory (J Sec. 1 pp. 3-4, Fig. 2, Fig. 5, Cor 20): DNNs beat every linear estima
 beta > alpha D / (2(alpha + D - 1)). Measurement: one target per (alpha, beta) cell (D and the grid from the
 config; J's Prop 15 and Thm 13 need alpha, beta >= 1), and per cell the Student-t interval over paired replicates
 of slope(dnn) - slope(best linear estimator), on the replicates where every method learned (error below half of
-Var f, ``dltheory.references``). Every region drawn here is computed from the predicates and rates of
-:mod:`dltheory.nonsmooth.theory`, never from re-typed formulas.
+Var f, ``dltheory.references``). The two figures are drawn by :mod:`dltheory.nonsmooth.figures`
+(``plot_theory_region``, ``plot_region_map``) from the predicates and rates of :mod:`dltheory.nonsmooth.theory`,
+never from re-typed formulas.
 """
 
-import matplotlib.patheffects as path_effects
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
-from matplotlib.colors import TwoSlopeNorm
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
 
 from dltheory.claims import Claim
 from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
-from dltheory.nonsmooth.figures import METHOD_LABEL
 from dltheory.nonsmooth.targets import BOUNDARY_HALF_WIDTH, lacunary_terms
 from dltheory.nonsmooth.theory import (
-    corollary20_condition,
-    curvelet_suboptimal,
     dnn_beats_linear,
     dnn_rate_exponent,
-    dnn_region_boundary,
     linear_rate_exponent,
-    wavelet_suboptimal,
 )
 from dltheory.references import learned, learned_replicates
 from dltheory.stats import replicate_slopes, slope_difference_interval
@@ -38,116 +29,6 @@ SOURCE_REGION = "Imaizumi & Fukumizu, JMLR 23(111) 2022, Sec. 1 pp. 3-4 and Fig.
 # (shared/papers/nonsmooth.md, Sec. 3). They fit beta = alpha D / (2(alpha + D - 1)) with D = 10 within 0.01,
 # although the caption says D = 5.
 JMLR_FIG2_DIGITIZED = ((2.36, 1.04), (2.86, 1.21), (3.37, 1.37), (3.88, 1.51), (4.40, 1.65), (4.91, 1.77))
-
-DNN_COLOUR, SAME_COLOUR, SUBOPTIMAL_COLOUR = "#d62728", "0.85", "#1f77b4"
-BOUNDARY_LABEL = "exact boundary $\\beta=\\alpha D/(2(\\alpha+D-1))$ (J Fig. 2)"
-
-
-# --- A. Theory figure --------------------------------------------------------------------------------------
-
-
-def _condition_edge(condition, alphas: np.ndarray, dim: int, beta_max: float, steps: int = 60) -> np.ndarray:
-    """Per alpha, the smallest beta in (0, beta_max] where ``condition(alpha, beta, dim)`` holds (by bisection;
-    the condition must be monotone in beta). NaN where it does not hold even at beta_max."""
-    holds = np.vectorize(condition)
-    low, high = np.zeros_like(alphas), np.full_like(alphas, beta_max)
-    for _ in range(steps):
-        middle = (low + high) / 2
-        inside = holds(alphas, middle, dim)
-        low, high = np.where(inside, low, middle), np.where(inside, middle, high)
-    return np.where(holds(alphas, beta_max, dim), high, np.nan)
-
-
-def _shade_predicate(axis, predicate, dim: int, xlim, ylim, label: str, resolution: int = 801) -> None:
-    """Shade where ``predicate(alpha, beta, dim)`` holds, evaluated on a grid, with a dashed edge (J Fig. 5)."""
-    alphas, betas = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
-    mask = np.vectorize(predicate)(alphas, betas, dim).astype(float)
-    axis.contourf(alphas, betas, mask, levels=[0.5, 1.5], colors=[SUBOPTIMAL_COLOUR], alpha=0.3)
-    if 0 < mask.mean() < 1:
-        axis.contour(alphas, betas, mask, levels=[0.5], colors=[SUBOPTIMAL_COLOUR], linestyles="--", linewidths=1.8)
-    axis.add_patch(Rectangle((0, 0), 0, 0, facecolor=SUBOPTIMAL_COLOUR, alpha=0.3, edgecolor=SUBOPTIMAL_COLOUR,
-                             linestyle="--", label=label))  # legend proxy: contour sets carry no label
-
-
-def _plot_dnn_panel(axis, dim: int, alpha_range, beta_range, low_beta: float) -> None:
-    alphas = np.linspace(*alpha_range, 400)
-    # If even the window's lowest beta is DNN-better for every alpha, lower the window so the boundary shows.
-    extended = bool(np.all(np.vectorize(dnn_beats_linear)(alphas, beta_range[0], dim)))
-    ylim = (low_beta, beta_range[1]) if extended else beta_range
-    boundary = dnn_region_boundary(alphas, dim)
-    shown = np.clip(boundary, *ylim)
-    axis.fill_between(alphas, shown, ylim[1], color=DNN_COLOUR, alpha=0.25, lw=0,
-                      label="DNN better than every linear estimator")
-    axis.fill_between(alphas, ylim[0], shown, color=SAME_COLOUR, alpha=0.6, lw=0, label="same rate")
-    axis.plot(alphas, boundary, color=DNN_COLOUR, lw=2, label=BOUNDARY_LABEL)
-    axis.plot(alphas, _condition_edge(corollary20_condition, alphas, dim, 10 * ylim[1]), "k--", lw=1.5,
-              label="Cor 20 (sufficient, as printed): $\\alpha<2\\beta(D-1)/D$")
-    title = f"D = {dim}: J Fig. 2 region and Cor 20"
-    if dim == 5:
-        title += "\n(the D of J Fig. 2's caption)"
-    if dim == 10:
-        axis.plot(*zip(*JMLR_FIG2_DIGITIZED, strict=True), "o", color="k", mfc="white", ms=6, zorder=5,
-                  label="JMLR Fig. 2 curve (digitized; caption says D=5, curve matches D=10)")
-        title += "\n(matches J Fig. 2's printed curve)"
-    if extended:
-        title += f"\nwhole window $\\beta\\geq${beta_range[0]:g} is DNN-better; $\\beta$ axis from {low_beta:g}"
-    axis.set(xlim=alpha_range, ylim=ylim, title=title)
-
-
-def plot_theory_region(dims=(2, 5, 10), alpha_range=(1.0, 5.5), beta_range=(1.0, 4.0), low_beta_for_d2=0.2,
-                       wavelet_dim: int = 5):
-    """J Fig. 2 and Fig. 5 redrawn from the theory functions, one panel per D, plus wavelets and curvelets.
-
-    DNN panels: shaded where beta > alpha D/(2(alpha+D-1)) (exact, J pp. 3-4) and Cor 20's stricter sufficient
-    line (dashed); the D = 10 panel carries the points digitized from the printed Fig. 2. Wavelet panel: J Prop 18
-    (beta > D/2, alpha > D-1) for ``wavelet_dim`` (default 5: at D = 2 the region fills the window, at D = 10 it
-    lies above it). Curvelet panel: J Prop 19, D = 2 (beta, alpha > 1/2), axes extended down to show the edges.
-    """
-    panels = len(dims) + 2
-    columns = 3
-    rows = -(-(panels + 1) // columns)  # one spare slot holds the legend
-    figure, axes = plt.subplots(rows, columns, figsize=(5.0 * columns, 4.6 * rows), squeeze=False)
-    axes = axes.ravel()
-    for axis, dim in zip(axes, dims, strict=False):
-        _plot_dnn_panel(axis, dim, alpha_range, beta_range, low_beta_for_d2)
-
-    wavelets = axes[len(dims)]
-    _shade_predicate(wavelets, wavelet_suboptimal, wavelet_dim, alpha_range, beta_range,
-                     "wavelets / curvelets sub-optimal vs DNN (J Prop 18, 19)")
-    wavelets.set(xlim=alpha_range, ylim=beta_range,
-                 title=(f"Wavelets, D = {wavelet_dim} (J Prop 18, Fig. 5):\n"
-                        f"sub-optimal if $\\beta>D/2$, $\\alpha>D-1$ (uniform $P_X$)"))
-    wavelets.text(0.03, 0.97, "D = 2: all of $\\alpha,\\beta>1$\nD = 10: $\\beta>5$, above the window",
-                  transform=wavelets.transAxes, va="top", fontsize=9)
-
-    curvelets = axes[len(dims) + 1]
-    low = (low_beta_for_d2, low_beta_for_d2)
-    curvelet_window = (min(low[0], alpha_range[0]), alpha_range[1]), (min(low[1], beta_range[0]), beta_range[1])
-    _shade_predicate(curvelets, curvelet_suboptimal, 2, *curvelet_window,
-                     "wavelets / curvelets sub-optimal vs DNN (J Prop 18, 19)")
-    curvelets.set(xlim=curvelet_window[0], ylim=curvelet_window[1],
-                  title=("Curvelets, D = 2 (J Prop 19, Fig. 5): sub-optimal\n"
-                         "if $\\beta,\\alpha>1/2$ (Prop 19 assumes $\\alpha,\\beta\\geq2$); axes from "
-                         f"{low_beta_for_d2:g}"))
-
-    for axis in axes[:panels]:
-        axis.set(xlabel="$\\alpha$: smoothness of the singular hypersurfaces",
-                 ylabel="$\\beta$: smoothness inside the pieces")
-        axis.title.set_fontsize(9.5)
-    handles = {}
-    for axis in axes[:panels]:
-        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
-    for axis in axes[panels:]:
-        axis.axis("off")
-    axes[panels].legend(handles.values(), handles.keys(), loc="center", fontsize=9, frameon=False)
-    figure.suptitle("Where DNNs beat linear estimators in rate: Imaizumi & Fukumizu, JMLR 2022, "
-                    "Fig. 2, Fig. 5, Cor 20")
-    figure.tight_layout()
-    return figure
-
-
-# --- B. Empirical map --------------------------------------------------------------------------------------
 
 
 def predicted_difference(alpha: float, beta: float, dim: int, pieces: int = 2) -> float:
@@ -403,102 +284,3 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
             tested=bool(len(testable)),
         ),
     ]
-
-
-def _grid_index(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Position of ``values`` on a map whose tiles sit at 0, 1, ... for the sorted ``grid``: piecewise linear
-    between grid values, extended linearly beyond the ends (by the end gaps; a one-value grid counts 1 per unit)."""
-    values, grid = np.asarray(values, float), np.asarray(grid, float)
-    if len(grid) == 1:
-        return values - grid[0]
-    index = np.interp(values, grid, np.arange(len(grid)))
-    low, high = values < grid[0], values > grid[-1]
-    index[low] = (values[low] - grid[0]) / (grid[1] - grid[0])
-    index[high] = len(grid) - 1 + (values[high] - grid[-1]) / (grid[-1] - grid[-2])
-    return index
-
-
-def plot_region_map(cells: pd.DataFrame, confidence: float = 0.95):
-    """Heat map of slope(dnn) - slope(best linear) over the (alpha, beta) cells, with J's boundary on top.
-
-    One equal tile per grid value (ticks at the configured alphas and betas, so the axes are to scale only between
-    neighbouring values); J's boundary is mapped piecewise linearly between them, so each tile's centre lies on
-    the theory side of its own (alpha, beta). Blue (< 0) means the DNN's error falls faster. Each cell prints the
-    measured difference, its t-interval and the replicate count R, and the theory's predicted difference. Stars
-    mark cells whose interval lies below 0; thick black outlines mark cells that disagree with theory; a dotted
-    orange outline marks a cell with runs that failed the did-it-learn guard; grey hatching marks cells that are
-    not testable (< 2 replicates learned).
-    """
-    dims = cells.dim.unique()
-    if len(dims) != 1:
-        raise ValueError(f"one map per D; cells have D in {sorted(dims)}")
-    dim = int(dims[0])
-    alphas, betas = np.sort(cells.alpha.unique()), np.sort(cells.beta.unique())
-    alpha_edges, beta_edges = np.arange(len(alphas) + 1) - 0.5, np.arange(len(betas) + 1) - 0.5
-    grid = cells.pivot(index="beta", columns="alpha", values="difference").reindex(index=betas, columns=alphas)
-    limit = np.nanmax(np.abs(cells[["difference", "low", "high"]].to_numpy(float)), initial=0.0) or 1.0
-    norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
-
-    figure, axis = plt.subplots(figsize=(1.9 * len(alphas) + 3.4, 1.15 * len(betas) + 2.8))
-    mesh = axis.pcolormesh(alpha_edges, beta_edges, np.ma.masked_invalid(grid.to_numpy(float)), cmap="RdBu_r",
-                           norm=norm, edgecolors="white", linewidth=0.5)
-    figure.colorbar(mesh, ax=axis, label="slope(DNN) $-$ slope(best linear estimator)\n< 0: DNN error falls faster")
-    for cell in cells.itertuples():
-        i, j = int(np.searchsorted(alphas, cell.alpha)), int(np.searchsorted(betas, cell.beta))
-        x0, x1, y0, y1 = alpha_edges[i], alpha_edges[i + 1], beta_edges[j], beta_edges[j + 1]
-        centre = ((x0 + x1) / 2, (y0 + y1) / 2)
-        if cell.unlearned_runs:
-            inset_x, inset_y = 0.04 * (x1 - x0), 0.06 * (y1 - y0)
-            axis.add_patch(Rectangle((x0 + inset_x, y0 + inset_y), x1 - x0 - 2 * inset_x, y1 - y0 - 2 * inset_y,
-                                     fill=False, edgecolor="darkorange", lw=2, ls=":", zorder=6))
-        if not cell.testable:
-            axis.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="0.85", hatch="xx", edgecolor="0.6"))
-            lost = getattr(cell, "diverged_runs", 0)
-            axis.text(*centre, f"not testable\n{cell.replicates} of {cell.replicates_run} replicates learned\n"
-                      + (f"{lost} run(s) diverged\n" if lost else "") + f"theory {cell.predicted_difference:+.2f}",
-                      ha="center", va="center", fontsize=7, zorder=6)
-            continue
-        dark = abs(norm(cell.difference) - 0.5) > 0.3
-        label = (f"{cell.difference:+.2f} [{cell.low:+.2f}, {cell.high:+.2f}]\nR={cell.replicates}"
-                 + (f" ({cell.unlearned_runs} unlearned runs)" if cell.unlearned_runs else "")
-                 + f" vs {METHOD_LABEL.get(cell.linear_method, cell.linear_method)}"
-                 + f"\ntheory {cell.predicted_difference:+.2f}")
-        # The label sits on a patch of its cell's own colour, so the boundary line passes behind it.
-        axis.text(*centre, label, ha="center", va="center", fontsize=6.5, color="white" if dark else "black",
-                  zorder=6, bbox={"boxstyle": "round,pad=0.2", "facecolor": mesh.cmap(norm(cell.difference)),
-                                  "lw": 0})
-        if cell.dnn_wins:
-            axis.plot(x1 - 0.08 * (x1 - x0), y1 - 0.12 * (y1 - y0), "*", color="gold", mec="black", ms=11, zorder=7)
-        if not cell.agrees:
-            axis.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", lw=2.5, zorder=5))
-
-    xlim, ylim = (alpha_edges[0], alpha_edges[-1]), (beta_edges[0], beta_edges[-1])
-    gaps = np.diff(alphas) if len(alphas) > 1 else np.ones(1)
-    continuous = np.linspace(alphas[0] - gaps[0] / 2, alphas[-1] + gaps[-1] / 2, 400)
-    axis.plot(_grid_index(continuous, alphas), _grid_index(dnn_region_boundary(continuous, dim), betas),
-              color="black", lw=2.2, zorder=5,
-              path_effects=[path_effects.withStroke(linewidth=4.5, foreground="white")],
-              label=f"theory boundary $\\beta=\\alpha D/(2(\\alpha+D-1))$, D={dim} (J Fig. 2): DNN better above")
-    fraction = agreement_fraction(cells)
-    testable = int(cells.testable.sum())
-    replicates = "/".join(map(str, sorted(set(cells[cells.testable].replicates)))) or "-"
-    axis.set(xlim=xlim, ylim=ylim, xlabel="$\\alpha$: smoothness of the singular boundary (grid values)",
-             ylabel="$\\beta$: smoothness inside the pieces\n(grid values)",
-             xticks=range(len(alphas)), xticklabels=[f"{a:g}" for a in alphas],
-             yticks=range(len(betas)), yticklabels=[f"{b:g}" for b in betas])
-    axis.set_title(f"DNN vs the steepest linear estimator per cell, D = {dim} (our targets), "
-                   f"{confidence:.0%} t-intervals over R paired replicates (R = {replicates})\n"
-                   f"{int(cells.agrees.sum())}/{testable} testable cells agree with J's region"
-                   + (f" ({fraction:.0%})" if np.isfinite(fraction) else ""), fontsize=9.5)
-    axis.grid(False)
-    proxies = [
-        Line2D([], [], marker="*", color="gold", mec="black", ms=11, ls="none",
-               label="interval below 0: DNN significantly steeper"),
-        Patch(fill=False, edgecolor="black", lw=2.5, label="disagrees with theory"),
-        Patch(fill=False, edgecolor="darkorange", lw=2, ls=":", label="has runs below the did-it-learn guard"),
-        Patch(facecolor="0.85", hatch="xx", edgecolor="0.6", label="not testable (< 2 replicates learned)"),
-    ]
-    axis.legend(handles=[*axis.get_legend_handles_labels()[0], *proxies], fontsize=8, loc="upper center",
-                bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
-    figure.tight_layout()
-    return figure
