@@ -34,7 +34,8 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     claims = [Claim("a.one", "src", "s", 0.123456, "e", 0.05, True).to_dict(),
               Claim("a.two", "src", "s", 2.0, "e", None, False, detail="scale: more seeds").to_dict()]
     caption = render_caption("What to look for?\n\nThe body, with :math:`\\beta`.")
-    figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": caption,
+    figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": caption, "width": 756,
+              "height": 300,
               "rerun": "snakemake x", "sidecar": "a/curve.json"}
     provenance = {"config_hash": "h", "git_commit": "abc123", "created": "2026-12-06", "versions": {"numpy": "2"}}
     sections = [FamilySection("a", figures=[dict(figure)], claims=claims, notebook="a/nb.ipynb", provenance=provenance,
@@ -53,6 +54,7 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     assert "<strong>Figure 1. What to look for?</strong>" in html and "<strong>Figure 2. What" in html
     assert "<p>The body, with <math" in html  # the caption's body after its bold takeaway, the formula as MathML
     assert '<td class="id">a.<wbr>one' in html  # a long claim id breaks at its dots and underscores, not mid-word
+    assert 'width="756" height="300"' in html  # shown at one scale for every figure
     assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
     assert "<strong>diagnosis:</strong> scale: more seeds" in html
     assert "<code>snakemake x</code>" in html and '<a href="a/curve.json">provenance (JSON)</a>' in html
@@ -128,3 +130,15 @@ def test_a_claim_is_read_from_the_first_figure_whose_pattern_matches():
     assert claim_figure("nonsmooth.smooth2d.dnn_learns", patterns) == "smooth_control"
     assert claim_figure("nonsmooth.jump2d.dnn_learns", patterns) == "error_vs_n"
     assert claim_figure("x", [["y.*", "f"]]) is None
+
+
+def test_a_figure_is_shown_at_the_one_display_scale_of_its_pixels(tmp_path):
+    from dltheory.plotting import PIXEL_WIDTHS
+    from dltheory.report import DISPLAY_SCALE, png_size
+
+    (tmp_path / "f.png").write_bytes(_png())
+    assert png_size(tmp_path / "f.png") == (10, 10)  # a 0.1 in figure at matplotlib's default 100 dpi
+    (tmp_path / "g.png").write_text("not a png")
+    with pytest.raises(ValueError, match="g.png: not a PNG file"):
+        png_size(tmp_path / "g.png")
+    assert round(max(PIXEL_WIDTHS.values()) * DISPLAY_SCALE) <= 1150  # the widest figure fits the report's column

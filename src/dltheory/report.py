@@ -48,6 +48,19 @@ class FamilySection:
 
 
 FAMILY_KEYS = ("title", "paper", "cite", "question", "hero")
+# Every figure is shown at the same scale, so text has one size on screen: figures are drawn at fixed widths of
+# 3.5, 7 and 10.5 in at 150 dpi (dltheory.plotting), shown at 108 px per inch (0.72 of their pixels), which fits
+# the widest (1,575 px -> 1,134 px) in the report's 1,150 px column.
+DISPLAY_SCALE = 0.72
+
+
+def png_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) in pixels from a PNG's header; ValueError naming the file if it is not a PNG."""
+    with open(path, "rb") as handle:
+        header = handle.read(24)
+    if len(header) < 24 or header[:8] != b"\x89PNG\r\n\x1a\n" or header[12:16] != b"IHDR":
+        raise ValueError(f"{path}: not a PNG file")
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
 
 
 def claim_figure(claim_id: str, patterns: Sequence[Sequence[str]]) -> str | None:
@@ -111,8 +124,11 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
         for path in (caption_file, png):
             if not path.exists():
                 raise FileNotFoundError(f"figure {figure!r} of {family}: {path} is missing")
+        width, height = png_size(png)
         section.figures.append({
             "name": figure,
+            "width": round(width * DISPLAY_SCALE),
+            "height": round(height * DISPLAY_SCALE),
             "png": os.path.relpath(png, report_dir),
             "svg": os.path.relpath(png.with_suffix(".svg"), report_dir),
             "caption": render_caption_file(caption_file, config or {}),
