@@ -23,6 +23,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-nodeps.tx
 run: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
 	$(BIN)/snakemake --cores 1 --report results/report.zip
+	$(BIN)/snakemake --cores 1 --forcerun report_assemble results/report/index.html  # the page again, linking the zip
 
 smoke: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml

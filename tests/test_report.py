@@ -58,6 +58,9 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
     assert "<strong>diagnosis:</strong> scale: more seeds" in html
     assert "<code>snakemake x</code>" in html and '<a href="a/curve.json">provenance (JSON)</a>' in html
+    assert "<code>results/report.zip</code>, not made yet" in html  # no link to a file that is not there
+    linked = render_report("T", sections, ROOT / "report/template.html.j2", {"report_zip": "../report.zip"})
+    assert '<a href="../report.zip">results/report.zip</a>' in linked
     assert run_label(["config/config.yaml"]) == "default config (small scale, CPU)"
     assert run_label(["config/config.yaml", "config/paper.yaml"]).startswith("paper-scale")
 
@@ -115,11 +118,11 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-def test_link_check_finds_missing_files_and_anchors_but_not_optional_links(tmp_path):
+def test_link_check_finds_missing_files_and_anchors(tmp_path):
     (tmp_path / "there.png").write_bytes(b"x")
     page = tmp_path / "index.html"
     page.write_text('<p id="fig-1"><img src="there.png"><img src="gone.png"><a href="#fig-1">ok</a>'
-                    '<a href="#fig-2">stale</a><a class="optional" href="../report.zip">later</a></p>')
+                    '<a href="#fig-2">stale</a></p>')
     assert broken_links(page) == ["#fig-2", "gone.png"]
 
 

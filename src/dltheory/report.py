@@ -149,10 +149,10 @@ def browser() -> str | None:
 
 
 def broken_links(page: str | Path) -> list[str]:
-    """Relative href/src targets of ``page`` that are not files (links of class "optional" aside), and in-page
-    links (#anchor) without an element of that id."""
+    """Relative href/src targets of ``page`` that are not files, and in-page links (#anchor) without an element of
+    that id."""
     page = Path(page)
-    text = re.sub(r'<a class="optional" href="[^"]*"', "<a", page.read_text())
+    text = page.read_text()
     links = re.findall(r'(?:src|href)="([^"#:]+)"', text)
     missing = {link for link in links if not (page.parent / html.unescape(link)).exists()}
     ids = {html.unescape(i) for i in re.findall(r'\sid="([^"]+)"', text)}
@@ -205,7 +205,8 @@ def render_report(title: str, sections: list[FamilySection], template: Path, run
             claim["figure_number"] = numbers.get(claim.get("figure"))
     commits = sorted({str(s.provenance.get("git_commit", "")) for s in sections} - {""})
     created = max((str(s.provenance.get("created", "")) for s in sections), default="")
-    run = {"label": "", "device": "", "seed": "", **(run or {}), "commits": commits, "created": created}
+    run = {"label": "", "device": "", "seed": "", "report_zip": "", **(run or {}), "commits": commits,
+           "created": created}
     return environment.from_string(template.read_text()).render(
         title=title, sections=sections, score=scorecard(every_claim), run=run
     )

@@ -3,8 +3,8 @@
     python workflow/scripts/check_report.py results/report/index.html [--width 1280] [--screenshot first.png]
 
 Checks, at the given window width: the page does not scroll sideways (its scroll width fits the window), every image
-loaded (natural width > 0), every relative link and image source resolves to a file (but a link of class
-"optional": a file made after the page, such as report.zip), and every in-page link (#anchor) has its target.
+loaded (natural width > 0), every relative link and image source resolves to a file, and every in-page link
+(#anchor) has its target.
 Prints one line per problem and exits 1 when there is any, 0 otherwise. Needs Debian's ``chromium`` (or
 ``chromium-browser``, ``google-chrome``) on PATH; exits 2 naming what is missing otherwise.
 """
