@@ -2,6 +2,8 @@
 (alpha, beta) region family (J's theory region, and the measured map), in the shared visual language of
 :mod:`dltheory.plotting`: blue = the DNN better, red = the DNN worse, in both region figures."""
 
+import textwrap
+
 import matplotlib.patheffects as path_effects
 import matplotlib.ticker
 import numpy as np
@@ -54,6 +56,9 @@ def plot_target_map(target, resolution: int = 400):
                     + (f"\nhard instance drawn at n = {target.n}\n(redrawn per n and replicate)"
                        if hasattr(target, "n") else "")))
     return figure
+
+
+TITLE_CHARS = 52  # characters per title line of a panel 3.5 in wide (half of a full-width figure)
 
 
 def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[str, str] | None = None):
@@ -131,7 +136,8 @@ def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[st
                  f"R={replicates} replicates (points)")
         if verdicts and target in verdicts:
             title += "\n" + verdicts[target]
-        axis.set_title(title)
+        # Wrapped to the panel's width: side-by-side panels' titles must not run into each other.
+        axis.set_title("\n".join(textwrap.fill(line, TITLE_CHARS) for line in title.split("\n")))
         # Each panel's legend below it (its slopes are the panel's own), outside the data.
         axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1 if len(targets) > 1 else 2,
                     frameon=False, fontsize=6.5)
