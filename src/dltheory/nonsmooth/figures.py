@@ -58,7 +58,7 @@ def plot_target_map(target, resolution: int = 400):
     return figure
 
 
-TITLE_CHARS = 52  # characters per title line of a panel 3.5 in wide (half of a full-width figure)
+TITLE_CHARS = 46  # characters per title line of a panel 3.5 in wide (half of a full-width figure)
 
 
 def plot_error_curves(table: pd.DataFrame, targets: list[str], verdicts: dict[str, str] | None = None):
