@@ -1,5 +1,7 @@
 """Figures of the causal-direction family: accuracy vs n, seconds per pair, result tables."""
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -93,7 +95,9 @@ def plot_accuracy_vs_n(summary: pd.DataFrame, benchmarks: list[str], methods: li
         _size_axis(ax, sorted(rows_of["size"].unique()))
         ax.set_ylim(0.0, 1.02)
         counts = summary.loc[(summary["benchmark"] == benchmark) & (summary["metric"] == "pairs"), "mean"]
-        ax.set_title(f"{view_label(benchmark, labels)}: {METRIC_LABEL[metric]} ({counts.max():.0f} pairs)")
+        # Wrapped to the panel's width: three panels side by side must not run into each other.
+        ax.set_title(textwrap.fill(f"{view_label(benchmark, labels)}: {METRIC_LABEL[metric]} ({counts.max():.0f} "
+                                   "pairs)", 46))
         ax.set_xlabel("points per pair n")
         ax.set_ylabel(METRIC_LABEL[metric])
     for ax in axes.flat[len(panels):]:

@@ -7,6 +7,7 @@ with ±1 SD bars over replicates; so do these, for the squared L^2(mu) error of 
 from __future__ import annotations
 
 import re
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -106,8 +107,8 @@ def plot_sphere_curves(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: i
             part = selected[selected[key] == value]
             setting = part.setting.iloc[0]
             label = f"{'d' if key == 'intrinsic_dim' else 'D'} = {value}"
-            if setting in fits.index:
-                label += ": " + _slope_label(fits.loc[setting])
+            if setting in fits.index:  # wrapped to the panel's width (the legend sits below the panel)
+                label = textwrap.fill(label + ": " + _slope_label(fits.loc[setting]), 48, subsequent_indent="    ")
             _curve(axis, part, np.log, colours[value], label, marker="o", ms=4, lw=1.6)
             _reference_lines(axis, table, setting, np.log, colours[value])
         axis.set(xlabel="log n (natural log)", ylabel="log squared $L^2(\\mu)$ error (mean ± 1 SD over replicates)")
