@@ -362,7 +362,10 @@ def plot_conditions_table(fractions: pd.DataFrame, measured: pd.DataFrame, activ
                             "white" if np.isnan(fraction) else plt.get_cmap(FRACTION_CMAP)(fraction, 0.45)])
     figure, ax = subplots(width="wide", height=0.24 * len(cells) + 1.0)
     ax.axis("off")
-    shown = ax.table(cellText=cells, colLabels=header, cellColours=colours, loc="center", cellLoc="center")
+    # Column widths in axes fractions: the variant names take twice a mark's width; the table leaves a margin.
+    widths = np.array([2.2, 1.1, *[1.0] * (len(header) - 2)])
+    shown = ax.table(cellText=cells, colLabels=header, cellColours=colours, loc="center", cellLoc="center",
+                     colWidths=list(0.98 * widths / widths.sum()))
     shown.auto_set_font_size(False)
     shown.set_fontsize(7)
     shown.scale(1.0, 1.25)
