@@ -9,6 +9,11 @@ reason in its detail, and counted apart from the claims that held or failed.
 import math
 from dataclasses import asdict, dataclass
 
+# Why a claim that was tested did not hold: a defect of ours (bug), too small a run to see it (scale, with the
+# larger run or the interval that shows it), our setting rather than the paper's (design), or the result itself
+# (finding: the claim does not hold where we tested it).
+DIAGNOSES = ("bug", "scale", "design", "finding")
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -22,6 +27,23 @@ class Claim:
     ours: bool = False  # True when the setting is our choice rather than the paper's
     detail: str = ""
     tested: bool = True  # False: nothing the claim rests on could test it (the detail says why)
+    # The measured number's interval as (low, high), what kind it is ("95% t-interval over seeds", "95% Wilson over
+    # pairs", ...) and how many independent replicates (seeds, pairs, runs) it rests on; None where the number is
+    # not an estimate with an interval (a count, a closed form, a timing ratio).
+    interval: tuple[float, float] | None = None
+    interval_kind: str = ""
+    replicates: int | None = None
+    # For a tested claim that does not hold: why, in one word of DIAGNOSES (the detail gives the evidence).
+    diagnosis: str = ""
+
+    def __post_init__(self):
+        if self.diagnosis not in ("", *DIAGNOSES):
+            raise ValueError(f"claim {self.id}: diagnosis {self.diagnosis!r} is not one of {', '.join(DIAGNOSES)}")
+        if self.interval is not None and (len(self.interval) != 2 or not self.interval_kind):
+            raise ValueError(f"claim {self.id}: an interval is (low, high) with its interval_kind, got "
+                             f"{self.interval!r} / {self.interval_kind!r}")
+        if self.replicates is not None and self.replicates < 1:
+            raise ValueError(f"claim {self.id}: replicates must be at least 1, got {self.replicates}")
 
     def to_dict(self) -> dict:
         """The record written to claims.json. A measurement that is not a finite number (NaN: every run it rests on
@@ -34,6 +56,10 @@ class Claim:
                 self.detail)
         record["tested"] = bool(self.tested) and not unmeasured
         record["holds"] = bool(self.holds) and record["tested"]
+        if self.interval is not None:
+            record["interval"] = [float(self.interval[0]), float(self.interval[1])]
+        if record["holds"] or not record["tested"]:
+            record["diagnosis"] = ""  # only a tested claim that did not hold has one
         return record
 
 
