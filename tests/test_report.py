@@ -32,7 +32,8 @@ def test_a_family_without_its_card_is_named(tmp_path):
 
 def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     claims = [Claim("a.one", "src", "s", 0.123456, "e", 0.05, True).to_dict(),
-              Claim("a.two", "src", "s", 2.0, "e", None, False, detail="scale: more seeds").to_dict()]
+              Claim("a.two", "src", "s", 2.0, "e", None, False, detail="more seeds", interval=(1.5, 2.5),
+                    interval_kind="95% t-interval over seeds", replicates=5, diagnosis="scale").to_dict()]
     caption = render_caption("What to look for?\n\nThe body, with :math:`\\beta`.")
     figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": caption, "width": 756,
               "height": 300,
@@ -56,7 +57,9 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     assert '<td class="id">a.<wbr>one' in html  # a long claim id breaks at its dots and underscores, not mid-word
     assert 'width="756" height="300"' in html  # shown at one scale for every figure
     assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
-    assert "<strong>diagnosis:</strong> scale: more seeds" in html
+    assert "<strong>diagnosis (scale):</strong> more seeds" in html  # the category, then the evidence
+    assert "1 of 2 claims held; did not hold, by diagnosis: scale 1." in html
+    assert '<td>2<br>[1.5, 2.5]<br><span class="source">95% t-interval over seeds, n = 5</span></td>' in html
     assert "<code>snakemake x</code>" in html and '<a href="a/curve.json">provenance (JSON)</a>' in html
     assert "<code>results/report.zip</code>, not made yet" in html  # no link to a file that is not there
     linked = render_report("T", sections, ROOT / "report/template.html.j2", {"report_zip": "../report.zip"})

@@ -120,7 +120,8 @@ def test_a_claim_not_tested_is_counted_and_shown_apart(tmp_path):
     assert scorecard(claims) == {"held": 1, "total": 3, "failed": 1, "untested": 1}
     html = render_report("t", [FamilySection("a", claims=claims)], ROOT / "report/template.html.j2")
     assert "1 could not be tested" in html and "1 did not" in html
-    assert "<strong>why not tested:</strong> nothing learned" in html and "<strong>diagnosis:</strong> scale" in html
+    assert "<strong>why not tested:</strong> nothing learned" in html
+    assert "<strong>diagnosis (not categorised):</strong> scale" in html
 
 
 def test_gan_figures_follow_the_settings():

@@ -14,6 +14,7 @@ import html
 import os
 import re
 import shutil
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,14 @@ class FamilySection:
     @property
     def score(self) -> dict:
         return scorecard(self.claims)
+
+    @property
+    def diagnoses(self) -> dict[str, int]:
+        """Why the tested claims that did not hold failed: count per diagnosis category ("not categorised" where
+        the family gave none), most frequent first."""
+        failed = [c.get("diagnosis") or "not categorised" for c in self.claims
+                  if c.get("tested", True) and not c["holds"]]
+        return dict(Counter(failed).most_common())
 
     @property
     def hero(self) -> dict | None:
