@@ -148,3 +148,13 @@ def test_a_figure_is_shown_at_the_one_display_scale_of_its_pixels(tmp_path):
     with pytest.raises(ValueError, match="g.png: not a PNG file"):
         png_size(tmp_path / "g.png")
     assert round(max(PIXEL_WIDTHS.values()) * DISPLAY_SCALE) <= 1150  # the widest figure fits the report's column
+
+
+def test_a_long_claim_detail_is_folded_after_its_first_sentences():
+    from dltheory.report import detail_head
+
+    long = "First finding, with numbers. " * 5 + "Second part; " * 30
+    head = detail_head(long, 200)
+    assert head.endswith(".") and len(head) <= 200 and long.startswith(head)
+    assert detail_head("short", 200) == ""  # shown whole
+    assert detail_head("word " * 100, 50) == ("word " * 10).strip()  # no sentence end: the last whole word

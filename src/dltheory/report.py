@@ -196,12 +196,31 @@ def breakable(identifier: str) -> markupsafe.Markup:
     return markupsafe.Markup(re.sub(r"([._])", r"\1<wbr>", escaped))
 
 
+DETAIL_HEAD = 240  # characters of a claim's detail shown before the rest is folded
+
+
+def detail_head(detail: str, limit: int = DETAIL_HEAD) -> str:
+    """The opening of a long claim detail, to show while the whole is folded: up to the last sentence end (". ")
+    within ``limit`` characters, else the last clause end ("; "), else the last word boundary; "" when the detail is
+    short enough to show whole."""
+    if len(detail) <= limit:
+        return ""
+    window = detail[:limit]
+    end = window.rfind(". ")
+    if end < limit // 3:  # no sentence end far enough in: a clause end
+        end = window.rfind("; ")
+    if end >= limit // 3:
+        return window[:end + 1]
+    return window.rsplit(" ", 1)[0]
+
+
 def render_report(title: str, sections: list[FamilySection], template: Path, run: Mapping | None = None) -> str:
     """The report's HTML. ``run``: what ran (``label``, ``device``, ``seed``); the commit and time come from the
     sections' provenance. Figures are numbered in report order."""
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     environment.filters["rounded"] = rounded
     environment.filters["breakable"] = breakable
+    environment.filters["detail_head"] = detail_head
     every_claim = [claim for section in sections for claim in section.claims]
     number = 0
     for section in sections:
