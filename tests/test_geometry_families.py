@@ -164,6 +164,44 @@ def test_batchnorm_claims_on_a_small_run():
     assert grows.measured == pytest.approx(interval["mean"], abs=1e-3)
     assert grows.holds == (0.85 <= interval["low"] and interval["high"] <= 1.15)
     assert "R=3" in grows.detail
+    assert grows.interval == pytest.approx((interval["low"], interval["high"])) and grows.replicates == 3
+    assert grows.interval_kind == "95% t-interval over seeds"
+
+
+WIDER = {**SMALL_BATCHNORM, "widths": [16, 32, 64]}
+
+
+def _synthetic_sweep(slopes: dict[str, list[float]]) -> pd.DataFrame:
+    """The sweep of the unnormalized network at widths 16, 32 and 64 (:data:`WIDER`), one replicate per slope: each
+    metric c M^slope, so each seed's log-log slope is its number."""
+    return pd.DataFrame([{"grid": "sweep", "variant": "none", "metric": metric, "replicate": replicate,
+                          "width": width, "value": 3.0 * width ** slope}
+                         for metric, per_seed in slopes.items() for replicate, slope in enumerate(per_seed)
+                         for width in (16, 32, 64)])
+
+
+def test_batchnorm_claims_fill_interval_replicates_and_diagnosis_from_their_own_numbers():
+    from dltheory.stats import mean_interval
+
+    # lambda_max: mean slope 1.0 inside 1 +- 0.15, interval (R=3, sd 0.2) is not -> scale; the mean eigenvalue's
+    # slopes sit around -1.5, outside -1 +- 0.15 -> finding; both fail.
+    slopes = {"lambda_max": [0.8, 1.0, 1.2], "mean_eigenvalue": [-1.5, -1.55, -1.6]}
+    claims = {c.id: c for c in batchnorm.batchnorm_claims(_synthetic_sweep(slopes), WIDER)}
+    grows, shrinks = (claims[f"batchnorm.{name}"] for name in ("lambda_max_grows_with_width",
+                                                                "mean_eigenvalue_shrinks_with_width"))
+    for claim, per_seed in ((grows, slopes["lambda_max"]), (shrinks, slopes["mean_eigenvalue"])):
+        interval = mean_interval(per_seed, 0.95)
+        assert claim.measured == pytest.approx(interval["mean"], abs=1e-3) and not claim.holds
+        assert claim.interval == pytest.approx((interval["low"], interval["high"]))
+        assert claim.replicates == 3 and claim.interval_kind == "95% t-interval over seeds"
+    assert grows.diagnosis == "scale" and "Diagnosis (scale)" in grows.detail
+    assert shrinks.diagnosis == "finding" and "mean itself lies outside" in shrinks.detail
+    held = {c.id: c for c in batchnorm.batchnorm_claims(
+        _synthetic_sweep({"lambda_max": [0.99, 1.0, 1.01], "mean_eigenvalue": [-0.99, -1.0, -1.01]}), WIDER)}
+    assert held["batchnorm.lambda_max_grows_with_width"].holds
+    assert held["batchnorm.lambda_max_grows_with_width"].diagnosis == ""
+    assert held["batchnorm.lambda_max_grows_with_width"].to_dict()["interval"] == pytest.approx(
+        list(mean_interval([0.99, 1.0, 1.01], 0.95)[k] for k in ("low", "high")))
 
 
 def test_digits_are_two_classes_of_unit_norm_with_labels_half():

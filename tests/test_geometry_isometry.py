@@ -16,6 +16,7 @@ import yaml  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from dltheory.geometry.isometry import (  # noqa: E402
+    _replicate_slopes,
     conditional_fim_eigenvalues,
     conditional_fim_eigenvalues_with_biases,
     critical_sigma_w2,
@@ -50,6 +51,7 @@ from dltheory.geometry.isometry_figures import (  # noqa: E402
 from dltheory.geometry.mlp import MlpSpec, init_params  # noqa: E402
 from dltheory.geometry.settings import IsometrySettings  # noqa: E402
 from dltheory.settings import SettingsError, from_config  # noqa: E402
+from dltheory.stats import mean_interval  # noqa: E402
 
 SCHEMA = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
 
@@ -289,11 +291,30 @@ def test_claims_hold_for_linear_growth_and_fail_for_square_root_growth_and_a_spr
     # (1, 0.4, 0.3) has CV 0.54 where the theory says 0.08: far outside 1 +- 0.25.
     assert bad["isometry.spread_follows_free_probability"].measured > 5
 
+    # The fields: each claim's measured number with the t-interval it comes from (the detail's) and its 3 seeds; a
+    # diagnosis category only on a failed claim, by the condition that writes the detail's diagnosis.
+    for claim in [*claims.values(), *bad.values()]:
+        assert claim.replicates == 3 and claim.interval_kind.startswith("95% ")
+        assert claim.interval[0] - 1e-12 <= claim.measured <= claim.interval[1] + 1e-12
+        assert (claim.diagnosis == "") if claim.holds else (claim.diagnosis in ("finding", "scale"))
+    spectra, sgd = _synthetic_tables(1.0, -1.0)
+    near = stability_edge(sgd[sgd["teacher"] == "near"], per_seed=True)
+    edge = mean_interval(_replicate_slopes(near, "edge", "seed"), 0.95)
+    assert claims["isometry.learning_rate_falls_as_one_over_depth"].interval == pytest.approx(
+        (edge["low"], edge["high"]))
+    assert bad["isometry.fim_max_grows_linearly_in_depth"].diagnosis == "finding"
+    assert "diagnosis, finding" in bad["isometry.fim_max_grows_linearly_in_depth"].detail
+    assert bad["isometry.spectrum_concentrates"].diagnosis == "finding"
+    assert bad["isometry.spread_follows_free_probability"].diagnosis == "scale"  # finite width: M -> infinity
+    assert bad["isometry.learning_rate_falls_as_one_over_depth"].diagnosis == "finding"  # the edge tracks 2/lambda_max
+
 
 def test_one_replicate_gives_no_interval_and_no_holding_claim():
     spectra, sgd = _synthetic_tables(1.0, -1.0)
     claims = isometry_claims(spectra[spectra["replicate"] == 0], sgd[sgd["seed"] == 0], {})
     assert not any(c.holds for c in claims)
+    assert all(c.interval is None and c.interval_kind == "" and c.replicates == 1 for c in claims)
+    assert all(c.to_dict()["interval"] is None for c in claims)
 
 
 def test_the_config_point_is_on_the_critical_line_with_its_fixed_point():

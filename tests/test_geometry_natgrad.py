@@ -125,3 +125,44 @@ def test_forster_transform_puts_the_digits_in_radial_isotropic_position_and_maps
     assert natgrad.forster_transform(points)[1] < 1e-3
     with pytest.raises(ValueError, match="input_transform"):
         natgrad.digits_two_classes((0, 1), 10, 5, seed=0, input_transform="whiten")
+
+
+def _synthetic_losses(kfac_factor: float) -> pd.DataFrame:
+    """Exact NGD and K-FAC (paper's convention) at widths 16 and 32 over three seeds: train and test loss 1 at step
+    0; after one step exact NGD's train loss is 1e-3 times a seed factor (halved at the wider network) and K-FAC's
+    ``kfac_factor`` times exact NGD's; the test losses are the same with 0.5 added."""
+    rows = []
+    for replicate, factor in enumerate((1.0, 1.3, 0.8)):
+        for width in (16, 32):
+            exact = 1e-3 * factor * 16 / width
+            after = {"exact": exact, natgrad.KFAC_PAPER: kfac_factor * exact * (1.0 + 0.1 * replicate)}
+            for method, loss in after.items():
+                for split, offset in (("train", 0.0), ("test", 0.5)):
+                    rows += [{"method": method, "width": width, "replicate": replicate, "split": split,
+                              "metric": "loss", "step": step, "value": value, "diverged": False,
+                              "rate_multiple": 1.0}
+                             for step, value in ((0, 1.0), (1, loss + offset))]
+    return pd.DataFrame(rows)
+
+
+def test_claims_carry_the_interval_they_print_with_its_seeds_and_the_design_diagnosis():
+    section = {"width": 32, "widths": [16, 32], "replicates": 3}
+    table = _synthetic_losses(kfac_factor=20.0)
+    claims = {c.id: c for c in natgrad.natgrad_claims(table, section)}
+    fits = claims["natgrad.exact_ngd_fits_in_one_step"]
+    drop = natgrad.geometric_interval(natgrad.exact_by_width(table).query("width == 32")["drop"], 0.95)
+    assert fits.interval == pytest.approx((drop["low"], drop["high"]))
+    assert fits.replicates == 3 and fits.interval_kind.startswith("95% t-interval of the log over seeds")
+    assert fits.diagnosis == ""
+    match = claims["natgrad.approximations_match_exact_ngd"]
+    assert not match.holds and match.diagnosis == "design" and "diagnosis (design)" in match.detail
+    assert match.interval[1] == pytest.approx(match.measured, abs=0.005)  # measured: the upper end
+    assert match.replicates == 3 and "K-FAC (paper's convention)" in match.interval_kind
+    vanish = claims["natgrad.one_step_loss_vanishes_with_width"]
+    assert vanish.replicates == 3 and vanish.interval[1] == pytest.approx(vanish.measured, abs=0.005)
+    close = {c.id: c for c in natgrad.natgrad_claims(_synthetic_losses(kfac_factor=2.0), section)}
+    assert close["natgrad.approximations_match_exact_ngd"].holds
+    assert close["natgrad.approximations_match_exact_ngd"].diagnosis == ""
+    one_seed = {c.id: c for c in natgrad.natgrad_claims(table[table["replicate"] == 0], section)}
+    fits = one_seed["natgrad.exact_ngd_fits_in_one_step"]
+    assert fits.interval is None and fits.interval_kind == "" and fits.replicates == 1

@@ -35,6 +35,7 @@ from dltheory.geometry.spectra_figures import (  # noqa: E402
     plot_outliers_vs_width,
 )
 from dltheory.settings import SettingsError, from_config, job_config  # noqa: E402
+from dltheory.stats import mean_interval  # noqa: E402
 
 SCHEMA = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
 
@@ -233,6 +234,24 @@ def test_claims_fail_on_flat_spectra(small_table):
     claims = {c.id: c for c in spectra_claims(flat, SMALL)}
     assert not any(c.holds for c in claims.values())
     assert claims["spectra.softmax_disperses_outliers"].measured == pytest.approx(0.0, abs=1e-12)
+    # The fields: every claim rests on the 3 seeds; the interval where the measured number is one interval's end
+    # (its lower end), none where it is a count's fraction or a distance from theory; the diagnosis category where
+    # the detail names one, by the same condition.
+    assert all(c.replicates == 3 for c in claims.values())
+    for name in ("top_space_is_mean_gradients", "softmax_disperses_outliers"):
+        claim = claims[f"spectra.{name}"]
+        assert claim.interval[0] == claim.measured and claim.interval[1] >= claim.interval[0]
+        assert claim.interval_kind.startswith("95% t-interval over seeds, ") and claim.diagnosis == ""
+    for name, diagnosis in (("linear_c_outliers", ""), ("outliers_grow_like_width", "scale"),
+                            ("sanity_mean_eigenvalue_closed_form", "design"),
+                            ("input_metric_follows_input_dim", "scale")):
+        claim = claims[f"spectra.{name}"]
+        assert claim.interval is None and claim.diagnosis == diagnosis
+        assert (f"diagnosis ({diagnosis})" in claim.detail) if diagnosis else "diagnosis: none recorded" in claim.detail
+    overlap = spectra_summary(flat).query("part == 'width' and matrix == 'fim_linear'")
+    lows = [mean_interval(g["overlap"], 0.95) for _, g in overlap.groupby(["activation", "width"])]
+    assert claims["spectra.top_space_is_mean_gradients"].interval == pytest.approx(
+        min(((i["low"], i["high"]) for i in lows), key=lambda i: i[0]))
 
 
 @pytest.mark.parametrize("section, named", [

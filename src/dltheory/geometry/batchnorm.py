@@ -428,6 +428,23 @@ def _diagnosis(interval: dict, low: float, high: float) -> str:
             "in the per-width values)")
 
 
+def _diagnosis_kind(interval: dict, low: float, high: float) -> str:
+    """The category of :func:`_diagnosis` (Claim.diagnosis): "scale" where the seeds' mean is inside the band and
+    the interval is not, "finding" where the mean itself lies outside, "" where the claim holds or has no mean."""
+    if _inside(interval, low, high) or not np.isfinite(interval["mean"]):
+        return ""
+    return "scale" if low <= interval["mean"] <= high else "finding"
+
+
+def _fields(interval: dict, confidence: float, kind: str = "t-interval over seeds") -> dict:
+    """Claim's interval, interval_kind and replicates from a :func:`dltheory.stats.mean_interval` record (the one
+    the detail prints); no interval where its ends are not finite (fewer than 2 seeds, a diverged value)."""
+    finite = bool(np.isfinite(interval["low"]) and np.isfinite(interval["high"]))
+    return {"interval": (float(interval["low"]), float(interval["high"])) if finite else None,
+            "interval_kind": f"{confidence:.0%} {kind}" if finite else "",
+            "replicates": int(interval["replicates"]) or None}
+
+
 def _per_width(values: pd.DataFrame, digits: int = 3) -> str:
     return ", ".join(f"M={w}: {v:.{digits}g}" for w, v in values.mean(axis=0).items())
 
@@ -457,7 +474,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
             f"in 1 ± {tol} (whole {conf:.0%} interval)", tolerance=tol, holds=_inside(slope, 1 - tol, 1 + tol),
             detail=f"slope {_interval_text(slope)}; lambda_max {_per_width(lambdas.loc['none'])}; closed form over "
                    f"these widths: slope {np.polyfit(np.log(theory.index), np.log(theory['none']), 1)[0]:.3f} (the "
-                   "kappa_1 M/T term is constant when T grows with M)" + _diagnosis(slope, 1 - tol, 1 + tol)))
+                   "kappa_1 M/T term is constant when T grows with M)" + _diagnosis(slope, 1 - tol, 1 + tol),
+            **_fields(slope, conf), diagnosis=_diagnosis_kind(slope, 1 - tol, 1 + tol)))
         claims.append(Claim(
             id="batchnorm.mean_eigenvalue_shrinks_with_width", source=f"{SOURCE}; Karakida et al. AISTATS 2019",
             statement="Without normalization the mean Fisher eigenvalue falls as 1/M.",
@@ -466,7 +484,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
             holds=_inside(mean_slope, -1 - tol, -1 + tol),
             detail=f"slope {_interval_text(mean_slope)}; closed form kappa_1 M / P gives slope "
                    f"{np.polyfit(np.log(theory.index), np.log(theory['mean_eigenvalue']), 1)[0]:.3f} over these "
-                   "widths" + _diagnosis(mean_slope, -1 - tol, -1 + tol)))
+                   "widths" + _diagnosis(mean_slope, -1 - tol, -1 + tol),
+            **_fields(mean_slope, conf), diagnosis=_diagnosis_kind(mean_slope, -1 - tol, -1 + tol)))
         widest = lambdas.columns.max()
         ratios = lambdas.loc["none"][widest].to_numpy(float) / theory.loc[widest, "none"]
         interval = mean_interval(ratios, conf)
@@ -486,7 +505,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                        f"M={w}: {lambdas.loc['none'][w].mean() / theory.loc[w, 'none']:.2f}" for w in lambdas.columns)
                    + ". Pilot: single-seed NTKs at (M, T, D) = (1024, 100, 100) and (256, 128, 256), three seeds each, "
                      "checked the per-layer kernel means before theory_factor was written"
-                   + _diagnosis(interval, 1 / factor, factor)))
+                   + _diagnosis(interval, 1 / factor, factor),
+            **_fields(interval, conf), diagnosis=_diagnosis_kind(interval, 1 / factor, factor)))
 
     for variant, name in (("last_batch_norm", "last_layer_bn_bounds_lambda_max"),
                           ("last_batch_norm_full", "full_bn_bounds_lambda_max")):
@@ -510,7 +530,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                    " (the mean-field value leaves out the random features' Wishart spread, so it is a lower "
                    "estimate); the reviewer's slope 0.53 (T = 100) and 0.24 (T = M, D = 100) came from T or D "
                    "fixed: with D fixed the k' X X^T/D part leaves D outliers of order M/D"
-                   + _diagnosis(slope, -bounded, bounded)))
+                   + _diagnosis(slope, -bounded, bounded),
+            **_fields(slope, conf), diagnosis=_diagnosis_kind(slope, -bounded, bounded)))
 
     diagram = table[table["grid"] == "diagram"]
     if len(diagram) and diagram["width"].nunique() >= 2:
@@ -531,7 +552,7 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
             f"against M at T = {smallest} above {growth} (whole interval)", tolerance=growth,
             holds=bool(np.isfinite(interval["low"]) and interval["low"] >= growth), ours=True,
             detail=f"slope {_interval_text(interval)}; the T-M diagram's slopes against M at fixed T (seed means): "
-                   + "; ".join(verdict)))
+                   + "; ".join(verdict), **_fields(interval, conf)))
 
     if "hidden_batch_norm" in slopes.index:
         slope = slopes.loc["hidden_batch_norm"].to_dict()
@@ -547,7 +568,7 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                    f"{_per_width(lambdas.loc['hidden_batch_norm'].dropna(axis=1))}; "
                    "its cut below no normalization (the old '>= 5x' rule, passed by this variant) is no test of "
                    "the growth. Widths up to coupled_max_width: a timing pilot gave about 1 s per seed at M = 256, "
-                   "T = 128 (T^2 M^2 work)"))
+                   "T = 128 (T^2 M^2 work)", **_fields(slope, conf)))
     if "last_layer_norm" in slopes.index:
         slope = slopes.loc["last_layer_norm"].to_dict()
         claims.append(Claim(
@@ -557,7 +578,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
             f"({ratio_text}) in 1 ± {tol} (whole interval)", tolerance=tol, holds=_inside(slope, 1 - tol, 1 + tol),
             ours=True,
             detail=f"slope {_interval_text(slope)}; lambda_max {_per_width(lambdas.loc['last_layer_norm'])}"
-                   + _diagnosis(slope, 1 - tol, 1 + tol)))
+                   + _diagnosis(slope, 1 - tol, 1 + tol),
+            **_fields(slope, conf), diagnosis=_diagnosis_kind(slope, 1 - tol, 1 + tol)))
 
     edges = gd_edges(table)
     if len(edges):
@@ -566,7 +588,11 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
         if len(none):
             per_width = {w: mean_interval(rows["edge_multiple"], conf) for w, rows in none.groupby("width")}
             holds = all(_inside(i, 1 / edge_factor, edge_factor) for i in per_width.values())
-            worst = max(per_width.values(), key=lambda i: abs(np.log(i["mean"])) if np.isfinite(i["mean"]) else np.inf)
+            worst_width = max(per_width, key=lambda w: abs(np.log(per_width[w]["mean"]))
+                              if np.isfinite(per_width[w]["mean"]) else np.inf)
+            worst = per_width[worst_width]
+            curvature_fell = bool(not holds and (none["stable_sharpness_before"] > 2).all()
+                                  and (none["stable_sharpness_after"] < 2).all())
             claims.append(Claim(
                 id="batchnorm.gd_edge_at_two_over_lambda_max", source=f"{SOURCE}; Karakida et al. AISTATS 2019 "
                 "(eta_c = 2 / lambda_max)",
@@ -586,27 +612,30 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                           "within the first steps at rates just above it (eta lambda_max above 2 at the start, below 2 "
                           "after the steps), before the top mode's growth shows in the loss; the Hessian's residual "
                           "term raises the curvature rather than lowering it, so it is no explanation"
-                          if not holds and (none["stable_sharpness_before"] > 2).all()
-                          and (none["stable_sharpness_after"] < 2).all() else "")
+                          if curvature_fell else "")
                        + ". A consistency check more than a test of the paper: lambda_max of J^T J / T is the "
                          "squared loss's Gauss-Newton curvature, which sets the quadratic model's stability edge; "
                          "it can fail through the Hessian's residual term or the curvature moving in the first "
                          "steps. Grid "
                          f"ratio {np.exp(np.diff(np.log(settings.gd.rate_multiples.values()))[0]):.3f}: the edge is "
-                         "the geometric midpoint of the last stable and first unstable rate"))
+                         "the geometric midpoint of the last stable and first unstable rate",
+                **_fields(worst, conf, f"t-interval over seeds at M={worst_width} (the width farthest from 1)"),
+                diagnosis="finding" if curvature_fell else ""))
         paired = edges.pivot_table(index=["width", "replicate"], columns="variant", values="edge_rate",
                                     dropna=False)  # a variant with no edge (all diverged) stays, as NaN
         censored = edges[(edges["variant"] == "last_batch_norm") & edges["censored"]]
         if {"none", "last_batch_norm"} <= set(paired.columns):
             gains = {w: mean_interval(np.log(rows["last_batch_norm"] / rows["none"]), conf)
                      for w, rows in paired.groupby(level="width")}
+            smallest_width = min(gains, key=lambda w: gains[w]["mean"])  # the width of the measured (smallest) gain
+            smallest = gains[smallest_width]
             gain_min = limits.edge_gain_min
             holds = all(np.isfinite(i["low"]) and np.exp(i["low"]) >= gain_min for i in gains.values())
             claims.append(Claim(
                 id="batchnorm.last_layer_bn_edge_at_larger_rates", source=f"{SOURCE} (larger learning rates once "
                 "lambda_max is cut)",
                 statement="With last-layer mean subtraction gradient descent is stable at larger learning rates.",
-                measured=round(float(np.exp(min(i["mean"] for i in gains.values()))), 2),
+                measured=round(float(np.exp(smallest["mean"])), 2),
                 expected=f"the edge rate with last-layer BN over the unnormalized edge rate (same seed, width) at "
                 f"least {gain_min} at every width (whole interval of the log ratio)", tolerance=gain_min, holds=holds,
                 ours=True,
@@ -616,5 +645,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                        + ", ".join(f"M={w}: {rows['edge_multiple'].mean():.2f}" for w, rows in
                                    edges[edges["variant"] == "last_batch_norm"].groupby("width"))
                        + (f"; {len(censored)} runs stable over the whole grid (edge taken at the grid's top, a lower "
-                          "bound)" if len(censored) else "")))
+                          "bound)" if len(censored) else ""),
+                **_fields({**smallest, "low": np.exp(smallest["low"]), "high": np.exp(smallest["high"])}, conf,
+                          f"t-interval of the log ratio over seeds, exponentiated, at M={smallest_width} (the "
+                          "smallest gain)")))
     return claims

@@ -857,13 +857,15 @@ def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: 
                 "spectrum's spread stays fixed; free probability predicts CV^2 = v (L-1)(2L-1)/(6L), so lambda_max "
                 "outgrows L unless v L is small (the isometric regime)"
                 + ("" if _slope_holds(fim, fim_tolerance) else diagnosis)),
+        **_fields(fim, f"{confidence:.0%} t-interval over seeds"),
+        diagnosis="" if _slope_holds(fim, fim_tolerance) else "finding",
     )]
-    rows, worst = [], None
+    rows, worst, worst_depth = [], None, None
     for depth, group in main.groupby("depth"):
         interval = t_interval(group["above_half"], confidence)
         rows.append(f"L={int(depth)}: {format_interval(interval)}")
         if worst is None or interval["mean"] < worst["mean"]:
-            worst = interval
+            worst, worst_depth = interval, int(depth)
     others = "; ".join(f"{init}: " + _series_per_depth(table.groupby("depth")["above_half"].mean(), ".3f")
                        for init, table in by_init.items() if init != main_init)
     concentrated = all(t_interval(g["above_half"], confidence)["low"] >= threshold for _, g in main.groupby("depth"))
@@ -880,6 +882,8 @@ def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: 
         detail=(f"{context}; fraction >= lambda_max/2, {main_init}: " + "; ".join(rows)
                 + (f"; means for {others}" if others else "") + spread_text
                 + ("" if concentrated else diagnosis)),
+        **_fields(worst, f"{confidence:.0%} t-interval over seeds, L={worst_depth} (the smallest mean)"),
+        diagnosis="" if concentrated else "finding",
     ))
     if "gaussian" in by_init and "orthogonal" in by_init:
         def matrix(table):
@@ -887,7 +891,9 @@ def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: 
 
         ratio = np.log(matrix(by_init["gaussian"]) / matrix(by_init["orthogonal"]))
         per_depth = {int(d): t_interval(ratio[d].dropna(), confidence) for d in ratio.columns}
-        weakest = min(per_depth.values(), key=lambda i: i["low"] if np.isfinite(i["low"]) else -np.inf)
+        weakest_depth = min(per_depth, key=lambda d: per_depth[d]["low"] if np.isfinite(per_depth[d]["low"])
+                            else -np.inf)
+        weakest = per_depth[weakest_depth]
         claims.append(Claim(
             id=prefix + "orthogonal_concentrates_more_than_gaussian",
             source=SOURCE_ABSTRACT + "; the contrast (no dynamical isometry under Gaussian weights) is ours",
@@ -905,6 +911,8 @@ def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: 
                     + "; free probability: a Gaussian layer adds 1 to v (Marchenko-Pastur), so the predicted "
                     "ratio is sqrt((v + 1) / v) at every depth; both spreads grow like sqrt(L), so their "
                     "log-log slopes agree and the contrast is in the level, not in the slope"),
+            **_fields(weakest, f"{confidence:.0%} paired t-interval over seeds, L={weakest_depth} (the smallest "
+                      "lower end)"),
         ))
     ratios = _theory_ratio_rows(main, confidence)
     gaussian_ratios = (_theory_ratio_rows(by_init["gaussian"], confidence) if "gaussian" in by_init else {})
@@ -926,6 +934,14 @@ def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: 
     return claims
 
 
+def _fields(interval: dict, kind: str) -> dict:
+    """Claim's interval, interval_kind and replicates from the interval the detail prints (:func:`format_interval`);
+    no interval where its ends are not finite (one seed)."""
+    finite = bool(np.isfinite(interval["low"]) and np.isfinite(interval["high"]))
+    return {"interval": (float(interval["low"]), float(interval["high"])) if finite else None,
+            "interval_kind": kind if finite else "", "replicates": int(interval["replicates"]) or None}
+
+
 def _slope_holds(interval: dict, tolerance: float) -> bool:
     return bool(np.isfinite(interval["low"]) and interval["low"] >= 1 - tolerance
                 and interval["high"] <= 1 + tolerance)
@@ -943,14 +959,19 @@ def _spread_claim(claim_id: str, source: str, statement: str, ratios: dict[int, 
     t-interval over seeds); a miss carries :func:`_spread_diagnosis`."""
     confidence, tolerance = settings.claims.confidence, settings.claims.spread_theory_tolerance
     inside = all(_slope_holds(i, tolerance) for i in ratios.values())
-    farthest = max(ratios.values(), key=lambda i: abs(i["mean"] - 1))
+    farthest_depth = max(ratios, key=lambda d: abs(ratios[d]["mean"] - 1))
+    farthest = ratios[farthest_depth]
     return Claim(
         id=claim_id, source=source, statement=statement, measured=farthest["mean"],
         expected=(f"the {confidence:.0%} t-interval over seeds of measured CV / predicted CV inside 1 ± {tolerance} "
                   f"at every depth{scope}"),
         tolerance=tolerance, holds=inside, ours=True,
         detail=detail + ("" if inside else _spread_diagnosis(ratios, tolerance, settings.width))
-        + SPREAD_TOLERANCE_NOTE)
+        + SPREAD_TOLERANCE_NOTE,
+        **_fields(farthest, f"{confidence:.0%} t-interval over seeds, L={farthest_depth} (the mean farthest from 1)"),
+        # Both of _spread_diagnosis's readings are scale: the seeds' scatter (every mean within the tolerance, too
+        # few seeds) or a mean outside it at finite width (the prediction is an M -> infinity statement).
+        diagnosis="" if inside else "scale")
 
 
 def _spread_diagnosis(ratios: dict[int, dict], tolerance: float, width: int) -> str:
@@ -991,6 +1012,7 @@ def _sanity_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: st
             ours=True,
             detail=(f"{context}; largest relative deviation {error:.2g} over {rows['replicate'].nunique()} seeds, "
                     f"depths {', '.join(str(int(d)) for d in sorted(rows['depth'].unique()))}"),
+            replicates=int(rows["replicate"].nunique()) or None,  # an exact identity's largest deviation: no interval
         ))
     if "gaussian" in by_init:
         ratios = _theory_ratio_rows(by_init["gaussian"], confidence)
@@ -1071,7 +1093,7 @@ def _edge_claim(sgd: pd.DataFrame, spectra: pd.DataFrame, settings: IsometrySett
                  and edge["high"] <= -1 + edge_tolerance)
     near_rows = pooled[pooled["teacher"] == main_teacher].set_index("depth")["edge"] / two_over_max
     near_rows = near_rows[np.isfinite(near_rows)]
-    edge_diagnosis = ""
+    edge_diagnosis, edge_kind = "", ""
     if not holds and len(near_rows):
         band = near_rows.max() / near_rows.min()
         edge_diagnosis = (
@@ -1081,6 +1103,7 @@ def _edge_claim(sgd: pd.DataFrame, spectra: pd.DataFrame, settings: IsometrySett
             "not grow like L here (this condition's lambda_max claim)" if band < 3 else
             f"; diagnosis: eta* / (2/lambda_max) ranges over {near_rows.min():.2f}..{near_rows.max():.2f}: the "
             "edge does not follow the linearised 2/lambda_max at this condition")
+        edge_kind = "finding" if band < 3 else ""  # the wider band's diagnosis names no category
     far_note = ""
     if "far" in intervals:
         far_note = ("; diagnosis of the far teacher (finding, design): its edge is not set by the initial curvature "
@@ -1116,6 +1139,8 @@ def _edge_claim(sgd: pd.DataFrame, spectra: pd.DataFrame, settings: IsometrySett
                 + "; reading: with the near teacher the edge tracks 2/lambda_max (the NTK picture behind HK21's "
                 "1/L rule), so it falls like 1/L exactly when lambda_max grows like L (see this condition's "
                 "lambda_max claim)" + edge_diagnosis + far_note + _diverged_runs_note(sgd)),
+        **_fields(edge, f"{confidence:.0%} t-interval over seeds (teacher {main_teacher})"),
+        diagnosis=edge_kind,
     )
 
 

@@ -378,6 +378,15 @@ def format_interval(interval: dict, digits: int = 3) -> str:
             f"(n = {interval['replicates']}{left_out})")
 
 
+def _interval_fields(interval: dict, kind: str) -> dict:
+    """Claim's interval, interval_kind and replicates from an interval record (:func:`geometric_interval` or
+    :func:`t_interval`, the one the detail prints): no interval where its ends are not finite (one replicate);
+    replicates counts the replicates it rests on (diverged ones left out), None where none."""
+    finite = bool(np.isfinite(interval["low"]) and np.isfinite(interval["high"]))
+    return {"interval": (float(interval["low"]), float(interval["high"])) if finite else None,
+            "interval_kind": kind if finite else "", "replicates": int(interval["replicates"]) or None}
+
+
 def loss_curves(table: pd.DataFrame) -> pd.DataFrame:
     """Loss rows (method, rate_multiple, width, replicate, step, split, value), GD at its best rate only: the rate
     multiple whose final training loss, averaged over replicates, is lowest among the runs that did not diverge."""
@@ -453,6 +462,7 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
     widths_note = "; ".join(f"M = {w}: {format_interval(geometric_interval(g['drop'], confidence))}"
                             for w, g in per_width.groupby("width"))
     drop = geometric_interval(at_largest["drop"], confidence)
+    geometric = f"{confidence:.0%} t-interval of the log over seeds, exponentiated"
     claims.append(Claim(
         id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
         statement="Exact NGD with learning rate 1 fits the training set in one step.",
@@ -462,7 +472,8 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                  "(measured: the geometric mean)",
         tolerance=limits.exact_first_step_drop, holds=bool(_bound(drop, "low") >= limits.exact_first_step_drop),
         ours=True, detail=f"digits 0 vs 1 (not MNIST), L = {settings.layers}, N = {settings.train_size}; drop, "
-                          f"geometric mean [{confidence:.0%} interval] per width: {widths_note}; {PILOTS}"))
+                          f"geometric mean [{confidence:.0%} interval] per width: {widths_note}; {PILOTS}",
+        **_interval_fields(drop, f"{geometric}, at M = {largest}")))
     replicates = sorted(train["replicate"].unique())
     approximations = [m for m in APPROXIMATIONS if (m, replicates[0], 1) in loss_at.index]
     if approximations:
@@ -493,7 +504,9 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                    + textbook + f". Test-loss ratio to exact NGD after one step (the paper's generalisation "
                    f"comparison): {test_note}"
                    + ("" if _bound(intervals[worst], "high") <= limits.approximation_factor
-                      else f". {APPROXIMATION_DIAGNOSIS}")))
+                      else f". {APPROXIMATION_DIAGNOSIS}"),
+            **_interval_fields(intervals[worst], f"{geometric}, {METHOD_LABEL[worst]} (measured: its upper end)"),
+            diagnosis="" if _bound(intervals[worst], "high") <= limits.approximation_factor else "design"))
         test_ratios = {m: geometric_interval(np.maximum(ratios(m, test_at), 1 / np.asarray(ratios(m, test_at))),
                                              confidence) for m in approximations}
         farthest = max(test_ratios, key=lambda m: _bound(test_ratios[m], "high"))
@@ -513,7 +526,10 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                    + ("" if _bound(test_ratios[farthest], "high") <= limits.test_loss_factor else
                       ". diagnosis (design, as for natgrad.approximations_match_exact_ngd): the approximations "
                       "whose training loss is not fitted in one step (K-FAC, unit-wise) have not yet moved their test "
-                      "outputs as far; block-diagonal and block tri-diagonal, which fit, predict as exact NGD does")))
+                      "outputs as far; block-diagonal and block tri-diagonal, which fit, predict as exact NGD does"),
+            **_interval_fields(test_ratios[farthest], f"{geometric}, {METHOD_LABEL[farthest]} (measured: its upper "
+                              "end)"),
+            diagnosis="" if _bound(test_ratios[farthest], "high") <= limits.test_loss_factor else "design"))
     if "ntk_ratio" in at_largest:
         ratio = geometric_interval(at_largest["ntk_ratio"], confidence)
         factor = limits.prediction_factor
@@ -529,7 +545,8 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                      f"of the two ratios) over the whole {confidence:.0%} interval over seeds at the largest width "
                      f"M = {largest} (measured: its upper end)",
             tolerance=factor, holds=bool(_bound(ratio, "high") <= factor), ours=True,
-            detail=f"ratio, geometric mean [interval] per width: {ratio_note}"))
+            detail=f"ratio, geometric mean [interval] per width: {ratio_note}",
+            **_interval_fields(ratio, f"{geometric}, at M = {largest} (measured: its upper end)")))
     all_slopes = width_slopes(one_step_fractions(table))
     slopes = {m: v for m, v in all_slopes.items() if m in ("exact", *APPROXIMATIONS)}
     if slopes:
@@ -557,7 +574,9 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                 for m, i in intervals.items())
             + ("; not testable (fewer than 2 seeds): " + ", ".join(untestable) if untestable else "")
             + textbook_slope + ". Pilot seen before the threshold was written (seed 0, width 1024 -> 4096): "
-              "K-FAC's one-step residual 0.49 -> 0.22 of the start, exact NGD's 0.10 -> 0.05"))
+              "K-FAC's one-step residual 0.49 -> 0.22 of the start, exact NGD's 0.10 -> 0.05",
+            **_interval_fields(intervals[worst], f"{confidence:.0%} t-interval over seeds, {METHOD_LABEL[worst]} "
+                              "(measured: its upper end)")))
     gd = train[train["method"] == "gd"]
     if len(gd):
         # A seed whose exact NGD diverged has no level to reach: left out and counted.
@@ -579,5 +598,6 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                    + f"GD rate {gd['rate_multiple'].iloc[0]:g} / lambda_max, M = {settings.width}; steps per seed: "
                    + ", ".join(f"{s:g}" if np.isfinite(s) else f"> {budget}" for s in steps)
                    + f" (n = {len(steps)}" + (f"; {lost} of {len(replicates)} seeds left out: exact NGD diverged"
-                                              if lost else "") + ")"))
+                                              if lost else "") + ")",
+            replicates=len(steps) or None))  # the fewest steps over seeds: a minimum, no interval
     return claims

@@ -385,6 +385,17 @@ def _fmt(interval: dict, digits: str = ".3g") -> str:
             f"(t-interval, R={interval['replicates']})")
 
 
+def _fields(interval: dict | None, kind: str) -> dict:
+    """Claim's interval, interval_kind and replicates from the interval the detail prints (:func:`_fmt`); no
+    interval where its ends are not finite; with ``kind`` empty only the replicate count (the measured number is a
+    distance from theory, not the interval's estimate)."""
+    if interval is None:
+        return {"interval": None, "interval_kind": "", "replicates": None}
+    finite = bool(kind and np.isfinite(interval["low"]) and np.isfinite(interval["high"]))
+    return {"interval": (float(interval["low"]), float(interval["high"])) if finite else None,
+            "interval_kind": kind if finite else "", "replicates": int(interval["replicates"]) or None}
+
+
 def _within(interval: dict, centre: float, tolerance: float) -> bool:
     return bool(np.isfinite(interval["low"]) and centre - tolerance <= interval["low"]
                 and interval["high"] <= centre + tolerance)
@@ -433,11 +444,12 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
         expected=f"outlier count (widest gap lambda_k/lambda_k+1 in the upper half of the spectrum) = "
                  f"{outputs} in every seed, width and activation (measured: the fraction that has it)",
         tolerance=None, holds=good, ours=True,
-        detail=" | ".join(details) + "." + pilot + ("" if good else " " + UNDIAGNOSED)))
+        detail=" | ".join(details) + "." + pilot + ("" if good else " " + UNDIAGNOSED),
+        replicates=int(linear["replicate"].nunique()) or None))  # a fraction of counts: no interval
 
     # 2. lambda_max ~ M, mean ~ 1/M, per-seed slopes.
     tolerance = limits.width_slope_tolerance
-    ok, parts, worst = True, [], 0.0
+    ok, parts, worst, worst_interval = True, [], 0.0, None
     for activation in activations:
         rows = of(widths, "fim_linear", activation)
         if rows["width"].nunique() < 2:
@@ -449,7 +461,9 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
         ratio = mean_interval(per_seed_slopes(rows.assign(r=rows["lambda_max"] / rows["mean"]), "width", "r"),
                           confidence)
         ok &= _within(top, 1.0, tolerance) and _within(mean, -1.0, tolerance)
-        worst = max(worst, abs(top["mean"] - 1.0), abs(mean["mean"] + 1.0))
+        for interval, theory in ((top, 1.0), (mean, -1.0)):  # max()'s choice, with the interval behind it
+            if abs(interval["mean"] - theory) > worst:
+                worst, worst_interval = abs(interval["mean"] - theory), interval
         line = np.polyfit(rows["width"].to_numpy(float), rows["lambda_max"].to_numpy(float), 1)
         last = rows[rows["width"].isin(sorted(rows["width"].unique())[-2:])]
         local = mean_interval(per_seed_slopes(last, "width", "lambda_max"), confidence)
@@ -469,15 +483,17 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
             ". diagnosis (scale): lambda_max = a M + b with an O(1) offset b > 0 (the biases' and the first layers' "
             "finite-width terms), so the log-log slope falls short of 1 at M = 100-400 and rises towards it with "
             "width; ReLU's intervals are also wide from its draw-to-draw fluctuation (see "
-            "spectra.sanity_mean_eigenvalue_closed_form); " + EVIDENCE_WIDTH))))
+            "spectra.sanity_mean_eigenvalue_closed_form); " + EVIDENCE_WIDTH)),
+        **_fields(worst_interval, ""), diagnosis="" if ok else "scale"))
 
     # 3. The top-C eigenspace is the mean gradients' span.
-    ok, parts, lowest = bool(len(linear)), [], np.inf
+    ok, parts, lowest, lowest_at = bool(len(linear)), [], np.inf, None
     for activation in activations:
         for width, rows in of(widths, "fim_linear", activation).groupby("width"):
             interval = mean_interval(rows["overlap"], confidence)
             ok &= bool(np.isfinite(interval["low"]) and interval["low"] >= limits.overlap_min)
-            lowest = min(lowest, interval["low"]) if np.isfinite(interval["low"]) else lowest
+            if np.isfinite(interval["low"]) and interval["low"] < lowest:
+                lowest, lowest_at = interval["low"], (interval, f"{activation} M={width}")
             parts.append(f"{activation} M={width}: {_fmt(interval, '.4f')}")
     claims.append(Claim(
         id="spectra.top_space_is_mean_gradients",
@@ -487,15 +503,18 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
         expected=f"mean squared cosine of the principal angles between the two spaces: interval's lower end ≥ "
                  f"{limits.overlap_min} at every width and activation (measured: the smallest lower end)",
         tolerance=limits.overlap_min, holds=bool(ok), ours=True,
-        detail="; ".join(parts) + ("" if ok else ". " + UNDIAGNOSED)))
+        detail="; ".join(parts) + ("" if ok else ". " + UNDIAGNOSED),
+        **(_fields(lowest_at[0], f"{confidence:.0%} t-interval over seeds, {lowest_at[1]} (measured: its lower "
+                                 "end)") if lowest_at else _fields(None, ""))))
 
     # 4. Sanity (known answer): the mean eigenvalue against its mean-field closed form.
-    ok, parts, worst = bool(len(linear)), [], 0.0
+    ok, parts, worst, worst_interval = bool(len(linear)), [], 0.0, None
     for activation in activations:
         for width, rows in of(widths, "fim_linear", activation).groupby("width"):
             interval = mean_interval(rows["mean"] / rows["mean_field"], confidence)
             ok &= _within(interval, 1.0, limits.mean_field_tolerance)
-            worst = max(worst, abs(interval["mean"] - 1.0))
+            if abs(interval["mean"] - 1.0) > worst:  # max()'s choice, with the interval behind it
+                worst, worst_interval = abs(interval["mean"] - 1.0), interval
             parts.append(f"{activation} M={width}: {_fmt(interval, '.4f')} (closed form "
                          f"{rows['mean_field'].iloc[0]:.4g})")
     claims.append(Claim(
@@ -518,10 +537,11 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
             f"{limits.mean_field_tolerance / _half_width_factor(settings.replicates, confidence):.3f} cannot meet "
             f"± {limits.mean_field_tolerance} even when the seed mean is exact (largest |seed mean - 1| "
             f"{worst:.3f}). Not a bug: the FIM matches an explicit autograd Jacobian to 1e-10, and tanh at M = 256 is "
-            "within 3% over 4 seeds (tests); " + EVIDENCE_MEAN_FIELD))))
+            "within 3% over 4 seeds (tests); " + EVIDENCE_MEAN_FIELD)),
+        **_fields(worst_interval, ""), diagnosis="" if ok else "design"))
 
     # 5. Softmax disperses the outliers.
-    ok, parts, lowest = bool(len(linear)), [], np.inf
+    ok, parts, lowest, lowest_at = bool(len(linear)), [], np.inf, None
     for activation in activations:
         lin = of(widths, "fim_linear", activation).set_index(["width", "replicate"])["spread"]
         soft = of(widths, "fim_softmax", activation).set_index(["width", "replicate"])["spread"]
@@ -529,7 +549,8 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
         for width, values in difference.groupby(level="width"):
             interval = mean_interval(values, confidence)
             ok &= bool(np.isfinite(interval["low"]) and interval["low"] >= limits.spread_margin)
-            lowest = min(lowest, interval["low"]) if np.isfinite(interval["low"]) else lowest
+            if np.isfinite(interval["low"]) and interval["low"] < lowest:
+                lowest, lowest_at = interval["low"], (interval, f"{activation} M={width}")
             parts.append(f"{activation} M={width}: linear {lin.loc[width].mean():.2f}, softmax "
                          f"{soft.loc[width].mean():.2f}, difference {_fmt(interval, '.2f')}")
     soft_counts = widths[widths["matrix"] == "fim_softmax"]
@@ -547,11 +568,13 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
                "used lambda_C, a statistic that could not fail; corrected after it, margin unchanged). Softmax "
                "outlier counts (widest gap; not asserted, the paper gives none): "
                + " | ".join(f"{a}: {_counts(of(soft_counts, 'fim_softmax', a), 'width')}" for a in activations)
-               + ("" if ok else ". " + UNDIAGNOSED)))
+               + ("" if ok else ". " + UNDIAGNOSED),
+        **(_fields(lowest_at[0], f"{confidence:.0%} t-interval over seeds, {lowest_at[1]} (measured: its lower "
+                                 "end)") if lowest_at else _fields(None, ""))))
 
     # 6. Input metric against D: lambda_max / mean ~ D, and C outliers at the largest D.
     tolerance = limits.input_slope_tolerance
-    ok, parts, worst = bool(len(dims)), [], 0.0
+    ok, parts, worst, worst_interval = bool(len(dims)), [], 0.0, None
     largest = int(dims["input_dim"].max()) if len(dims) else 0
     for activation in activations:
         rows = of(dims, "input_linear", activation)
@@ -564,7 +587,8 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
         gap_slope = mean_interval(per_seed_slopes(rows, "input_dim", "gap_c"), confidence)
         at_largest = rows[rows["input_dim"] == largest]
         ok &= _within(slope, 1.0, tolerance) and bool((at_largest["outliers"] == outputs).all())
-        worst = max(worst, abs(slope["mean"] - 1.0))
+        if abs(slope["mean"] - 1.0) > worst:  # max()'s choice, with the interval behind it
+            worst, worst_interval = abs(slope["mean"] - 1.0), slope
         parts.append(f"{activation}: lambda_max/mean slope {_fmt(slope)}; lambda_C/lambda_C+1 slope "
                      f"{_fmt(gap_slope)} (not asserted); counts {_counts(rows, 'input_dim')}")
     claims.append(Claim(
@@ -585,5 +609,6 @@ def spectra_claims(table: pd.DataFrame, section: SpectraSettings | Mapping) -> l
             + "), so the slope approaches 1 from below as lambda_max levels off at its O(1) outlier value (as the "
             "top of a C x D random matrix, whose edge exceeds its mean by a factor 1 + O(sqrt(C / D)); a linear "
             "network, whose metric has rank C, shows it too); "
-            + EVIDENCE_INPUT))))
+            + EVIDENCE_INPUT)),
+        **_fields(worst_interval, ""), diagnosis="" if ok else "scale"))
     return claims
