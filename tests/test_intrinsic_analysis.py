@@ -246,3 +246,48 @@ def test_captions_quote_the_config_they_are_rendered_with(config_file, replicate
     assert f"over {replicates} replicates" in sphere and "{{" not in sphere + balls
     assert f"over {settings.balls.replicates} replicates" in balls
     assert r"d \in \{ " + ", ".join(map(str, settings.sphere.intrinsic_dims)) + r" \}" in sphere
+
+
+def _estimate(measured: str) -> float:
+    """The estimate a measured text prints before its interval: '... -0.227 [-0.349, -0.106], ...'."""
+    return float(measured.split(" [", 1)[0].split()[-1])
+
+
+def test_sphere_claims_carry_the_interval_its_kind_replicates_and_diagnosis():
+    claims = claims_of(sphere_table(replicates=5))
+    for key in ("rates_faster_with_small_d", "rate_independent_of_ambient_dim"):  # one estimate each
+        claim = claims[key]
+        low, high = claim.interval
+        assert low < _estimate(claim.measured) < high and f"[{low:+.3f}, {high:+.3f}]" in claim.measured
+        assert claim.interval_kind == "95% t-interval over paired replicates" and claim.replicates == 5
+    # One interval per pair of d, or per small d: not one estimate, so no interval, but the replicate count.
+    for key in ("error_lower_with_fewer_d", "dnn_beats_references_at_small_d"):
+        assert claims[key].interval is None and claims[key].replicates == 5
+    # With one small d, the DNN-vs-ridge claim is one interval.
+    single = claims_of(sphere_table(replicates=5), small_dims=[2])["dnn_beats_references_at_small_d"]
+    assert single.interval[0] < _estimate(single.measured) < single.interval[1]
+    assert single.interval_kind == "95% t-interval of log(DNN / ridge) over replicates" and single.replicates == 5
+    assert all(c.diagnosis == "" for c in claims.values())  # all held
+    # The diagnosis the detail states, as a field: outside the band (finding), across 0 (scale).
+    control = claims_of(sphere_table({**SPHERE, (16, 4): (1.0, -0.8)}))["rate_independent_of_ambient_dim"]
+    assert control.diagnosis == "finding" and "diagnosis: finding" in control.detail
+    rate = claims_of(sphere_table({**SPHERE, (128, 8): (1.8, -0.6)}))["rates_faster_with_small_d"]
+    assert rate.diagnosis == "scale" and "diagnosis: scale at the group difference" in rate.detail
+    # Not testable: no diagnosis, and the count of the replicates left.
+    table = sphere_table()
+    lost = ((table.setting == "sphere_D128_d8") & (table.method == "dnn") & (table.metric == "mse")
+            & (table.n == 250) & (table.replicate < 3))
+    table.loc[lost, ["value", "learned"]] = [VARIANCE[8], False]
+    untested = claims_of(table)["rates_faster_with_small_d"]
+    assert not untested.tested and untested.diagnosis == "" and untested.replicates == 2
+
+
+def test_ball_claims_carry_replicates_and_the_sign_diagnosis():
+    (held,) = ball_claims(ball_gaps(ball_table(TINY)), min_replicates=3)
+    assert held.interval is None and held.replicates == 3 and held.diagnosis == ""
+    # The DNN's gap at n = 40 is +0.50 in every replicate: its interval is above 0, a finding.
+    (lost,) = ball_claims(ball_gaps(ball_table({**TINY, (40, "dnn_l2w36"): [-2.5, -2.5, -2.5]})), min_replicates=3)
+    assert lost.diagnosis == "finding" and "finding at n=40 dnn_l2w36" in lost.detail and lost.replicates == 3
+    # Across 0: scale.
+    (close,) = ball_claims(ball_gaps(ball_table({**TINY, (40, "dnn_l2w36"): [-4.0, -2.0, -2.5]})), min_replicates=3)
+    assert not close.holds and close.diagnosis == "scale" and "scale at n=40 dnn_l2w36" in close.detail

@@ -120,3 +120,22 @@ def test_the_linear_bound_is_claimed_on_hard_instances_only():
     too_fast = _table("h", {"dnn": -0.66, "fourier": -0.6}, {"dnn": 1.0, "fourier": 0.0})
     assert not {c.id: c for c in target_claims(too_fast, "h", 0.95, 0.05, critical=True)}[
         "nonsmooth.h.fourier_no_faster_than_linear_bound"].holds
+
+
+def test_claims_carry_the_interval_its_kind_and_the_replicate_count():
+    table = _table("h", {"dnn": -0.66, "fourier": -0.3}, {"dnn": 1.0, "fourier": 0.0}, replicates=4)
+    claims = {c.id: c for c in target_claims(table, "h", 0.95, 0.05, critical=True)}
+    steeper = claims["nonsmooth.h.dnn_steeper_than_fourier"]
+    low, high = steeper.interval
+    assert low < float(steeper.measured.split()[0]) < high  # the interval of the measured slope difference
+    assert f"[{low:+.3f}, {high:+.3f}]" in steeper.measured  # the same numbers the measured text prints
+    assert steeper.interval_kind == "95% t-interval over paired replicates" and steeper.replicates == 4
+    # A slope of the mean curve and counts of runs have no interval, but rest on the 4 replicates.
+    for name in ("nonsmooth.h.fourier_no_faster_than_linear_bound", "nonsmooth.h.dnn_learns"):
+        assert claims[name].interval is None and claims[name].replicates == 4
+    # An unlearned replicate drops out of the count; no diagnosis is invented where the code states none.
+    dropped = _table("s", {"dnn": -0.9, "spline": -0.66}, {"dnn": 1.0, "spline": 0.0}, pieces=1,
+                     unlearned={("dnn", 256, 1)})
+    control = target_claims(dropped, "s", 0.9, 0.05)[1]
+    assert not control.holds and control.replicates == 3 and control.interval_kind.startswith("90% t-interval")
+    assert control.diagnosis == "" and control.to_dict()["interval"] == list(control.interval)

@@ -15,6 +15,7 @@ from dltheory.nonsmooth.figures import plot_region_map, plot_theory_region
 from dltheory.nonsmooth.region import (
     JMLR_FIG2_DIGITIZED,
     agreement_fraction,
+    cell_diagnosis,
     diagnose_cell,
     octave_energy,
     predicted_difference,
@@ -313,3 +314,25 @@ def test_region_map_prints_replicates_and_marks_unlearned_cells(cells, tmp_path)
     assert any(label.startswith("not testable\n1 of 6 replicates learned") for label in labels)
     dotted = [p for p in axis.patches if p.get_edgecolor()[:3] == pytest.approx((1.0, 0.549, 0.0), abs=0.01)]
     assert len(dotted) == 2  # the unlearned and the untestable cells
+
+
+def test_region_claims_carry_replicates_and_the_diagnosis_their_cells_decide(cells):
+    testable = cells[cells.testable]
+    inside_only, agreement = region_claims(cells.reset_index(), target_fraction=0.8)
+    # Counts and fractions of cells: no interval; the fewest paired replicates a testable cell rests on.
+    assert inside_only.interval is None and agreement.interval is None
+    assert inside_only.replicates == agreement.replicates == testable.replicates.min() == REPLICATES - 1
+    # The one wrongly winning same-rate cell decides the inside claim's diagnosis, as its detail says.
+    (wrong,) = testable[~testable.inside_theory & testable.dnn_wins].reset_index().itertuples()
+    assert inside_only.diagnosis == cell_diagnosis(wrong)[0] == "scale"
+    assert diagnose_cell(wrong) in inside_only.detail and ": scale (" in diagnose_cell(wrong)
+    # Disagreeing cells of mixed categories are not reduced to one.
+    categories = {cell_diagnosis(c)[0] for c in testable[~testable.agrees].reset_index().itertuples()}
+    assert len(categories) > 1 and agreement.diagnosis == ""
+    # One disagreeing cell (flat_inside, design), or no winning cell at all (scale).
+    quiet = region_claims(cells.drop(index=["win_inside", "win_same", "unlearned"]).reset_index(), 0.8)
+    assert quiet[0].diagnosis == "scale" and quiet[1].diagnosis == "design" and ": design (" in quiet[1].detail
+    assert quiet[0].replicates == REPLICATES
+    # A held claim carries none.
+    held = region_claims(cells.reset_index(), target_fraction=0.6)[1]
+    assert held.holds and held.diagnosis == "" and held.to_dict()["diagnosis"] == ""

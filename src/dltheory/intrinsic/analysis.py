@@ -113,23 +113,56 @@ def _interval_text(interval: dict, digits: int = 3) -> str:
             f"t-interval over {interval['replicates']} replicates")
 
 
-def _band_diagnosis(interval: dict, tolerance: float) -> str:
-    """Why an interval is not inside [-tolerance, +tolerance]: outside it (a finding), or crossing an edge (scale)."""
+def _band_category(interval: dict, tolerance: float) -> str:
+    """The diagnosis of a band check: none ("") when the interval is inside [-tolerance, +tolerance], "finding" when
+    it lies outside, else "scale" (it crosses an edge)."""
     low, high = interval["low"], interval["high"]
     if low > -tolerance and high < tolerance:
-        return f"{_interval_text(interval)} inside the band"
+        return ""
     if high < -tolerance or low > tolerance:
+        return "finding"
+    return "scale"
+
+
+def _band_diagnosis(interval: dict, tolerance: float) -> str:
+    """Why an interval is not inside [-tolerance, +tolerance]: outside it (a finding), or crossing an edge (scale)."""
+    category = _band_category(interval, tolerance)
+    if not category:
+        return f"{_interval_text(interval)} inside the band"
+    if category == "finding":
         return f"finding: {_interval_text(interval)} lies outside +-{tolerance:g}"
     return (f"scale: {_interval_text(interval)} crosses an edge of +-{tolerance:g} with its estimate "
             f"{'inside' if abs(interval['difference']) < tolerance else 'outside'} the band; more replicates narrow "
             "it (config/paper.yaml: 100)")
 
 
+def _sign_category(interval: dict) -> str:
+    """The diagnosis of a sign check that failed: "scale" when the interval includes 0, else "finding" (it is on the
+    other side of 0)."""
+    return "scale" if interval["low"] <= 0 <= interval["high"] else "finding"
+
+
 def _sign_diagnosis(interval: dict, what: str) -> str:
     """Why an interval is not on the claimed side of 0: the other side (a finding), or across 0 (scale)."""
-    if interval["low"] <= 0 <= interval["high"]:
+    if _sign_category(interval) == "scale":
         return f"scale at {what}: {_interval_text(interval, 2)} includes 0 (more replicates in config/paper.yaml)"
     return f"finding at {what}: {_interval_text(interval, 2)} on the other side of 0"
+
+
+def _shared(categories) -> str:
+    """A claim's diagnosis from its failing intervals' categories: the one they all share, else "" (mixed categories
+    are not reduced to one; the detail names each)."""
+    categories = set(categories)
+    return categories.pop() if len(categories) == 1 else ""
+
+
+def _interval_fields(intervals: list[dict], kind: str) -> dict:
+    """The Claim fields of a claim read from ``intervals``: the interval when there is exactly one and its ends are
+    finite (several intervals are not one estimate), and the fewest replicates any of them rests on."""
+    fields = {"replicates": min((int(i["replicates"]) for i in intervals), default=0) or None}
+    if len(intervals) == 1 and np.isfinite(intervals[0]["low"]) and np.isfinite(intervals[0]["high"]):
+        fields.update(interval=(intervals[0]["low"], intervals[0]["high"]), interval_kind=kind)
+    return fields
 
 
 def _not_testable(used: int, total: int, needed: int, what: str) -> str:
@@ -266,6 +299,8 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
     diagnosis = ("" if holds else "; diagnosis: " + (
         _not_testable(min(keeps, default=0), total, min_replicates, "both d of a pair") if not testable else
         "; ".join(_sign_diagnosis(i, f"d={a}->{b}") for a, b, i in steps if not i["low"] > 0)))
+    category = ("" if holds or not testable else
+                _shared(_sign_category(i) for _, _, i in steps if not i["low"] > 0))
     claims.append(Claim(
         id="intrinsic.sphere.error_lower_with_fewer_d",
         source=SOURCE_SPHERE,
@@ -282,12 +317,16 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
                 + ", ".join(f"d={int(r.intrinsic_dim)}: {_ratio(r.error)} (Var f {r.variance:.3g})"
                             for r in main.itertuples())
                 + f"; {_learned_note(main)}{diagnosis}{suffix}"),
+        # one interval per consecutive pair of d, not one estimate: no interval; the fewest replicates of a pair
+        replicates=min(keeps, default=0) or None,
+        diagnosis=category,
     ))
 
     # (ii) the small-d group's mean slope is steeper than the large-d group's.
     small = [d for d in ds if d in set(small_dims)]
     large = [d for d in ds if d not in set(small_dims)]
     measured, holds, diagnosis, testable = "no slopes", False, "", False
+    category, fields = "", {}
     if small and large:
         small_curve, small_keep, sizes = _group_curves(table, [name[d] for d in small])
         large_curve, large_keep, _ = _group_curves(table, [name[d] for d in large])
@@ -299,6 +338,8 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         if not holds:
             diagnosis = "; diagnosis: " + (_not_testable(int(keep.sum()), total, min_replicates, "every d")
                                            if not testable else _sign_diagnosis(interval, "the group difference"))
+            category = _sign_category(interval) if testable else ""
+        fields = _interval_fields([interval], f"{confidence:.0%} t-interval over paired replicates")
     per_d = "; ".join(f"d={int(r.intrinsic_dim)}: {r.slope:.3f} [{r.low:.3f}, {r.high:.3f}] over {r.replicates} "
                       f"replicates vs theory {r.theory_slope:.3f}" for r in main.itertuples())
     claims.append(Claim(
@@ -315,6 +356,8 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         tested=bool(testable),
         detail=(f"groups from claims.small_dim_max (paper: {{4, 16}} vs {{64, 100}}); per-d slopes with "
                 f"{confidence:.0%} t-intervals: {per_d}; {_learned_note(main)}{diagnosis}{suffix}"),
+        diagnosis=category,
+        **fields,
     ))
 
     # (iii, ours) the DNN beats ridge at every small d.
@@ -331,6 +374,8 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         parts.append(f"d={d}: log(DNN / ridge) {_interval_text(interval)} (ridge learned in {ridge_learned} of "
                      f"{len(ridge_flags)} replicates)")
     holds = holds and testable
+    category = ("" if holds or not testable else
+                _shared(_sign_category(i) for _, i in ridge_intervals if not i["high"] < 0))
     claims.append(Claim(
         id="intrinsic.sphere.dnn_beats_references_at_small_d",
         source=SOURCE_SPHERE + "; the references are ours (issue 19)",
@@ -352,6 +397,10 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
                                                            _sign_diagnosis(i, f"d={d}") for d, i in ridge_intervals
                                                            if not i["high"] < 0)))
                 + suffix),
+        diagnosis=category,
+        # one log(DNN / ridge) interval per small d: an interval only where there is one small d
+        **_interval_fields([i for _, i in ridge_intervals],
+                           f"{confidence:.0%} t-interval of log(DNN / ridge) over replicates"),
     ))
 
     # (iv, ours) the rate does not depend on D.
@@ -375,6 +424,8 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         diagnosis = "" if holds else "; diagnosis: " + (
             _not_testable(min(used, default=0), total, min_replicates, "both D") if not testable else
             "; ".join(_band_diagnosis(interval, control_tolerance) for interval in intervals))
+        category = ("" if holds or not testable else
+                    _shared(filter(None, (_band_category(i, control_tolerance) for i in intervals))))
         claims.append(Claim(
             id="intrinsic.sphere.rate_independent_of_ambient_dim",
             source="Nakada & Imaizumi, JMLR 21(174) 2020, Thm 7 (p. 9): the rate has no D; the control is ours",
@@ -392,6 +443,9 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
                         f"D={int(D)}: {r.slope:.3f} [{r.low:.3f}, {r.high:.3f}] over {r.replicates} replicates"
                         for D, r in rows.iterrows())
                     + (f"; {_learned_note(rows.reset_index())}" if not testable else "") + f"{diagnosis}{suffix}"),
+            diagnosis=category,
+            # one slope difference per D beyond the smallest: an interval only where two D are compared
+            **_interval_fields(intervals, f"{confidence:.0%} t-interval over paired replicates"),
         ))
     return claims
 
@@ -491,6 +545,8 @@ def ball_claims(gaps: pd.DataFrame, min_replicates: int = 2, confidence: float =
         diverged = int(rows.nonfinite.sum())
         if diverged:
             notes.append(f"{diverged} of {int(rows.total_replicates.sum())} DNN runs diverged (error NaN), left out")
+        category = ("" if holds or not enough else _shared(
+            _sign_category({"low": r.low, "high": r.high}) for r in losses.itertuples()))
         if not holds:
             notes.append("diagnosis: " + ("not testable (scale): fewer than two n where the runs learned"
                                           if not enough else "; ".join(
@@ -517,6 +573,9 @@ def ball_claims(gaps: pd.DataFrame, min_replicates: int = 2, confidence: float =
             ours=True,
             tested=bool(enough),
             detail="; ".join(notes),
+            # one gap per (n, DNN): no single interval; the fewest replicates any testable gap rests on
+            replicates=int(testable.replicates.min()) if len(testable) and testable.replicates.min() >= 1 else None,
+            diagnosis=category,
         ))
     return claims
 

@@ -88,6 +88,15 @@ def _interval_text(result: dict) -> str:
             f"(t-interval, R={result['replicates']})")
 
 
+def _interval_fields(result: dict, confidence: float) -> dict:
+    """The Claim fields of a slope difference's t-interval: its ends, its kind and the paired replicates it rests
+    on (no interval where its ends are not finite; no count where no replicate is left)."""
+    finite = bool(np.isfinite(result["low"]) and np.isfinite(result["high"]))
+    return {"interval": (result["low"], result["high"]) if finite else None,
+            "interval_kind": f"{confidence:.0%} t-interval over paired replicates" if finite else "",
+            "replicates": int(result["replicates"]) or None}
+
+
 def paired_difference(errors_of: dict, runs: pd.DataFrame, target: str, method_a: str, method_b: str,
                       confidence: float) -> tuple[dict, int]:
     """slope(a) − slope(b) with its t-interval over the replicates in which both methods learned at every n
@@ -162,6 +171,7 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
                 detail=("slope difference over paired replicates" + note + suffix if testable else
                         _not_tested(note, suffix)),
                 tested=testable,
+                **_interval_fields(diff, confidence),
             ))
         else:
             claims.append(Claim(
@@ -178,6 +188,7 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
                 detail=(_excess_error(errors_of, method, confidence, runs, target) + note + suffix if testable
                         else _not_tested(note, suffix)),
                 tested=testable,
+                **_interval_fields(diff, confidence),
             ))
     if pieces >= 2 and critical:
         bound = -linear_rate_exponent(dim, alpha, beta, pieces)
@@ -204,6 +215,7 @@ def target_claims(table: pd.DataFrame, target: str, confidence: float, linear_to
                           f"n^(-1/(2alpha+D-1)); the constant predictor's slope there is {constant_slope:.3f}"
                           + (note if testable else "") + suffix),
                 tested=testable,
+                replicates=int(usable.sum()) or None,  # a slope of the mean curve: no interval
             ))
     return claims
 
@@ -234,6 +246,7 @@ def _learning_claim(runs: pd.DataFrame, target: str, errors_of: dict, suffix: st
                + ("references fitted on each run's own sample" if judged else "no reference runs in the table")
                + lost_note + suffix,
         tested=bool(len(dnn)),
+        replicates=int(dnn.replicate.nunique()) or None,  # counts of runs: no interval
     )
 
 

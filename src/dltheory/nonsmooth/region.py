@@ -146,8 +146,9 @@ def _cell_name(cell) -> str:
             f"(R={cell.replicates}) vs predicted {cell.predicted_difference:+.3f}")
 
 
-def diagnose_cell(cell) -> str:
-    """Why a testable cell disagrees with the theory, with its evidence (issue 19: bug, scale, design, finding).
+def cell_diagnosis(cell) -> tuple[str, str]:
+    """Why a testable cell disagrees with the theory: its category (issue 19: bug, scale, design, finding) and the
+    evidence, in words.
 
     Inside the region: "design" when the linear estimator beat J's worst-case linear rate on this one target by more
     than the interval's half-width (a fixed target can be easier than the worst case, so the predicted gap need
@@ -155,17 +156,17 @@ def diagnose_cell(cell) -> str:
     "scale" (pre-asymptotic) when the DNN's slope is steeper than its own theory rate, or the linear slope flatter
     than the linear bound; else "finding".
     """
-    name = _cell_name(cell)
     width = half_width(cell)
     if cell.inside_theory:
         if cell.linear_slope < cell.linear_theory_slope - width:
-            return (f"{name}: design (on this fixed target {cell.linear_method}'s slope {cell.linear_slope:+.3f} is "
-                    f"steeper than J's worst-case linear rate {cell.linear_theory_slope:+.3f} by more than the "
-                    f"half-width {width:.3f}: Prop 15 bounds the worst case over the class, not one member)")
+            return "design", (f"on this fixed target {cell.linear_method}'s slope {cell.linear_slope:+.3f} is "
+                              f"steeper than J's worst-case linear rate {cell.linear_theory_slope:+.3f} by more than "
+                              f"the half-width {width:.3f}: Prop 15 bounds the worst case over the class, not one "
+                              "member")
         if abs(cell.predicted_difference) < width:
-            return (f"{name}: scale (the predicted difference is within the interval's half-width {width:.3f}, "
-                    f"so this cell cannot resolve it at R={cell.replicates})")
-        return f"{name}: finding (the predicted difference exceeds the half-width {width:.3f} and is not seen)"
+            return "scale", (f"the predicted difference is within the interval's half-width {width:.3f}, "
+                             f"so this cell cannot resolve it at R={cell.replicates}")
+        return "finding", f"the predicted difference exceeds the half-width {width:.3f} and is not seen"
     reasons = []
     if cell.dnn_slope < cell.dnn_theory_slope - width:
         reasons.append(f"the DNN's slope {cell.dnn_slope:+.3f} is steeper than its own theory rate "
@@ -175,8 +176,27 @@ def diagnose_cell(cell) -> str:
                        f"bound {cell.linear_theory_slope:+.3f}, which is a worst case, not a rate every linear "
                        "estimator attains on one fixed target")
     if reasons:
-        return f"{name}: scale (pre-asymptotic: " + "; ".join(reasons) + ")"
-    return f"{name}: finding (the DNN is steeper where theory predicts the same rate, within both theory slopes)"
+        return "scale", "pre-asymptotic: " + "; ".join(reasons)
+    return "finding", "the DNN is steeper where theory predicts the same rate, within both theory slopes"
+
+
+def diagnose_cell(cell) -> str:
+    """Why a testable cell disagrees with the theory, with its evidence: the cell, then its category and evidence
+    (:func:`cell_diagnosis`)."""
+    category, evidence = cell_diagnosis(cell)
+    return f"{_cell_name(cell)}: {category} ({evidence})"
+
+
+def _shared_diagnosis(cells: pd.DataFrame) -> str:
+    """The claim's diagnosis from its disagreeing cells: their category when they all share one, else "" (mixed
+    categories are not reduced to one; the detail names each cell's)."""
+    categories = {cell_diagnosis(cell)[0] for cell in cells.itertuples()}
+    return categories.pop() if len(categories) == 1 else ""
+
+
+def _least_replicates(cells: pd.DataFrame) -> int | None:
+    """The fewest paired replicates any of these cells' intervals rests on (None without a cell)."""
+    return int(cells.replicates.min()) if len(cells) and cells.replicates.min() >= 1 else None
 
 
 def roughness_statement(specs: dict, table: pd.DataFrame) -> str:
@@ -238,19 +258,23 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
              + (" (" + "; ".join(map(_cell_name, untestable.itertuples())) + ")" if len(untestable) else ""))
     resolution = resolution_statement(cells)
 
+    inside_diagnosis = ""
     if len(same_rate) == 0:
         inside_detail = "not tested (design, or every run diverged): no testable 'same rate' cell, nothing to check"
     elif len(winners) == 0:
         inside_detail = "scale: the DNN is significantly steeper in no cell at all; " + resolution
+        inside_diagnosis = "scale"
     elif len(wrong_wins):
         inside_detail = "DNN significantly steeper in 'same rate' cells: " + "; ".join(
             map(diagnose_cell, wrong_wins.itertuples()))
+        inside_diagnosis = _shared_diagnosis(wrong_wins)
     else:
         inside_detail = (f"every DNN-winning cell is inside the region ({len(winners)} of "
                          f"{int(testable.inside_theory.sum())} inside cells won); {resolution}")
     agreement_detail = ("disagreeing cells: " + ("; ".join(map(diagnose_cell, disagreeing.itertuples())) or "none")
                         + f"; {resolution}")
     guard = "; ".join(filter(None, [guard, targets]))
+    agreement_holds = bool(np.isfinite(fraction) and fraction >= target_fraction)
     return [
         Claim(
             id="region.dnn_wins_inside_theory",
@@ -267,6 +291,8 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
             ours=True,
             detail=_with_pilots(f"{inside_detail}; {guard}", pilots),
             tested=bool(len(same_rate) > 0),
+            replicates=_least_replicates(testable),  # counts of cells: no interval
+            diagnosis=inside_diagnosis,
         ),
         Claim(
             id="region.agreement_with_theory",
@@ -277,10 +303,12 @@ def region_claims(cells: pd.DataFrame, target_fraction: float, pilots: str = "",
                       if np.isfinite(fraction) else "no testable cell"),
             expected=f"fraction of testable cells that agree >= {target_fraction:g}",
             tolerance=None,
-            holds=bool(np.isfinite(fraction) and fraction >= target_fraction),
+            holds=agreement_holds,
             ours=True,
             detail=_with_pilots(("" if len(testable) else "not tested: no testable cell; ")
                                 + f"{agreement_detail}; {guard}", pilots),
             tested=bool(len(testable)),
+            replicates=_least_replicates(testable),  # a fraction of cells: no interval
+            diagnosis="" if agreement_holds else _shared_diagnosis(disagreeing),
         ),
     ]
