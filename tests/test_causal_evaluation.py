@@ -208,3 +208,39 @@ def test_the_known_answer_claim_needs_meta_cgnn_anm_and_reci_at_its_size():
     assert "meta_cgnn: 0.95 [" in claim.detail and "(Wilson, 20 pairs)" in claim.detail
     assert sanity_claim(summary, {"sanity_size": 100, "sanity_accuracy": 0.85}).holds
     assert not sanity_claim(summary, {"sanity_size": 50, "sanity_accuracy": 0.5}).tested
+
+
+def test_claims_carry_their_wilson_interval_pair_count_and_the_stated_diagnosis():
+    # The known-answer claim's measured accuracy (RECI's 17 of 20, the lowest of the three) with its own interval.
+    rows = [{**row, "evaluation": "sanity"} for row in _rows("meta_cgnn", "sanity", {100: 19}, 20, sizes=(100,),
+                                                                benchmark="sharp_anm")]
+    rows += _rows("anm", "none", {100: 20}, 20, sizes=(100,), benchmark="sharp_anm")
+    rows += _rows("reci", "none", {100: 17}, 20, sizes=(100,), benchmark="sharp_anm")
+    claim = sanity_claim(accuracy_summary(_long(rows)), {"sanity_size": 100, "sanity_accuracy": 0.9,
+                                                         "confidence": 0.95})
+    assert claim.interval == pytest.approx(wilson_interval(0.85, 20))
+    assert claim.interval[0] <= claim.measured <= claim.interval[1]
+    assert claim.interval_kind == "95% Wilson over pairs" and claim.replicates == 20
+    assert claim.diagnosis == ""  # no diagnosis stated for it
+    record = claim.to_dict()
+    assert record["interval"] == list(claim.interval) and record["replicates"] == 20
+    # The comparisons: held-out Meta-CGNN 0.10 (interval clear of chance), in-distribution 0.40 (its interval
+    # contains chance at 1 of 1 (benchmark, n), so the detail states "diagnosis: finding"), against RECI on 20 pairs.
+    table = _long(_rows("meta_cgnn", "all", {25: 8, 1000: 9}, 20) + _rows("meta_cgnn", "no_ce_gauss",
+                  {25: 2, 1000: 18}, 20) + _rows("reci", "none", {25: 14, 1000: 15}, 20))
+    timing = pd.DataFrame({"method": ["meta_cgnn", "cgnn"] * 3, "pair": ["a", "a", "b", "b", "c", "c"],
+                           "seconds": [0.01, 5.0, 0.02, 3.0, 0.01, 4.0]})
+    claims = {c.id: c for c in causal_claims(table, accuracy_summary(table), timing,
+                                             {"confidence": 0.95, "max_size": 100, "speedup": 100})}
+    held, inside = claims["causal.meta_matches_best_earlier_held_out"], claims[
+        "causal.meta_matches_best_earlier_in_distribution"]
+    assert not held.holds and not inside.holds
+    assert (held.replicates, inside.replicates) == (20, 20) and held.interval is None and inside.interval is None
+    assert "diagnosis: finding" not in held.detail and held.diagnosis == ""
+    assert "diagnosis: finding" in inside.detail and inside.diagnosis == "finding"
+    assert inside.to_dict()["diagnosis"] == "finding"
+    stable = claims["causal.meta_stable_across_sizes"]
+    assert stable.tested and stable.replicates == 20 and "(20 pairs)" in stable.detail and stable.interval is None
+    speed = claims["causal.meta_faster_than_cgnn"]
+    assert speed.replicates == 3 and speed.interval is None and "over 3 pairs" in speed.detail
+    assert claims["causal.sanity_known_direction"].replicates is None  # not tested: nothing scored

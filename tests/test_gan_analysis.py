@@ -152,3 +152,41 @@ def test_settings_chosen_after_pilots_are_named_in_every_stability_claim():
     noted = types.SimpleNamespace(**{**vars(CLAIMS), "pilots": "the toy steps (2,000)"})
     claims = gan_claims(_runs(PATTERN), noted, MEETS_ALL)
     assert claims and all(c.detail.endswith("Chosen after pilots: the toy steps (2,000)") for c in claims)
+
+
+def test_claims_record_their_replicates_and_a_finding_only_where_the_detail_states_one():
+    # PATTERN: 5 seeds per cell. sn_alone_fails reads the four cells where SN + GP learns (relu and elu at both
+    # rates), each for both variants: 8 cells x 5 seeds; smooth_activations_help the cells of the variants that learn
+    # (sn_gp, smoothed) with either activation: 8 x 5; stationarity the learned runs of smoothed/elu: 10. None of
+    # these fractions or counts has an interval.
+    claims = {c.id: c for c in gan_claims(_runs(PATTERN), CLAIMS, MEETS_ALL)}
+    assert {k: c.replicates for k, c in claims.items()} == {
+        "gan.sn_alone_fails": 40, "gan.smooth_activations_help": 40, "gan.eventual_stationarity": 10}
+    assert all(c.interval is None and c.interval_kind == "" and c.diagnosis == "" for c in claims.values())
+    # Reversed: the two claims whose detail says "Finding" carry it as their category; the smooth-activation claim's
+    # detail names two ("finding ..., or design") and decides neither, so it stays uncategorised.
+    reversed_pattern = {**PATTERN, ("sn_wasserstein", "relu", "sgd"): [(5, 0), (4, 0)],
+                        ("smoothed", "elu", "sgd"): [(5, 0), (5, 0)], ("sn_gp", "elu", "sgd"): [(5, 0), (5, 0)]}
+    failed = {c.id: c for c in gan_claims(_runs(reversed_pattern), CLAIMS, MEETS_ALL)}
+    assert {k: (c.holds, c.diagnosis) for k, c in failed.items()} == {
+        "gan.sn_alone_fails": (False, "finding"), "gan.smooth_activations_help": (False, ""),
+        "gan.eventual_stationarity": (False, "finding")}
+    assert failed["gan.eventual_stationarity"].replicates == 10
+    assert failed["gan.eventual_stationarity"].to_dict()["diagnosis"] == "finding"
+    # Too few seeds everywhere: nothing tested, no replicates where nothing was read, and no diagnosis recorded.
+    untested = {c.id: c for c in gan_claims(_runs(PATTERN, seeds=4), CLAIMS, MEETS_ALL)}
+    assert untested["gan.sn_alone_fails"].replicates is None
+    assert untested["gan.smooth_activations_help"].replicates is None
+    assert all(c.to_dict()["diagnosis"] == "" for c in untested.values() if not c.tested)
+
+
+def test_the_sanity_claim_counts_the_seeds_its_fraction_rests_on():
+    sanity = types.SimpleNamespace(min_high_quality=0.8, min_coverage=1.0, min_fraction=0.6, discriminator_steps=5,
+                                   learning_rate=1e-4, lr_decay="none")
+    runs = pd.DataFrame({"seed": range(5), "high_quality": [0.9, 0.85, 0.79, 0.5, 0.2], "coverage": 1.0,
+                         "diverged": [False, False, False, False, True]})
+    claim = sanity_claim(runs, sanity)
+    assert claim.measured.startswith("2/4 seeds") and claim.replicates == 4  # the diverged seed is left out
+    assert claim.interval is None and claim.diagnosis == ""  # "bug or scale": two categories, neither decided
+    every = sanity_claim(runs.assign(diverged=True), sanity)
+    assert not every.tested and every.replicates == 5 and every.to_dict()["diagnosis"] == ""

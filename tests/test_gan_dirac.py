@@ -61,3 +61,10 @@ def test_a_blown_up_trajectory_is_frozen_not_raised():
     assert np.isfinite(points).all() and np.abs(points[-1]).max() > 1e5
     with pytest.raises(ValueError, match="mode is 'jacobi'"):
         dirac.step(dirac.VARIANTS["r1"], 0.0, 0.0, 0.1, mode="jacobi")
+
+
+def test_dirac_claims_are_closed_form_verdicts_without_interval_or_replicates():
+    table = dirac.dirac_table([1e-3, 0.1], 200, 1e-3, variants=["non_saturating", "r1"])
+    claims = {c.id: c for c in dirac.dirac_claims(table, 200)}
+    assert set(claims) == {"gan.dirac.non_saturating", "gan.dirac.r1"} and all(c.holds for c in claims.values())
+    assert all(c.interval is None and c.replicates is None and c.diagnosis == "" for c in claims.values())

@@ -262,8 +262,10 @@ def _stability_claim(stable: pd.DataFrame, confidence: float) -> Claim:
                      detail=f"not tested: {guard}. A method at chance has no accuracy to lose, so its drop says "
                             "nothing about stability (read the two accuracy claims).")
     worst = learned.loc[(learned["excess"] - learned["allowance"]).idxmax()]
+    # The excess drop is tested against its allowance (the tolerance), no interval of its own; its replicates are the
+    # pairs its detail names (Meta-CGNN's at the smallest n).
     return Claim(**base, measured=float(worst["excess"]), tolerance=float(worst["allowance"]),
-                 holds=bool(learned["holds"].all()),
+                 holds=bool(learned["holds"].all()), replicates=_pair_count(worst["pairs"]),
                  detail="; ".join(_stability_text(r) + ("" if r["holds"] else " FAILS") for _, r in learned.iterrows())
                  + f". {guard}.")
 
@@ -289,6 +291,7 @@ def sanity_claim(summary: pd.DataFrame, settings: dict) -> Claim:
     worst = rows.loc[[META, "anm", "reci"], "mean"].idxmin()
     return Claim(**base, measured=float(rows.loc[worst, "mean"]), tolerance=None,
                  holds=bool((rows.loc[[META, "anm", "reci"], "mean"] >= threshold).all()),
+                 **_wilson_fields(rows.loc[worst], headline_metric(SANITY), settings.get("confidence", 0.95)),
                  detail="; ".join(f"{m}: {describe(rows.loc[m], 'accuracy')}" for m in rows.index)
                  + ". Meta-CGNN (pool 'sanity') at every size: "
                  + ", ".join(f"n = {int(r['size'])} {r['mean']:.2f}" for _, r in at_sizes.iterrows())
@@ -308,8 +311,24 @@ def _comparison_text(row) -> str:
             f"(Wilson, {row['pairs']:.0f} {unit})")
 
 
+def _pair_count(pairs: float) -> int | None:
+    """The pair count an interval rests on (Kish's effective count for a weighted accuracy), rounded as the details
+    print it; None for none."""
+    count = round(float(pairs)) if np.isfinite(pairs) else 0
+    return count if count >= 1 else None
+
+
+def _wilson_fields(row, metric: str, confidence: float) -> dict:
+    """A summary row's Wilson interval, its kind and its pair count, as the Claim fields."""
+    unit = "effective pairs" if metric == "weighted_accuracy" else "pairs"
+    interval = (float(row["low"]), float(row["high"]))
+    return {"interval": interval if all(np.isfinite(interval)) else None,
+            "interval_kind": f"{confidence:.0%} Wilson over {unit}" if all(np.isfinite(interval)) else "",
+            "replicates": _pair_count(row["interval_pairs"])}
+
+
 def _accuracy_claim(claim_id: str, comparisons: pd.DataFrame, label: str, max_size: int, confidence: float,
-                    cgnn_note: str) -> Claim:
+                    cgnn_note: str, diagnosis: str = "") -> Claim:
     if comparisons.empty:
         return Claim(id=claim_id, source=SOURCE_REPORT, statement=f"({label}) nothing to compare", measured="none",
                      expected="", tolerance=None, holds=False, ours=True, detail="no comparison was scored")
@@ -318,6 +337,9 @@ def _accuracy_claim(claim_id: str, comparisons: pd.DataFrame, label: str, max_si
     detail = (f"worst: {_comparison_text(worst)}; {len(failing)} of {len(comparisons)} (benchmark, n) below the "
               f"interval" + (": " + "; ".join(_comparison_text(r) for _, r in failing.iterrows()) if len(failing)
                              else "") + f". {cgnn_note}")
+    holds = bool(comparisons["holds"].all())
+    # The measured margin (Meta-CGNN's accuracy minus the best earlier method's Wilson lower end) has no interval of
+    # its own; both ends rest on the worst comparison's shared pairs.
     return Claim(
         id=claim_id,
         source=SOURCE_REPORT,
@@ -327,9 +349,11 @@ def _accuracy_claim(claim_id: str, comparisons: pd.DataFrame, label: str, max_si
         expected=(f"Meta-CGNN's accuracy on the same pairs ≥ the lower end of the best earlier method's "
                   f"{confidence:.0%} Wilson interval at every (benchmark, n ≤ {max_size})"),
         tolerance=None,
-        holds=bool(comparisons["holds"].all()),
+        holds=holds,
         ours=True,
         detail=detail,
+        replicates=_pair_count(worst["pairs"]),
+        diagnosis="" if holds else diagnosis,
     )
 
 
@@ -353,17 +377,30 @@ PILOTS = (
     "steps; the extension still rising at 1000). The checkpoint is chosen on validation pairs in every run.")
 
 
+def _meta_at_size(summary: pd.DataFrame, views, max_size: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The headline rows of the views at n ≤ max_size, Meta-CGNN's among them, and at how many of Meta-CGNN's its
+    Wilson interval contains chance (0.5)."""
+    head = headline(summary)
+    head = head[head["benchmark"].isin(views) & (head["size"] <= max_size)]
+    meta = head[head["method"] == META]
+    return head, meta, int(((meta["low"] <= 0.5) & (meta["high"] >= 0.5)).sum())
+
+
+def chance_category(summary: pd.DataFrame, views, max_size: int) -> str:
+    """The diagnosis ``chance_diagnosis`` states, as a Claim's category: "finding" where Meta-CGNN's interval
+    contains chance at at least half of its (view, n ≤ max_size), else "" (none stated)."""
+    _, meta, at_chance = _meta_at_size(summary, views, max_size)
+    return "finding" if len(meta) and 2 * at_chance >= len(meta) else ""
+
+
 def chance_diagnosis(summary: pd.DataFrame, views, max_size: int, history: pd.DataFrame | None = None) -> str:
     """Evidence for a diagnosis, computed from the run: at how many (view, n ≤ max_size) Meta-CGNN's Wilson
     interval contains chance (0.5); its mean headline accuracy there beside the extension's and the supervised
     classifier's on the same views and sizes (each with its views counted); and the validation accuracy over
     the meta-steps (range over the checks) per pool."""
-    head = headline(summary)
-    head = head[head["benchmark"].isin(views) & (head["size"] <= max_size)]
-    meta = head[head["method"] == META]
+    head, meta, at_chance = _meta_at_size(summary, views, max_size)
     if meta.empty:
         return ""
-    at_chance = int(((meta["low"] <= 0.5) & (meta["high"] >= 0.5)).sum())
     parts = [f"Meta-CGNN's interval contains chance (0.5) at {at_chance} of {len(meta)} (benchmark, n ≤ {max_size})"]
     if 2 * at_chance >= len(meta):
         parts.insert(0, "diagnosis: finding (design of the pure MMD-scoring form, not a bug of scoring: the "
@@ -408,12 +445,12 @@ def causal_claims(table: pd.DataFrame, summary: pd.DataFrame, timing: pd.DataFra
                         best_earlier_comparisons(table, held, max_size, confidence), held_label, max_size,
                         confidence,
                         cgnn_note + " Evidence: " + chance_diagnosis(summary, held, max_size, history) + ". "
-                        + PILOTS),
+                        + PILOTS, chance_category(summary, held, max_size)),
         _accuracy_claim("causal.meta_matches_best_earlier_in_distribution",
                         best_earlier_comparisons(table, inside, max_size, confidence),
                         "in-distribution synthetic benchmarks", max_size, confidence,
                         cgnn_note + " Evidence: " + chance_diagnosis(summary, inside, max_size, history) + ". "
-                        + PILOTS),
+                        + PILOTS, chance_category(summary, inside, max_size)),
     ]
     claims.append(_stability_claim(stability(summary, [v for v in views if evaluation_of(v) != "sanity"],
                                              confidence), confidence))
@@ -432,5 +469,6 @@ def causal_claims(table: pd.DataFrame, summary: pd.DataFrame, timing: pd.DataFra
         ours=True,
         detail=(f"median seconds per pair over {timing['pair'].nunique()} pairs: CGNN {cgnn_seconds:.2f}, "
                 f"Meta-CGNN {meta_seconds:.4f}"),
+        replicates=int(timing["pair"].nunique()) or None,  # a median ratio over the pairs timed: no interval
     ))
     return claims

@@ -214,6 +214,9 @@ def sanity_claim(runs: pd.DataFrame, sanity) -> Claim:
         holds=bool(holds),
         ours=True,
         tested=tested,
+        # A fraction of seeds, no interval: the seeds that did not diverge (tested), else the seeds that diverged.
+        # Its detail names two categories ("bug or scale") and decides neither, so no diagnosis is set.
+        replicates=(len(runs) if tested else len(every)) or None,
         detail=" ".join(filter(None, [
             "" if tested else "not tested: every seed of the baseline diverged.",
             f"{diverged} of {len(every)} seeds diverged, left out." if diverged and tested else "",
@@ -240,6 +243,7 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
         sn = readable[readable["variant"] == "sn_wasserstein"].set_index(keys)
         where = gp.index[gp["learned"] >= majority].intersection(sn.index)
         gaps = [(key, float(gp.loc[key, "learned"]), float(sn.loc[key, "learned"])) for key in where]
+        compared = int(gp.loc[where, "runs"].sum() + sn.loc[where, "runs"].sum())  # the runs the fractions read
         holds = bool(gaps) and all(g - s >= claims_settings.sn_margin for _, g, s in gaps)
         listed = "; ".join(f"{k[0]}/{k[1]}/{k[2]} lr {k[3]:g}: SN + GP {g:.0%}, SN alone {s:.0%}"
                            for k, g, s in gaps)
@@ -255,6 +259,8 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             holds=holds,
             ours=True,
             tested=bool(gaps),
+            replicates=compared or None,  # fractions of seeds per cell, no interval
+            diagnosis="" if holds or not gaps else "finding",  # the detail's "Finding at this scale"
             detail="" if holds else (
                 "Not testable here (scale or design): SN + GP learns in no cell with enough seeds"
                 + "".join(f"; {name}: {note}" for name, note in (
@@ -280,6 +286,9 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
                 else 0
             deltas[variant] = (soft, relu)
         wider = sum(soft > relu for soft, relu in deltas.values())
+        # The runs the stable-cell counts read: the readable cells of those variants with either activation.
+        counted = int(readable.loc[readable["variant"].isin(learning)
+                                   & readable["activation"].isin(["relu", smooth[0]]), "runs"].sum())
         holds = bool(deltas) and wider > len(deltas) / 2
         claims.append(Claim(
             id="gan.smooth_activations_help",
@@ -294,6 +303,9 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             holds=holds,
             ours=True,
             tested=bool(deltas),
+            # Counts of cells, no interval. Its detail names two categories ("finding at this scale, or design") and
+            # decides neither, so no diagnosis is set.
+            replicates=(counted or None) if deltas else None,
             detail="" if holds else (
                 "Not testable here (scale): no variant learns in any cell with enough seeds"
                 + (f" ({_diverged_note(runs)})." if runs["diverged"].any() else ".") if not deltas
@@ -327,6 +339,9 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             holds=bool(holds),
             ours=True,
             tested=len(learned) >= min_seeds,
+            replicates=len(learned) or None,  # a fraction of the learned runs, no interval
+            # The detail's "Finding at this scale" (untested: no diagnosis, as Claim.to_dict records it).
+            diagnosis="" if holds or len(learned) < min_seeds else "finding",
             detail="" if holds else (
                 f"Not testable here (scale): only {len(learned)} of their gradient-descent runs learned"
                 + (f" ({_diverged_note(chosen)})" if chosen["diverged"].any() else "")
