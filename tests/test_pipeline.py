@@ -1,5 +1,6 @@
 """The whole DAG on the smoke config, run once in a temporary directory, as a user would get it."""
 
+import html
 import json
 import re
 import subprocess
@@ -262,6 +263,18 @@ def test_the_report_fits_1280_px_in_a_browser_with_every_link_and_image(smoke_ru
     result = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/check_report.py"),
                              str(smoke_run / "results/report/index.html")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_figures_remake_command_from_the_report_reruns_its_notebook_only(smoke_run):
+    import shlex
+
+    text = (smoke_run / "results/report/index.html").read_text()
+    command = html.unescape(re.search(r"remake: <code>(snakemake [^<]+)</code>", text).group(1))
+    assert "--configfile config/smoke.yaml" in command  # the config the run read, so the remake matches it
+    args = shlex.split(command)[1:]
+    result = snakemake(smoke_run, *args, "-n")
+    planned = re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, re.M)
+    assert planned and {rule for rule in planned} == {args[args.index("--forcerun") + 1]}, planned
 
 
 def test_executed_notebook_has_outputs(smoke_run):

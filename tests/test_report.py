@@ -158,3 +158,13 @@ def test_a_long_claim_detail_is_folded_after_its_first_sentences():
     assert head.endswith(".") and len(head) <= 200 and long.startswith(head)
     assert detail_head("short", 200) == ""  # shown whole
     assert detail_head("word " * 100, 50) == ("word " * 10).strip()  # no sentence end: the last whole word
+
+
+def test_a_figures_remake_command_names_the_config_files_the_run_read(tmp_path):
+    from dltheory.report import rerun_options
+
+    (tmp_path / "config").mkdir()
+    files = ["/repo/config/config.yaml", str(tmp_path / "config/config.yaml"), str(tmp_path / "config/smoke.yaml"),
+             "/elsewhere/mine.yaml"]
+    assert rerun_options(files, tmp_path) == "--configfile config/smoke.yaml --configfile /elsewhere/mine.yaml"
+    assert rerun_options(files[:2], tmp_path) == ""  # the default run: nothing to add

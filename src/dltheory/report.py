@@ -109,10 +109,29 @@ def rounded(value) -> str:
     return f"{value:.3g}"
 
 
+def rerun_options(configfiles: Sequence[str], workdir: str | Path = ".") -> str:
+    """The ``--configfile`` options that remake a figure under the config that made it: every config file Snakemake
+    read but the default layers (``config/config.yaml`` of the repository and of the working directory, which every
+    command reads), relative to ``workdir`` where it lies below it."""
+    options = []
+    for path in configfiles:
+        path = Path(path)
+        if path.name == "config.yaml" and path.parent.name == "config":
+            continue
+        try:
+            shown = path.resolve().relative_to(Path(workdir).resolve())
+        except ValueError:
+            shown = path
+        options.append(f"--configfile {shown}")
+    return " ".join(options)
+
+
 def family_section(family: str, figures: Sequence[str], results: Path, captions: Path, report_dir: Path,
-                   config_hash: str, config: Mapping | None = None, meta: Mapping | None = None) -> FamilySection:
+                   config_hash: str, config: Mapping | None = None, meta: Mapping | None = None,
+                   rerun: str = "") -> FamilySection:
     """Collect one family's declared ``figures`` (with their captions, rendered with ``config``: the family's
-    settings as ``{"seed": ..., family: {...}}``), claims and provenance, with links relative to the report. A declared
+    settings as ``{"seed": ..., family: {...}}``), claims and provenance, with links relative to the report. Each
+    figure's remake command carries ``rerun`` (the run's ``--configfile`` options, :func:`rerun_options`). A declared
     figure without its caption or its PNG is an error naming the file."""
     provenance = read_provenance(results / family / f"{family}.parquet")
     provenance["config_hash"] = config_hash
@@ -141,7 +160,9 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
             "png": os.path.relpath(png, report_dir),
             "svg": os.path.relpath(png.with_suffix(".svg"), report_dir),
             "caption": render_caption_file(caption_file, config or {}),
-            "rerun": f"snakemake --forcerun {family}_notebook results/{family}/figures/{figure}.png",
+            # The target first: --forcerun and --configfile each take every word up to the next option.
+            "rerun": " ".join(filter(None, ["snakemake --cores 1", f"results/{family}/figures/{figure}.png",
+                                             f"--forcerun {family}_notebook", rerun])),
             # The provenance sidecar beside the PNG (inputs with hashes, config, commit, jobs' wall time).
             "sidecar": os.path.relpath(png.with_suffix(".json"), report_dir) if png.with_suffix(".json").exists()
             else "",

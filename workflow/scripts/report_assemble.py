@@ -3,16 +3,24 @@
 import os
 from pathlib import Path
 
-from dltheory.report import family_section, notebook_html, read_family_metadata, render_report, run_label
+from dltheory.report import (
+    family_section,
+    notebook_html,
+    read_family_metadata,
+    render_report,
+    rerun_options,
+    run_label,
+)
 from dltheory.runtime import start_job
 
 log = start_job(snakemake.log[0])
 output = Path(snakemake.output.html)
 p = snakemake.params
 metadata = read_family_metadata(Path(snakemake.input.families), p.families)
+rerun = rerun_options(p.configfiles)  # each figure's remake command names the config files this run read
 sections = [
     family_section(family, p.figures[family], Path("results"), Path(p.captions), output.parent,
-                   p.config_hashes[family], p.family_configs[family], metadata[family])
+                   p.config_hashes[family], p.family_configs[family], metadata[family], rerun)
     for family in p.families
 ]
 for family, html in zip(p.families, snakemake.output.notebooks, strict=True):
