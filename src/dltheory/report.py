@@ -33,13 +33,17 @@ class FamilySection:
     figures: list[dict] = field(default_factory=list)
     claims: list[dict] = field(default_factory=list)
     notebook: str = ""
-    notebook_html: str = ""
     provenance: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)  # title, paper, cite, question, hero (report/families.yaml)
 
     @property
     def score(self) -> dict:
         return scorecard(self.claims)
+
+    @property
+    def notebook_page(self) -> str:
+        """The executed notebook as HTML, beside its .ipynb (``notebook_html`` writes it)."""
+        return str(Path(self.notebook).with_suffix(".html")) if self.notebook else ""
 
     @property
     def diagnoses(self) -> dict[str, int]:
@@ -139,7 +143,6 @@ def family_section(family: str, figures: Sequence[str], results: Path, captions:
         name=family,
         claims=read_json(results / family / "claims.json"),
         notebook=os.path.relpath(results / family / "notebook.ipynb", report_dir),
-        notebook_html=os.path.relpath(results / family / "notebook.html", report_dir),
         provenance=provenance,
         meta=dict(meta or {}),
     )

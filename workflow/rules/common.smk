@@ -217,7 +217,7 @@ def gan_train_inputs(wildcards):
     """The digits classifier, or the CSV files of the user's 2-D targets this part trains on (an edit reruns it)."""
     if wildcards.part == "digits":
         return {"classifier": "results/gan/classifier/classifier.pt"}
-    return {"mixtures": gan_mixture_files(GAN.run(wildcards.part, GAN.variants[0]).mixtures)}
+    return {"mixtures": gan_mixture_files(GAN.part_mixtures(wildcards.part))}
 
 
 def gan_mixture_files(mixtures):

@@ -54,9 +54,9 @@ def _modes(dataset: str, mixtures=None) -> tuple[np.ndarray, np.ndarray]:
         centres, std, _ = data.mixture_modes(mixtures[dataset])
         return centres, np.broadcast_to(std, (len(centres),))
     if dataset == "ring":
-        return data.ring_modes(), np.full(8, data.RING_STD)
+        return data.ring_modes(), np.full(len(data.ring_modes()), data.RING_STD)
     if dataset == "grid":
-        return data.grid_modes(), np.full(25, data.GRID_STD)
+        return data.grid_modes(), np.full(len(data.grid_modes()), data.GRID_STD)
     raise ValueError(f"no 2-D modes for dataset {dataset!r}")
 
 

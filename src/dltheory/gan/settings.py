@@ -263,12 +263,13 @@ class GanSettings:
             trajectory=(trajectory.dataset, trajectory.optimizer, float(trajectory.learning_rate))
             if trajectory else None,
             samples_saved=budget.samples_saved,
-            mixtures=self._mixtures_of(budget.datasets if part == "toy" else ()),
+            mixtures=self.part_mixtures(part),
             device=device,
         )
 
-    def _mixtures_of(self, datasets) -> dict:
-        """The user's mixtures among ``datasets``: a run job gets only those it trains on."""
+    def part_mixtures(self, part: str) -> dict:
+        """The user's mixtures (gan.mixtures) that one part trains on: a run job gets only those."""
+        datasets = {"toy": self.toy.datasets, "sanity": (self.sanity.dataset,) if self.sanity else ()}.get(part, ())
         return {name: self.mixtures[name] for name in datasets if name in self.mixtures}
 
     def sanity_run(self, device: str = "cpu") -> "GanRunSettings":
@@ -283,7 +284,7 @@ class GanSettings:
             divergence_threshold=float(self.divergence_threshold), betas=tuple(float(b) for b in s.betas),
             gradient_penalty_weight=float(s.gradient_penalty_weight), lr_decay=s.lr_decay,
             trajectory=(s.dataset, "adam", float(s.learning_rate)),
-            samples_saved=s.samples_saved, mixtures=self._mixtures_of((s.dataset,)), device=device,
+            samples_saved=s.samples_saved, mixtures=self.part_mixtures("sanity"), device=device,
         )
 
     def parts(self) -> tuple[str, ...]:
