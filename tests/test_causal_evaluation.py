@@ -22,9 +22,9 @@ from dltheory.causal.evaluation import (
     score_batched,
     score_each,
     score_plan,
-    wilson_interval,
 )
 from dltheory.causal.pairs import Pair, synthetic_pairs
+from dltheory.stats import wilson_interval
 
 SECTION = {
     "test_pairs": 8, "test_points": 120, "sizes": [25, 100, 500], "subsamples": 2,
@@ -221,11 +221,13 @@ def test_claims_carry_their_wilson_interval_pair_count_and_the_stated_diagnosis(
     assert claim.interval == pytest.approx(wilson_interval(0.85, 20))
     assert claim.interval[0] <= claim.measured <= claim.interval[1]
     assert claim.interval_kind == "95% Wilson over pairs" and claim.replicates == 20
-    assert claim.diagnosis == ""  # no diagnosis stated for it
+    # RECI misses directions it decides by construction: the pairs or the scoring are wrong.
+    assert claim.diagnosis == "bug" and claim.detail.startswith("Bug: reci misses directions")
     record = claim.to_dict()
     assert record["interval"] == list(claim.interval) and record["replicates"] == 20
-    # The comparisons: held-out Meta-CGNN 0.10 (interval clear of chance), in-distribution 0.40 (its interval
-    # contains chance at 1 of 1 (benchmark, n), so the detail states "diagnosis: finding"), against RECI on 20 pairs.
+    # The comparisons: held-out Meta-CGNN 0.10 (interval wholly below chance: "diagnosis: bug"), in-distribution
+    # 0.40 (its interval contains chance at 1 of 1 (benchmark, n), so the detail states "diagnosis: finding"),
+    # against RECI on 20 pairs.
     table = _long(_rows("meta_cgnn", "all", {25: 8, 1000: 9}, 20) + _rows("meta_cgnn", "no_ce_gauss",
                   {25: 2, 1000: 18}, 20) + _rows("reci", "none", {25: 14, 1000: 15}, 20))
     timing = pd.DataFrame({"method": ["meta_cgnn", "cgnn"] * 3, "pair": ["a", "a", "b", "b", "c", "c"],
@@ -236,11 +238,14 @@ def test_claims_carry_their_wilson_interval_pair_count_and_the_stated_diagnosis(
         "causal.meta_matches_best_earlier_in_distribution"]
     assert not held.holds and not inside.holds
     assert (held.replicates, inside.replicates) == (20, 20) and held.interval is None and inside.interval is None
-    assert "diagnosis: finding" not in held.detail and held.diagnosis == ""
+    assert "diagnosis: bug (Meta-CGNN reads most directions reversed" in held.detail and held.diagnosis == "bug"
     assert "diagnosis: finding" in inside.detail and inside.diagnosis == "finding"
     assert inside.to_dict()["diagnosis"] == "finding"
     stable = claims["causal.meta_stable_across_sizes"]
-    assert stable.tested and stable.replicates == 20 and "(20 pairs)" in stable.detail and stable.interval is None
+    assert stable.tested and stable.replicates == 20 and "(20 pairs)" in stable.detail
+    # its interval: the excess drop plus or minus its allowance (the tolerance it is tested against)
+    assert stable.interval == pytest.approx((stable.measured - stable.tolerance, stable.measured + stable.tolerance))
+    assert stable.holds == (stable.interval[0] <= 0) and stable.diagnosis == ("" if stable.holds else "finding")
     speed = claims["causal.meta_faster_than_cgnn"]
     assert speed.replicates == 3 and speed.interval is None and "over 3 pairs" in speed.detail
     assert claims["causal.sanity_known_direction"].replicates is None  # not tested: nothing scored

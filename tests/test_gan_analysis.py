@@ -130,12 +130,18 @@ def test_the_sanity_claim_needs_most_seeds_on_the_modes():
     sanity = types.SimpleNamespace(min_high_quality=0.8, min_coverage=1.0, min_fraction=0.6, discriminator_steps=5,
                                    learning_rate=1e-4, lr_decay="none")
 
-    def runs(quality):
-        return pd.DataFrame({"seed": range(5), "high_quality": quality, "coverage": 1.0, "diverged": False})
+    def runs(quality, w1=0.4):
+        return pd.DataFrame({"seed": range(5), "high_quality": quality, "coverage": 1.0, "diverged": False,
+                             "w1_ratio": w1})
 
-    assert sanity_claim(runs([0.9, 0.85, 0.81, 0.5, 0.2]), sanity).holds
+    held = sanity_claim(runs([0.9, 0.85, 0.81, 0.5, 0.2]), sanity)
+    # 3 of 5 seeds: the 95% Wilson interval over the seeds
+    assert held.holds and held.interval == pytest.approx((0.2307, 0.8824), abs=1e-4) and held.replicates == 5
     failed = sanity_claim(runs([0.9, 0.85, 0.79, 0.5, 0.2]), sanity)
-    assert not failed.holds and failed.measured.startswith("2/5 seeds") and failed.detail
+    assert not failed.holds and failed.measured.startswith("2/5 seeds")
+    # the samples moved towards the ring (W1 ratio 0.4): too few steps; not at all (1.1): our code
+    assert failed.diagnosis == "scale" and failed.detail.startswith("Scale: the seeds' median W1 ratio is 0.40")
+    assert sanity_claim(runs([0.9, 0.85, 0.79, 0.5, 0.2], w1=1.1), sanity).diagnosis == "bug"
 
 
 def test_descent_lemma_table_reads_the_smoothness_at_the_smallest_rate():
@@ -157,20 +163,29 @@ def test_settings_chosen_after_pilots_are_named_in_every_stability_claim():
 def test_claims_record_their_replicates_and_a_finding_only_where_the_detail_states_one():
     # PATTERN: 5 seeds per cell. sn_alone_fails reads the four cells where SN + GP learns (relu and elu at both
     # rates), each for both variants: 8 cells x 5 seeds; smooth_activations_help the cells of the variants that learn
-    # (sn_gp, smoothed) with either activation: 8 x 5; stationarity the learned runs of smoothed/elu: 10. None of
-    # these fractions or counts has an interval.
+    # (sn_gp, smoothed) with either activation: 8 x 5; stationarity the learned runs of smoothed/elu: 10, 9 of 10
+    # stationary, with its Wilson interval; the per-cell fractions and cell counts have none.
     claims = {c.id: c for c in gan_claims(_runs(PATTERN), CLAIMS, MEETS_ALL)}
     assert {k: c.replicates for k, c in claims.items()} == {
         "gan.sn_alone_fails": 40, "gan.smooth_activations_help": 40, "gan.eventual_stationarity": 10}
+    stationarity = claims.pop("gan.eventual_stationarity")
+    assert stationarity.interval == pytest.approx((0.5958, 0.9821), abs=1e-4)
+    assert stationarity.interval_kind == "95% Wilson over learned runs"
     assert all(c.interval is None and c.interval_kind == "" and c.diagnosis == "" for c in claims.values())
-    # Reversed: the two claims whose detail says "Finding" carry it as their category; the smooth-activation claim's
-    # detail names two ("finding ..., or design") and decides neither, so it stays uncategorised.
+    # Reversed: the two claims whose detail says "Finding" carry it as their category; the smooth-activation claim,
+    # where no variant converges in any cell with either activation, is scale.
     reversed_pattern = {**PATTERN, ("sn_wasserstein", "relu", "sgd"): [(5, 0), (4, 0)],
                         ("smoothed", "elu", "sgd"): [(5, 0), (5, 0)], ("sn_gp", "elu", "sgd"): [(5, 0), (5, 0)]}
     failed = {c.id: c for c in gan_claims(_runs(reversed_pattern), CLAIMS, MEETS_ALL)}
     assert {k: (c.holds, c.diagnosis) for k, c in failed.items()} == {
-        "gan.sn_alone_fails": (False, "finding"), "gan.smooth_activations_help": (False, ""),
+        "gan.sn_alone_fails": (False, "finding"), "gan.smooth_activations_help": (False, "scale"),
         "gan.eventual_stationarity": (False, "finding")}
+    # ReLU stable at both rates for two of the three variants that learn, elu nowhere: a finding.
+    relu_wins = {**reversed_pattern, ("smoothed", "relu", "sgd"): [(5, 5), (5, 5)],
+                 ("sn_gp", "relu", "sgd"): [(5, 5), (5, 5)]}
+    smooth = {c.id: c for c in gan_claims(_runs(relu_wins), CLAIMS, MEETS_ALL)}["gan.smooth_activations_help"]
+    assert smooth.diagnosis == "finding"
+    assert smooth.detail.startswith("Finding at this scale: ReLU is stable over more cells than elu for 2 of 3")
     assert failed["gan.eventual_stationarity"].replicates == 10
     assert failed["gan.eventual_stationarity"].to_dict()["diagnosis"] == "finding"
     # Too few seeds everywhere: nothing tested, no replicates where nothing was read, and no diagnosis recorded.
@@ -184,9 +199,9 @@ def test_the_sanity_claim_counts_the_seeds_its_fraction_rests_on():
     sanity = types.SimpleNamespace(min_high_quality=0.8, min_coverage=1.0, min_fraction=0.6, discriminator_steps=5,
                                    learning_rate=1e-4, lr_decay="none")
     runs = pd.DataFrame({"seed": range(5), "high_quality": [0.9, 0.85, 0.79, 0.5, 0.2], "coverage": 1.0,
-                         "diverged": [False, False, False, False, True]})
+                         "diverged": [False, False, False, False, True], "w1_ratio": [0.2, 0.3, 0.5, 0.9, 2.0]})
     claim = sanity_claim(runs, sanity)
     assert claim.measured.startswith("2/4 seeds") and claim.replicates == 4  # the diverged seed is left out
-    assert claim.interval is None and claim.diagnosis == ""  # "bug or scale": two categories, neither decided
+    assert claim.interval == pytest.approx((0.1500, 0.8500), abs=1e-4) and claim.diagnosis == "scale"
     every = sanity_claim(runs.assign(diverged=True), sanity)
     assert not every.tested and every.replicates == 5 and every.to_dict()["diagnosis"] == ""

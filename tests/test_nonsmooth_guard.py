@@ -133,9 +133,11 @@ def test_claims_carry_the_interval_its_kind_and_the_replicate_count():
     # A slope of the mean curve and counts of runs have no interval, but rest on the 4 replicates.
     for name in ("nonsmooth.h.fourier_no_faster_than_linear_bound", "nonsmooth.h.dnn_learns"):
         assert claims[name].interval is None and claims[name].replicates == 4
-    # An unlearned replicate drops out of the count; no diagnosis is invented where the code states none.
+    # An unlearned replicate drops out of the count; the DNN significantly steeper on a smooth target (the whole
+    # interval below 0) is a finding, its detail says so.
     dropped = _table("s", {"dnn": -0.9, "spline": -0.66}, {"dnn": 1.0, "spline": 0.0}, pieces=1,
                      unlearned={("dnn", 256, 1)})
     control = target_claims(dropped, "s", 0.9, 0.05)[1]
     assert not control.holds and control.replicates == 3 and control.interval_kind.startswith("90% t-interval")
-    assert control.diagnosis == "" and control.to_dict()["interval"] == list(control.interval)
+    assert control.diagnosis == "finding" and control.to_dict()["interval"] == list(control.interval)
+    assert control.detail.startswith("Finding at this scale: the whole interval")

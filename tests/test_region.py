@@ -326,9 +326,9 @@ def test_region_claims_carry_replicates_and_the_diagnosis_their_cells_decide(cel
     (wrong,) = testable[~testable.inside_theory & testable.dnn_wins].reset_index().itertuples()
     assert inside_only.diagnosis == cell_diagnosis(wrong)[0] == "scale"
     assert diagnose_cell(wrong) in inside_only.detail and ": scale (" in diagnose_cell(wrong)
-    # Disagreeing cells of mixed categories are not reduced to one.
+    # Disagreeing cells of mixed categories (scale and design here): the first in DIAGNOSES order.
     categories = {cell_diagnosis(c)[0] for c in testable[~testable.agrees].reset_index().itertuples()}
-    assert len(categories) > 1 and agreement.diagnosis == ""
+    assert categories == {"scale", "design"} and agreement.diagnosis == "scale"
     # One disagreeing cell (flat_inside, design), or no winning cell at all (scale).
     quiet = region_claims(cells.drop(index=["win_inside", "win_same", "unlearned"]).reset_index(), 0.8)
     assert quiet[0].diagnosis == "scale" and quiet[1].diagnosis == "design" and ": design (" in quiet[1].detail

@@ -51,3 +51,23 @@ def test_the_t_interval_finds_a_clear_difference_and_needs_two_replicates():
     assert one["difference"] == pytest.approx(-0.1) and np.isnan(one["low"]) and np.isnan(one["high"])
     with pytest.raises(ValueError, match="paired errors need one shape"):
         slope_difference_interval(np.ones((2, 5)), np.ones((3, 5)), SIZES, 0.95)
+
+
+def test_a_failed_interval_claim_is_scale_while_its_interval_reaches_the_region_and_a_finding_beyond_it():
+    from dltheory.claims import interval_diagnosis
+
+    assert interval_diagnosis(-1.2, -0.4, upper=-0.5) == ("scale", "Scale: the interval [-1.2, -0.4] still overlaps "
+                                                          "the accepted region ≤ -0.5; more replicates could settle "
+                                                          "it either way.")
+    category, text = interval_diagnosis(-0.45, -0.1, upper=-0.5)
+    assert category == "finding" and "whole interval [-0.45, -0.1] lies outside the accepted region ≤ -0.5" in text
+    assert interval_diagnosis(0.7, 0.8, 0.9, 1.1)[0] == "finding"
+    assert interval_diagnosis(float("nan"), float("nan"), lower=2.0)[0] == "scale"
+
+
+def test_a_claim_failing_for_several_reasons_takes_the_first_in_diagnosis_order():
+    from dltheory.claims import combined_diagnosis
+
+    assert combined_diagnosis(["finding", "design", "scale"]) == "scale"
+    assert combined_diagnosis(["finding", "bug"]) == "bug" and combined_diagnosis(["", "design"]) == "design"
+    assert combined_diagnosis([]) == ""

@@ -68,3 +68,27 @@ def scorecard(claims: list[dict]) -> dict:
     tested = [c for c in claims if c.get("tested", True)]
     held = sum(bool(c["holds"]) for c in tested)
     return {"held": held, "total": len(claims), "failed": len(tested) - held, "untested": len(claims) - len(tested)}
+
+
+def interval_diagnosis(low: float, high: float, lower: float = -math.inf, upper: float = math.inf) -> tuple[str, str]:
+    """The diagnosis of a failed claim that needs its whole interval [low, high] inside [lower, upper], with the
+    sentence that gives its evidence: "scale" where the interval still overlaps the accepted region, or is not
+    finite (too few replicates: more of them could settle it either way), "finding" where it lies wholly outside
+    (the measurement contradicts the claim in this setting)."""
+    region = (f"[{lower:.3g}, {upper:.3g}]" if math.isfinite(lower) and math.isfinite(upper)
+              else f"≥ {lower:.3g}" if math.isfinite(lower) else f"≤ {upper:.3g}")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "scale", f"Scale: no finite interval (too few replicates) to set against the accepted region {region}."
+    if high >= lower and low <= upper:
+        return "scale", (f"Scale: the interval [{low:.3g}, {high:.3g}] still overlaps the accepted region {region}; "
+                         "more replicates could settle it either way.")
+    return "finding", (f"Finding at this scale: the whole interval [{low:.3g}, {high:.3g}] lies outside the accepted "
+                       f"region {region}.")
+
+
+def combined_diagnosis(categories) -> str:
+    """One diagnosis for a claim whose failing parts (cells, intervals) each have one: the first of them in
+    DIAGNOSES order (bug, scale, design, finding: what to look at first); the detail names each part's. ""
+    where none has one."""
+    present = set(categories)
+    return next((category for category in DIAGNOSES if category in present), "")

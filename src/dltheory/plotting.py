@@ -41,6 +41,8 @@ PIXEL_WIDTHS = {name: round(width * DPI) for name, width in WIDTHS.items()}
 FONT_SIZES = {"font.size": 8.0, "axes.titlesize": 8.5, "axes.labelsize": 8.0, "xtick.labelsize": 7.5,
               "ytick.labelsize": 7.5, "legend.fontsize": 7.0, "legend.title_fontsize": 7.5,
               "figure.titlesize": 9.0}
+# The smallest text in any figure (numbers written in cells, notes on panels): 6.5 pt is 10 px as the report shows it.
+ANNOTATION_SIZE = 6.5
 
 THEORY = {"color": "black", "ls": "--", "lw": 1.2}
 THEORY_SECOND = {"color": "black", "ls": ":", "lw": 1.4}

@@ -72,3 +72,17 @@ def slope_difference_interval(errors_a: np.ndarray, errors_b: np.ndarray, n: np.
     interval = mean_interval(slopes(errors_a) - slopes(errors_b), confidence)
     return {"difference": interval["mean"], "low": interval["low"], "high": interval["high"],
             "replicates": int(replicates), "method": "t"}
+
+
+def wilson_interval(proportion, pairs, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval for a binomial proportion observed over ``pairs`` trials (pairs may be a Kish
+    effective count, and the proportion a mean over subsamples of the same pairs); (NaN, NaN) for no pairs."""
+    p, n = float(proportion), float(pairs)
+    if not n > 0 or not np.isfinite(p):
+        return float("nan"), float("nan")
+    from scipy import stats as scipy_stats
+
+    z = float(scipy_stats.norm.ppf(0.5 + confidence / 2))
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dltheory.causal.baselines import BASELINES
@@ -33,6 +32,7 @@ from dltheory.causal.pairs import (
 from dltheory.causal.settings import CgnnSettings, check_baseline_settings
 from dltheory.seeds import derive_seed, rng_for
 from dltheory.settings import from_config
+from dltheory.stats import wilson_interval
 
 REAL_BENCHMARKS = ("tuebingen",)  # the built-in real benchmarks; a user's own (causal.user_benchmarks) are real too
 SCORE_COLUMNS = ["pair", "size", "n_points", "replicate", "label", "weight", "score", "seconds", "skipped"]
@@ -174,18 +174,6 @@ def direction_metrics(scores: pd.DataFrame) -> dict[str, float]:
         "pairs": int(len(scored)),
         "effective_pairs": float(weights.sum() ** 2 / (weights**2).sum()),
     }
-
-
-def wilson_interval(proportion, pairs, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson's score interval for a binomial proportion observed over ``pairs`` trials (pairs may be a Kish
-    effective count, and the proportion a mean over subsamples of the same pairs); (NaN, NaN) for no pairs."""
-    p, n = float(proportion), float(pairs)
-    if not n > 0 or not np.isfinite(p):
-        return float("nan"), float("nan")
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def metrics_by_replicate(table: pd.DataFrame) -> pd.DataFrame:

@@ -5,9 +5,10 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import Normalize
 
-from dltheory.causal.analysis import HELD_OUT, META, describe, evaluation_of, family_of, headline_metric
-from dltheory.plotting import REFERENCE, method_colour, outside_legend, subplots
+from dltheory.causal.analysis import HELD_OUT, META, evaluation_of, family_of, headline_metric
+from dltheory.plotting import ANNOTATION_SIZE, FRACTION_CMAP, REFERENCE, method_colour, outside_legend, subplots
 
 METHOD_LABEL = {"meta_cgnn": "Meta-CGNN (ours, no direction term)",
                 "meta_cgnn_contrast": "Meta-CGNN + direction term (extension)",
@@ -138,35 +139,47 @@ def plot_seconds_per_pair(seconds: pd.DataFrame, timing: pd.DataFrame, methods: 
 
 def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: list[str], sizes: list[int],
                         labels: dict[str, str] | None = None):
-    """One table per view: each method's headline accuracy with its 95% Wilson interval and pair count, and AUPR,
-    at each of ``sizes``; '–' where the method did not run at that size. ``labels``: the user benchmarks'."""
+    """One panel per size in ``sizes``: a grid of views (rows) by methods (columns), each cell coloured by the
+    view's headline accuracy (the fraction colour map, 0 to 1) and carrying it with its 95% Wilson interval, and
+    below it AUPR and the pair count; blank where the method did not run at that size. ``labels``: the user
+    benchmarks'."""
     views = views_in_order(summary, benchmarks)
-    header = ["method"] + [f"{label}\nn = {s}" for s in sizes for label in ("accuracy [95% Wilson] (pairs)", "AUPR")]
-    figure, axes = subplots(len(views), 1, width="wide", height=0.3 * (len(methods) + 2) * len(views) + 0.6,
+    shown = [m for m in methods if (summary["method"] == m).any()]
+    figure, axes = subplots(len(sizes), 1, width="wide", height=(0.36 * len(views) + 0.9) * len(sizes) + 0.5,
                             squeeze=False)
-    for ax, view in zip(axes[:, 0], views, strict=True):
-        metric = headline_metric(view)
-        rows = summary[summary["benchmark"] == view].set_index(["method", "size", "metric"])
-        cells = []
-        for method in methods:
-            if not (rows.index.get_level_values("method") == method).any():
-                continue
-            row = [METHOD_LABEL.get(method, method)]
-            for size in sizes:
-                if (method, size, metric) in rows.index:
-                    text = describe(rows.loc[(method, size, metric)], metric).replace("(Wilson, ", "(")
-                    row += [text, f"{rows.loc[(method, size, 'aupr'), 'mean']:.2f}"]
-                else:
-                    row += ["–", "–"]
-            cells.append(row)
-        ax.axis("off")
-        # The table fills the axes below the title (bbox in axes coordinates), so titles never overlap headers.
-        table = ax.table(cellText=cells, colLabels=header, cellLoc="center", bbox=[0.0, 0.0, 1.0, 0.84],
-                         colWidths=[0.24] + [0.3, 0.08] * len(sizes))
-        table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        weighted = "" if metric == "accuracy" else " (weighted accuracy)"
-        ax.set_title(view_label(view, labels) + weighted, pad=2)
+    norm = Normalize(0.0, 1.0)
+    cmap = plt.get_cmap(FRACTION_CMAP)
+    for ax, size in zip(axes[:, 0], sizes, strict=True):
+        grid = np.full((len(views), len(shown)), np.nan)
+        for i, view in enumerate(views):
+            metric = headline_metric(view)
+            rows = summary[summary["benchmark"] == view].set_index(["method", "size", "metric"])
+            for j, method in enumerate(shown):
+                if (method, size, metric) not in rows.index:
+                    continue
+                row = rows.loc[(method, size, metric)]
+                grid[i, j] = row["mean"]
+                aupr = rows.loc[(method, size, "aupr"), "mean"] if (method, size, "aupr") in rows.index else np.nan
+                text = (f"{row['mean']:.2f} [{row['low']:.2f}, {row['high']:.2f}]\n"
+                        f"AUPR {aupr:.2f} · {row['interval_pairs']:.0f} pairs")
+                colour = "white" if np.mean(cmap(norm(row["mean"]))[:3]) < 0.5 else "black"
+                ax.text(j, i, text, ha="center", va="center", fontsize=ANNOTATION_SIZE, color=colour, linespacing=1.3)
+        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto")
+        ax.set_facecolor("0.93")  # where a method did not run
+        ax.set_xticks(range(len(shown)), [textwrap.fill(METHOD_LABEL.get(m, m), 18) for m in shown])
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(views)),
+                      [view_label(v, labels) + (" (weighted)" if headline_metric(v) != "accuracy" else "")
+                       for v in views])
+        ax.set_xticks(np.arange(len(shown) + 1) - 0.5, minor=True)
+        ax.set_yticks(np.arange(len(views) + 1) - 0.5, minor=True)
+        ax.grid(which="minor", color="white", lw=1.5)
+        ax.tick_params(which="both", length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title(f"n = {size} points per pair", loc="left", pad=4, fontweight="bold")
+    figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[:, 0].tolist(), fraction=0.02, pad=0.01,
+                    label="headline accuracy")
     return figure
 
 

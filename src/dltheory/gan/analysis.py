@@ -18,11 +18,13 @@ import pandas as pd
 
 from dltheory.claims import Claim
 from dltheory.gan.conditions import SMOOTH_ACTIVATIONS
+from dltheory.stats import wilson_interval
 
 SOURCE_ABSTRACT = "Chu, Minami & Fukumizu, ICLR 2020, abstract"
 SOURCE_INTRO = "Chu, Minami & Fukumizu, ICLR 2020, Sec. 1 (Introduction)"
 SMOOTHED = "smoothed"
 GULRAJANI_RATE = 1e-4  # the toy experiments' Adam rate (Gulrajani et al. 2017)
+CONFIDENCE = 0.95  # the level of the Wilson intervals on fractions of runs
 
 MODEL_KEYS = ["dataset", "variant", "activation", "optimizer", "learning_rate", "seed"]  # one GAN run
 # The conditions measured on trained networks (``dltheory.gan.smoothness``), one metric each.
@@ -190,8 +192,18 @@ def _cell_text(row) -> str:
     return f"{row.variant}/{row.activation}/{row.optimizer} lr {row.learning_rate:g}"
 
 
+def _wilson_fields(successes: int, trials: int, unit: str) -> dict:
+    """A fraction of runs as the Claim fields: its 95% Wilson interval, the interval's kind and the run count."""
+    if not trials:
+        return {}
+    return {"interval": wilson_interval(successes / trials, trials, CONFIDENCE),
+            "interval_kind": f"{CONFIDENCE:.0%} Wilson over {unit}", "replicates": trials}
+
+
 def sanity_claim(runs: pd.DataFrame, sanity) -> Claim:
-    """The baseline that must learn (issue 18): enough seeds reach the high-quality fraction and every mode."""
+    """The baseline that must learn (issue 18): enough seeds reach the high-quality fraction and every mode.
+    Where it does not, the diagnosis reads the seeds' W1 ratios: a median below 1 (the samples moved towards the
+    target, not far enough) is scale; at or above 1 (no better than at step 0) is a bug of ours."""
     every, runs = runs, runs[~runs["diverged"].astype(bool)]  # a diverged seed is left out, and counted
     good = (runs["high_quality"] >= sanity.min_high_quality) & (runs["coverage"] >= sanity.min_coverage)
     fraction = float(good.mean()) if len(runs) else np.nan
@@ -200,6 +212,8 @@ def sanity_claim(runs: pd.DataFrame, sanity) -> Claim:
     diverged = len(every) - len(runs)
     tested = bool(len(runs))
     holds = tested and fraction >= sanity.min_fraction
+    w1 = float(runs["w1_ratio"].median()) if tested else np.nan
+    diagnosis = "" if holds or not tested else ("scale" if w1 < 1 else "bug")
     return Claim(
         id="gan.sanity_baseline_learns",
         source="Gulrajani et al. 2017 (WGAN-GP), toy experiments: the recipe is theirs, the ring and the budget ours",
@@ -214,14 +228,19 @@ def sanity_claim(runs: pd.DataFrame, sanity) -> Claim:
         holds=bool(holds),
         ours=True,
         tested=tested,
-        # A fraction of seeds, no interval: the seeds that did not diverge (tested), else the seeds that diverged.
-        # Its detail names two categories ("bug or scale") and decides neither, so no diagnosis is set.
-        replicates=(len(runs) if tested else len(every)) or None,
+        # The seeds that did not diverge (tested), else the seeds that diverged.
+        **(_wilson_fields(int(good.sum()), len(runs), "seeds") if tested else {"replicates": len(every) or None}),
+        diagnosis=diagnosis,
         detail=" ".join(filter(None, [
             "" if tested else "not tested: every seed of the baseline diverged.",
             f"{diverged} of {len(every)} seeds diverged, left out." if diverged and tested else "",
-            "" if holds or not tested else "Bug or scale: the baseline must learn before any stability claim is "
-                                           "read; see the sanity figure for where its samples sit.",
+            {"": "",
+             "scale": f"Scale: the seeds' median W1 ratio is {w1:.2f} (below 1: the samples moved towards the ring "
+                      "but not onto its modes in this run's steps); the baseline must learn before any stability "
+                      "claim is read; see the sanity figure for where its samples sit.",
+             "bug": f"Bug: the seeds' median W1 ratio is {w1:.2f} (no better than at step 0: a known-good recipe "
+                    "that does not move towards the target points at our code); no stability claim can be read "
+                    "until it learns."}[diagnosis],
             "" if (sanity.learning_rate == GULRAJANI_RATE and sanity.lr_decay == "none") else
             f"Ours: rate {sanity.learning_rate:g} with {sanity.lr_decay} decay, chosen after pilots (config "
             f"gan.sanity), where Gulrajani et al. use {GULRAJANI_RATE:g}, which needs more steps than this run has.",
@@ -290,6 +309,13 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
         counted = int(readable.loc[readable["variant"].isin(learning)
                                    & readable["activation"].isin(["relu", smooth[0]]), "runs"].sum())
         holds = bool(deltas) and wider > len(deltas) / 2
+        # Why it fails: ReLU stable over more cells than the smooth activation for most variants contradicts the
+        # statement (finding); otherwise most variants tie: at no stable cell with either activation the runs are
+        # too short to converge (scale), at equal positive counts the rate grid does not separate them (design).
+        narrower = sum(soft < relu for soft, relu in deltas.values())
+        neither = sum(soft == relu == 0 for soft, relu in deltas.values())
+        smooth_diagnosis = "" if holds or not deltas else (
+            "finding" if narrower > len(deltas) / 2 else "scale" if neither >= len(deltas) / 2 else "design")
         claims.append(Claim(
             id="gan.smooth_activations_help",
             source=SOURCE_ABSTRACT,
@@ -303,14 +329,20 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             holds=holds,
             ours=True,
             tested=bool(deltas),
-            # Counts of cells, no interval. Its detail names two categories ("finding at this scale, or design") and
-            # decides neither, so no diagnosis is set.
-            replicates=(counted or None) if deltas else None,
+            replicates=(counted or None) if deltas else None,  # counts of cells, no interval
+            diagnosis=smooth_diagnosis,
             detail="" if holds else (
                 "Not testable here (scale): no variant learns in any cell with enough seeds"
                 + (f" ({_diverged_note(runs)})." if runs["diverged"].any() else ".") if not deltas
-                else "Finding at this scale, or design: the smooth activation does not widen the stable range of "
-                     "most variants that learn (the cells' counts are in `measured`)."),
+                else f"Finding at this scale: ReLU is stable over more cells than {smooth[0]} for {narrower} of "
+                     f"{len(deltas)} variants that learn (the cells' counts are in `measured`)."
+                if smooth_diagnosis == "finding" else
+                f"Scale: {neither} of {len(deltas)} variants that learn converge in no cell with either activation "
+                "(the runs are too short to converge; the cells' counts are in `measured`)."
+                if smooth_diagnosis == "scale" else
+                f"Design: {len(deltas) - wider - narrower} of {len(deltas)} variants that learn have as many stable "
+                f"cells with {smooth[0]} as with ReLU: the rate grid is too coarse to separate them (the cells' "
+                "counts are in `measured`)."),
         ))
     meets = np.array([(v, a) in meets_all for v, a in zip(runs["variant"], runs["activation"], strict=True)],
                      dtype=bool)
@@ -339,7 +371,7 @@ def gan_claims(runs: pd.DataFrame, claims_settings, meets_all: set[tuple[str, st
             holds=bool(holds),
             ours=True,
             tested=len(learned) >= min_seeds,
-            replicates=len(learned) or None,  # a fraction of the learned runs, no interval
+            **(_wilson_fields(stationary, len(learned), "learned runs") if len(learned) else {}),
             # The detail's "Finding at this scale" (untested: no diagnosis, as Claim.to_dict records it).
             diagnosis="" if holds or len(learned) < min_seeds else "finding",
             detail="" if holds else (

@@ -253,9 +253,11 @@ def dirac_claims(table: pd.DataFrame, steps: int, start=(1.0, 1.0)) -> list[Clai
             expected=expected,
             tolerance=STABLE_MARGIN,
             holds=holds,
-            # A deterministic verdict over the (update, rate) grid: no interval, no replicates, and no diagnosis
-            # stated where it fails (the Claim's defaults).
-            detail=("Known-answer case: the variants' fields are written out for a point-mass generator and a linear "
+            # A deterministic verdict over the (update, rate) grid: no interval, no replicates. A known answer that
+            # does not come out is a bug of ours until shown otherwise.
+            diagnosis="" if holds else "bug",
+            detail=("" if holds else "Bug: the published verdict does not come out of the written-out field. ")
+                   + ("Known-answer case: the variants' fields are written out for a point-mass generator and a linear "
                     "critic; updates simultaneous, and alternating with 1 and 5 critic steps, from (θ, ψ) = "
                     f"{tuple(float(x) for x in start)}, {steps} steps (ours). ρ < 1 − {STABLE_MARGIN:g} counts as "
                     "a contraction; ρ = 1 within rounding (alternating updates) is circling. Chosen after a pilot "

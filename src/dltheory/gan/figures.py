@@ -13,6 +13,7 @@ from matplotlib import pyplot as plt
 
 from dltheory.gan import conditions, data
 from dltheory.plotting import (
+    ANNOTATION_SIZE,
     FRACTION_CMAP,
     REFERENCE,
     THEORY,
@@ -125,7 +126,7 @@ def plot_stability_maps(stability: pd.DataFrame, variants: list[str]):
                                                    edgecolor="0.85", lw=0))
                     text = "×" if diverged.iat[i, j] == 1 else (
                         f"{round(value * n):d}/{round(learned.iat[i, j] * n):d} of {int(n)}")
-                    ax.text(j, i, text, ha="center", va="center", fontsize=5.5,
+                    ax.text(j, i, text, ha="center", va="center", fontsize=ANNOTATION_SIZE,
                             color="white" if value < 0.5 else "black")
             ax.set_title(f"{dataset}: {OPTIMIZER_LABEL.get(optimizer, optimizer)}, {activation}", fontsize=7.5)
             ax.set_xticks(range(len(rates)), [f"{r:g}" for r in rates], fontsize=6.5)

@@ -552,7 +552,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
             f"against M at T = {smallest} above {growth} (whole interval)", tolerance=growth,
             holds=bool(np.isfinite(interval["low"]) and interval["low"] >= growth), ours=True,
             detail=f"slope {_interval_text(interval)}; the T-M diagram's slopes against M at fixed T (seed means): "
-                   + "; ".join(verdict), **_fields(interval, conf)))
+                   + "; ".join(verdict) + _diagnosis(interval, growth, np.inf), **_fields(interval, conf),
+            diagnosis=_diagnosis_kind(interval, growth, np.inf)))
 
     if "hidden_batch_norm" in slopes.index:
         slope = slopes.loc["hidden_batch_norm"].to_dict()
@@ -568,7 +569,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                    f"{_per_width(lambdas.loc['hidden_batch_norm'].dropna(axis=1))}; "
                    "its cut below no normalization (the old '>= 5x' rule, passed by this variant) is no test of "
                    "the growth. Widths up to coupled_max_width: a timing pilot gave about 1 s per seed at M = 256, "
-                   "T = 128 (T^2 M^2 work)", **_fields(slope, conf)))
+                   "T = 128 (T^2 M^2 work)" + _diagnosis(slope, growth, np.inf), **_fields(slope, conf),
+            diagnosis=_diagnosis_kind(slope, growth, np.inf)))
     if "last_layer_norm" in slopes.index:
         slope = slopes.loc["last_layer_norm"].to_dict()
         claims.append(Claim(
@@ -612,7 +614,7 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                           "within the first steps at rates just above it (eta lambda_max above 2 at the start, below 2 "
                           "after the steps), before the top mode's growth shows in the loss; the Hessian's residual "
                           "term raises the curvature rather than lowering it, so it is no explanation"
-                          if curvature_fell else "")
+                          if curvature_fell else _diagnosis(worst, 1 / edge_factor, edge_factor))
                        + ". A consistency check more than a test of the paper: lambda_max of J^T J / T is the "
                          "squared loss's Gauss-Newton curvature, which sets the quadratic model's stability edge; "
                          "it can fail through the Hessian's residual term or the curvature moving in the first "
@@ -620,7 +622,7 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                          f"ratio {np.exp(np.diff(np.log(settings.gd.rate_multiples.values()))[0]):.3f}: the edge is "
                          "the geometric midpoint of the last stable and first unstable rate",
                 **_fields(worst, conf, f"t-interval over seeds at M={worst_width} (the width farthest from 1)"),
-                diagnosis="finding" if curvature_fell else ""))
+                diagnosis="finding" if curvature_fell else _diagnosis_kind(worst, 1 / edge_factor, edge_factor)))
         paired = edges.pivot_table(index=["width", "replicate"], columns="variant", values="edge_rate",
                                     dropna=False)  # a variant with no edge (all diverged) stays, as NaN
         censored = edges[(edges["variant"] == "last_batch_norm") & edges["censored"]]
@@ -631,6 +633,7 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
             smallest = gains[smallest_width]
             gain_min = limits.edge_gain_min
             holds = all(np.isfinite(i["low"]) and np.exp(i["low"]) >= gain_min for i in gains.values())
+            gain = {**smallest, **{end: float(np.exp(smallest[end])) for end in ("mean", "low", "high")}}
             claims.append(Claim(
                 id="batchnorm.last_layer_bn_edge_at_larger_rates", source=f"{SOURCE} (larger learning rates once "
                 "lambda_max is cut)",
@@ -645,8 +648,8 @@ def batchnorm_claims(table: pd.DataFrame, section: BatchnormSettings | Mapping) 
                        + ", ".join(f"M={w}: {rows['edge_multiple'].mean():.2f}" for w, rows in
                                    edges[edges["variant"] == "last_batch_norm"].groupby("width"))
                        + (f"; {len(censored)} runs stable over the whole grid (edge taken at the grid's top, a lower "
-                          "bound)" if len(censored) else ""),
-                **_fields({**smallest, "low": np.exp(smallest["low"]), "high": np.exp(smallest["high"])}, conf,
-                          f"t-interval of the log ratio over seeds, exponentiated, at M={smallest_width} (the "
-                          "smallest gain)")))
+                          "bound)" if len(censored) else "") + _diagnosis(gain, gain_min, np.inf),
+                **_fields(gain, conf, f"t-interval of the log ratio over seeds, exponentiated, at M={smallest_width} "
+                          "(the smallest gain)"),
+                diagnosis="" if holds else _diagnosis_kind(gain, gain_min, np.inf)))
     return claims

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dltheory.claims import Claim
+from dltheory.claims import Claim, interval_diagnosis
 from dltheory.geometry.jacobian import fisher_eigenvalues, layer_grams, ntk
 from dltheory.geometry.mlp import MlpSpec, activate, init_params
 from dltheory.geometry.settings import ISOMETRY_ACTIVATIONS, SGD_DTYPE_NAMES, IsometrySettings
@@ -1010,6 +1010,7 @@ def _sanity_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: st
             tolerance=1e-10,
             holds=bool(np.isfinite(error) and error <= 1e-10),
             ours=True,
+            diagnosis="" if np.isfinite(error) and error <= 1e-10 else "bug",  # an exact identity of the code
             detail=(f"{context}; largest relative deviation {error:.2g} over {rows['replicate'].nunique()} seeds, "
                     f"depths {', '.join(str(int(d)) for d in sorted(rows['depth'].unique()))}"),
             replicates=int(rows["replicate"].nunique()) or None,  # an exact identity's largest deviation: no interval
@@ -1096,14 +1097,18 @@ def _edge_claim(sgd: pd.DataFrame, spectra: pd.DataFrame, settings: IsometrySett
     edge_diagnosis, edge_kind = "", ""
     if not holds and len(near_rows):
         band = near_rows.max() / near_rows.min()
+        # Where the edge does not track 2/lambda_max, the slope's interval decides: scale while it still reaches
+        # -1 ± tolerance, a finding where it lies wholly outside.
+        wide_kind, wide_text = interval_diagnosis(edge["low"], edge["high"], -1 - edge_tolerance, -1 + edge_tolerance)
         edge_diagnosis = (
             f"; diagnosis, finding: eta* / (2/lambda_max) stays within {near_rows.min():.2f}..{near_rows.max():.2f} "
             f"(a band of {band:.1f}x against a {two_over_max.iloc[0] / two_over_max.iloc[-1]:.0f}x fall of "
             "2/lambda_max), so the edge follows the linearised 2/lambda_max; it misses -1 because lambda_max does "
             "not grow like L here (this condition's lambda_max claim)" if band < 3 else
-            f"; diagnosis: eta* / (2/lambda_max) ranges over {near_rows.min():.2f}..{near_rows.max():.2f}: the "
-            "edge does not follow the linearised 2/lambda_max at this condition")
-        edge_kind = "finding" if band < 3 else ""  # the wider band's diagnosis names no category
+            f"; diagnosis, {wide_kind}: eta* / (2/lambda_max) ranges over {near_rows.min():.2f}.."
+            f"{near_rows.max():.2f}: the edge does not follow the linearised 2/lambda_max at this condition. "
+            f"{wide_text}")
+        edge_kind = "finding" if band < 3 else wide_kind
     far_note = ""
     if "far" in intervals:
         far_note = ("; diagnosis of the far teacher (finding, design): its edge is not set by the initial curvature "

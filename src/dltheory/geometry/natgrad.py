@@ -444,7 +444,7 @@ def width_slopes(fractions: pd.DataFrame) -> dict:
 
 
 def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> list:
-    from dltheory.claims import Claim
+    from dltheory.claims import Claim, interval_diagnosis
 
     settings = from_config(NatgradSettings, section, "natgrad")
     limits, confidence = settings.claims, settings.claims.confidence
@@ -463,6 +463,9 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
                             for w, g in per_width.groupby("width"))
     drop = geometric_interval(at_largest["drop"], confidence)
     geometric = f"{confidence:.0%} t-interval of the log over seeds, exponentiated"
+    fits = bool(_bound(drop, "low") >= limits.exact_first_step_drop)
+    fits_diagnosis = ("", "") if fits else interval_diagnosis(drop["low"], drop["high"],
+                                                             lower=limits.exact_first_step_drop)
     claims.append(Claim(
         id="natgrad.exact_ngd_fits_in_one_step", source=f"{SOURCE}; {SOURCE_CODE}",
         statement="Exact NGD with learning rate 1 fits the training set in one step.",
@@ -470,10 +473,11 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
         expected=f"train loss at step 0 / step 1 ≥ {limits.exact_first_step_drop:g} over the whole "
                  f"{confidence:.0%} Student-t interval of its log over seeds, at the largest width M = {largest} "
                  "(measured: the geometric mean)",
-        tolerance=limits.exact_first_step_drop, holds=bool(_bound(drop, "low") >= limits.exact_first_step_drop),
-        ours=True, detail=f"digits 0 vs 1 (not MNIST), L = {settings.layers}, N = {settings.train_size}; drop, "
-                          f"geometric mean [{confidence:.0%} interval] per width: {widths_note}; {PILOTS}",
-        **_interval_fields(drop, f"{geometric}, at M = {largest}")))
+        tolerance=limits.exact_first_step_drop, holds=fits,
+        ours=True, detail=" ".join(filter(None, [
+            fits_diagnosis[1], f"digits 0 vs 1 (not MNIST), L = {settings.layers}, N = {settings.train_size}; drop, "
+            f"geometric mean [{confidence:.0%} interval] per width: {widths_note}; {PILOTS}"])),
+        **_interval_fields(drop, f"{geometric}, at M = {largest}"), diagnosis=fits_diagnosis[0]))
     replicates = sorted(train["replicate"].unique())
     approximations = [m for m in APPROXIMATIONS if (m, replicates[0], 1) in loss_at.index]
     if approximations:
@@ -533,6 +537,8 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
     if "ntk_ratio" in at_largest:
         ratio = geometric_interval(at_largest["ntk_ratio"], confidence)
         factor = limits.prediction_factor
+        follows = bool(_bound(ratio, "high") <= factor)
+        ntk_diagnosis = ("", "") if follows else interval_diagnosis(ratio["low"], ratio["high"], upper=factor)
         ratio_note = "; ".join(f"M = {w}: {format_interval(geometric_interval(g['ntk_ratio'], confidence))}"
                                for w, g in per_width.groupby("width"))
         claims.append(Claim(
@@ -544,9 +550,11 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
             expected=f"test loss after one step within a factor {factor:g} of the NTK-limit prediction (the larger "
                      f"of the two ratios) over the whole {confidence:.0%} interval over seeds at the largest width "
                      f"M = {largest} (measured: its upper end)",
-            tolerance=factor, holds=bool(_bound(ratio, "high") <= factor), ours=True,
-            detail=f"ratio, geometric mean [interval] per width: {ratio_note}",
-            **_interval_fields(ratio, f"{geometric}, at M = {largest} (measured: its upper end)")))
+            tolerance=factor, holds=follows, ours=True,
+            detail=" ".join(filter(None, [ntk_diagnosis[1], f"ratio, geometric mean [interval] per width: "
+                                                            f"{ratio_note}"])),
+            **_interval_fields(ratio, f"{geometric}, at M = {largest} (measured: its upper end)"),
+            diagnosis=ntk_diagnosis[0]))
     all_slopes = width_slopes(one_step_fractions(table))
     slopes = {m: v for m, v in all_slopes.items() if m in ("exact", *APPROXIMATIONS)}
     if slopes:
@@ -559,6 +567,9 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
         worst = max(intervals, key=lambda m: _bound(intervals[m], "high"))
         widths_of = {m: sorted(table[table["method"] == m]["width"].unique()) for m in slopes}
         untestable = [m for m, i in intervals.items() if i["replicates"] < 2]
+        vanishes = bool(not untestable and _bound(intervals[worst], "high") <= limit)
+        slope_diagnosis = ("", "") if vanishes else interval_diagnosis(
+            intervals[worst]["low"], intervals[worst]["high"], upper=limit)
         claims.append(Claim(
             id="natgrad.one_step_loss_vanishes_with_width", source=f"{SOURCE}, abstract and Theorems (NTK limit: "
             "exact NGD and the approximations reach the global minimum in one step at their rates)",
@@ -568,8 +579,8 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
             expected=f"log-log slope of (train loss after one step / before) against width ≤ {limit:g} at the upper "
                      f"end of its {confidence:.0%} Student-t interval over seeds, for every method (theory: -1, the "
                      "finite-width remainder's residual falls like 1/sqrt M; measured: the largest upper end)",
-            tolerance=limit, holds=bool(not untestable and _bound(intervals[worst], "high") <= limit), ours=True,
-            detail="slope [interval] (widths): " + "; ".join(
+            tolerance=limit, holds=vanishes, ours=True, diagnosis=slope_diagnosis[0],
+            detail=(slope_diagnosis[1] + " " if slope_diagnosis[1] else "") + "slope [interval] (widths): " + "; ".join(
                 f"{METHOD_LABEL[m]}: {format_interval(i)} ({', '.join(str(int(w)) for w in widths_of[m])})"
                 for m, i in intervals.items())
             + ("; not testable (fewer than 2 seeds): " + ", ".join(untestable) if untestable else "")
@@ -594,7 +605,10 @@ def natgrad_claims(table: pd.DataFrame, section: NatgradSettings | Mapping) -> l
             expected=f"steps for GD to reach exact NGD's one-step train loss ≥ {factor:g} in every seed "
                      "(measured: the fewest)",
             tolerance=factor, holds=bool(steps and fewest >= factor), ours=True, tested=bool(steps),
+            diagnosis="finding" if steps and fewest < factor else "",
             detail=("" if steps else "not tested: exact NGD diverged in every seed, no level to reach; ")
+                   + (f"Finding: GD reached exact NGD's one-step loss in {fewest:g} steps in some seed. "
+                      if steps and fewest < factor else "")
                    + f"GD rate {gd['rate_multiple'].iloc[0]:g} / lambda_max, M = {settings.width}; steps per seed: "
                    + ", ".join(f"{s:g}" if np.isfinite(s) else f"> {budget}" for s in steps)
                    + f" (n = {len(steps)}" + (f"; {lost} of {len(replicates)} seeds left out: exact NGD diverged"

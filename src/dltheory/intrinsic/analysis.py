@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dltheory.claims import Claim
+from dltheory.claims import Claim, combined_diagnosis
 from dltheory.references import LEARNED_FRACTION
 from dltheory.stats import mean_interval, slope_difference_interval
 
@@ -147,13 +147,6 @@ def _sign_diagnosis(interval: dict, what: str) -> str:
     if _sign_category(interval) == "scale":
         return f"scale at {what}: {_interval_text(interval, 2)} includes 0 (more replicates in config/paper.yaml)"
     return f"finding at {what}: {_interval_text(interval, 2)} on the other side of 0"
-
-
-def _shared(categories) -> str:
-    """A claim's diagnosis from its failing intervals' categories: the one they all share, else "" (mixed categories
-    are not reduced to one; the detail names each)."""
-    categories = set(categories)
-    return categories.pop() if len(categories) == 1 else ""
 
 
 def _interval_fields(intervals: list[dict], kind: str) -> dict:
@@ -300,7 +293,7 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
         _not_testable(min(keeps, default=0), total, min_replicates, "both d of a pair") if not testable else
         "; ".join(_sign_diagnosis(i, f"d={a}->{b}") for a, b, i in steps if not i["low"] > 0)))
     category = ("" if holds or not testable else
-                _shared(_sign_category(i) for _, _, i in steps if not i["low"] > 0))
+                combined_diagnosis(_sign_category(i) for _, _, i in steps if not i["low"] > 0))
     claims.append(Claim(
         id="intrinsic.sphere.error_lower_with_fewer_d",
         source=SOURCE_SPHERE,
@@ -375,7 +368,7 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
                      f"{len(ridge_flags)} replicates)")
     holds = holds and testable
     category = ("" if holds or not testable else
-                _shared(_sign_category(i) for _, i in ridge_intervals if not i["high"] < 0))
+                combined_diagnosis(_sign_category(i) for _, i in ridge_intervals if not i["high"] < 0))
     claims.append(Claim(
         id="intrinsic.sphere.dnn_beats_references_at_small_d",
         source=SOURCE_SPHERE + "; the references are ours (issue 19)",
@@ -425,7 +418,7 @@ def sphere_claims(table: pd.DataFrame, slopes: pd.DataFrame, ambient_dim: int, s
             _not_testable(min(used, default=0), total, min_replicates, "both D") if not testable else
             "; ".join(_band_diagnosis(interval, control_tolerance) for interval in intervals))
         category = ("" if holds or not testable else
-                    _shared(filter(None, (_band_category(i, control_tolerance) for i in intervals))))
+                    combined_diagnosis(filter(None, (_band_category(i, control_tolerance) for i in intervals))))
         claims.append(Claim(
             id="intrinsic.sphere.rate_independent_of_ambient_dim",
             source="Nakada & Imaizumi, JMLR 21(174) 2020, Thm 7 (p. 9): the rate has no D; the control is ours",
@@ -545,7 +538,7 @@ def ball_claims(gaps: pd.DataFrame, min_replicates: int = 2, confidence: float =
         diverged = int(rows.nonfinite.sum())
         if diverged:
             notes.append(f"{diverged} of {int(rows.total_replicates.sum())} DNN runs diverged (error NaN), left out")
-        category = ("" if holds or not enough else _shared(
+        category = ("" if holds or not enough else combined_diagnosis(
             _sign_category({"low": r.low, "high": r.high}) for r in losses.itertuples()))
         if not holds:
             notes.append("diagnosis: " + ("not testable (scale): fewer than two n where the runs learned"

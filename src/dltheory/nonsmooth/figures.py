@@ -15,6 +15,7 @@ from dltheory.nonsmooth.analysis import slope_table
 from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
 from dltheory.nonsmooth.theory import dnn_rate_exponent, linear_rate_exponent
 from dltheory.plotting import (
+    ANNOTATION_SIZE,
     BETTER_COLOUR,
     DIVERGING_CMAP,
     MAGNITUDE_CMAP,
@@ -319,7 +320,7 @@ def plot_region_map(cells: pd.DataFrame, confidence: float = 0.95):
             lost = getattr(cell, "diverged_runs", 0)
             axis.text(*centre, f"not testable\n{cell.replicates} of {cell.replicates_run} replicates learned\n"
                       + (f"{lost} run(s) diverged\n" if lost else "") + f"theory {cell.predicted_difference:+.2f}",
-                      ha="center", va="center", fontsize=6, zorder=6)
+                      ha="center", va="center", fontsize=ANNOTATION_SIZE, zorder=6)
             continue
         dark = abs(norm(cell.difference) - 0.5) > 0.3
         label = (f"{cell.difference:+.2f} [{cell.low:+.2f}, {cell.high:+.2f}]\nR={cell.replicates}"
@@ -327,9 +328,9 @@ def plot_region_map(cells: pd.DataFrame, confidence: float = 0.95):
                  + f" vs {METHOD_LABEL.get(cell.linear_method, cell.linear_method)}"
                  + f"\ntheory {cell.predicted_difference:+.2f}")
         # The label sits on a patch of its cell's own colour, so the boundary line passes behind it.
-        axis.text(*centre, label, ha="center", va="center", fontsize=6, color="white" if dark else "black",
-                  zorder=6, bbox={"boxstyle": "round,pad=0.2", "facecolor": mesh.cmap(norm(cell.difference)),
-                                  "lw": 0})
+        axis.text(*centre, label, ha="center", va="center", fontsize=ANNOTATION_SIZE,
+                  color="white" if dark else "black", zorder=6,
+                  bbox={"boxstyle": "round,pad=0.2", "facecolor": mesh.cmap(norm(cell.difference)), "lw": 0})
         if cell.dnn_wins:
             axis.plot(x1 - 0.08 * (x1 - x0), y1 - 0.12 * (y1 - y0), "*", color="gold", mec="black", ms=10, zorder=7)
         if not cell.agrees:

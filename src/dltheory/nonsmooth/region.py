@@ -12,7 +12,7 @@ never from re-typed formulas.
 import numpy as np
 import pandas as pd
 
-from dltheory.claims import Claim
+from dltheory.claims import Claim, combined_diagnosis
 from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
 from dltheory.nonsmooth.targets import BOUNDARY_HALF_WIDTH, lacunary_terms
 from dltheory.nonsmooth.theory import (
@@ -188,10 +188,9 @@ def diagnose_cell(cell) -> str:
 
 
 def _shared_diagnosis(cells: pd.DataFrame) -> str:
-    """The claim's diagnosis from its disagreeing cells: their category when they all share one, else "" (mixed
-    categories are not reduced to one; the detail names each cell's)."""
-    categories = {cell_diagnosis(cell)[0] for cell in cells.itertuples()}
-    return categories.pop() if len(categories) == 1 else ""
+    """The claim's diagnosis from its disagreeing cells (:func:`dltheory.claims.combined_diagnosis`; the detail
+    names each cell's)."""
+    return combined_diagnosis(cell_diagnosis(cell)[0] for cell in cells.itertuples())
 
 
 def _least_replicates(cells: pd.DataFrame) -> int | None:
