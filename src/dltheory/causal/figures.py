@@ -141,7 +141,7 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
                         labels: dict[str, str] | None = None):
     """One panel per size in ``sizes``: a grid of views (rows) by methods (columns), each cell coloured by the
     view's headline accuracy (the fraction colour map, 0 to 1) and carrying it with its 95% Wilson interval, and
-    below it AUPR and the pair count; blank where the method did not run at that size. ``labels``: the user
+    below it AUPR and the pair count; grey where the method did not run at that size. ``labels``: the user
     benchmarks'."""
     views = views_in_order(summary, benchmarks)
     shown = [m for m in methods if (summary["method"] == m).any()]
@@ -156,6 +156,8 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
             rows = summary[summary["benchmark"] == view].set_index(["method", "size", "metric"])
             for j, method in enumerate(shown):
                 if (method, size, metric) not in rows.index:
+                    ax.text(j, i, "not run at this n", ha="center", va="center", fontsize=ANNOTATION_SIZE,
+                            color="0.45")
                     continue
                 row = rows.loc[(method, size, metric)]
                 grid[i, j] = row["mean"]
@@ -173,6 +175,7 @@ def plot_results_tables(summary: pd.DataFrame, benchmarks: list[str], methods: l
                        for v in views])
         ax.set_xticks(np.arange(len(shown) + 1) - 0.5, minor=True)
         ax.set_yticks(np.arange(len(views) + 1) - 0.5, minor=True)
+        ax.grid(which="major", visible=False)  # the style's lines would cross the cells' numbers
         ax.grid(which="minor", color="white", lw=1.5)
         ax.tick_params(which="both", length=0)
         for spine in ax.spines.values():
