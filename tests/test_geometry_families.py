@@ -195,7 +195,7 @@ def test_batchnorm_claims_fill_interval_replicates_and_diagnosis_from_their_own_
         assert claim.interval == pytest.approx((interval["low"], interval["high"]))
         assert claim.replicates == 3 and claim.interval_kind == "95% t-interval over seeds"
     assert grows.diagnosis == "scale" and "Diagnosis (scale)" in grows.detail
-    assert shrinks.diagnosis == "finding" and "mean itself lies outside" in shrinks.detail
+    assert shrinks.diagnosis == "finding" and "the whole interval lies outside" in shrinks.detail
     held = {c.id: c for c in batchnorm.batchnorm_claims(
         _synthetic_sweep({"lambda_max": [0.99, 1.0, 1.01], "mean_eigenvalue": [-0.99, -1.0, -1.01]}), WIDER)}
     assert held["batchnorm.lambda_max_grows_with_width"].holds

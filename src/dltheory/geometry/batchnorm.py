@@ -415,25 +415,30 @@ def _inside(interval: dict, low: float, high: float) -> bool:
 
 
 def _diagnosis(interval: dict, low: float, high: float) -> str:
-    """Why a banded claim failed, from its own numbers: the seeds' mean inside the band but not the whole interval
-    (scale: too few seeds for the band), or the mean itself outside (a finding, or a bug)."""
-    if _inside(interval, low, high) or not np.isfinite(interval["mean"]):
+    """Why a banded claim failed, from its own numbers (:func:`_diagnosis_kind`): the interval still reaching the
+    band (scale: too few seeds for the band), or lying wholly outside it (a finding, or a bug)."""
+    kind = _diagnosis_kind(interval, low, high)
+    if not kind:
         return ""
     half = (interval["high"] - interval["low"]) / 2
-    if low <= interval["mean"] <= high:
-        return (f". Diagnosis (scale): the seeds' mean is inside [{low:.3g}, {high:.3g}], the interval (half-width "
-                f"{half:.3g}, R={interval['replicates']}) is not: the seeds' spread (random network gains of order "
-                "1/sqrt(M)) needs more seeds for this band; config/paper.yaml runs 10 seeds and widths to 4096")
-    return (f". Diagnosis: the seeds' mean itself lies outside [{low:.3g}, {high:.3g}] (a finding unless a bug shows "
+    if kind == "scale":
+        return (f". Diagnosis (scale): the interval (mean {interval['mean']:.3g}, half-width {half:.3g}, "
+                f"R={interval['replicates']}) still reaches [{low:.3g}, {high:.3g}] without lying inside it: the "
+                "seeds' spread (random network gains of order 1/sqrt(M)) needs more seeds for this band; "
+                "config/paper.yaml runs 10 seeds and widths to 4096")
+    return (f". Diagnosis: the whole interval lies outside [{low:.3g}, {high:.3g}] (a finding unless a bug shows "
             "in the per-width values)")
 
 
 def _diagnosis_kind(interval: dict, low: float, high: float) -> str:
-    """The category of :func:`_diagnosis` (Claim.diagnosis): "scale" where the seeds' mean is inside the band and
-    the interval is not, "finding" where the mean itself lies outside, "" where the claim holds or has no mean."""
+    """The category of :func:`_diagnosis` (Claim.diagnosis): "scale" where the interval overlaps the band without
+    lying inside it (or has no finite ends), "finding" where it lies wholly outside, "" where the claim holds or has
+    no mean."""
+    from dltheory.claims import interval_diagnosis
+
     if _inside(interval, low, high) or not np.isfinite(interval["mean"]):
         return ""
-    return "scale" if low <= interval["mean"] <= high else "finding"
+    return interval_diagnosis(interval["low"], interval["high"], low, high)[0]
 
 
 def _fields(interval: dict, confidence: float, kind: str = "t-interval over seeds") -> dict:

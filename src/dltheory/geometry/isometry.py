@@ -894,6 +894,8 @@ def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: 
         weakest_depth = min(per_depth, key=lambda d: per_depth[d]["low"] if np.isfinite(per_depth[d]["low"])
                             else -np.inf)
         weakest = per_depth[weakest_depth]
+        concentrates = bool(all(np.isfinite(i["low"]) and i["low"] > 0 for i in per_depth.values()))
+        contrast_diagnosis = interval_diagnosis(weakest["low"], weakest["high"], lower=0.0)
         claims.append(Claim(
             id=prefix + "orthogonal_concentrates_more_than_gaussian",
             source=SOURCE_ABSTRACT + "; the contrast (no dynamical isometry under Gaussian weights) is ours",
@@ -903,9 +905,11 @@ def _spectrum_claims(spectra: pd.DataFrame, settings: IsometrySettings, prefix: 
             expected=(f"the {confidence:.0%} paired t-interval over seeds of log(CV Gaussian / CV orthogonal), CV "
                       "the eigenvalues' coefficient of variation, above 0 at every depth"),
             tolerance=0.0,
-            holds=bool(all(np.isfinite(i["low"]) and i["low"] > 0 for i in per_depth.values())),
+            holds=concentrates,
             ours=True,
-            detail=(f"{context}; log(CV Gaussian / CV orthogonal), paired by input: "
+            diagnosis="" if concentrates else contrast_diagnosis[0],
+            detail=("" if concentrates else contrast_diagnosis[1] + " ")
+                   + (f"{context}; log(CV Gaussian / CV orthogonal), paired by input: "
                     + "; ".join(f"L={d}: {format_interval(i)}" for d, i in per_depth.items())
                     + spread_text
                     + "; free probability: a Gaussian layer adds 1 to v (Marchenko-Pastur), so the predicted "
