@@ -239,6 +239,7 @@ def test_report_links_resolve_and_show_every_figure(smoke_run):
     # Every claim links to the figure it is read from (report/families.yaml's patterns), one of its family's.
     import yaml
 
+    from dltheory.claims import DIAGNOSES
     from dltheory.report import claim_figure
 
     patterns = yaml.safe_load((ROOT / "report/families.yaml").read_text())
@@ -246,6 +247,8 @@ def test_report_links_resolve_and_show_every_figure(smoke_run):
         for claim in json.loads((smoke_run / f"results/{family}/claims.json").read_text()):
             assert claim_figure(claim["id"], patterns[family]["claims"]) in figures, claim["id"]
             assert f'<tr id="claim-{escape(claim["id"])}">' in text
+            # every tested claim that does not hold carries its diagnosis category
+            assert claim["holds"] or not claim["tested"] or claim["diagnosis"] in DIAGNOSES, claim["id"]
     for family, figures in FAMILY_FIGURES.items():
         for name in figures:
             assert f"{family}/figures/{name}.png" in text
@@ -255,7 +258,7 @@ def test_report_links_resolve_and_show_every_figure(smoke_run):
     assert all(str(escape(c["detail"])) in text for c in claims)
     failed = [c for c in claims if not c["holds"]]
     # A failed claim's diagnosis category heads its detail (a long detail folded after its first sentences).
-    assert not failed or f"<strong>diagnosis ({failed[0].get('diagnosis') or 'not categorised'}):</strong>" in text
+    assert not failed or f"<strong>diagnosis ({failed[0]['diagnosis']}):</strong>" in text
 
 
 @pytest.mark.skipif(browser() is None, reason="no headless Chromium on PATH (Debian: apt install chromium)")
