@@ -73,7 +73,9 @@ JOB_SIZE = {
     "natgrad": lambda s: max(*s.widths, s.width) ** 2 * s.train_size,
     "spectra": lambda s: max(s.widths) ** 2 * s.samples * s.replicates,
     "isometry": lambda s: s.width**2 * max(s.depths) * s.replicates,
-    "overparam": lambda s: s.replicates * s.train * max(*s.mlp.widths, round(max(s.random_features.ratios) * s.train)),
+    # n x N SVDs (random features) and n-point full-batch networks: n^2 times the largest N or width, per seed
+    "overparam": lambda s: s.replicates * s.train**2 * max(*s.mlp.widths,
+                                                             round(max(s.random_features.ratios) * s.train)),
 }
 # JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
 PAPER_JOB_SIZE = {
@@ -86,7 +88,7 @@ PAPER_JOB_SIZE = {
     "natgrad": 1_677_721_600,
     "spectra": 4_000_000_000,
     "isometry": 67_108_864,
-    "overparam": 16_000_000,
+    "overparam": 6_400_000_000,
 }
 
 

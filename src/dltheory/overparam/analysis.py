@@ -63,7 +63,8 @@ def mlp_summary(table: pd.DataFrame) -> pd.DataFrame:
     """One row per trained network (replicate, label noise, width) with its errors, losses, the 0-1 gap
     (test - train error), the product of spectral norms and ``learned`` (test error below the majority class's)."""
     mlp = table[table.part == "mlp"]
-    wide = _wide(mlp, ["replicate", "label_noise", "width", "parameters"])
+    wide = _wide(mlp, ["replicate", "label_noise", "width", "parameters", "steps"])
+    wide["width"] = wide.width.astype(int)
     wide["gap"] = wide.test_error - wide.train_error
     wide["learned"] = (wide.test_error < wide.majority_error) & np.isfinite(wide.final_step_loss)
     return wide.sort_values(["label_noise", "replicate", "width"]).reset_index(drop=True)
@@ -75,7 +76,8 @@ def parallel_summary(table: pd.DataFrame) -> pd.DataFrame:
     parallel = table[(table.part == "parallel") & (table.metric == "test_error")]
     summary = parallel[["replicate", "label_noise", "width", "members", "value"]].rename(
         columns={"value": "test_error"})
-    summary = summary.merge(_majority(table, "parallel"), on=["replicate", "label_noise"])
+    summary = summary.astype({"members": int, "width": int}).merge(_majority(table, "parallel"),
+                                                                  on=["replicate", "label_noise"])
     summary["learned"] = summary.test_error < summary.majority_error
     return summary.sort_values(["replicate", "members"]).reset_index(drop=True)
 
@@ -254,7 +256,7 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
         star_text = (f"first width with mean train error <= {claims.interpolation_error:g}: "
                      f"h = {widths[star]}" if star is not None else "no width interpolates")
         per_seed = learned.pivot_table(index="replicate", columns="width", values="test_error")
-        setting = f"one hidden layer, full-batch Adam, {int(rows.steps.iloc[0]) if 'steps' in rows else ''} steps"
+        setting = f"one hidden layer, full-batch Adam, {int(rows.steps.iloc[0])} steps"
 
         if noise > 0:  # M12-4
             test = curve.test_error.to_numpy()
@@ -268,9 +270,9 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                 measured = interval["mean"]
                 peak_text = f"peak at h = {widths[peak]} ({_points(test[peak])} %)"
             else:
-                interval, holds, measured = _interval([], claims.confidence), False, float("nan")
-                peak_text = "no interior local maximum within reach"
-                measured = 0.0
+                interval, holds = _interval([], claims.confidence), False
+                measured = "no local maximum near the interpolation width"
+                peak_text = f"no interior local maximum within {claims.peak_steps} grid step(s)"
             out.append(_claim(
                 id=f"{FAMILY}.mlp_peak_near_interpolation_width.{name}", source=PEERS,
                 statement="Under label noise the trained network's test error peaks near the width where it first "
@@ -309,8 +311,10 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
             interval=(interval["low"], interval["high"]) if math.isfinite(interval["low"]) else None,
             interval_kind=f"{claims.confidence:.0%} t-interval over seeds" if math.isfinite(interval["low"]) else "",
             replicates=interval["replicates"] or None, diagnosis="" if holds else "finding",
-            detail=f"Widest h = {widths[-1]}: {_points(float(per_seed[widths[-1]].median()))} %; under-parameterised "
-                   f"widths {[int(widths[j]) for j in under]} ({star_text}). Label noise {noise:g}, {setting}. "
+            detail=f"Median over seeds: widest h = {widths[-1]} {_points(float(per_seed[widths[-1]].median()))} %, "
+                   "best "
+                   f"under-parameterised {_points(float(small.median())) if under else 'nan'} % (widths "
+                   f"{[int(widths[j]) for j in under]}; {star_text}). Label noise {noise:g}, {setting}. "
                    f"{guard}"))
 
         # M12-5

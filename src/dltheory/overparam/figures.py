@@ -2,8 +2,10 @@
 (dltheory.plotting): one colour per model class, the interpolation threshold as the theory line, the majority-class
 error as the reference level, legends outside the data."""
 
+import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
 
 from dltheory.overparam.analysis import interpolation_index
 from dltheory.overparam.data import CLASSES
@@ -25,6 +27,19 @@ def _band(axis, x, frame: pd.DataFrame, column: str, colour, linestyle="-", labe
     axis.plot(centre.index, centre.values, color=colour, ls=linestyle, marker=marker, ms=2.5, lw=1.2, label=label)
 
 
+def _plain_log_ticks(axis, values, base: float = 10) -> None:
+    """A log x-axis labelled with plain numbers: 1-2-5 steps (base 10) or powers of two within the data's range."""
+    values = np.asarray(sorted(values), float)
+    axis.set_xscale("log", base=base)
+    if base == 2:
+        ticks = [2.0**k for k in range(int(np.floor(np.log2(values[0]))), int(np.ceil(np.log2(values[-1]))) + 1)]
+    else:
+        ticks = [m * 10.0**k for k in range(-3, 4) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if values[0] * 0.99 <= t <= values[-1] * 1.01]
+    axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    axis.xaxis.set_minor_locator(NullLocator())
+
+
 def plot_rf_curves(summary: pd.DataFrame, settings) -> object:
     """Test and train error (top) and test MSE (bottom) against N/n, ridgeless beside tuned ridge, per noise rate."""
     rates = sorted(summary.label_noise.unique())
@@ -42,7 +57,7 @@ def plot_rf_curves(summary: pd.DataFrame, settings) -> object:
         top.axhline(majority, **REFERENCE, label="majority class")
         for axis in (top, bottom):
             axis.axvline(1.0, **THEORY, label="interpolation threshold N = n")
-            axis.set_xscale("log")
+            _plain_log_ticks(axis, rows.ratio.unique())
         top.set_ylim(-0.02, 1.0)
         bottom.set_yscale("log")
         top.set_title(_noise_title(rate))
@@ -51,8 +66,8 @@ def plot_rf_curves(summary: pd.DataFrame, settings) -> object:
             top.set_ylabel("error rate")
             bottom.set_ylabel("test MSE (sum over 10 outputs)")
     n = settings.train
-    figure.suptitle(f"Random ReLU features on digits (n = {n}): double descent without a penalty, none with a "
-                    "tuned one")
+    figure.suptitle(f"Random ReLU features on digits (n = {n}): error and MSE against N/n, ridgeless and tuned "
+                    "ridge")
     outside_legend(figure, ncol=3)
     return figure
 
@@ -72,7 +87,7 @@ def plot_mlp_width(summary: pd.DataFrame, settings) -> object:
             axis.axvline(curve.index[star], **THEORY,
                          label=f"first width with train error <= {settings.claims.interpolation_error:.0%}")
         axis.axhline(rows.majority_error.median(), **REFERENCE, label="majority class")
-        axis.set_xscale("log", base=2)
+        _plain_log_ticks(axis, rows.width.unique(), base=2)
         axis.set_xlabel("hidden width h  (P = 75 h + 10)")
         axis.set_title(_noise_title(rate))
     axes[0, 0].set_ylabel("error rate")
@@ -133,8 +148,7 @@ def plot_parallel(summary: pd.DataFrame, mlp: pd.DataFrame, settings) -> object:
     if len(widest):
         top = widest[widest.width == widest.width.max()].test_error.mean()
         axis.axhline(top, **REFERENCE, label=f"one network of width {int(widest.width.max())}")
-    axis.set_xscale("log", base=2)
-    axis.set_xticks(mean.index, [str(int(m)) for m in mean.index])
+    _plain_log_ticks(axis, mean.index, base=2)
     axis.set_xlabel("members M")
     axis.set_ylabel("test error")
     axis.set_title(f"Parallel networks, {_noise_title(rate)}")
