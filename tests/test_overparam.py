@@ -116,7 +116,7 @@ def _default():
 @pytest.mark.parametrize("edit, named", [
     (lambda c: c.update(train=405), "overparam.train"),
     (lambda c: c["random_features"].update(sanity_ratios=[0.6]), "overparam.random_features.sanity_ratios"),
-    (lambda c: c["claims"].update(ridge_reference=0.4), "overparam.claims.ridge_reference"),
+    (lambda c: c["claims"].update(confidence=1.0), "overparam.claims.confidence"),
     (lambda c: c["claims"].update(peak_low=1.5), "overparam.claims.peak_low"),
     (lambda c: c["mlp"].update(steps=0), "overparam.mlp.steps"),
     (lambda c: c["parallel"].update(members=[4]), "overparam.parallel.members"),
