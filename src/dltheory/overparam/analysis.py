@@ -270,7 +270,9 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                 interval = _interval(diffs, claims.confidence)
                 holds = interval["mean"] >= claims.peak_margin
                 measured = interval["mean"]
-                peak_text = f"peak at h = {widths[peak]} ({_points(test[peak])} %)"
+                peak_text = (f"peak at h = {widths[peak]} ({_points(test[peak])} %, "
+                             f"{_points(test[peak] - test[peak - 1])} points above h = {widths[peak - 1]} and "
+                             f"{_points(test[peak] - test[peak + 1])} above h = {widths[peak + 1]})")
             else:
                 interval, holds = _interval([], claims.confidence), False
                 measured = "no local maximum near the interpolation width"
