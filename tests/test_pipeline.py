@@ -37,6 +37,7 @@ FAMILY_FIGURES = {
     "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
     "spectra": ["histograms", "outliers_vs_width", "input_metric_vs_dim"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid"],
+    "overparam": ["rf_curves", "mlp_width", "gap_vs_parameters", "parallel"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "heavy_tailed", "sharp_anm", "tuebingen"]  # config/smoke.yaml
@@ -70,6 +71,7 @@ def expected_outputs():
     outputs += [f"results/natgrad/runs/{m}.parquet" for m in NATGRAD_METHODS]
     outputs += ["results/spectra/runs/spectra.parquet", "results/isometry/runs/spectra.parquet",
                 "results/isometry/runs/sgd.parquet"]
+    outputs += [f"results/overparam/runs/{part}.parquet" for part in ("random_features", "networks")]
     for family, figures in FAMILY_FIGURES.items():
         outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
                     f"results/{family}/claims.json"]
@@ -166,7 +168,11 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     assert set(isometry.part) == {"spectra", "sgd"} and set(isometry.depth) == {2, 4}
     # The main point and config.yaml's conditions (small_q with SGD, hard_tanh, the linear sanity case).
     assert set(isometry.condition) == {"main", "small_q", "hard_tanh", "linear"}
-    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16}
+    overparam = read_table(smoke_run / "results/overparam/overparam.parquet")
+    assert set(overparam.part) == {"random_features", "mlp", "parallel"} and overparam.replicate.nunique() == 2
+    # overparam: the sanity case, 3 random-features claims x 2 noise rates, 2 network claims per rate plus the
+    # noisy peak, and the parallel networks
+    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
@@ -418,7 +424,8 @@ def test_gan_without_trajectory_runs_end_to_end(tmp_path):
 
     workdir = make_workdir(tmp_path)
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
-    for family in ("nonsmooth", "region", "intrinsic", "causal", "batchnorm", "natgrad", "spectra", "isometry"):
+    for family in ("nonsmooth", "region", "intrinsic", "causal", "batchnorm", "natgrad", "spectra", "isometry",
+                   "overparam"):
         config[family]["enabled"] = False
     gan = config["gan"]
     gan["variants"], gan["learning_rates"] = ["smoothed"], {"sgd": gan["learning_rates"]["sgd"][:1]}

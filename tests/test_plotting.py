@@ -46,6 +46,7 @@ def _methods_of_config(config: dict) -> dict[str, set[str]]:
         "natgrad": set(config["natgrad"]["methods"]) | {KFAC_PAPER, PREDICTION},
         "spectra": {"fim_linear", "fim_softmax", "input_linear", "input_softmax"},
         "isometry": {"orthogonal", "gaussian"},
+        "overparam": {"ridgeless", "ridge_tuned", "mlp", "parallel"},
     }
 
 

@@ -53,6 +53,8 @@ PAPER_REQUESTS = {
     "natgrad_train": PaperRequest("natgrad", 32000, 120, device=True),
     "spectra_measure": PaperRequest("spectra", 8000, 60),
     "isometry_measure": PaperRequest("isometry", 8000, 60),
+    "overparam_random_features": PaperRequest("overparam", 8000, 60),
+    "overparam_train_networks": PaperRequest("overparam", 16000, 120, device=True),
 }
 
 
@@ -71,6 +73,9 @@ JOB_SIZE = {
     "natgrad": lambda s: max(*s.widths, s.width) ** 2 * s.train_size,
     "spectra": lambda s: max(s.widths) ** 2 * s.samples * s.replicates,
     "isometry": lambda s: s.width**2 * max(s.depths) * s.replicates,
+    # n x N SVDs (random features) and n-point full-batch networks: n^2 times the largest N or width, per seed
+    "overparam": lambda s: s.replicates * s.train**2 * max(*s.mlp.widths,
+                                                             round(max(s.random_features.ratios) * s.train)),
 }
 # JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
 PAPER_JOB_SIZE = {
@@ -83,6 +88,7 @@ PAPER_JOB_SIZE = {
     "natgrad": 1_677_721_600,
     "spectra": 4_000_000_000,
     "isometry": 67_108_864,
+    "overparam": 6_400_000_000,
 }
 
 

@@ -361,6 +361,19 @@ def geometry_runs(family):
     return [f"results/{family}/runs/{name}.parquet" for name in names]
 
 
+# --- more parameters, better accuracy? (workflow/rules/overparam.smk) ---
+
+# The keys both overparam jobs read to draw each seed's digits split.
+OVERPARAM_SPLIT_KEYS = ("train", "validation", "replicates")
+
+
+def overparam_runs():
+    """The overparam tables the collect step concatenates: random features (no torch) and the trained networks."""
+    if "overparam" not in SETTINGS:
+        return []
+    return [f"results/overparam/runs/{part}.parquet" for part in ("random_features", "networks")]
+
+
 # --- cluster jobs (workflow/profiles/slurm) ---
 
 

@@ -17,11 +17,13 @@ import torch
 
 @dataclass(frozen=True)
 class BatchedArchitecture:
-    """Per-model widths and depths (number of hidden layers) of a batch of MLPs with scalar output."""
+    """Per-model widths and depths (number of hidden layers) of a batch of MLPs with ``outputs`` outputs (scalar
+    by default; the overparam family's classifiers have one per class)."""
 
     in_dim: int
     widths: tuple[int, ...]
     depths: tuple[int, ...]
+    outputs: int = 1
 
     @property
     def n_models(self) -> int:
@@ -37,13 +39,14 @@ class BatchedArchitecture:
 
     def parameter_counts(self) -> list[int]:
         return [
-            (self.in_dim + 1) * w + (d - 1) * (w * w + w) + w + 1
+            (self.in_dim + 1) * w + (d - 1) * (w * w + w) + (w + 1) * self.outputs
             for w, d in zip(self.widths, self.depths, strict=True)
         ]
 
 
 class BatchedMLP(torch.nn.Module):
-    """A batch of ReLU MLPs R^in_dim -> R evaluated on inputs of shape (models, points, in_dim)."""
+    """A batch of ReLU MLPs R^in_dim -> R^outputs evaluated on inputs of shape (models, points, in_dim); a scalar
+    output comes out as (models, points), several as (models, points, outputs)."""
 
     INITS = ("he", "standard_normal")
 
@@ -80,9 +83,10 @@ class BatchedMLP(torch.nn.Module):
         hidden = hidden * unit_mask[:, None, :, None] * unit_mask[:, None, None, :]
         self.hidden_weight = torch.nn.Parameter(hidden)
         self.hidden_bias = torch.nn.Parameter(torch.zeros(B, max(L - 1, 0), W, dtype=dtype))
-        output = normal(B, W, 1) * output_std[:, None, None] * unit_mask[:, :, None]
+        C = architecture.outputs
+        output = normal(B, W, C) * output_std[:, None, None] * unit_mask[:, :, None]
         self.output_weight = torch.nn.Parameter(output)
-        self.output_bias = torch.nn.Parameter(torch.zeros(B, 1, dtype=dtype))
+        self.output_bias = torch.nn.Parameter(torch.zeros(B, C, dtype=dtype))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         h = torch.relu(torch.baddbmm(self.input_bias[:, None, :], inputs, self.input_weight))
@@ -92,7 +96,8 @@ class BatchedMLP(torch.nn.Module):
                 gate = self.layer_gate[:, layer, None, None]
                 new = gate * new + (1 - gate) * h
             h = new
-        return torch.baddbmm(self.output_bias[:, None, :], h, self.output_weight).squeeze(-1)
+        output = torch.baddbmm(self.output_bias[:, None, :], h, self.output_weight)
+        return output.squeeze(-1) if self.architecture.outputs == 1 else output
 
     def standalone(self, index: int) -> torch.nn.Sequential:
         """Model ``index`` as an ordinary ``nn.Sequential`` of its own width and depth (for tests)."""
@@ -108,8 +113,8 @@ class BatchedMLP(torch.nn.Module):
             linear.weight.data.copy_(weight.detach().T)
             linear.bias.data.copy_(bias.detach())
             layers += [linear, torch.nn.ReLU()]
-        head = torch.nn.Linear(width, 1, dtype=weight.dtype)
-        head.weight.data.copy_(self.output_weight[index, :width, 0].detach()[None, :])
+        head = torch.nn.Linear(width, self.architecture.outputs, dtype=weight.dtype)
+        head.weight.data.copy_(self.output_weight[index, :width, :].detach().T)
         head.bias.data.copy_(self.output_bias[index].detach())
         layers.append(head)
         return torch.nn.Sequential(*layers)
