@@ -34,7 +34,9 @@ def test_a_family_without_its_card_is_named(tmp_path):
 def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     claims = [Claim("a.one", "src", "s", 0.123456, "e", 0.05, True).to_dict(),
               Claim("a.two", "src", "s", 2.0, "e", None, False, detail="more seeds", interval=(1.5, 2.5),
-                    interval_kind="95% t-interval over seeds", replicates=5, diagnosis="scale").to_dict()]
+                    interval_kind="95% t-interval over seeds", replicates=5, diagnosis="scale").to_dict(),
+              Claim("a.three", "src", "s", "0.70 [0.61, 0.79]", "e", None, True, interval=(0.61, 0.79),
+                    interval_kind="95% Wilson over pairs", replicates=60).to_dict()]
     caption = render_caption("What to look for?\n\nThe body, with :math:`\\beta`.")
     figure = {"name": "curve", "png": "a/curve.png", "svg": "a/curve.svg", "caption": caption, "width": 756,
               "height": 300,
@@ -51,7 +53,8 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
                           "seed": 3})
     assert "smoke config (tiny sizes" in html and "device cpu · seed 3 · commit abc123" in html
     assert 'href="#a"' in html and "Author, Venue 2020" in html and "Does it?" in html
-    assert "1 of 2 claims held" in html and "0 of 0 claims held" in html
+    assert "2 of 3 claims held" in html and "0 of 0 claims held" in html
+    assert "<br>[1.5, 2.5]" in html and "[0.61, 0.79]" in html and "<br>[0.61, 0.79]" not in html  # printed once
     assert '<img src="a/curve.png" alt="a: curve">' in html  # the hero thumbnail; family B falls back to its first
     assert "<strong>Figure 1. What to look for?</strong>" in html and "<strong>Figure 2. What" in html
     assert "<p>The body, with <math" in html  # the caption's body after its bold takeaway, the formula as MathML
@@ -59,7 +62,7 @@ def test_the_first_screen_names_the_run_the_papers_and_each_familys_verdicts():
     assert 'width="756" height="300"' in html  # shown at one scale for every figure
     assert "<td>0.123</td>" in html and "<td>0.05</td>" in html  # rounded numbers, the tolerance beside them
     assert "<strong>diagnosis (scale):</strong> more seeds" in html  # the category, then the evidence
-    assert "1 of 2 claims held; did not hold, by diagnosis: scale 1." in html
+    assert "2 of 3 claims held; did not hold, by diagnosis: scale 1." in html
     assert '<td>2<br>[1.5, 2.5]<br><span class="source">95% t-interval over seeds, n = 5</span></td>' in html
     assert "<code>snakemake x</code>" in html and '<a href="a/curve.json">provenance (JSON)</a>' in html
     assert "<code>results/report.zip</code>, not made yet" in html  # no link to a file that is not there
