@@ -172,3 +172,17 @@ def test_a_figures_remake_command_names_the_config_files_the_run_read(tmp_path):
              "/elsewhere/mine.yaml"]
     assert rerun_options(files, tmp_path) == "--configfile config/smoke.yaml --configfile /elsewhere/mine.yaml"
     assert rerun_options(files[:2], tmp_path) == ""  # the default run: nothing to add
+
+
+def test_the_our_setting_badge_marks_rows_only_where_it_distinguishes_them():
+    def section(name, ours):
+        claims = [Claim(f"{name}.{i}", "src", "s", 1.0, "e", None, True, ours=o).to_dict() for i, o in enumerate(ours)]
+        return FamilySection(name, claims=claims, notebook=f"{name}/nb.ipynb",
+                             meta={"title": name, "paper": "P", "cite": "C", "question": "Q?", "hero": "x"})
+
+    html = render_report("T", [section("mixed", [True, False]), section("every", [True, True, True])],
+                         ROOT / "report/template.html.j2")
+    mixed, every = html.split('<h2 id="mixed">')[1].split('<h2 id="every">')
+    assert mixed.count('<span class="ours">our setting</span>') == 1  # on the one row of ours
+    assert every.count('<span class="ours">our setting</span> for every claim below') == 1
+    assert every.count('<span class="ours">') == 1  # said once, above the table, not on its 3 rows
