@@ -137,7 +137,8 @@ def test_the_config_checks_names_and_files(tmp_path):
 # Everything but the causal family off; CGNN and ANM score nothing, so the user benchmark's one scoring job runs
 # IGCI and RECI (the cheap baselines).
 OTHERS_OFF = {family: {"enabled": False} for family in
-              ("nonsmooth", "region", "intrinsic", "gan", "batchnorm", "natgrad", "spectra", "isometry")}
+              ("nonsmooth", "region", "intrinsic", "gan", "batchnorm", "natgrad", "spectra", "isometry",
+               "embedding")}
 
 
 def _user_workdir(tmp_path: Path, csv_text: str | None = None) -> Path:

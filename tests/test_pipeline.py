@@ -37,6 +37,7 @@ FAMILY_FIGURES = {
     "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
     "spectra": ["histograms", "outliers_vs_width", "input_metric_vs_dim"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid"],
+    "embedding": ["eigenvalue_counts", "loss_slices", "escape"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "heavy_tailed", "sharp_anm", "tuebingen"]  # config/smoke.yaml

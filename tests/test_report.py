@@ -11,7 +11,8 @@ from dltheory.config import family_settings
 from dltheory.report import FamilySection, broken_links, browser, read_family_metadata, render_report, run_label
 
 ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = ["nonsmooth", "region", "intrinsic", "gan", "causal", "batchnorm", "natgrad", "spectra", "isometry"]
+FAMILIES = ["nonsmooth", "region", "intrinsic", "gan", "causal", "batchnorm", "natgrad", "spectra", "isometry",
+            "embedding"]
 
 
 def test_every_family_has_a_card_whose_hero_is_one_of_its_figures():

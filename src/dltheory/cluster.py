@@ -53,6 +53,7 @@ PAPER_REQUESTS = {
     "natgrad_train": PaperRequest("natgrad", 32000, 120, device=True),
     "spectra_measure": PaperRequest("spectra", 8000, 60),
     "isometry_measure": PaperRequest("isometry", 8000, 60),
+    "embedding_measure": PaperRequest("embedding", 4000, 60),
 }
 
 
@@ -71,6 +72,7 @@ JOB_SIZE = {
     "natgrad": lambda s: max(*s.widths, s.width) ** 2 * s.train_size,
     "spectra": lambda s: max(s.widths) ** 2 * s.samples * s.replicates,
     "isometry": lambda s: s.width**2 * max(s.depths) * s.replicates,
+    "embedding": lambda s: len(s.activations) * len(s.inputs) * s.teachers * len(s.narrow_widths) * s.restarts,
 }
 # JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
 PAPER_JOB_SIZE = {
@@ -83,6 +85,7 @@ PAPER_JOB_SIZE = {
     "natgrad": 1_677_721_600,
     "spectra": 4_000_000_000,
     "isometry": 67_108_864,
+    "embedding": 2_304,
 }
 
 
