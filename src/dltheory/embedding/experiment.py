@@ -4,8 +4,9 @@ semi-flat test, the escape test and loss slices (FYMT19, Sec. 3-4). numpy only.
 
 The narrow point of each (activation, input, teacher, narrow width) is the lowest-loss restart that is accepted:
 critical (||grad E|| < grad_tol after a Newton polish), a minimum (no negative Hessian eigenvalue), non-degenerate
-(its zero eigenvalues are exactly its symmetry zeros: none for a smooth activation; ReLU's scaling, dead-unit and
-shared-pattern directions, :func:`shallow.symmetry_zeros`; a point with more is itself an embedded narrower network)
+(its zero eigenvalues are exactly its symmetry zeros: none for a smooth activation, the digest's "positive definite";
+ReLU's scaling, dead-unit and shared-pattern directions, :func:`shallow.symmetry_zeros`; a point with more is itself
+an embedded narrower network, or has a saturated unit)
 and, for ReLU, with no live pre-activation within kink_margin of its kink (the loss is not differentiable there).
 """
 
@@ -22,9 +23,12 @@ from dltheory.settings import from_config
 
 COLUMNS = ["part", "activation", "input_dim", "n", "teacher", "narrow_width", "embedding", "unit", "lam", "bias",
            "direction", "step", "t", "metric", "value"]
-# The representative cases drawn in the slice and escape figures: teacher 0, this narrow width (or the largest
-# below it), unit 0.
+# The representative cases drawn in the figures: this narrow width (or the nearest with an accepted narrow point),
+# unit 0, the first data set with one. Slices are stored for unit 0 of every narrow point.
 SLICE_WIDTH = 2
+# A fit that is not critical and has an incoming weight above this is counted as diverging (ours: the
+# pre-activations then exceed 20 |x~|, where tanh and the logistic are flat to 1e-17).
+DIVERGING = 20.0
 
 
 def inputs_of(spec, rng: np.random.Generator) -> np.ndarray:
@@ -61,19 +65,29 @@ def check_point(theta, X, y, act, settings: EmbeddingSettings) -> dict:
             "kink_distance": sh.kink_distance(theta, X) if act == "relu" else np.inf}
 
 
+def expected_zeros(theta, X, act, settings: EmbeddingSettings) -> int:
+    """The zero eigenvalues a non-degenerate narrow minimum has: none for a smooth activation (its Hessian is
+    positive definite; a saturated or linear-regime unit makes it numerically degenerate), the Jacobian's nullity
+    for ReLU (positive scaling, dead units, units sharing an activation pattern)."""
+    return sh.symmetry_zeros(theta, X, act, settings.eig_rel_tol) if act == "relu" else 0
+
+
 def narrow_point(settings: EmbeddingSettings, seed: int, act: str, spec, teacher: int, width: int, X, y):
     """The accepted narrow point of lowest loss (None if no restart is accepted) and the restart tallies."""
-    tallies = {"accepted": 0, "not_critical": 0, "saddle": 0, "degenerate": 0, "at_kink": 0}
+    tallies = {"accepted": 0, "diverging": 0, "not_critical": 0, "saddle": 0, "degenerate": 0, "at_kink": 0}
     best = None
     for restart in range(settings.restarts):
         rng = rng_for(seed, "embedding", "init", act, spec.d, spec.n, teacher, width, restart)
         theta = fit_restart(sh.student_init(rng, spec.d, width), X, y, act, settings.fit_evaluations)
         point = check_point(theta, X, y, act, settings)
         if point["grad_norm"] >= settings.grad_tol:
-            tallies["not_critical"] += 1
+            # Not critical. With an incoming weight above DIVERGING the fit is running off to infinity (a saturated
+            # unit approaching a step: the loss's infimum is not attained), rather than converging slowly.
+            W, _, _ = sh.unpack(theta, spec.d)
+            tallies["diverging" if np.abs(W).max() > DIVERGING else "not_critical"] += 1
         elif point["inertia"].negative > 0:
             tallies["saddle"] += 1
-        elif point["inertia"].zero != sh.symmetry_zeros(theta, X, act, settings.eig_rel_tol):
+        elif point["inertia"].zero != expected_zeros(theta, X, act, settings):
             tallies["degenerate"] += 1
         elif point["kink_distance"] <= settings.kink_margin:
             tallies["at_kink"] += 1
@@ -127,6 +141,10 @@ def run_case(settings: EmbeddingSettings, seed: int, act: str, spec, teacher: in
                                                                                             settings.eig_rel_tol),
                          "dead_units": sh.dead_units(theta, X) if act == "relu" else 0,
                          "lambda_max": narrow["eigenvalues"][-1], "parameters": len(theta),
+                         "semi_flat_min": sh.semi_flat_test(theta, X, y, act,
+                                                            rng_for(seed, "embedding", "perturb-narrow", act, d,
+                                                                    spec.n, teacher, width),
+                                                            settings.semi_flat.perturbations, settings.semi_flat.radius),
                          **({"kink_distance": narrow["kink_distance"]} if act == "relu" else {})})
     cases = []  # (embedding, unit, lam, bias, theta, predicted, extra)
     for unit in range(width):
@@ -161,7 +179,7 @@ def run_case(settings: EmbeddingSettings, seed: int, act: str, spec, teacher: in
         if curve is not None:
             rows += [{**where, "part": "escape", "step": step, "metric": "escape", "value": float(value)}
                      for step, value in enumerate(curve)]
-        if teacher == 0 and width == min(SLICE_WIDTH, max(settings.narrow_widths)) and unit in (0, -1):
+        if unit in (0, -1):
             rows += slice_rows(embedded, X, y, act, settings, where, embedding, lam, detail)
     return rows
 
