@@ -173,6 +173,19 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
 
 
+def test_embedding_table_covers_its_grid_and_claims_parse(smoke_run):
+    table = read_table(smoke_run / "results/embedding/embedding.parquet")
+    # config/smoke.yaml: tanh, softplus, relu on 1-D inputs (n = 20), one teacher, narrow widths 1 and 2
+    assert set(table.activation) == {"tanh", "softplus", "relu"} and set(table.input_dim) == {1}
+    assert {"sanity", "narrow", "embedded", "escape", "slice"} <= set(table.part)
+    embedded = table[(table.part == "embedded") & (table.metric == "grad_norm")]
+    assert set(embedded.embedding) <= {"replication", "inactive", "constant"} and (embedded.value < 1e-8).all()
+    claims = json.loads((smoke_run / "results/embedding/claims.json").read_text())
+    assert len(claims) == 8 and all(c["id"].startswith("embedding.") for c in claims)
+    # The known answer holds at any scale.
+    assert next(c for c in claims if c["id"] == "embedding.sanity_closed_form_counts")["holds"]
+
+
 def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run):
     table = read_table(smoke_run / "results/causal/causal.parquet")
     scores = table[table.metric == "score"]

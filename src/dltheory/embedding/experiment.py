@@ -136,15 +136,14 @@ def run_case(settings: EmbeddingSettings, seed: int, act: str, spec, teacher: in
         return rows
     theta, narrow = best
     d = spec.d
+    perturb = rng_for(seed, "embedding", "perturb-narrow", act, d, spec.n, teacher, width)
     rows += _rows(base, {"loss": narrow["loss"], "grad_norm": narrow["grad_norm"], **_counts("", narrow["inertia"]),
                          "gap": narrow["inertia"].gap, "symmetry_zeros": sh.symmetry_zeros(theta, X, act,
                                                                                             settings.eig_rel_tol),
                          "dead_units": sh.dead_units(theta, X) if act == "relu" else 0,
                          "lambda_max": narrow["eigenvalues"][-1], "parameters": len(theta),
-                         "semi_flat_min": sh.semi_flat_test(theta, X, y, act,
-                                                            rng_for(seed, "embedding", "perturb-narrow", act, d,
-                                                                    spec.n, teacher, width),
-                                                            settings.semi_flat.perturbations, settings.semi_flat.radius),
+                         "semi_flat_min": sh.semi_flat_test(theta, X, y, act, perturb, settings.semi_flat.perturbations,
+                                                            settings.semi_flat.radius),
                          **({"kink_distance": narrow["kink_distance"]} if act == "relu" else {})})
     cases = []  # (embedding, unit, lam, bias, theta, predicted, extra)
     for unit in range(width):

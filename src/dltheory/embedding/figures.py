@@ -42,8 +42,8 @@ def representative(frame: pd.DataFrame, settings: EmbeddingSettings) -> pd.DataF
 
 def plot_eigenvalue_counts(table: pd.DataFrame, section: Mapping | EmbeddingSettings):
     """One panel per input dimension; per activation, a stacked bar of the Hessian's negative / zero / positive
-    counts of each embedding of the representative narrow point (:func:`representative`), the narrow point first. Above each bar: the
-    added counts and in how many of all cases of that group the added counts are the same."""
+    counts of each embedding of the representative narrow point (:func:`representative`), the narrow point first.
+    Above each bar: the added counts and in how many of all cases of that group the added counts are the same."""
     settings = from_config(EmbeddingSettings, section, "embedding")
     wide = points(table)
     wide["group"] = wide.apply(embedding_group, axis=1)
