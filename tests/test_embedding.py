@@ -153,3 +153,29 @@ def test_a_tiny_run_gives_every_claim():
     assert all(c.detail for c in claims)
     counts = count_table(table)
     assert set(counts["activation"]) == {"tanh", "relu"}
+
+
+def test_deep_embeddings_keep_the_function_and_lanczos_finds_the_full_hessians_extremes():
+    # The paper-scale code path at a tiny size on CPU: 5 inputs, two hidden layers of 3, 2 outputs (P = 38).
+    torch = pytest.importorskip("torch")
+    from dltheory.embedding import deep
+
+    generator = torch.Generator().manual_seed(0)
+    X = torch.rand(20, 5, generator=generator, dtype=deep.DTYPE)
+    Y = torch.rand(20, 2, generator=generator, dtype=deep.DTYPE)
+    for act in ("tanh", "relu"):
+        params = deep.train(deep.init_network([5, 3, 3, 2], generator, "cpu"), X, Y, act, 30)
+        f = deep.forward(params, X, act)
+        embedded = [deep.replicate(params, 0, 1, 1.5), deep.replicate(params, 1, 0, -0.5),
+                    deep.constant_unit(params, 1, 0.5)]
+        if act == "relu":
+            embedded += [deep.inactive_unit(params, 0, generator), deep.inactive_unit(params, 1, generator)]
+        for point in embedded:
+            added = deep.flatten(point).numel() - deep.flatten(params).numel()
+            assert added == (5 + 1 + 3 if point[0][0].shape[0] == 4 else 3 + 1 + 2)  # in, bias, out
+            assert float((deep.forward(point, X, act) - f).abs().max()) < 1e-14
+    smallest, largest, method = deep.hessian_extremes(params, X, Y, "tanh", 2, 10_000)
+    lanczos_small, lanczos_large, lanczos = deep.hessian_extremes(params, X, Y, "tanh", 2, 10)
+    assert (method, lanczos) == ("full", "lanczos")
+    np.testing.assert_allclose(lanczos_large, largest, rtol=1e-6)
+    np.testing.assert_allclose(lanczos_small, smallest, atol=1e-6 * largest[-1])

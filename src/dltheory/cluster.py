@@ -54,6 +54,7 @@ PAPER_REQUESTS = {
     "spectra_measure": PaperRequest("spectra", 8000, 60),
     "isometry_measure": PaperRequest("isometry", 8000, 60),
     "embedding_measure": PaperRequest("embedding", 4000, 60),
+    "embedding_deep": PaperRequest("embedding", 32000, 240, device=True),
 }
 
 

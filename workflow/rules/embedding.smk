@@ -1,5 +1,6 @@
 # Semi-flat minima and saddles by embedding (Fukumizu, Yamaguchi, Mototake & Tanaka, NeurIPS 2019).
 #   measure:  narrow critical points, embedded one unit wider three ways; counts, escape, slices (numpy, one job)
+#   deep:     paper scale only (deep.enabled): deeper networks on digits, Hessian extremes by Lanczos (torch)
 #   notebook: eigenvalue-count table, figures, claims
 # The measuring job writes the family's table itself (one run table, so no collect step: job start-up is most of
 # a small family's time).
@@ -22,16 +23,35 @@ rule embedding_measure:
     resources:
         **cluster_resources("embedding_measure"),
     params:
-        settings=job_section("embedding"),
+        settings=embedding_shallow_section(),
         seed=RUN.seed,
     script:
         "../scripts/embedding_measure.py"
 
 
+rule embedding_deep:
+    output:
+        "results/embedding/deep.parquet",
+    log:
+        "logs/embedding/deep.log",
+    benchmark:
+        "results/benchmarks/embedding/deep.tsv"
+    conda:
+        CONDA_ENV
+    threads: RUN.threads_per_job
+    resources:
+        **cluster_resources("embedding_deep"),
+    params:
+        settings=job_section("embedding").get("deep", {}),
+        seed=RUN.seed,
+        device=RUN.device,
+    script:
+        "../scripts/embedding_deep.py"
+
+
 rule embedding_notebook:
     input:
-        notebook=repo_path("notebooks/embedding.ipynb"),
-        table="results/embedding/embedding.parquet",
+        unpack(embedding_notebook_inputs),
     output:
         notebook="results/embedding/notebook.ipynb",
         claims="results/embedding/claims.json",

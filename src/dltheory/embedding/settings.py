@@ -40,6 +40,34 @@ class EmbeddingSemiFlat:
 
 
 @dataclass(frozen=True)
+class EmbeddingDeep:
+    """Paper scale (config/paper.yaml): deeper networks on scikit-learn's digits (float64, the config's device),
+    unit 0 of every hidden layer embedded; the Hessian's extreme eigenvalues by Lanczos on Hessian-vector products
+    (the full Hessian up to ``full_hessian_max`` parameters). A measurement (the reviewer's caveat: for depth > 3
+    not every embedding need be critical), with no claim."""
+
+    enabled: bool = False
+    activations: tuple[str, ...] = ("tanh", "relu")
+    hidden_layers: int = 3  # depth J = hidden_layers + 1 weight layers
+    widths: tuple[int, ...] = (16, 32, 64, 128)  # narrow width of every hidden layer
+    samples: int = 500  # training digits
+    seeds: int = 2
+    iterations: int = 2000  # L-BFGS iterations of the narrow network
+    lambdas: tuple[float, ...] = (0.5, 1.5)
+    constant_bias: float = 0.5
+    lanczos_eigenvalues: int = 6  # extremes at each end
+    full_hessian_max: int = 4000
+
+    def __post_init__(self):
+        for name in self.activations:
+            if name not in ("tanh", "relu"):
+                raise ValueError(f"activations: unknown name {name!r}; known: ['tanh', 'relu']")
+        if isinstance(self.constant_bias, int):
+            object.__setattr__(self, "constant_bias", float(self.constant_bias))
+        object.__setattr__(self, "lambdas", tuple(float(lam) for lam in self.lambdas))
+
+
+@dataclass(frozen=True)
 class EmbeddingClaims:
     """Thresholds of the claims, written before the first run that reads them (issue 24) and never loosened after a
     result. Eigenvalue counts have none: they are integers and must hold in every case."""
@@ -96,6 +124,7 @@ class EmbeddingSettings:
     semi_flat: EmbeddingSemiFlat = field(default_factory=EmbeddingSemiFlat)
     slice_half_width: float = 0.1  # loss slices run over t in [-this, this] along unit directions
     slice_points: int = 41
+    deep: EmbeddingDeep = field(default_factory=EmbeddingDeep)
     claims: EmbeddingClaims = analysis_field(default_factory=EmbeddingClaims)
 
     def __post_init__(self):
