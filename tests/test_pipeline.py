@@ -184,6 +184,10 @@ def test_embedding_table_covers_its_grid_and_claims_parse(smoke_run):
     assert len(claims) == 8 and all(c["id"].startswith("embedding.") for c in claims)
     # The known answer holds at any scale.
     assert next(c for c in claims if c["id"] == "embedding.sanity_closed_form_counts")["holds"]
+    # The deep part at a tiny size: the narrow network and its embeddings, each with its Hessian's extremes.
+    deep = read_table(smoke_run / "results/embedding/deep.parquet")
+    assert set(deep.embedding) == {"narrow", "replication", "constant"} and set(deep.method) == {"full"}
+    assert (deep[deep.metric == "loss_change"].value.abs() < 1e-12).all()
 
 
 def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run):

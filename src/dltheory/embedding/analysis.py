@@ -254,7 +254,9 @@ def _saddle_claim(embedded, c) -> Claim:
     low, high = wilson_interval(k, n, c.confidence)
     holds = n > 0 and fraction >= c.saddle_fraction_min
     detail = (f"tanh, lambda outside [0, 1] (every such lambda of the config): {k} of {n} (input, teacher, narrow "
-              f"width, unit) cases have an eigenvalue below minus the zero threshold. Derived condition: "
+              f"width, unit) cases have an eigenvalue below minus the zero threshold; the claim holds when that "
+              f"fraction is at least {c.saddle_fraction_min:g} (the digest's test, fixed before the first run; the "
+              f"Wilson interval shows how much {n} cases pin it down). Derived condition: "
               f"lambda (1 - lambda) < 0 there, so a negative eigenvalue needs B_j to have a positive one "
               f"(B_j's largest eigenvalue > 0 in {int((cases['b_max'] > 0).sum())} cases).")
     for other in sorted(set(embedded["activation"]) - {"tanh", "relu"}):
