@@ -62,6 +62,14 @@ def _learning_rates(gan) -> int:
     return sum(len(rates) for rates in gan.learning_rates.values())
 
 
+def _embedding_size(s) -> int:
+    """The shallow fits plus, where it is on, the deep part (width^2 per layer of each network)."""
+    shallow = len(s.activations) * len(s.inputs) * s.teachers * len(s.narrow_widths) * s.restarts
+    d = s.deep
+    deep = len(d.activations) * len(d.widths) * d.seeds * max(d.widths) ** 2 * d.hidden_layers if d.enabled else 0
+    return shallow + deep
+
+
 # The size of a family's largest job, from its settings: what its memory and time grow with.
 JOB_SIZE = {
     "nonsmooth": lambda s: s.replicates * max(s.sizes),
@@ -73,7 +81,7 @@ JOB_SIZE = {
     "natgrad": lambda s: max(*s.widths, s.width) ** 2 * s.train_size,
     "spectra": lambda s: max(s.widths) ** 2 * s.samples * s.replicates,
     "isometry": lambda s: s.width**2 * max(s.depths) * s.replicates,
-    "embedding": lambda s: len(s.activations) * len(s.inputs) * s.teachers * len(s.narrow_widths) * s.restarts,
+    "embedding": lambda s: _embedding_size(s),
 }
 # JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
 PAPER_JOB_SIZE = {
@@ -86,7 +94,7 @@ PAPER_JOB_SIZE = {
     "natgrad": 1_677_721_600,
     "spectra": 4_000_000_000,
     "isometry": 67_108_864,
-    "embedding": 2_304,
+    "embedding": 788_736,
 }
 
 

@@ -404,9 +404,10 @@ def _constant_claim(embedded, settings) -> Claim:
     if len(broken):
         detail += " Broken: " + _broken(broken, lambda r: f"counts {_counts(r)}, |g| = {r['coupling_norm']:.2g}")
         if (broken["coupling_norm"] <= broken["zero_threshold"]).all():
-            detail += (". In each, g = phi'(b) (1/n) sum r_i x~_i vanishes: the narrow network has a unit that is "
-                       "linear on every input (a ReLU unit active on all of them), whose own stationarity forces "
-                       "sum r_i x~_i = 0, so the constant unit only adds flat directions.")
+            detail += (". In each, g = phi'(b) (1/n) sum r_i x~_i vanishes to rounding: the residual is orthogonal "
+                       "to the inputs, which the stationarity of any narrow unit that is linear on every input (a "
+                       "ReLU unit active on all of them) forces; the constant unit then adds only flat directions. "
+                       "The claim's 'whenever phi'(b) != 0' needs g != 0 as well.")
             diagnosis = "finding"
         else:
             diagnosis = "bug"
