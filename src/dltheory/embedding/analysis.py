@@ -178,7 +178,8 @@ def _narrow_claim(table, settings) -> Claim:
     found = tallies["restarts_accepted"] > 0
     total = tallies.sum()
     missing = tallies[~found].reset_index()
-    detail = (f"Did-it-converge guard: of {settings.restarts} restarts (Levenberg-Marquardt then Newton, float64) "
+    detail = (f"Did-it-converge guard: of {settings.restarts} restarts (trust-region least squares then Newton, "
+              f"float64) "
               f"per (activation, input, teacher, narrow width), a narrow point is accepted only when critical "
               f"(||grad E|| < {settings.grad_tol:g}), a minimum (no negative eigenvalue), with exactly its symmetry "
               f"zeros (smooth: none; ReLU: the Jacobian's nullity: scaling, dead units, shared patterns) and, for "

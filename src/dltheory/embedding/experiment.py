@@ -49,9 +49,11 @@ def data_set(settings: EmbeddingSettings, seed: int, act: str, spec, teacher: in
 
 
 def fit_restart(theta0, X, y, act, evaluations: int) -> np.ndarray:
-    """Levenberg-Marquardt on the residuals (MINPACK, float64), then the Newton polish (shallow.polish)."""
+    """Trust-region least squares on the residuals (scipy's 'trf' with Jacobian scaling, float64), then the Newton
+    polish (shallow.polish). Not MINPACK's 'lm': in scipy 1.17 it returned different points from the same start in
+    one process (26 and 36 evaluations), which would break same-config-same-numbers."""
     result = least_squares(lambda t: sh.residuals(t, X, y, act), theta0, jac=lambda t: sh.jacobian(t, X, act),
-                           method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=evaluations)
+                           method="trf", x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=evaluations)
     return sh.polish(result.x, X, y, act)
 
 
