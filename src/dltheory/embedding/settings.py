@@ -107,7 +107,7 @@ class EmbeddingSettings:
     teachers: int = 2  # data sets (teacher and inputs) per (activation, input)
     narrow_widths: tuple[int, ...] = (1, 2, 3)
     restarts: int = 6  # fits per narrow network; the lowest-loss accepted one is kept
-    fit_evaluations: int = 600  # least-squares (trust-region) evaluations per fit, before the Newton polish
+    fit_evaluations: int = 300  # least-squares (trust-region) evaluations per fit, before the Newton polish
     # A narrow point is critical when ||grad E|| is below this. Chosen after pilots (digest: 1e-7): the Newton
     # polish reaches 1e-13 to 1e-17, and a gradient of size g moves the embedded Hessian's structural zeros by
     # about g, so g must sit well below the zero threshold.
