@@ -38,6 +38,7 @@ include: "workflow/rules/intrinsic.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/causal.smk"
 include: "workflow/rules/geometry.smk"
+include: "workflow/rules/embedding.smk"
 include: "workflow/rules/overparam.smk"
 include: "workflow/rules/report.smk"
 

@@ -37,6 +37,7 @@ FAMILY_FIGURES = {
     "natgrad": ["loss_vs_step", "exact_vs_width", "one_step_vs_width"],
     "spectra": ["histograms", "outliers_vs_width", "input_metric_vs_dim"],
     "isometry": ["spectra", "max_and_edge_vs_depth", "spread_vs_depth", "sgd_grid"],
+    "embedding": ["eigenvalue_counts", "loss_slices", "escape"],
     "overparam": ["rf_curves", "mlp_width", "gap_vs_parameters", "parallel"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
@@ -176,6 +177,23 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
+
+
+def test_embedding_table_covers_its_grid_and_claims_parse(smoke_run):
+    table = read_table(smoke_run / "results/embedding/embedding.parquet")
+    # config/smoke.yaml: tanh, softplus, relu on 1-D inputs (n = 20), one teacher, narrow widths 1 and 2
+    assert set(table.activation) == {"tanh", "softplus", "relu"} and set(table.input_dim) == {1}
+    assert {"sanity", "narrow", "embedded", "escape", "slice"} <= set(table.part)
+    embedded = table[(table.part == "embedded") & (table.metric == "grad_norm")]
+    assert set(embedded.embedding) <= {"replication", "inactive", "constant"} and (embedded.value < 1e-8).all()
+    claims = json.loads((smoke_run / "results/embedding/claims.json").read_text())
+    assert len(claims) == 8 and all(c["id"].startswith("embedding.") for c in claims)
+    # The known answer holds at any scale.
+    assert next(c for c in claims if c["id"] == "embedding.sanity_closed_form_counts")["holds"]
+    # The deep part at a tiny size: the narrow network and its embeddings, each with its Hessian's extremes.
+    deep = read_table(smoke_run / "results/embedding/deep.parquet")
+    assert set(deep.embedding) == {"narrow", "replication", "constant"} and set(deep.method) == {"full"}
+    assert (deep[deep.metric == "loss_change"].value.abs() < 1e-12).all()
 
 
 def test_causal_tables_score_every_planned_subsample_and_claims_parse(smoke_run):

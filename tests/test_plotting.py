@@ -46,6 +46,7 @@ def _methods_of_config(config: dict) -> dict[str, set[str]]:
         "natgrad": set(config["natgrad"]["methods"]) | {KFAC_PAPER, PREDICTION},
         "spectra": {"fim_linear", "fim_softmax", "input_linear", "input_softmax"},
         "isometry": {"orthogonal", "gaussian"},
+        "embedding": {"unit_replication", "inactive_unit", "constant_unit"},
         "overparam": {"ridgeless", "ridge_tuned", "mlp", "parallel"},
     }
 
@@ -120,7 +121,7 @@ def test_the_diverging_norm_is_centred_at_zero():
 
 FIGURE_MODULES = ["nonsmooth/figures.py", "intrinsic/figures.py", "gan/figures.py", "causal/figures.py",
                   "geometry/batchnorm_figures.py", "geometry/natgrad_figures.py", "geometry/spectra_figures.py",
-                  "geometry/isometry_figures.py"]
+                  "geometry/isometry_figures.py", "embedding/figures.py"]
 
 
 @pytest.mark.parametrize("module", FIGURE_MODULES)

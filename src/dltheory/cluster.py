@@ -53,6 +53,8 @@ PAPER_REQUESTS = {
     "natgrad_train": PaperRequest("natgrad", 32000, 120, device=True),
     "spectra_measure": PaperRequest("spectra", 8000, 60),
     "isometry_measure": PaperRequest("isometry", 8000, 60),
+    "embedding_measure": PaperRequest("embedding", 4000, 60),
+    "embedding_deep": PaperRequest("embedding", 32000, 240, device=True),
     "overparam_random_features": PaperRequest("overparam", 8000, 60),
     "overparam_train_networks": PaperRequest("overparam", 16000, 120, device=True),
 }
@@ -60,6 +62,14 @@ PAPER_REQUESTS = {
 
 def _learning_rates(gan) -> int:
     return sum(len(rates) for rates in gan.learning_rates.values())
+
+
+def _embedding_size(s) -> int:
+    """The shallow fits plus, where it is on, the deep part (width^2 per layer of each network)."""
+    shallow = len(s.activations) * len(s.inputs) * s.teachers * len(s.narrow_widths) * s.restarts
+    d = s.deep
+    deep = len(d.activations) * len(d.widths) * d.seeds * max(d.widths) ** 2 * d.hidden_layers if d.enabled else 0
+    return shallow + deep
 
 
 # The size of a family's largest job, from its settings: what its memory and time grow with.
@@ -73,6 +83,7 @@ JOB_SIZE = {
     "natgrad": lambda s: max(*s.widths, s.width) ** 2 * s.train_size,
     "spectra": lambda s: max(s.widths) ** 2 * s.samples * s.replicates,
     "isometry": lambda s: s.width**2 * max(s.depths) * s.replicates,
+    "embedding": lambda s: _embedding_size(s),
     # n x N SVDs (random features) and n-point full-batch networks: n^2 times the largest N or width, per seed
     "overparam": lambda s: s.replicates * s.train**2 * max(*s.mlp.widths,
                                                              round(max(s.random_features.ratios) * s.train)),
@@ -88,6 +99,7 @@ PAPER_JOB_SIZE = {
     "natgrad": 1_677_721_600,
     "spectra": 4_000_000_000,
     "isometry": 67_108_864,
+    "embedding": 788_736,
     "overparam": 6_400_000_000,
 }
 

@@ -27,6 +27,7 @@ FAMILIES = {
     "natgrad": ("dltheory.geometry.settings", "NatgradSettings"),
     "spectra": ("dltheory.geometry.settings", "SpectraSettings"),
     "isometry": ("dltheory.geometry.settings", "IsometrySettings"),
+    "embedding": ("dltheory.embedding.settings", "EmbeddingSettings"),
     "overparam": ("dltheory.overparam.settings", "OverparamSettings"),
 }
 

@@ -76,6 +76,7 @@ FAMILY_COLOURS: dict[str, dict[str, str]] = {
     "spectra": {"fim_linear": "#1f77b4", "fim_softmax": "#d62728", "input_linear": "#2ca02c",
                 "input_softmax": "#9467bd"},
     "isometry": {"orthogonal": "#d62728", "gaussian": "#7f7f7f"},
+    "embedding": {"unit_replication": "#1b9e77", "inactive_unit": "#7570b3", "constant_unit": "#d95f02"},
     "overparam": {"ridgeless": "#d62728", "ridge_tuned": "#1f77b4", "mlp": DNN_COLOUR, "parallel": "#2ca02c"},
 }
 ALIASES = {"unitwise": "unit_wise", "kfac_textbook": "kfac"}  # spellings that name the same method

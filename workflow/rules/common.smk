@@ -361,6 +361,20 @@ def geometry_runs(family):
     return [f"results/{family}/runs/{name}.parquet" for name in names]
 
 
+# --- semi-flat minima by embedding (workflow/rules/embedding.smk) ---
+
+
+def embedding_shallow_section():
+    """What the one-hidden-layer measuring job gets: the job settings without the paper-scale deep part."""
+    return {key: value for key, value in job_section("embedding").items() if key != "deep"}
+
+
+def embedding_notebook_inputs(wildcards):
+    """The notebook, the family's table and, where the paper-scale deep part is on, its table."""
+    inputs = {"notebook": repo_path("notebooks/embedding.ipynb"), "table": "results/embedding/embedding.parquet"}
+    if "embedding" in SETTINGS and SETTINGS["embedding"].deep.enabled:
+        inputs["deep"] = "results/embedding/deep.parquet"
+    return inputs
 # --- more parameters, better accuracy? (workflow/rules/overparam.smk) ---
 
 # The keys both overparam jobs read to draw each seed's digits split.
