@@ -375,6 +375,8 @@ def embedding_notebook_inputs(wildcards):
     if "embedding" in SETTINGS and SETTINGS["embedding"].deep.enabled:
         inputs["deep"] = "results/embedding/deep.parquet"
     return inputs
+
+
 # --- more parameters, better accuracy? (workflow/rules/overparam.smk) ---
 
 # The keys both overparam jobs read to draw each seed's digits split.
