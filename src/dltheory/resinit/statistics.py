@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from dltheory.resinit.data import input_batch
-from dltheory.resinit.networks import block_gradient_norms, blocks_forward, init_blocks
+from dltheory.resinit.networks import GATED, init_blocks
 from dltheory.resinit.settings import FAMILY, ResinitSettings, taki_label
 from dltheory.seeds import derive_seed
 from dltheory.settings import from_config
@@ -48,75 +48,83 @@ def measurement_inputs(seed: int, replicates: int, batch: int, width: int) -> tu
     return torch.stack(x0), torch.stack(readout)
 
 
-def signal_statistics(variant: str, x0: torch.Tensor, readout: torch.Tensor, normals: torch.Tensor,
-                      scales: torch.Tensor, c: float = 2.0) -> dict[str, np.ndarray]:
-    """One variant's statistics at depth L = normals.shape[1] for M networks at once (module docstring); arrays of
-    shape (M,) or (M, L), plus ``output`` (x_L, for the sanity comparison)."""
+def signal_statistics(variants, x0: torch.Tensor, readout: torch.Tensor, normals: torch.Tensor,
+                      scales: torch.Tensor, c=2.0) -> dict[str, np.ndarray]:
+    """The statistics at depth L = normals.shape[1] of M networks of one block form at once (module docstring):
+    ``variants`` and ``c`` per network (or one for all); arrays of shape (M,) or (M, L)."""
     depth = normals.shape[1]
-    blocks = {name: value.requires_grad_() for name, value in
-              init_blocks(variant, normals, scales, depth, c).items()}
+    blocks = init_blocks(variants, normals, scales, depth, c).requires_grad_()
     x0 = x0.detach().clone().requires_grad_()
-    x_last = blocks_forward(variant, x0, blocks)
+    x_last = blocks.forward(x0)
     (readout * x_last).sum().backward()
     q0 = x0.detach().pow(2).mean(dim=(1, 2))
-    gradient_norms = block_gradient_norms(blocks)
+    gradient_norms = blocks.gradient_norms()
     out = {
         "forward_ratio": x_last.detach().pow(2).mean(dim=(1, 2)) / q0,
         "backward_ratio": x0.grad.pow(2).mean(dim=(1, 2)) / readout.pow(2).mean(dim=(1, 2)),
         "q0": q0,
         "first_last_gradient_ratio": gradient_norms[:, 0] / gradient_norms[:, -1],
         "block_gradient_norm": gradient_norms,
-        "output": x_last.detach(),
     }
-    if "gate" in blocks:
-        out["gate_gradient"] = blocks["gate"].grad.abs()
-    out["finite"] = torch.stack([torch.isfinite(out[k]).all(dim=-1) if out[k].dim() > 1 else torch.isfinite(out[k])
-                                 for k in ("forward_ratio", "backward_ratio")]).all(dim=0).to(DTYPE)
-    return {k: (v if k == "output" else v.numpy()) for k, v in out.items()}
+    gate = blocks.parameters["gate"]
+    out["gate_gradient"] = gate.grad.abs() if gate.grad is not None else torch.zeros_like(gate)
+    finite = torch.isfinite(out["forward_ratio"]) & torch.isfinite(out["backward_ratio"])
+    out["finite"] = finite.to(DTYPE)
+    return {k: v.numpy() for k, v in out.items()}
 
 
-def taki_rescaling_check(x0, readout, normals, c: float) -> tuple[np.ndarray, np.ndarray]:
+@torch.no_grad()
+def initial_output(variant: str, x0: torch.Tensor, normals: torch.Tensor, scales: torch.Tensor,
+                   c: float = 2.0) -> torch.Tensor:
+    """x_L of M untrained networks of one variant (forward only)."""
+    return init_blocks(variant, normals, scales, normals.shape[1], c).forward(x0)
+
+
+def taki_rescaling_check(x0, normals, c: float) -> tuple[np.ndarray, np.ndarray]:
     """Sanity case: res_taki at scale 1 against res_he at scale sqrt(c / (2L)) from the same normals; per network
     the largest |difference| of x_L over its largest |x_L|, and whether x_L is bit-for-bit identical."""
     depth, models = normals.shape[1], normals.shape[0]
-    taki = signal_statistics("res_taki", x0, readout, normals, torch.ones(models), c)["output"]
-    he = signal_statistics("res_he", x0, readout, normals, torch.full((models,), np.sqrt(c / (2 * depth))),
-                           c)["output"]
+    taki = initial_output("res_taki", x0, normals, torch.ones(models, dtype=DTYPE), c)
+    he = initial_output("res_he", x0, normals, torch.full((models,), np.sqrt(c / (2 * depth)), dtype=DTYPE), c)
     difference = (taki - he).abs().flatten(1).max(dim=1).values / he.abs().flatten(1).max(dim=1).values
     identical = (taki == he).flatten(1).all(dim=1)
     return difference.numpy(), identical.numpy().astype(float)
 
 
+def measured_networks(settings: ResinitSettings) -> list[tuple[str, str, float]]:
+    """(label, variant, c) of every measured network: res_taki once per c."""
+    runs = []
+    for variant in settings.variants:
+        for c in settings.taki_c if variant == "res_taki" else (2.0,):
+            runs.append((taki_label(c) if variant == "res_taki" else variant, variant, float(c)))
+    return runs
+
+
 def run_statistics(section, seed: int) -> pd.DataFrame:
-    """Every variant (res_taki once per c) at every depth, every seed at once; tidy rows per (variant, depth,
-    replicate, metric), the per-block gradient profile at ``profile_depth``, and the sanity rows."""
+    """Every variant (res_taki once per c) at every depth, its seeds as one batched program (batching the variants
+    too was twice as slow here: the float64 stacks are memory-bound, not overhead-bound). Tidy rows per (variant, depth, replicate, metric), the per-block gradient profile at
+    ``profile_depth``, and the sanity rows."""
     settings = from_config(ResinitSettings, section, FAMILY)
     replicates, width = settings.replicates, settings.width
     x0, readout = measurement_inputs(seed, replicates, settings.batch, width)
-    ones = torch.ones(replicates)
-    runs = [(variant, c) for variant in settings.variants
-            for c in (settings.taki_c if variant == "res_taki" else (None,))]
     rows = []
     for depth in settings.depths:
         normals = block_normals(seed, replicates, depth, width)
-        for variant, c in runs:
-            label = taki_label(c) if c is not None else variant
-            stats = signal_statistics(variant, x0, readout, normals, ones, c if c is not None else 2.0)
+        for label, variant, c in measured_networks(settings):
+            stats = signal_statistics(variant, x0, readout, normals, torch.ones(replicates, dtype=DTYPE), c)
             base = {"part": "statistics", "variant": label, "depth": depth}
             for r in range(replicates):
                 rows += [{**base, "replicate": r, "metric": name, "value": float(stats[name][r])}
                          for name in ("forward_ratio", "backward_ratio", "q0", "first_last_gradient_ratio",
                                       "finite")]
             if depth == settings.profile_depth:
-                profile = {"block_gradient_norm": stats["block_gradient_norm"]}
-                if "gate_gradient" in stats:
-                    profile["gate_gradient"] = stats["gate_gradient"]
-                for name, values in profile.items():
-                    rows += [{**base, "part": "profile", "replicate": r, "block": b + 1, "metric": name,
-                              "value": float(values[r, b])} for r in range(replicates) for b in range(depth)]
+                profile = ["block_gradient_norm"] + (["gate_gradient"] if variant in GATED else [])
+                rows += [{**base, "part": "profile", "replicate": r, "block": b + 1, "metric": name,
+                          "value": float(stats[name][r, b])}
+                         for name in profile for r in range(replicates) for b in range(depth)]
         if "res_taki" in settings.variants:
             for c in settings.taki_c:
-                difference, identical = taki_rescaling_check(x0, readout, normals, c)
+                difference, identical = taki_rescaling_check(x0, normals, c)
                 base = {"part": "sanity", "variant": taki_label(c), "depth": depth}
                 for r in range(replicates):
                     rows += [{**base, "replicate": r, "metric": "rescaled_he_relative_difference",
