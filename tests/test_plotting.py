@@ -47,6 +47,9 @@ def _methods_of_config(config: dict) -> dict[str, set[str]]:
         "spectra": {"fim_linear", "fim_softmax", "input_linear", "input_softmax"},
         "isometry": {"orthogonal", "gaussian"},
         "overparam": {"ridgeless", "ridge_tuned", "mlp", "parallel"},
+        "resinit": (set(config["resinit"]["variants"]) - {"res_taki"}
+                    | {f"res_taki_c{float(c):g}" for c in config["resinit"]["taki_c"]}
+                    | set(config["resinit"]["sweep"]["variants"])),
     }
 
 
@@ -120,7 +123,7 @@ def test_the_diverging_norm_is_centred_at_zero():
 
 FIGURE_MODULES = ["nonsmooth/figures.py", "intrinsic/figures.py", "gan/figures.py", "causal/figures.py",
                   "geometry/batchnorm_figures.py", "geometry/natgrad_figures.py", "geometry/spectra_figures.py",
-                  "geometry/isometry_figures.py"]
+                  "geometry/isometry_figures.py", "resinit/figures.py"]
 
 
 @pytest.mark.parametrize("module", FIGURE_MODULES)

@@ -238,7 +238,7 @@ def trainability_claims(sweep: pd.DataFrame, settings: ResinitSettings) -> list[
     accuracy at every scale within a margin of the best tuned ResNet-He), per sweep depth."""
     claims, out = settings.claims, []
     cells = trainability_cells(sweep)
-    scales = sorted(sweep.scale.unique())
+    scales = [float(s) for s in sorted(sweep.scale.unique())]
     pilots = f" Chosen after pilots: {claims.pilots}." if claims.pilots else ""
     for depth in sorted(sweep.depth.unique()):
         at = cells[cells.depth == depth]
@@ -272,7 +272,7 @@ def trainability_claims(sweep: pd.DataFrame, settings: ResinitSettings) -> list[
                 tolerance=None, holds=holds, ours=True, diagnosis=diagnosis, interval=(low, high),
                 interval_kind=f"{claims.confidence:.0%} Wilson interval of res_bn's trainable fraction of runs",
                 replicates=int(runs.replicate.nunique()),
-                detail=f"L = {depth}, scales {scales}: trainable scales "
+                detail=f"L = {depth}, scales {', '.join(f'{s:g}' for s in scales)}: trainable scales "
                        f"{', '.join(f'{v} {n}' for v, n in counts.items())} of {len(scales)}. {_guard(runs)} "
                        f"{why}{pilots}"))
         if {"res_bn", "res_he"} <= set(counts):

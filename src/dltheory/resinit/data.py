@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from dltheory.seeds import rng_for
 from dltheory.resinit.settings import FAMILY
+from dltheory.seeds import rng_for
 
 CLASSES = 10
 TEST_SIZE = 360  # of the 1797 digits: 1437 train / 360 test, as in the digest's probe

@@ -4,8 +4,16 @@ and the trainability maps over init scale (dltheory.plotting's visual language).
 import numpy as np
 import pandas as pd
 
-from dltheory.plotting import (ANNOTATION_SIZE, FRACTION_CMAP, MAGNITUDE_CMAP, THEORY, THEORY_SECOND,
-                               method_colour, outside_legend, subplots)
+from dltheory.plotting import (
+    ANNOTATION_SIZE,
+    FRACTION_CMAP,
+    MAGNITUDE_CMAP,
+    THEORY,
+    THEORY_SECOND,
+    method_colour,
+    outside_legend,
+    subplots,
+)
 from dltheory.resinit.theory import batch_norm_growth, residual_growth, taki_bound
 
 NAMES = {"plain_he": "plain, He", "plain_default": "plain, PyTorch default", "plain_bn": "plain + BN",
@@ -55,8 +63,8 @@ def plot_variance_vs_depth(stats: pd.DataFrame, taki_c) -> object:
             else:
                 axis.set_ylim(0.3, 400)
                 axis.set_xlabel("blocks $L$")
-        axes[0, column].text(0.02, 0.03, "plain, PyTorch default falls off below", transform=axes[0, column].transAxes,
-                             fontsize=ANNOTATION_SIZE, color="0.3")
+        axes[0, column].text(0.03, 0.93, "plain, PyTorch default: below the axis\n(q shrinks by 1/6 per layer)",
+                             transform=axes[0, column].transAxes, fontsize=ANNOTATION_SIZE, color="0.3", va="top")
     axes[0, 0].set_ylabel("ratio (all variants)")
     axes[1, 0].set_ylabel("ratio (zoom)")
     outside_legend(figure, ncol=3)

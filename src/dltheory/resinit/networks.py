@@ -30,7 +30,6 @@ random numbers): so Taki's init at scale s and He's at scale s sqrt(c / (2L)) ar
 sanity case checks that they agree.
 """
 
-import math
 from dataclasses import dataclass
 
 import torch

@@ -102,8 +102,8 @@ def measured_networks(settings: ResinitSettings) -> list[tuple[str, str, float]]
 
 def run_statistics(section, seed: int) -> pd.DataFrame:
     """Every variant (res_taki once per c) at every depth, its seeds as one batched program (batching the variants
-    too was twice as slow here: the float64 stacks are memory-bound, not overhead-bound). Tidy rows per (variant, depth, replicate, metric), the per-block gradient profile at
-    ``profile_depth``, and the sanity rows."""
+        too was twice as slow here: the float64 stacks are memory-bound, not overhead-bound). Tidy rows per (variant,
+    depth, replicate, metric), the per-block gradient profile at ``profile_depth``, and the sanity rows."""
     settings = from_config(ResinitSettings, section, FAMILY)
     replicates, width = settings.replicates, settings.width
     x0, readout = measurement_inputs(seed, replicates, settings.batch, width)

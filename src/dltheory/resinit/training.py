@@ -2,14 +2,15 @@
 probe, ../shared/papers/resinit.md, "Training probe").
 
 Taki's abstract: ResNets are "relatively insensitive to choice of initial weights", and batch normalization improves
-backpropagation of deep ResNets "without tuning initial values of weights". A network is d -> n (input layer, PyTorch's
-default init) -> L blocks of its variant (dltheory.resinit.networks, block std times s) -> 10 (read-out, PyTorch's
-default init), trained by minibatch SGD with momentum on cross-entropy for a fixed number of steps. For one depth,
-every (variant, scale, seed) network of one block form trains as one batched model: the loss is the sum of the networks' losses and
-SGD acts element-wise, so each network follows the trajectory it would follow alone. Networks of one seed share
-their input and read-out layers, their block normals and their minibatches (common random numbers), so scales and
-variants differ only by what they are named for. Batch norm uses the minibatch's statistics in training and the
-training set's at evaluation. Divergence (a non-finite loss) is recorded with its step, never raised.
+backpropagation of deep ResNets "without tuning initial values of weights". A network is d -> n (input layer,
+PyTorch's default init) -> L blocks of its variant (dltheory.resinit.networks, block std times s) -> 10 (read-out,
+PyTorch's default init), trained by minibatch SGD with momentum on cross-entropy for a fixed number of steps. For one
+depth, every (variant, scale, seed) network of one block form trains as one batched model: the loss is the sum of
+the networks' losses and SGD acts element-wise, so each network follows the trajectory it would follow alone.
+Networks of one seed share their input and read-out layers, their block normals and their minibatches (common random
+numbers), so scales and variants differ only by what they are named for. Batch norm uses the minibatch's statistics
+in training and the training set's at evaluation. Divergence (a non-finite loss) is recorded with its step, never
+raised.
 """
 
 import numpy as np
