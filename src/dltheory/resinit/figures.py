@@ -63,7 +63,7 @@ def plot_variance_vs_depth(stats: pd.DataFrame, taki_c) -> object:
             else:
                 axis.set_ylim(0.3, 400)
                 axis.set_xlabel("blocks $L$")
-        axes[0, column].text(0.03, 0.93, "plain, PyTorch default: below the axis\n(q shrinks by 1/6 per layer)",
+        axes[0, column].text(0.03, 0.93, "plain, PyTorch default leaves the axis\n(q falls 6-fold per layer)",
                              transform=axes[0, column].transAxes, fontsize=ANNOTATION_SIZE, color="0.3", va="top")
     axes[0, 0].set_ylabel("ratio (all variants)")
     axes[1, 0].set_ylabel("ratio (zoom)")
