@@ -10,9 +10,10 @@ from dltheory.runtime import resolve_device, start_job
 
 log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params
-statistics = run_statistics(p.settings, p.seed)
+device = resolve_device(p.device)
+statistics = run_statistics(p.settings, p.seed, device)
 log.info("statistics: %d rows", len(statistics))
-sweep = run_sweep(p.settings, p.seed, resolve_device(p.device))
+sweep = run_sweep(p.settings, p.seed, device)
 accuracy = sweep[sweep.metric == "test_accuracy"]
 log.info("median test accuracy:\n%s", accuracy.pivot_table(index=["depth", "variant"], columns="scale",
                                                             values="value", aggfunc="median"))

@@ -121,7 +121,7 @@ def init_blocks(variants, normals: torch.Tensor, scales: torch.Tensor, depth: in
     cs = [c] * models if isinstance(c, int | float) else list(c)
     variances = torch.tensor([block_variance(v, depth, k) / width for v, k in zip(variants, cs, strict=True)],
                              dtype=normals.dtype)
-    std = scales.to(normals.dtype) * torch.sqrt(variances)
+    std = scales.to(normals.dtype) * torch.sqrt(variances).to(scales.device)
     gated = torch.tensor([v in GATED for v in variants], device=normals.device)
     parameters = {"weight": std.to(normals.device).view(-1, 1, 1, 1) * normals,
                   "gate": (~gated).to(normals.dtype).unsqueeze(1).expand(models, depth).clone()}

@@ -70,7 +70,7 @@ def signal_statistics(variants, x0: torch.Tensor, readout: torch.Tensor, normals
     out["gate_gradient"] = gate.grad.abs() if gate.grad is not None else torch.zeros_like(gate)
     finite = torch.isfinite(out["forward_ratio"]) & torch.isfinite(out["backward_ratio"])
     out["finite"] = finite.to(DTYPE)
-    return {k: v.numpy() for k, v in out.items()}
+    return {k: v.cpu().numpy() for k, v in out.items()}
 
 
 @torch.no_grad()
@@ -84,11 +84,12 @@ def taki_rescaling_check(x0, normals, c: float) -> tuple[np.ndarray, np.ndarray]
     """Sanity case: res_taki at scale 1 against res_he at scale sqrt(c / (2L)) from the same normals; per network
     the largest |difference| of x_L over its largest |x_L|, and whether x_L is bit-for-bit identical."""
     depth, models = normals.shape[1], normals.shape[0]
-    taki = initial_output("res_taki", x0, normals, torch.ones(models, dtype=DTYPE), c)
-    he = initial_output("res_he", x0, normals, torch.full((models,), np.sqrt(c / (2 * depth)), dtype=DTYPE), c)
+    ones = torch.ones(models, dtype=DTYPE, device=normals.device)
+    taki = initial_output("res_taki", x0, normals, ones, c)
+    he = initial_output("res_he", x0, normals, ones * np.sqrt(c / (2 * depth)), c)
     difference = (taki - he).abs().flatten(1).max(dim=1).values / he.abs().flatten(1).max(dim=1).values
     identical = (taki == he).flatten(1).all(dim=1)
-    return difference.numpy(), identical.numpy().astype(float)
+    return difference.cpu().numpy(), identical.cpu().numpy().astype(float)
 
 
 def measured_networks(settings: ResinitSettings) -> list[tuple[str, str, float]]:
@@ -100,18 +101,19 @@ def measured_networks(settings: ResinitSettings) -> list[tuple[str, str, float]]
     return runs
 
 
-def run_statistics(section, seed: int) -> pd.DataFrame:
+def run_statistics(section, seed: int, device=None) -> pd.DataFrame:
     """Every variant (res_taki once per c) at every depth, its seeds as one batched program (batching the variants
         too was twice as slow here: the float64 stacks are memory-bound, not overhead-bound). Tidy rows per (variant,
     depth, replicate, metric), the per-block gradient profile at ``profile_depth``, and the sanity rows."""
     settings = from_config(ResinitSettings, section, FAMILY)
     replicates, width = settings.replicates, settings.width
-    x0, readout = measurement_inputs(seed, replicates, settings.batch, width)
+    x0, readout = (t.to(device) for t in measurement_inputs(seed, replicates, settings.batch, width))
+    ones = torch.ones(replicates, dtype=DTYPE, device=device)
     rows = []
     for depth in settings.depths:
-        normals = block_normals(seed, replicates, depth, width)
+        normals = block_normals(seed, replicates, depth, width).to(device)
         for label, variant, c in measured_networks(settings):
-            stats = signal_statistics(variant, x0, readout, normals, torch.ones(replicates, dtype=DTYPE), c)
+            stats = signal_statistics(variant, x0, readout, normals, ones, c)
             base = {"part": "statistics", "variant": label, "depth": depth}
             for r in range(replicates):
                 rows += [{**base, "replicate": r, "metric": name, "value": float(stats[name][r])}
