@@ -40,6 +40,7 @@ include: "workflow/rules/causal.smk"
 include: "workflow/rules/geometry.smk"
 include: "workflow/rules/embedding.smk"
 include: "workflow/rules/overparam.smk"
+include: "workflow/rules/resinit.smk"
 include: "workflow/rules/report.smk"
 
 

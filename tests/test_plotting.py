@@ -48,6 +48,9 @@ def _methods_of_config(config: dict) -> dict[str, set[str]]:
         "isometry": {"orthogonal", "gaussian"},
         "embedding": {"unit_replication", "inactive_unit", "constant_unit"},
         "overparam": {"ridgeless", "ridge_tuned", "mlp", "parallel"},
+        "resinit": (set(config["resinit"]["variants"]) - {"res_taki"}
+                    | {f"res_taki_c{float(c):g}" for c in config["resinit"]["taki_c"]}
+                    | set(config["resinit"]["sweep"]["variants"])),
     }
 
 
@@ -121,7 +124,8 @@ def test_the_diverging_norm_is_centred_at_zero():
 
 FIGURE_MODULES = ["nonsmooth/figures.py", "intrinsic/figures.py", "gan/figures.py", "causal/figures.py",
                   "geometry/batchnorm_figures.py", "geometry/natgrad_figures.py", "geometry/spectra_figures.py",
-                  "geometry/isometry_figures.py", "embedding/figures.py"]
+                  "geometry/isometry_figures.py", "embedding/figures.py", "overparam/figures.py",
+                  "resinit/figures.py"]
 
 
 @pytest.mark.parametrize("module", FIGURE_MODULES)

@@ -57,6 +57,7 @@ PAPER_REQUESTS = {
     "embedding_deep": PaperRequest("embedding", 32000, 240, device=True),
     "overparam_random_features": PaperRequest("overparam", 8000, 60),
     "overparam_train_networks": PaperRequest("overparam", 16000, 120, device=True),
+    "resinit_measure": PaperRequest("resinit", 16000, 120, device=True),
 }
 
 
@@ -87,6 +88,9 @@ JOB_SIZE = {
     # n x N SVDs (random features) and n-point full-batch networks: n^2 times the largest N or width, per seed
     "overparam": lambda s: s.replicates * s.train**2 * max(*s.mlp.widths,
                                                              round(max(s.random_features.ratios) * s.train)),
+    # the sweep's batched SGD dominates: width^2 x depth per network and step, every scale and seed at once
+    "resinit": lambda s: s.sweep.width**2 * max(s.sweep.depths) * len(s.sweep.scales) * s.sweep.replicates
+    * s.sweep.steps,
 }
 # JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
 PAPER_JOB_SIZE = {
@@ -101,6 +105,7 @@ PAPER_JOB_SIZE = {
     "isometry": 67_108_864,
     "embedding": 788_736,
     "overparam": 6_400_000_000,
+    "resinit": 2_752_512_000,
 }
 
 

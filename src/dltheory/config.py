@@ -29,6 +29,7 @@ FAMILIES = {
     "isometry": ("dltheory.geometry.settings", "IsometrySettings"),
     "embedding": ("dltheory.embedding.settings", "EmbeddingSettings"),
     "overparam": ("dltheory.overparam.settings", "OverparamSettings"),
+    "resinit": ("dltheory.resinit.settings", "ResinitSettings"),
 }
 
 

@@ -78,6 +78,9 @@ FAMILY_COLOURS: dict[str, dict[str, str]] = {
     "isometry": {"orthogonal": "#d62728", "gaussian": "#7f7f7f"},
     "embedding": {"unit_replication": "#1b9e77", "inactive_unit": "#7570b3", "constant_unit": "#d95f02"},
     "overparam": {"ridgeless": "#d62728", "ridge_tuned": "#1f77b4", "mlp": DNN_COLOUR, "parallel": "#2ca02c"},
+    "resinit": {"plain_he": "#8c564b", "plain_default": "#c49c94", "plain_bn": "#e377c2", "res_he": "#d62728",
+                "res_default": "#ff9896", "res_taki": "#08519c", "res_taki_c1": "#9ecae1", "res_taki_c2": "#1f77b4",
+                "res_bn": "#2ca02c", "fixup": "#ff7f0e", "skipinit": "#9467bd", "rezero": "#17becf"},
 }
 ALIASES = {"unitwise": "unit_wise", "kfac_textbook": "kfac"}  # spellings that name the same method
 

@@ -390,6 +390,16 @@ def overparam_runs():
     return [f"results/overparam/runs/{part}.parquet" for part in ("random_features", "networks")]
 
 
+# --- why residual networks need their own initialisation (workflow/rules/resinit.smk) ---
+
+
+def resinit_runs():
+    """The resinit table the collect step reads: statistics at initialisation and the sweep, from one job."""
+    if "resinit" not in SETTINGS:
+        return []
+    return ["results/resinit/runs/measure.parquet"]
+
+
 # --- cluster jobs (workflow/profiles/slurm) ---
 
 
