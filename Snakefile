@@ -39,6 +39,7 @@ include: "workflow/rules/gan.smk"
 include: "workflow/rules/causal.smk"
 include: "workflow/rules/geometry.smk"
 include: "workflow/rules/overparam.smk"
+include: "workflow/rules/selfpaced.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -55,6 +55,7 @@ PAPER_REQUESTS = {
     "isometry_measure": PaperRequest("isometry", 8000, 60),
     "overparam_random_features": PaperRequest("overparam", 8000, 60),
     "overparam_train_networks": PaperRequest("overparam", 16000, 120, device=True),
+    "selfpaced_train": PaperRequest("selfpaced", 8000, 120),
 }
 
 
@@ -76,6 +77,9 @@ JOB_SIZE = {
     # n x N SVDs (random features) and n-point full-batch networks: n^2 times the largest N or width, per seed
     "overparam": lambda s: s.replicates * s.train**2 * max(*s.mlp.widths,
                                                              round(max(s.random_features.ratios) * s.train)),
+    # one training size per job: every run of every seed as one batched model, for the steps
+    "selfpaced": lambda s: s.replicates * s.training.steps * s.training.width**2 * (
+        1 + len(s.randaugment.ops) * len(s.randaugment.magnitudes) + len(s.augmentations) * (1 + 2 * len(s.taus))),
 }
 # JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
 PAPER_JOB_SIZE = {
@@ -89,6 +93,7 @@ PAPER_JOB_SIZE = {
     "spectra": 4_000_000_000,
     "isometry": 67_108_864,
     "overparam": 6_400_000_000,
+    "selfpaced": 38_010_880_000,
 }
 
 

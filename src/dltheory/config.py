@@ -28,6 +28,7 @@ FAMILIES = {
     "spectra": ("dltheory.geometry.settings", "SpectraSettings"),
     "isometry": ("dltheory.geometry.settings", "IsometrySettings"),
     "overparam": ("dltheory.overparam.settings", "OverparamSettings"),
+    "selfpaced": ("dltheory.selfpaced.settings", "SelfpacedSettings"),
 }
 
 

@@ -77,6 +77,8 @@ FAMILY_COLOURS: dict[str, dict[str, str]] = {
                 "input_softmax": "#9467bd"},
     "isometry": {"orthogonal": "#d62728", "gaussian": "#7f7f7f"},
     "overparam": {"ridgeless": "#d62728", "ridge_tuned": "#1f77b4", "mlp": DNN_COLOUR, "parallel": "#2ca02c"},
+    "selfpaced": {"no_augmentation": "0.25", "augment_all": "#ff7f0e", "self_paced": "#d62728",
+                  "random_matched": "#17becf", "randaugment": "#2ca02c"},
 }
 ALIASES = {"unitwise": "unit_wise", "kfac_textbook": "kfac"}  # spellings that name the same method
 
