@@ -253,6 +253,8 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
     diagnosis, why = ("", "") if holds else interval_diagnosis(interval["low"], interval["high"],
                                                                lower=c.augmentation_gain)
     dropped = sorted({f"seed {r.replicate}" for r in diffs[(diffs.n == n_few) & ~diffs.counted].itertuples()})
+    fit = selected[(selected.method == CA) & (selected.augmentation == good)].groupby("n").train_accuracy.mean()
+    fit_text = ", ".join(f"n = {n}: {100 * a:.1f} %" for n, a in fit.items())
     out.append(Claim(
         id=f"{FAMILY}.augmentation_helps_with_few_data", source=SEED_004 + ' ("data augmentation contributes '
         'greatly to prediction performance for small-data deep learning")',
@@ -264,7 +266,8 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
         interval_kind=_t(c.confidence), replicates=interval["replicates"], diagnosis=diagnosis,
         detail=f"CA - NA per n ({good}): {_cells(diffs[diffs.counted])}; SPA - NA: "
                f"{_cells(paired_differences(selected, SPA, NA, good).query('counted'))}; RA - NA: "
-               f"{_cells(paired_differences(selected, RA, NA, good).query('counted'))} points. {setting} "
+               f"{_cells(paired_differences(selected, RA, NA, good).query('counted'))} points. CA's accuracy on its "
+               f"clean training images after the last step: {fit_text} (NA: 100 % at every n). {setting} "
                f"{_guard(dropped)} {why}{pilots}"))
 
     # M13-5 (sanity)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullLocator
 
-from dltheory.plotting import REFERENCE, method_colour, method_shades, outside_legend, subplots
+from dltheory.plotting import ANNOTATION_SIZE, REFERENCE, method_colour, method_shades, outside_legend, subplots
 from dltheory.selfpaced.analysis import LABELS, SHORT
 from dltheory.selfpaced.settings import CA, METHODS, NA, RA, RND, SPA
 
@@ -46,7 +46,8 @@ def plot_accuracy_vs_n(accuracy: pd.DataFrame, settings) -> object:
         axis.set_xlabel("training samples n (class-balanced)")
     axes[0, 0].set_ylabel("test accuracy after the last step (%)")
     figure.suptitle(f"Digits, MLP: test accuracy against n (mean over {settings.replicates} seeds, "
-                    f"{settings.claims.confidence:.0%} t-intervals; tau and RA's (N, M) chosen on validation)")
+                    f"{settings.claims.confidence:.0%} t-intervals)\ntau and RandAugment's (N, M) chosen on the "
+                    "validation split")
     outside_legend(figure, ncol=3)
     return figure
 
@@ -63,14 +64,16 @@ def plot_augmented_fraction(trajectory: pd.DataFrame, chosen: pd.DataFrame, sett
         for column, n in enumerate(sizes):
             axis = axes[row, column]
             cell = trajectory[(trajectory.augmentation == augmentation) & (trajectory.n == n)]
+            counts = []
             for tau in taus:
                 curve = cell[cell.tau == tau]
                 picks = chosen[(chosen.augmentation == augmentation) & (chosen.n == n) & (chosen.tau == tau)]
-                count = int(picks.seeds.sum()) if len(picks) else 0
+                counts.append(f"{tau:g}: {int(picks.seeds.sum()) if len(picks) else 0}")
                 axis.plot(curve.step, curve.augmented_fraction, color=shades[tau], lw=1.3,
                           label=f"tau = {tau:g}" if (row, column) == (0, 0) else None)
-                axis.annotate(f"{count}", (curve.step.iloc[0], curve.augmented_fraction.iloc[0]), fontsize=6.5,
-                              color=shades[tau], xytext=(2, 0), textcoords="offset points")
+            axis.text(0.97, 0.95, "chosen on validation\n" + "\n".join(counts), transform=axis.transAxes,
+                      ha="right", va="top", fontsize=ANNOTATION_SIZE,
+                      bbox={"facecolor": "white", "edgecolor": "0.8", "pad": 2})
             axis.set_ylim(-0.03, 1.03)
             if row == 0:
                 axis.set_title(f"n = {n}")
@@ -78,8 +81,8 @@ def plot_augmented_fraction(trajectory: pd.DataFrame, chosen: pd.DataFrame, sett
                 axis.set_xlabel("training step")
             if column == 0:
                 axis.set_ylabel(f"augmented fraction\n({SHORT_AUG.get(augmentation, augmentation)})")
-    figure.suptitle("Self-paced augmentation: fraction of each batch augmented (loss on the clean sample >= tau), "
-                    "mean over seeds; numbers: seeds whose validation chose that tau")
+    figure.suptitle("Self-paced augmentation: fraction of each batch augmented (clean-sample loss >= tau), mean "
+                    "over seeds;\nboxes: how many seeds' validation accuracy chose each tau")
     outside_legend(figure, ncol=len(taus))
     return figure
 
@@ -100,7 +103,7 @@ def plot_harmful_augmentation(differences: pd.DataFrame, settings) -> object:
     _log_n_axis(axis, sorted(panel.n.unique()))
     axis.set_xlabel("training samples n")
     axis.set_ylabel("test accuracy minus NA (points)")
-    axis.set_title(f"{PANEL_TITLES.get(bad, bad)}: does SPA recover CA's loss?")
+    axis.set_title(f"{PANEL_TITLES.get(bad, bad)}:\ndoes SPA recover CA's loss?")
     outside_legend(figure, ncol=3)
     return figure
 
