@@ -47,6 +47,7 @@ def _methods_of_config(config: dict) -> dict[str, set[str]]:
         "spectra": {"fim_linear", "fim_softmax", "input_linear", "input_softmax"},
         "isometry": {"orthogonal", "gaussian"},
         "overparam": {"ridgeless", "ridge_tuned", "mlp", "parallel"},
+        "selfpaced": {"no_augmentation", "augment_all", "self_paced", "random_matched", "randaugment"},
     }
 
 

@@ -15,9 +15,16 @@ import yaml
 
 from dltheory.config import FAMILIES, ConfigError, load_schema, validate_config
 from dltheory.selfpaced.analysis import selected_runs
+from dltheory.selfpaced.augment import (
+    _affine,
+    _matrices,
+    horizontal_flip,
+    matched_random_mask,
+    randaugment,
+    spa_mask,
+    translate_rotate,
+)
 from dltheory.selfpaced.data import DigitsSplit
-from dltheory.selfpaced.augment import (_affine, _matrices, horizontal_flip, matched_random_mask, randaugment,
-                                        spa_mask, translate_rotate)
 from dltheory.selfpaced.settings import CA, NA, RA, RND, SPA, RandAugmentSettings, SelfpacedSettings, TrainingSettings
 from dltheory.selfpaced.train import RunTable, augmentation_mask, augmented_inputs, plan_runs, train_size
 
@@ -58,7 +65,7 @@ def test_spa_at_tau_zero_trains_exactly_as_augment_all_and_a_positive_tau_does_n
     assert (fraction[fraction.method.isin([CA, RA])].value == 1.0).all() and (fraction[fraction.method == NA].value
                                                                               == 0.0).all()
     positive = fraction[(fraction.method == SPA) & (fraction.tau == 2.3)].value
-    assert (positive < 1.0).all()  # tau = 2.3 (about ln 10) leaves the fitted samples alone: not an identity of the setting
+    assert (positive < 1.0).all()  # tau = 2.3 (about ln 10) skips fitted samples: not an identity of the setting
 
 
 def test_the_random_control_augments_as_many_samples_as_its_spa_partner_at_random_places():

@@ -13,12 +13,12 @@ localrules:
 rule selfpaced_train:
     output:
         "results/selfpaced/runs/n{n}.parquet",
-    wildcard_constraints:
-        n=r"\d+",
     log:
         "logs/selfpaced/train_n{n}.log",
     benchmark:
         "results/benchmarks/selfpaced/train_n{n}.tsv"
+    wildcard_constraints:
+        n=r"\d+",
     conda:
         CONDA_ENV
     threads: RUN.threads_per_job

@@ -12,7 +12,6 @@ either side of a comparison does not is left out of that comparison and named in
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from dltheory.claims import Claim, interval_diagnosis
@@ -145,9 +144,9 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
     sizes = sorted(selected.n.unique())
     small = [n for n in sizes if n <= c.small_n_max] or sizes[:1]
     pilots = f" Chosen after pilots: {c.pilots}" if c.pilots else ""
-    setting = (f"digits, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, MLP 64-{settings.training.width}"
-               f"-{settings.training.width}-10, {settings.training.steps} SGD steps; tau chosen on validation from "
-               f"{list(settings.taus)}.")
+    width = settings.training.width
+    setting = (f"digits, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, MLP 64-{width}-{width}-10, "
+               f"{settings.training.steps} SGD steps; tau chosen on validation from {list(settings.taus)}.")
     out = []
     good, bad = c.appropriate, c.harmful
 

@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from dltheory.seeds import derive_seed
-from dltheory.selfpaced.augment import (AUGMENTATIONS, draw_randaugment, matched_random_mask, randaugment,
-                                        spa_mask)
+from dltheory.selfpaced.augment import AUGMENTATIONS, draw_randaugment, matched_random_mask, randaugment, spa_mask
 from dltheory.selfpaced.data import CLASSES, DigitsSplit, majority_accuracy, seed_split
 from dltheory.selfpaced.settings import CA, FAMILY, METHODS, NA, RA, RND, SPA, SelfpacedSettings
 from dltheory.settings import from_config
