@@ -10,6 +10,7 @@ Did-it-learn guard: a run counts when its test accuracy beats the majority-class
 either side of a comparison does not is left out of that comparison and named in the detail.
 """
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -220,11 +221,16 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
         excess = (frame.spa - c.recovery * frame.gap).groupby(frame.replicate).mean()
         interval = mean_interval(excess, c.confidence)
         fraction = frame.spa.mean() / frame.gap.mean()
+        control = paired_differences(selected, RND, CA, bad)
+        control = control[control.n.isin(harmed) & control.counted & control.replicate.isin(frame.replicate)]
+        control_fraction = control.difference.mean() / frame.gap.mean()
         holds = interval["mean"] >= 0
         diagnosis, why = ("", "") if holds else interval_diagnosis(interval["low"], interval["high"], lower=0.0)
         tested, detail = True, (f"CA below NA by >= {c.harm_gap:g} points at n = {harmed} (NA - CA per n: "
                                 f"{', '.join(f'{n}: {g:+.2f}' for n, g in gap_by_n.items())}); SPA recovers "
-                                f"{fraction:.0%} of the gap there. {_guard(dropped)} {why}")
+                                f"{fraction:.0%} of the gap there, the rate-matched random subset RND "
+                                f"{control_fraction:.0%} (augmenting fewer samples recovers it, whichever they "
+                                f"are). {_guard(dropped)} {why}")
     else:
         interval, holds, diagnosis, tested = {"mean": math.nan, "low": math.nan, "high": math.nan,
                                               "replicates": 0}, False, "", False
@@ -313,7 +319,7 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
             interval_kind=_t(c.confidence), replicates=interval["replicates"], diagnosis=diagnosis,
             detail=f"Per n (all sizes): {_cells(larger[larger.counted])} points. Augmented fraction SPA / RND: "
                    f"{rate_text} (matched step by step). {setting} {_guard(dropped)} {why}{pilots}"))
-    return out
+    return [dataclasses.replace(claim, detail=" ".join(claim.detail.split())) for claim in out]
 
 
 def fraction_trajectory(table: pd.DataFrame) -> pd.DataFrame:
