@@ -161,7 +161,7 @@ def _default():
     (lambda c: c["randaugment"].update(magnitudes=[31]), "selfpaced.randaugment.magnitudes"),
     (lambda c: c["training"].update(steps=0), "selfpaced.training.steps"),
     (lambda c: c["claims"].update(confidence=1.0), "selfpaced.claims.confidence"),
-    (lambda c: c.update(augmentations=["translate_rotate"]), "selfpaced.claims.harmful"),
+    (lambda c: c.update(augmentations=["translate_rotate"]), "selfpaced.augmentations"),
     (lambda c: c.update(mixup=True), "'mixup' was unexpected"),
 ])
 def test_a_bad_selfpaced_config_is_rejected_naming_the_key(edit, named):

@@ -16,7 +16,7 @@ import math
 import pandas as pd
 
 from dltheory.claims import Claim, interval_diagnosis
-from dltheory.selfpaced.settings import CA, FAMILY, NA, RA, RND, SPA, SelfpacedSettings
+from dltheory.selfpaced.settings import APPROPRIATE, CA, FAMILY, HARMFUL, NA, RA, RND, SPA, SelfpacedSettings
 from dltheory.settings import from_config
 from dltheory.stats import mean_interval
 
@@ -149,7 +149,7 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
     setting = (f"digits, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, MLP 64-{width}-{width}-10, "
                f"{settings.training.steps} SGD steps; tau chosen on validation from {list(settings.taus)}.")
     out = []
-    good, bad = c.appropriate, c.harmful
+    good, bad = APPROPRIATE, HARMFUL
 
     # M13-1
     diffs = paired_differences(selected, SPA, CA, good)

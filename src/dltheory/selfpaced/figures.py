@@ -7,7 +7,7 @@ from matplotlib.ticker import NullLocator
 
 from dltheory.plotting import ANNOTATION_SIZE, REFERENCE, method_colour, method_shades, outside_legend, subplots
 from dltheory.selfpaced.analysis import LABELS, SHORT
-from dltheory.selfpaced.settings import CA, METHODS, NA, RA, RND, SPA
+from dltheory.selfpaced.settings import CA, HARMFUL, METHODS, NA, RA, RND, SPA
 
 PANEL_TITLES = {"translate_rotate": "shift +-1 px and rotate +-15 deg (appropriate)",
                 "hflip": "horizontal flip (harmful for digits)"}
@@ -92,7 +92,7 @@ SHORT_AUG = {"translate_rotate": "shift + rotate", "hflip": "flip"}
 
 def plot_harmful_augmentation(differences: pd.DataFrame, settings) -> object:
     """The flip panel: CA, SPA and RND minus NA (points, paired t-intervals) against n."""
-    bad = settings.claims.harmful
+    bad = HARMFUL
     figure, axis = subplots(1, 1, width="half", height=2.9)
     panel = differences[(differences.augmentation == bad) & (differences.second == NA)]
     for method in (CA, SPA, RND, RA):

@@ -13,6 +13,8 @@ from dltheory.settings import analysis_field
 
 FAMILY = "selfpaced"
 AUGMENTATIONS = ("translate_rotate", "hflip")  # "appropriate" and "inappropriate" for digits (the digest's a, b)
+# The augmentation M13-1, -2 and -4 are about, and the one that hurts on digits (M13-3).
+APPROPRIATE, HARMFUL = AUGMENTATIONS
 DIGITS = 1797
 # The methods, as the tables name them: no augmentation (NA), augment every sample (CA), self-paced augmentation
 # (SPA), the random subset at SPA's rate (RND), RandAugment (RA).
@@ -65,9 +67,6 @@ class SelfpacedClaims:
     """Thresholds of the claims M13-1 ... M13-6 (../shared/papers/selfpaced.md), written before the first run that
     reads them and never loosened after a result. Accuracy differences are in points (percent)."""
 
-    # The augmentation the paper's claims are about ("appropriate") and the one that hurts on digits.
-    appropriate: str = "translate_rotate"
-    harmful: str = "hflip"
     # M13-1: mean paired SPA - CA at the smallest n >= this, and the gain at the smallest n >= the gain at the
     # largest.
     spa_over_all: float = 1.0
@@ -93,9 +92,6 @@ class SelfpacedClaims:
         for name in ("spa_over_all", "randaugment_margin", "harm_gap", "recovery", "augmentation_gain",
                      "spa_over_random", "identity_tolerance", "confidence"):
             object.__setattr__(self, name, float(getattr(self, name)))
-        for name in ("appropriate", "harmful"):
-            if getattr(self, name) not in AUGMENTATIONS:
-                raise ValueError(f"{name}: {getattr(self, name)!r} is not one of {list(AUGMENTATIONS)}")
 
 
 @dataclass(frozen=True)
@@ -128,10 +124,9 @@ class SelfpacedSettings:
         if self.train_sizes[-1] + self.validation >= DIGITS:
             raise ValueError(f"validation: the largest n + validation = {self.train_sizes[-1] + self.validation} "
                              f"leaves no test digit of the {DIGITS}")
-        for name in ("appropriate", "harmful"):
-            if getattr(self.claims, name) not in self.augmentations:
-                raise ValueError(f"claims.{name}: {getattr(self.claims, name)!r} is not one of augmentations "
-                                 f"{list(self.augmentations)}")
+        if set(self.augmentations) != set(AUGMENTATIONS):
+            raise ValueError(f"augmentations: the claims need both {list(AUGMENTATIONS)}, got "
+                             f"{list(self.augmentations)}")
 
     def figure_names(self) -> tuple[str, ...]:
         return ("accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains")
