@@ -41,6 +41,7 @@ include: "workflow/rules/geometry.smk"
 include: "workflow/rules/embedding.smk"
 include: "workflow/rules/overparam.smk"
 include: "workflow/rules/resinit.smk"
+include: "workflow/rules/selfpaced.smk"
 include: "workflow/rules/report.smk"
 
 

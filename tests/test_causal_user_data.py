@@ -138,7 +138,7 @@ def test_the_config_checks_names_and_files(tmp_path):
 # IGCI and RECI (the cheap baselines).
 OTHERS_OFF = {family: {"enabled": False} for family in
               ("nonsmooth", "region", "intrinsic", "gan", "batchnorm", "natgrad", "spectra", "isometry",
-               "embedding", "overparam", "resinit")}
+               "embedding", "overparam", "resinit", "selfpaced")}
 
 
 def _user_workdir(tmp_path: Path, csv_text: str | None = None) -> Path:

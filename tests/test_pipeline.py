@@ -40,6 +40,7 @@ FAMILY_FIGURES = {
     "embedding": ["eigenvalue_counts", "loss_slices", "escape"],
     "overparam": ["rf_curves", "mlp_width", "gap_vs_parameters", "parallel"],
     "resinit": ["variance_vs_depth", "gradient_profile", "trainability_loss", "trainability_fraction"],
+    "selfpaced": ["accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "heavy_tailed", "sharp_anm", "tuebingen"]  # config/smoke.yaml
@@ -75,6 +76,7 @@ def expected_outputs():
                 "results/isometry/runs/sgd.parquet"]
     outputs += [f"results/overparam/runs/{part}.parquet" for part in ("random_features", "networks")]
     outputs += ["results/resinit/runs/measure.parquet"]
+    outputs += [f"results/selfpaced/runs/n{n}.parquet" for n in (20, 40)]  # config/smoke.yaml
     for family, figures in FAMILY_FIGURES.items():
         outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
                     f"results/{family}/claims.json"]
@@ -173,6 +175,9 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     assert set(isometry.condition) == {"main", "small_q", "hard_tanh", "linear"}
     overparam = read_table(smoke_run / "results/overparam/overparam.parquet")
     assert set(overparam.part) == {"random_features", "mlp", "parallel"} and overparam.replicate.nunique() == 2
+    selfpaced = read_table(smoke_run / "results/selfpaced/selfpaced.parquet")
+    assert set(selfpaced.n) == {20, 40} and set(selfpaced.method) == {"no_augmentation", "augment_all", "self_paced",
+                                                                     "random_matched", "randaugment"}
     # overparam: the sanity case, 3 random-features claims x 2 noise rates, 2 network claims per rate plus the
     # noisy peak, and the parallel networks
     resinit = read_table(smoke_run / "results/resinit/resinit.parquet")
@@ -180,6 +185,8 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     # resinit: M11-1 x 2 directions, M11-2 x 2 per c (c = 1, 2), M11-3 x 3, M11-4 and M11-5 at the sweep's one
     # depth, and the sanity cases (Taki = rescaled He; Fixup, SkipInit, ReZero start as the identity)
     prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "resinit": 15}
+    # noisy peak, and the parallel networks; selfpaced: M13-1 ... M13-5 and M13-6 per augmentation
+    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "selfpaced": 7}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
@@ -449,7 +456,7 @@ def test_gan_without_trajectory_runs_end_to_end(tmp_path):
     workdir = make_workdir(tmp_path)
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
     for family in ("nonsmooth", "region", "intrinsic", "causal", "batchnorm", "natgrad", "spectra", "isometry",
-                   "overparam", "resinit"):
+                   "embedding", "overparam", "resinit", "selfpaced"):
         config[family]["enabled"] = False
     gan = config["gan"]
     gan["variants"], gan["learning_rates"] = ["smoothed"], {"sgd": gan["learning_rates"]["sgd"][:1]}

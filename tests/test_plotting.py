@@ -51,6 +51,7 @@ def _methods_of_config(config: dict) -> dict[str, set[str]]:
         "resinit": (set(config["resinit"]["variants"]) - {"res_taki"}
                     | {f"res_taki_c{float(c):g}" for c in config["resinit"]["taki_c"]}
                     | set(config["resinit"]["sweep"]["variants"])),
+        "selfpaced": {"no_augmentation", "augment_all", "self_paced", "random_matched", "randaugment"},
     }
 
 
@@ -125,7 +126,7 @@ def test_the_diverging_norm_is_centred_at_zero():
 FIGURE_MODULES = ["nonsmooth/figures.py", "intrinsic/figures.py", "gan/figures.py", "causal/figures.py",
                   "geometry/batchnorm_figures.py", "geometry/natgrad_figures.py", "geometry/spectra_figures.py",
                   "geometry/isometry_figures.py", "embedding/figures.py", "overparam/figures.py",
-                  "resinit/figures.py"]
+                  "resinit/figures.py", "selfpaced/figures.py"]
 
 
 @pytest.mark.parametrize("module", FIGURE_MODULES)

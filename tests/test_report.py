@@ -12,7 +12,7 @@ from dltheory.report import FamilySection, broken_links, browser, read_family_me
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ["nonsmooth", "region", "intrinsic", "gan", "causal", "batchnorm", "natgrad", "spectra", "isometry",
-            "embedding", "overparam", "resinit"]
+            "embedding", "overparam", "resinit", "selfpaced"]
 
 
 def test_every_family_has_a_card_whose_hero_is_one_of_its_figures():

@@ -30,6 +30,7 @@ FAMILIES = {
     "embedding": ("dltheory.embedding.settings", "EmbeddingSettings"),
     "overparam": ("dltheory.overparam.settings", "OverparamSettings"),
     "resinit": ("dltheory.resinit.settings", "ResinitSettings"),
+    "selfpaced": ("dltheory.selfpaced.settings", "SelfpacedSettings"),
 }
 
 

@@ -81,6 +81,8 @@ FAMILY_COLOURS: dict[str, dict[str, str]] = {
     "resinit": {"plain_he": "#8c564b", "plain_default": "#c49c94", "plain_bn": "#e377c2", "res_he": "#d62728",
                 "res_default": "#ff9896", "res_taki": "#08519c", "res_taki_c1": "#9ecae1", "res_taki_c2": "#1f77b4",
                 "res_bn": "#2ca02c", "fixup": "#ff7f0e", "skipinit": "#9467bd", "rezero": "#17becf"},
+    "selfpaced": {"no_augmentation": "0.25", "augment_all": "#ff7f0e", "self_paced": "#d62728",
+                  "random_matched": "#17becf", "randaugment": "#2ca02c"},
 }
 ALIASES = {"unitwise": "unit_wise", "kfac_textbook": "kfac"}  # spellings that name the same method
 

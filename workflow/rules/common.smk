@@ -400,6 +400,19 @@ def resinit_runs():
     return ["results/resinit/runs/measure.parquet"]
 
 
+# --- self-paced data augmentation (workflow/rules/selfpaced.smk) ---
+
+# What a selfpaced training job reads (the training size comes from its wildcard, so adding an n reruns nothing).
+SELFPACED_JOB_KEYS = ("validation", "replicates", "augmentations", "taus", "randaugment", "training")
+
+
+def selfpaced_runs():
+    """One run table per training size n."""
+    if "selfpaced" not in SETTINGS:
+        return []
+    return [f"results/selfpaced/runs/n{n}.parquet" for n in SETTINGS["selfpaced"].train_sizes]
+
+
 # --- cluster jobs (workflow/profiles/slurm) ---
 
 

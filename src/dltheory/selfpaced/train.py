@@ -1,0 +1,285 @@
+"""Training with no augmentation (NA), augmentation of every sample (CA), self-paced augmentation (SPA), the
+rate-matched random control (RND) and RandAugment (RA), all runs of one training size as one batched model.
+
+Takase, Karakida & Asoh (Neurocomputing 442, 2021) and their code: at every step the losses of the batch's
+*un-augmented* samples are computed without a weight update; samples with loss >= tau are replaced by their
+augmented images; the step then trains on the mixed batch. Our scoring pass runs under ``torch.no_grad`` (the
+network has no batch norm, so train and eval mode agree).
+
+Runs of one seed share everything but their method: the training subset, the initial weights, the batch order and
+the augmentation draws (common random numbers), so the differences between methods are paired. RND augments, at
+every step, as many samples as its SPA partner (same seed, augmentation and tau) does at that step, at random
+places: the same schedule of counts, a different choice. Every augmentation is drawn afresh at every step.
+The accuracy reported is the one after the last step (never the best test accuracy over training, which the
+authors' code reports).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from dltheory.seeds import derive_seed
+from dltheory.selfpaced.augment import AUGMENTATIONS, draw_randaugment, matched_random_mask, randaugment, spa_mask
+from dltheory.selfpaced.data import CLASSES, DigitsSplit, majority_accuracy, seed_split
+from dltheory.selfpaced.settings import CA, FAMILY, METHODS, NA, RA, RND, SPA, SelfpacedSettings
+from dltheory.settings import from_config
+
+PIXELS = 64
+SANITY_REPLICATES = 1  # seeds that also run SPA at tau = 0 (it must equal CA bit for bit)
+TRAJECTORY_FINAL = ("validation_accuracy", "test_accuracy")  # the last step's accuracies close the trajectory
+
+
+@dataclass(frozen=True)
+class Run:
+    """One network of the batch: its seed and method; ``augmentation`` for CA/SPA/RND, ``tau`` for SPA/RND,
+    (``ra_ops``, ``ra_magnitude``) for RandAugment."""
+
+    replicate: int
+    method: str  # one of METHODS
+    augmentation: str = ""
+    tau: float = math.nan
+    ra_ops: int = 0
+    ra_magnitude: int = 0
+
+
+def plan_runs(settings: SelfpacedSettings) -> list[Run]:
+    """Every run of one training size: per seed NA, RA at every (N, M), and per augmentation CA, SPA at every tau
+    (and at tau = 0, the sanity check, for the first SANITY_REPLICATES seeds), and RND partnered with every SPA
+    tau."""
+    runs = []
+    for replicate in range(settings.replicates):
+        runs.append(Run(replicate, NA))
+        runs += [Run(replicate, RA, ra_ops=n, ra_magnitude=m) for n in settings.randaugment.ops
+                 for m in settings.randaugment.magnitudes]
+        for augmentation in settings.augmentations:
+            runs.append(Run(replicate, CA, augmentation))
+            sanity = (0.0,) if replicate < SANITY_REPLICATES else ()
+            runs += [Run(replicate, SPA, augmentation, tau) for tau in (*sanity, *settings.taus)]
+            runs += [Run(replicate, RND, augmentation, tau) for tau in settings.taus]
+    return runs
+
+
+def batch_schedule(n: int, batch: int, steps: int, generator: torch.Generator) -> torch.Tensor:
+    """(steps, batch) indices: epochs of fresh random permutations of the n samples, cut into batches."""
+    epochs = math.ceil(steps * batch / n)
+    order = torch.cat([torch.randperm(n, generator=generator) for _ in range(epochs)])
+    return order[: steps * batch].view(steps, batch)
+
+
+class BatchedNetworks(torch.nn.Module):
+    """M two-hidden-layer ReLU MLPs 64 -> width -> width -> 10 on inputs (M, points, 64); one torch.bmm per layer.
+    Network m starts from the weights of its seed (``starts[m]``): He-normal weights, zero biases."""
+
+    def __init__(self, starts: list[int], width: int, seed: int, key: tuple):
+        super().__init__()
+        shapes = [(PIXELS, width), (width, width), (width, CLASSES)]
+        per_seed = {}
+        for replicate in sorted(set(starts)):
+            generator = torch.Generator().manual_seed(derive_seed(seed, FAMILY, "init", *key, replicate))
+            per_seed[replicate] = [torch.randn(*shape, generator=generator) * math.sqrt(2.0 / shape[0])
+                                   for shape in shapes]
+        self.weights = torch.nn.ParameterList(
+            [torch.nn.Parameter(torch.stack([per_seed[r][layer] for r in starts])) for layer in range(3)])
+        self.biases = torch.nn.ParameterList(
+            [torch.nn.Parameter(torch.zeros(len(starts), 1, shape[1])) for shape in shapes])
+
+    def forward(self, inputs: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (M, points, 10); with ``rows`` only those networks' (for the scoring pass)."""
+        h = inputs
+        for layer, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            if rows is not None:
+                weight, bias = weight[rows], bias[rows]
+            h = torch.baddbmm(bias, h, weight)
+            if layer < 2:
+                h = torch.relu(h)
+        return h
+
+
+def per_sample_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each (network, sample): (M, points)."""
+    models, points = labels.shape
+    return F.cross_entropy(logits.reshape(models * points, CLASSES), labels.reshape(-1),
+                           reduction="none").view(models, points)
+
+
+class RunTable:
+    """Index tensors that say which rows of the batch are which method (built once per training size)."""
+
+    def __init__(self, runs: list[Run], augmentations):
+        self.runs = runs
+        self.replicate = torch.tensor([r.replicate for r in runs])
+        self.rows = {method: torch.tensor([i for i, r in enumerate(runs) if r.method == method], dtype=torch.long)
+                     for method in METHODS}
+        self.spa_tau = torch.tensor([runs[i].tau for i in self.rows[SPA].tolist()])
+        position = {(r.replicate, r.augmentation, r.tau): k for k, r in
+                    enumerate(runs[i] for i in self.rows[SPA].tolist())}
+        # RND row -> the position (within the SPA rows) of its partner
+        self.partner = torch.tensor([position[(runs[i].replicate, runs[i].augmentation, runs[i].tau)]
+                                     for i in self.rows[RND].tolist()], dtype=torch.long)
+        self.by_augmentation = {a: torch.tensor([i for i, r in enumerate(runs) if r.augmentation == a],
+                                                dtype=torch.long) for a in augmentations}
+        ra = self.rows[RA].tolist()
+        self.ra_ops = torch.tensor([runs[i].ra_ops for i in ra], dtype=torch.long)
+        self.ra_magnitude = torch.tensor([runs[i].ra_magnitude for i in ra], dtype=torch.long)
+
+
+def augmentation_mask(table: RunTable, clean_losses: torch.Tensor, batch: int,
+                      random_generators: list[torch.Generator]) -> torch.Tensor:
+    """(M, batch) True where a run augments a sample this step: never (NA), always (CA, RA), SPA's rule on the
+    clean losses of its rows (``clean_losses``, (SPA rows, batch)), and for RND as many as its partner at random
+    places (each seed's draws from its own generator)."""
+    mask = torch.zeros(len(table.runs), batch, dtype=torch.bool)
+    mask[table.rows[CA]] = True
+    mask[table.rows[RA]] = True
+    spa = spa_mask(clean_losses, table.spa_tau[:, None])
+    mask[table.rows[SPA]] = spa
+    counts = spa.sum(dim=1)[table.partner]
+    random_rows = table.rows[RND]
+    for replicate, generator in enumerate(random_generators):
+        mine = table.replicate[random_rows] == replicate
+        if mine.any():
+            mask[random_rows[mine]] = matched_random_mask(counts[mine], batch, generator)
+    return mask
+
+
+def augmented_inputs(table: RunTable, clean: torch.Tensor, mask: torch.Tensor, per_seed: torch.Tensor,
+                     generators: dict[str, list[torch.Generator]], max_ops: int) -> torch.Tensor:
+    """The inputs of this step: each run's clean batch ``clean`` (M, batch, 64), with its augmented image where
+    ``mask`` is True. ``per_seed`` (seeds, batch, 64) is each seed's clean batch: every augmentation is drawn once
+    per seed and sample (shared by that seed's runs: common random numbers), afresh at every call."""
+    inputs = clean.clone()
+    seeds, batch, _ = per_seed.shape
+    for augmentation, rows in table.by_augmentation.items():
+        augment = AUGMENTATIONS[augmentation]
+        images = torch.stack([augment(per_seed[r], generators[augmentation][r]) for r in range(seeds)])
+        chosen = images[table.replicate[rows]]
+        inputs[rows] = torch.where(mask[rows, :, None], chosen, clean[rows])
+    rows = table.rows[RA]
+    if len(rows):
+        draws = [draw_randaugment(batch, max_ops, generators["randaugment"][r]) for r in range(seeds)]
+        ops = torch.stack([d[0] for d in draws])[table.replicate[rows]].reshape(-1, max_ops)
+        signs = torch.stack([d[1] for d in draws])[table.replicate[rows]].reshape(-1, max_ops)
+        n_ops = table.ra_ops.repeat_interleave(batch)
+        magnitude = table.ra_magnitude.repeat_interleave(batch)
+        images = randaugment(clean[rows].reshape(-1, PIXELS), n_ops, magnitude, ops, signs)
+        inputs[rows] = torch.where(mask[rows, :, None], images.view(len(rows), batch, PIXELS), clean[rows])
+    return inputs
+
+
+def _stack(splits: list[DigitsSplit], part: str) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.tensor(np.stack([getattr(s, f"{part}_x") for s in splits]), dtype=torch.float32)
+    y = torch.tensor(np.stack([getattr(s, f"{part}_y") for s in splits]), dtype=torch.long)
+    return x, y
+
+
+@torch.no_grad()
+def accuracy(model: BatchedNetworks, table: RunTable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each run's accuracy on its seed's (x, y), x (seeds, points, 64)."""
+    logits = model(x[table.replicate])
+    return (logits.argmax(dim=-1) == y[table.replicate]).float().mean(dim=1)
+
+
+def train_size(settings: SelfpacedSettings, n: int, seed: int) -> pd.DataFrame:
+    """Train every run of training size ``n`` (all seeds and methods as one batched model) and return a tidy table:
+    part "final" (accuracies after the last step, the overall augmented fraction, the majority-class accuracy, the
+    tau = 0 identity check) and part "trajectory" (augmented fraction and accuracies every ``record_every``)."""
+    training = settings.training
+    splits = [seed_split(seed, n, settings.validation, r) for r in range(settings.replicates)]
+    runs = plan_runs(settings)
+    table = RunTable(runs, settings.augmentations)
+    train_x, train_y = _stack(splits, "train")
+    val_x, val_y = _stack(splits, "validation")
+    test_x, test_y = _stack(splits, "test")
+    batch = min(training.batch_size, n)
+
+    def generator(stream, replicate):
+        return torch.Generator().manual_seed(derive_seed(seed, FAMILY, stream, n, replicate))
+
+    seeds = range(settings.replicates)
+    schedule = torch.stack([batch_schedule(n, batch, training.steps, generator("order", r)) for r in seeds])
+    streams = {name: [generator(name, r) for r in seeds] for name in (*settings.augmentations, "randaugment")}
+    random_generators = [generator("random_subset", r) for r in seeds]
+    max_ops = max(settings.randaugment.ops)
+
+    model = BatchedNetworks([r.replicate for r in runs], training.width, seed, (n,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=training.learning_rate, momentum=training.momentum,
+                                nesterov=True, weight_decay=training.weight_decay)
+    spa_rows = table.rows[SPA]
+    fraction = torch.zeros(len(runs))
+    window = torch.zeros(len(runs))
+    trajectory = []
+    for step in range(training.steps):
+        for group in optimizer.param_groups:  # cosine annealing to zero over the run
+            group["lr"] = training.learning_rate * 0.5 * (1 + math.cos(math.pi * step / training.steps))
+        index = schedule[:, step]
+        per_seed = torch.stack([train_x[r, index[r]] for r in seeds])
+        labels_per_seed = torch.stack([train_y[r, index[r]] for r in seeds])
+        clean, labels = per_seed[table.replicate], labels_per_seed[table.replicate]
+        with torch.no_grad():  # the scoring pass: losses of the un-augmented samples, no weight update
+            clean_losses = per_sample_loss(model(clean[spa_rows], spa_rows), labels[spa_rows])
+        mask = augmentation_mask(table, clean_losses, batch, random_generators)
+        inputs = augmented_inputs(table, clean, mask, per_seed, streams, max_ops)
+        losses = per_sample_loss(model(inputs), labels).mean(dim=1)
+        optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        optimizer.step()
+        step_fraction = mask.float().mean(dim=1)
+        fraction += step_fraction
+        window += step_fraction
+        if (step + 1) % training.record_every == 0 or step + 1 == training.steps:
+            span = (step % training.record_every) + 1
+            metrics = {"augmented_fraction": window / span}
+            if (step + 1) % training.evaluate_every == 0 and step + 1 < training.steps:
+                metrics["validation_accuracy"] = accuracy(model, table, val_x, val_y)
+                metrics["test_accuracy"] = accuracy(model, table, test_x, test_y)
+            trajectory.append((step + 1, {k: v.clone() for k, v in metrics.items()}))
+            window.zero_()
+
+    final = {"test_accuracy": accuracy(model, table, test_x, test_y),
+             "validation_accuracy": accuracy(model, table, val_x, val_y),
+             "train_accuracy": accuracy(model, table, train_x, train_y),
+             "augmented_fraction": fraction / training.steps}
+    final["majority_accuracy"] = torch.tensor([majority_accuracy(splits[r.replicate].train_y,
+                                                                 splits[r.replicate].test_y) for r in runs])
+    final.update(tau_zero_identity(model, table, test_x))
+    rows = []
+    for i, run in enumerate(runs):
+        base = {"n": n, "replicate": run.replicate, "method": run.method, "augmentation": run.augmentation,
+                "tau": run.tau, "ra_ops": run.ra_ops, "ra_magnitude": run.ra_magnitude, "steps": training.steps}
+        rows += [{**base, "part": "final", "step": training.steps, "metric": name, "value": float(values[i])}
+                 for name, values in final.items() if math.isfinite(float(values[i]))]
+        for step, metrics in trajectory + [(training.steps, {k: final[k] for k in TRAJECTORY_FINAL})]:
+            rows += [{**base, "part": "trajectory", "step": step, "metric": name, "value": float(values[i])}
+                     for name, values in metrics.items()]
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def tau_zero_identity(model: BatchedNetworks, table: RunTable, test_x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """For each SPA run at tau = 0 and its CA partner (same seed and augmentation): the largest |difference| of
+    their trained parameters, the largest |logit difference| on the test set and the fraction of test predictions
+    that agree (NaN for the other runs). Each network is evaluated on its own (a one-network batch), since a
+    batched matmul may round a slice differently by its position in memory."""
+    runs = table.runs
+    partner = {(r.replicate, r.augmentation): i for i, r in enumerate(runs) if r.method == CA}
+    names = ("tau_zero_max_parameter_difference", "tau_zero_max_logit_difference", "tau_zero_prediction_agreement")
+    out = {name: torch.full((len(runs),), math.nan) for name in names}
+    for i, run in enumerate(runs):
+        if run.method == SPA and run.tau == 0.0:
+            j = partner[(run.replicate, run.augmentation)]
+            x = test_x[run.replicate][None]
+            first, second = model(x, torch.tensor([i]))[0], model(x, torch.tensor([j]))[0]
+            out[names[0]][i] = max(float((p[i] - p[j]).abs().max()) for p in model.parameters())
+            out[names[1]][i] = (first - second).abs().max()
+            out[names[2]][i] = (first.argmax(-1) == second.argmax(-1)).float().mean()
+    return out
+
+
+def run_training(section, seed: int, n: int) -> pd.DataFrame:
+    """Every run at training size ``n`` (settings: the selfpaced section, as a job gets it), on the CPU."""
+    settings = from_config(SelfpacedSettings, section, FAMILY)
+    return train_size(settings, n, seed)
