@@ -164,8 +164,12 @@ def plot_escape(table: pd.DataFrame, section: Mapping | EmbeddingSettings):
             bold = (act, d, teacher, width, unit) in bold_keys
             label = {"replication": "unit replication", "inactive": "inactive unit",
                      "constant": "constant unit"}[what]
+            # The inactive unit's curves lie on 0 under the ReLU replications' (both semi-flat): hollow markers on
+            # top keep them visible.
+            marks = dict(marker="o", markevery=max(1, len(curve) // 8), markersize=4 if bold else 3,
+                         markerfacecolor="none", zorder=3) if what == "inactive" else {}
             ax.plot(curve["step"], curve["value"], color=method_colour(EMBEDDING_NAMES[what]),
-                    lw=1.4 if bold else 0.5, alpha=1.0 if bold else 0.35, label=label if bold else "_")
+                    lw=1.4 if bold else 0.5, alpha=1.0 if bold else 0.35, label=label if bold else "_", **marks)
         ax.axhline(0, **REFERENCE, zorder=0)
         ax.set_yscale("symlog", linthresh=1e-10)
         ax.set_xlabel("L-BFGS iteration")
