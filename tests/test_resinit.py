@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -126,3 +127,17 @@ def test_a_bad_resinit_config_is_rejected_naming_the_key(edit, named):
     with pytest.raises(ConfigError) as error:
         validate_config(config, SCHEMA)
     assert named in str(error.value)
+
+
+def test_a_growth_claim_with_its_mean_inside_but_its_interval_across_the_bound_does_not_hold():
+    from dltheory.resinit.analysis import growth_claims
+    from dltheory.resinit.settings import ResinitClaims
+
+    # Per-seed log2 slopes 1.0, 1.04 and 1.10: mean 1.047 <= 1.05, t-interval up to ~1.17.
+    rows = [{"variant": "res_he", "depth": depth, "replicate": seed, "forward_ratio": 2.0 ** (s * depth),
+             "backward_ratio": 2.0 ** depth} for seed, s in enumerate([1.0, 1.04, 1.10]) for depth in (2, 4, 8)]
+    forward, backward = growth_claims(pd.DataFrame(rows), ResinitClaims())
+    assert forward.measured == pytest.approx(1.0467, abs=1e-3) and forward.interval[1] > 1.05
+    assert not forward.holds and forward.diagnosis == "scale"
+    assert "alone would pass" in forward.detail
+    assert backward.holds and backward.diagnosis == ""

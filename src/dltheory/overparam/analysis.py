@@ -1,10 +1,12 @@
 """Summaries of the overparam tables and the claims M12-1 ... M12-6 (../shared/papers/overparam.md; issue 24).
 
-Every claim rests on the seeds of its part: a Student-t interval over seeds (dltheory.stats.mean_interval) is
-reported beside the number that decides it. Did-it-learn guard: a random-features curve (one seed, noise rate and
-estimator) counts when its best test error beats the majority-class predictor's; a trained network counts when its
-own test error does. The ridgeless fit at N = n is *meant* to be bad (that is the peak), so the random-features
-guard is per curve, not per point. Runs that fail the guard are named in the claims' details and left out.
+Every claim rests on the seeds of its part: a Student-t interval over seeds (dltheory.stats.mean_interval), and
+as in the other families a claim holds only when that whole interval lies in its accepted region (a mean inside with
+the interval across the threshold is not enough: dltheory.claims.interval_diagnosis then calls it scale).
+Did-it-learn guard: a random-features curve (one seed, noise rate and estimator) counts when its best test error
+beats the majority-class predictor's; a trained network counts when its own test error does. The ridgeless fit at
+N = n is *meant* to be bad (that is the peak), so the random-features guard is per curve, not per point.
+Runs that fail the guard are named in the claims' details and left out.
 """
 
 import dataclasses
@@ -13,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from dltheory.claims import Claim
+from dltheory.claims import Claim, interval_diagnosis
 from dltheory.overparam.settings import FAMILY, OverparamSettings
 from dltheory.settings import from_config
 from dltheory.stats import mean_interval
@@ -103,6 +105,20 @@ def _interval(values, confidence) -> dict:
     return mean_interval(np.asarray(values, float), confidence)
 
 
+def _inside(interval: dict, lower=-math.inf, upper=math.inf) -> bool:
+    """Whether the whole interval lies in [lower, upper] (an interval without finite ends does not)."""
+    low, high = interval["low"], interval["high"]
+    return bool(math.isfinite(low) and math.isfinite(high) and lower <= low and high <= upper)
+
+
+def _interval_failure(interval: dict, lower=-math.inf, upper=math.inf) -> tuple[str, str]:
+    """Diagnosis and evidence of a claim whose interval is not wholly in [lower, upper]."""
+    diagnosis, why = interval_diagnosis(interval["low"], interval["high"], lower, upper)
+    if lower <= interval["mean"] <= upper:
+        why += f" The seeds' mean ({interval['mean']:.3g}) alone would pass; the claim needs the whole interval."
+    return diagnosis, " " + why
+
+
 def _fmt(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if math.isfinite(value) else "nan"
 
@@ -151,7 +167,11 @@ def rf_claims(summary: pd.DataFrame, claims) -> list[Claim]:
             factors.append(math.log10(peak.test_mse / small))
         interval = _interval(factors, claims.confidence)
         in_window = [claims.peak_low <= p <= claims.peak_high for p in peaks]
-        holds = bool(peaks) and all(in_window) and interval["mean"] >= math.log10(claims.peak_factor)
+        holds = bool(peaks) and all(in_window) and _inside(interval, lower=math.log10(claims.peak_factor))
+        diagnosis, why = ("", "") if holds else ("finding", " The ridgeless fit does not peak where the threshold "
+                                                            "is; see rf_curves.")
+        if bool(peaks) and all(in_window) and not holds:
+            diagnosis, why = _interval_failure(interval, lower=math.log10(claims.peak_factor))
         out.append(_claim(
             id=f"{FAMILY}.rf_ridgeless_peak_at_interpolation.{name}", source=PEERS,
             statement="The ridgeless (min-norm) random-features test error peaks at the interpolation threshold "
@@ -164,11 +184,10 @@ def rf_claims(summary: pd.DataFrame, claims) -> list[Claim]:
             interval=(10 ** interval["low"], 10 ** interval["high"]),
             interval_kind=f"{claims.confidence:.0%} t-interval of log10(peak / small-model MSE) over seeds",
             replicates=interval["replicates"],
-            diagnosis="" if holds else "finding",
+            diagnosis=diagnosis,
             detail=f"Peak at N/n = {peaks} per seed; peak / smallest MSE = "
                    f"{', '.join(_fmt(10 ** f, 1) for f in factors)}. {setting}; min-norm through a float64 SVD. "
-                   f"{guard}" + ("" if holds else " The ridgeless fit does not peak where the threshold is; see "
-                                                   "rf_curves.")))
+                   f"{guard}{why}"))
 
         # M12-2 and its noisy counterpart (the slide's statement for this model class)
         largest, best_small, diffs = [], [], []
@@ -180,7 +199,7 @@ def rf_claims(summary: pd.DataFrame, claims) -> list[Claim]:
             diffs.append(top - small)
         measured = float(np.median(largest) - np.median(best_small)) if diffs else float("nan")
         interval = _interval(diffs, claims.confidence)
-        holds = measured <= claims.largest_margin
+        holds = _inside(interval, upper=claims.largest_margin)
         ridge_note = ""
         if len(tuned):
             t_large = tuned[tuned.ratio == tuned.ratio.max()].groupby("replicate").test_error.first().median()
@@ -189,7 +208,9 @@ def rf_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                           f"against {_points(t_small)} % for its best N/n < 1.")
         diagnosis = ""
         why = ""
-        if not holds:
+        if not holds and interval["low"] <= claims.largest_margin:
+            diagnosis, why = _interval_failure(interval, upper=claims.largest_margin)
+        elif not holds:
             diagnosis = "finding"
             why = (" Finding: with noisy labels the ridgeless fit interpolates the noise at every N >= n, and at "
                    f"N/n = {ridgeless.ratio.max():g} it has not recovered the best under-parameterised error; the "
@@ -203,8 +224,8 @@ def rf_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                       + (", with label noise: which model class the slide's statement holds for)." if noise > 0
                          else ")."),
             measured=measured,
-            expected=f"median test error at N/n = {ridgeless.ratio.max():g} minus median best test error over "
-                     f"N/n < 1 <= {claims.largest_margin:g}",
+            expected=f"per seed, test error at N/n = {ridgeless.ratio.max():g} minus the best over N/n < 1 <= "
+                     f"{claims.largest_margin:g} (the whole interval; measured: the difference of the medians)",
             tolerance=claims.largest_margin, holds=holds, ours=True,
             interval=(interval["low"], interval["high"]),
             interval_kind=f"{claims.confidence:.0%} t-interval over seeds of (largest - best small) test error",
@@ -222,7 +243,8 @@ def rf_claims(summary: pd.DataFrame, claims) -> list[Claim]:
             reference = seed[seed.ratio == reference_ratio].test_mse
             ratios.append(float(near.test_mse.max() / reference.iloc[0]) if len(reference) else float("nan"))
         interval = _interval(ratios, claims.confidence)
-        holds = interval["mean"] <= claims.ridge_factor
+        holds = _inside(interval, upper=claims.ridge_factor)
+        diagnosis, why = ("", "") if holds else _interval_failure(interval, upper=claims.ridge_factor)
         penalties = tuned.groupby("ratio").penalty.median()
         out.append(_claim(
             id=f"{FAMILY}.rf_tuned_ridge_has_no_peak.{name}", source=NAKADA,
@@ -230,16 +252,16 @@ def rf_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                       "than double descent: no peak at the interpolation threshold (M12-3).",
             measured=interval["mean"],
             expected=f"max test MSE over N/n in [{claims.peak_low}, {claims.peak_high}] / test MSE at N/n = "
-                     f"{reference_ratio:g} <= {claims.ridge_factor} (mean over seeds)",
+                     f"{reference_ratio:g} <= {claims.ridge_factor} (the whole interval over seeds)",
             tolerance=claims.ridge_factor, holds=holds, ours=True,
             interval=(interval["low"], interval["high"]),
             interval_kind=f"{claims.confidence:.0%} t-interval over seeds", replicates=interval["replicates"],
-            diagnosis="" if holds else "finding",
+            diagnosis=diagnosis,
             detail=f"Per seed: {', '.join(_fmt(r) for r in ratios)}. Penalty chosen on the validation MSE (noisy "
                    f"labels where the training labels are), median over seeds {penalties.min():.0e} to "
                    f"{penalties.max():.0e} across N/n. {guard}" + ("" if holds else
-                   " The tuned ridge still rises near N = n: the penalty grid or the validation set is too coarse "
-                   "to remove the peak here.")))
+                   " The tuned ridge still rises near N = n: the penalty grid or the validation set may be too "
+                   "coarse to remove the peak here." + why)))
     return out
 
 
@@ -268,7 +290,7 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                 peak = max(near, key=lambda j: test[j])
                 diffs = (per_seed[widths[peak]] - per_seed[widths[-1]]).dropna().to_numpy()
                 interval = _interval(diffs, claims.confidence)
-                holds = interval["mean"] >= claims.peak_margin
+                holds = _inside(interval, lower=claims.peak_margin)
                 measured = interval["mean"]
                 peak_text = (f"peak at h = {widths[peak]} ({_points(test[peak])} %, "
                              f"{_points(test[peak] - test[peak - 1])} points above h = {widths[peak - 1]} and "
@@ -277,22 +299,24 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                 interval, holds = _interval([], claims.confidence), False
                 measured = "no local maximum near the interpolation width"
                 peak_text = f"no interior local maximum within {claims.peak_steps} grid step(s)"
+            peak_diagnosis, peak_why = ("", "") if holds else ("finding", "") if not near else _interval_failure(
+                interval, lower=claims.peak_margin)
             out.append(_claim(
                 id=f"{FAMILY}.mlp_peak_near_interpolation_width.{name}", source=PEERS,
                 statement="Under label noise the trained network's test error peaks near the width where it first "
                           "fits its training labels, and the widest network is well below that peak (M12-4).",
                 measured=measured,
                 expected=f"an interior local maximum of the mean test error within {claims.peak_steps} grid step(s) "
-                         f"of the interpolation width, and peak - widest >= {claims.peak_margin:g} (mean over "
-                         "seeds)",
+                         f"of the interpolation width, and peak - widest >= {claims.peak_margin:g} (the whole "
+                         "interval over seeds)",
                 tolerance=claims.peak_margin, holds=bool(holds), ours=True,
                 interval=(interval["low"], interval["high"]) if math.isfinite(interval["low"]) else None,
                 interval_kind=f"{claims.confidence:.0%} t-interval over seeds of (peak - widest) test error"
                 if math.isfinite(interval["low"]) else "",
-                replicates=interval["replicates"] or None, diagnosis="" if holds else "finding",
+                replicates=interval["replicates"] or None, diagnosis=peak_diagnosis,
                 detail=f"{peak_text}; local maxima at h = {[int(widths[j]) for j in maxima]}; {star_text}. Mean "
                        f"test error by width: {_by_width(widths, test)} %. "
-                       f"{setting}, label noise {noise:g}. {guard}"))
+                       f"{setting}, label noise {noise:g}. {guard}{peak_why}"))
 
         # The slide's statement for trained networks
         under = [j for j in range(len(widths)) if star is None or j < star]
@@ -303,23 +327,25 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
             interval = _interval((top - small).dropna(), claims.confidence)
         else:
             measured, interval = float("nan"), _interval([], claims.confidence)
-        holds = measured <= claims.largest_margin
+        holds = _inside(interval, upper=claims.largest_margin)
+        widest_diagnosis, widest_why = ("", "") if holds else _interval_failure(interval, upper=claims.largest_margin)
         out.append(_claim(
             id=f"{FAMILY}.mlp_widest_at_least_as_good.{name}", source=SLIDES,
             statement="The more parameters, the better the prediction accuracy: the widest trained network is at "
                       "least as accurate as the best one narrower than the interpolation width.",
             measured=measured,
-            expected=f"median test error at h = {widths[-1]} minus the median best over the widths below the "
-                     f"interpolation width <= {claims.largest_margin:g}",
+            expected=f"per seed, test error at h = {widths[-1]} minus the best over the widths below the "
+                     f"interpolation width <= {claims.largest_margin:g} (the whole interval; measured: the "
+                     "difference of the medians)",
             tolerance=claims.largest_margin, holds=bool(holds), ours=True,
             interval=(interval["low"], interval["high"]) if math.isfinite(interval["low"]) else None,
             interval_kind=f"{claims.confidence:.0%} t-interval over seeds" if math.isfinite(interval["low"]) else "",
-            replicates=interval["replicates"] or None, diagnosis="" if holds else "finding",
+            replicates=interval["replicates"] or None, diagnosis=widest_diagnosis,
             detail=f"Median over seeds: widest h = {widths[-1]} {_points(float(per_seed[widths[-1]].median()))} %, "
                    "best "
                    f"under-parameterised {_points(float(small.median())) if under else 'nan'} % (widths "
                    f"{[int(widths[j]) for j in under]}; {star_text}). Label noise {noise:g}, {setting}. "
-                   f"{guard}"))
+                   f"{guard}{widest_why}"))
 
         # M12-5
         slopes = []
@@ -327,7 +353,9 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
             beyond = learned[learned.width >= widths[star]]
             slopes = [gap_slope(seed.parameters, seed.gap) for _, seed in beyond.groupby("replicate")]
         interval = _interval(slopes, claims.confidence)
-        holds = bool(slopes) and interval["mean"] <= claims.gap_slope_max
+        holds = bool(slopes) and _inside(interval, upper=claims.gap_slope_max)
+        gap_diagnosis, gap_why = ("", "") if holds or not slopes else _interval_failure(
+            interval, upper=claims.gap_slope_max)
         out.append(_claim(
             id=f"{FAMILY}.mlp_gap_does_not_grow_beyond_interpolation.{name}", source=SCHMIDT_HIEBER,
             statement="The generalisation gap is bounded by the loss surface's shape, not by the number of "
@@ -335,15 +363,15 @@ def mlp_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                       "operationalisation).",
             measured=interval["mean"],
             expected=f"least-squares slope of (test - train error) against log10 P over widths >= the "
-                     f"interpolation width <= {claims.gap_slope_max:g} per decade (mean over seeds)",
+                     f"interpolation width <= {claims.gap_slope_max:g} per decade (the whole interval over seeds)",
             tolerance=claims.gap_slope_max, holds=holds, ours=True,
             interval=(interval["low"], interval["high"]) if math.isfinite(interval["low"]) else None,
             interval_kind=f"{claims.confidence:.0%} t-interval over seeds" if math.isfinite(interval["low"]) else "",
             replicates=interval["replicates"] or None, tested=bool(slopes),
-            diagnosis="" if holds or not slopes else "finding",
+            diagnosis=gap_diagnosis,
             detail=(f"Slopes per seed: {', '.join(_fmt(s, 4) for s in slopes)} per decade; {star_text}. The "
                     "theorem's d, K, S are not measured (gap_vs_parameters shows the gap against the product of "
-                    f"spectral norms too). Label noise {noise:g}. {guard}") if slopes else
+                    f"spectral norms too). Label noise {noise:g}. {guard}{gap_why}") if slopes else
                    f"Not tested: fewer than two widths past the interpolation width ({star_text}). {guard}"))
     return out
 
@@ -357,7 +385,9 @@ def parallel_claims(summary: pd.DataFrame, claims) -> list[Claim]:
     per_seed = learned.pivot_table(index="replicate", columns="members", values="test_error")
     diffs = (per_seed[members[0]] - per_seed[members[-1]]).dropna()
     interval = _interval(diffs, claims.confidence)
-    holds = bool(len(rises)) and rises.max() <= claims.parallel_tolerance and interval["mean"] > 0
+    monotone = bool(len(rises)) and rises.max() <= claims.parallel_tolerance
+    holds = monotone and _inside(interval, lower=0.0) and interval["low"] > 0
+    diagnosis, why = ("", "") if holds else ("finding", "") if not monotone else _interval_failure(interval, lower=0.0)
     guard = ("Did-it-learn guard: every ensemble beat the majority class." if summary.learned.all() else
              f"Did-it-learn guard: left out {int((~summary.learned).sum())} (seed, M) pairs.")
     width = int(summary.width.iloc[0])
@@ -367,14 +397,14 @@ def parallel_claims(summary: pd.DataFrame, claims) -> list[Claim]:
                   "members are added (M12-6; our setting).",
         measured=interval["mean"],
         expected=f"mean test error non-increasing in M within {claims.parallel_tolerance:g} and "
-                 f"error(M = {members[0]}) - error(M = {members[-1]}) > 0 (mean over seeds)",
+                 f"error(M = {members[0]}) - error(M = {members[-1]}) > 0 (the whole interval over seeds)",
         tolerance=claims.parallel_tolerance, holds=bool(holds), ours=True,
         interval=(interval["low"], interval["high"]), interval_kind=f"{claims.confidence:.0%} t-interval over "
         f"seeds of error(M = {members[0]}) - error(M = {members[-1]})", replicates=interval["replicates"],
-        diagnosis="" if holds else "finding",
+        diagnosis=diagnosis,
         detail=f"Members of width {width}, label noise {summary.label_noise.iloc[0]:g}; mean test error by M: "
                f"{', '.join(f'{m}: {_points(e)}' for m, e in curve.items())} %; largest rise "
-               f"{_points(rises.max()) if len(rises) else 'nan'} points. {guard}")]
+               f"{_points(rises.max()) if len(rises) else 'nan'} points. {guard}{why}")]
 
 
 def sanity_claim(table: pd.DataFrame, claims) -> Claim:
