@@ -275,10 +275,12 @@ def trainability_claims(sweep: pd.DataFrame, settings: ResinitSettings) -> list[
                 statement="Residual networks are relatively insensitive to the initial weights and batch norm "
                           "removes the need to tune them: the number of init scales that train is plain <= "
                           "ResNet (He) <= ResNet + batch norm, and batch norm trains at every scale (M11-4).",
-                measured=float(counts["res_bn"]),
+                # The fraction of res_bn's runs that trained, so that it and its Wilson interval share a scale;
+                # the verdict reads the per-scale majorities (the counts in expected and detail).
+                measured=fraction,
                 expected=f"plain_he <= res_he <= res_bn scales trainable, res_bn = {len(scales)} of {len(scales)} "
                          f"(trainable: a majority of seeds with a finite loss and test accuracy >= "
-                         f"{claims.trainable_accuracy})",
+                         f"{claims.trainable_accuracy}); measured: res_bn's fraction of runs that trained",
                 tolerance=None, holds=holds, ours=True, diagnosis=diagnosis, interval=(low, high),
                 interval_kind=f"{claims.confidence:.0%} Wilson interval of res_bn's trainable fraction of runs",
                 replicates=int(runs.replicate.nunique()),
