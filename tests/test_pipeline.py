@@ -76,7 +76,7 @@ def expected_outputs():
                 "results/isometry/runs/sgd.parquet"]
     outputs += [f"results/overparam/runs/{part}.parquet" for part in ("random_features", "networks")]
     outputs += ["results/resinit/runs/measure.parquet"]
-    outputs += [f"results/selfpaced/runs/n{n}.parquet" for n in (20, 40)]  # config/smoke.yaml
+    outputs += ["results/selfpaced/runs/n20_40.parquet"]  # config/smoke.yaml: both sizes in one job
     for family, figures in FAMILY_FIGURES.items():
         outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
                     f"results/{family}/claims.json"]

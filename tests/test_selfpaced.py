@@ -179,3 +179,9 @@ def test_plan_has_every_method_per_seed():
     # per seed: NA, 1 RA, and per augmentation CA, SPA at tau 2.3, RND at 2.3; tau = 0 on the first seed only
     assert len(runs) == 2 * (1 + 1 + 2 * 3) + 2
     assert np.isnan(runs[0].tau)
+
+
+def test_sizes_per_job_groups_consecutive_training_sizes_into_jobs():
+    one_each = SelfpacedSettings(train_sizes=(20, 40, 60))
+    assert one_each.job_sizes() == [(20,), (40,), (60,)]  # the default: one cached table per n
+    assert SelfpacedSettings(train_sizes=(20, 40, 60), sizes_per_job=2).job_sizes() == [(20, 40), (60,)]

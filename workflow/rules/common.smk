@@ -402,15 +402,18 @@ def resinit_runs():
 
 # --- self-paced data augmentation (workflow/rules/selfpaced.smk) ---
 
-# What a selfpaced training job reads (the training size comes from its wildcard, so adding an n reruns nothing).
+# What a selfpaced training job reads (its training sizes come from its wildcard, so adding an n reruns nothing).
 SELFPACED_JOB_KEYS = ("validation", "replicates", "augmentations", "taus", "randaugment", "training")
 
 
 def selfpaced_runs():
-    """One run table per training size n."""
+    """One run table per training job: n50.parquet for one size, n20_40.parquet for two sizes in one job."""
     if "selfpaced" not in SETTINGS:
         return []
-    return [f"results/selfpaced/runs/n{n}.parquet" for n in SETTINGS["selfpaced"].train_sizes]
+    return [
+        "results/selfpaced/runs/n{}.parquet".format("_".join(map(str, sizes)))
+        for sizes in SETTINGS["selfpaced"].job_sizes()
+    ]
 
 
 # --- cluster jobs (workflow/profiles/slurm) ---

@@ -102,6 +102,9 @@ class SelfpacedSettings:
 
     enabled: bool = False
     train_sizes: tuple[int, ...] = (50, 100, 200)
+    # Training sizes per training job, in the order of train_sizes: 1 gives one job (and one cached run table) per
+    # n, so that adding an n trains only that n; more share one process and one torch start-up (the smoke config).
+    sizes_per_job: int = 1
     validation: int = 200
     # Seeds: one split, one initialisation, one batch order and one stream of augmentation draws each, shared by
     # every method of the seed (the differences between methods are paired).
@@ -127,6 +130,11 @@ class SelfpacedSettings:
         if set(self.augmentations) != set(AUGMENTATIONS):
             raise ValueError(f"augmentations: the claims need both {list(AUGMENTATIONS)}, got "
                              f"{list(self.augmentations)}")
+
+    def job_sizes(self) -> list[tuple[int, ...]]:
+        """The training sizes of each training job (``sizes_per_job`` consecutive sizes each)."""
+        k = self.sizes_per_job
+        return [self.train_sizes[i:i + k] for i in range(0, len(self.train_sizes), k)]
 
     def figure_names(self) -> tuple[str, ...]:
         return ("accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains")
