@@ -40,7 +40,7 @@ FAMILY_FIGURES = {
     "embedding": ["eigenvalue_counts", "loss_slices", "escape"],
     "overparam": ["rf_curves", "mlp_width", "gap_vs_parameters", "parallel"],
     "resinit": ["variance_vs_depth", "gradient_profile", "trainability_loss", "trainability_fraction"],
-    "selfpaced": ["accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains"],
+    "selfpaced": ["accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains", "loss_variance"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "heavy_tailed", "sharp_anm", "tuebingen"]  # config/smoke.yaml

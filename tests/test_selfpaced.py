@@ -26,7 +26,14 @@ from dltheory.selfpaced.augment import (
 )
 from dltheory.selfpaced.data import DigitsSplit
 from dltheory.selfpaced.settings import CA, NA, RA, RND, SPA, RandAugmentSettings, SelfpacedSettings, TrainingSettings
-from dltheory.selfpaced.train import RunTable, augmentation_mask, augmented_inputs, plan_runs, train_size
+from dltheory.selfpaced.train import (
+    RunTable,
+    augmentation_mask,
+    augmented_inputs,
+    batch_loss_variance,
+    plan_runs,
+    train_size,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
@@ -185,3 +192,13 @@ def test_sizes_per_job_groups_consecutive_training_sizes_into_jobs():
     one_each = SelfpacedSettings(train_sizes=(20, 40, 60))
     assert one_each.job_sizes() == [(20,), (40,), (60,)]  # the default: one cached table per n
     assert SelfpacedSettings(train_sizes=(20, 40, 60), sizes_per_job=2).job_sizes() == [(20, 40), (60,)]
+
+
+def test_batch_loss_variance_is_the_population_variance_over_the_window_and_is_recorded(monkeypatch):
+    losses = torch.tensor([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0]])  # 3 steps x 2 runs
+    assert batch_loss_variance(losses).tolist() == pytest.approx([8 / 3, 0.0])  # np.var, as flag_variance
+    monkeypatch.setattr("dltheory.selfpaced.train.seed_split", _synthetic_split)
+    table = train_size(TINY, 20, seed=3)
+    recorded = table[(table.part == "trajectory") & (table.metric == "batch_loss_variance")]
+    assert sorted(recorded.step.unique()) == [4, 8]  # every record_every = 4 of the 8 steps
+    assert len(recorded) == 2 * len(plan_runs(TINY)) and (recorded.value > 0).all()

@@ -131,3 +131,35 @@ def plot_paired_gains(differences: pd.DataFrame, settings) -> object:
     figure.suptitle(f"Paired gains of self-paced augmentation (mean over seeds, {c.confidence:.0%} t-intervals)")
     outside_legend(figure, ncol=4)
     return figure
+
+
+def plot_loss_variance(variance: pd.DataFrame, settings) -> object:
+    """The paper's "loss function instability" (M13c, descriptive): variance of the trained batches' loss over each
+    recording window against the step, NA, CA and SPA (validation-chosen tau), rows per augmentation and columns
+    per n; geometric mean over seeds with a back-transformed t-interval of log10 variance."""
+    augmentations, sizes = settings.augmentations, sorted(variance.n.unique())
+    figure, axes = subplots(len(augmentations), len(sizes), width="full", height=2.0 * len(augmentations) + 0.8,
+                            sharex=True, sharey=True, squeeze=False)
+    for row, augmentation in enumerate(augmentations):
+        for column, n in enumerate(sizes):
+            axis = axes[row, column]
+            cell = variance[(variance.augmentation == augmentation) & (variance.n == n)]
+            for method in (NA, CA, SPA):
+                curve = cell[cell.method == method].sort_values("step")
+                colour = method_colour(method)
+                axis.plot(curve.step, curve.variance, color=colour, lw=1.3,
+                          label=LABELS[method] if (row, column) == (0, 0) else None)
+                axis.fill_between(curve.step, curve.low, curve.high, color=colour, alpha=0.2, lw=0)
+            axis.set_yscale("log")
+            if row == 0:
+                axis.set_title(f"n = {n}")
+            if row == len(augmentations) - 1:
+                axis.set_xlabel("training step")
+            if column == 0:
+                axis.set_ylabel(f"batch-loss variance\n({SHORT_AUG.get(augmentation, augmentation)})")
+    window = settings.training.record_every
+    figure.suptitle(f"Loss instability (descriptive): variance of the trained batches' loss per {window}-step "
+                    f"window;\ngeometric mean over {settings.replicates} seeds, {settings.claims.confidence:.0%} "
+                    "t-intervals of log10 variance; SPA at its validation-chosen tau")
+    outside_legend(figure, ncol=3)
+    return figure

@@ -20,6 +20,8 @@ DIGITS = 1797
 # (SPA), the random subset at SPA's rate (RND), RandAugment (RA).
 NA, CA, SPA, RND, RA = "no_augmentation", "augment_all", "self_paced", "random_matched", "randaugment"
 METHODS = (NA, CA, SPA, RND, RA)
+# M13c, the loss-instability figure (descriptive): named here once, for the Snakefile's outputs and the notebook.
+LOSS_VARIANCE_FIGURE = "loss_variance"
 
 
 def _floats(values) -> tuple[float, ...]:
@@ -51,7 +53,8 @@ class TrainingSettings:
     weight_decay: float = 5e-4
     # Two hidden ReLU layers of this width (our network: an MLP on the 64 pixels).
     width: int = 64
-    # The augmented fraction is recorded every ``record_every`` steps (the trajectory figure); validation and test
+    # The augmented fraction, and the mean and variance of the trained batches' loss over the window, are recorded
+    # every ``record_every`` steps (the trajectory figures); validation and test
     # accuracies every ``evaluate_every`` steps (only to show how optimistic the best test accuracy over training,
     # the authors' metric, would be; never used to choose anything).
     record_every: int = 25
@@ -137,4 +140,4 @@ class SelfpacedSettings:
         return [self.train_sizes[i:i + k] for i in range(0, len(self.train_sizes), k)]
 
     def figure_names(self) -> tuple[str, ...]:
-        return ("accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains")
+        return ("accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains", LOSS_VARIANCE_FIGURE)

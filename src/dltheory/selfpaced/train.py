@@ -176,6 +176,14 @@ def _stack(splits: list[DigitsSplit], part: str) -> tuple[torch.Tensor, torch.Te
     return x, y
 
 
+def batch_loss_variance(losses: torch.Tensor) -> torch.Tensor:
+    """Per run, the variance over steps of the loss of the batch it trained on, ``losses`` (steps, M): the paper's
+    "loss function instability". The authors' ``flag_variance`` takes np.var (population) over an epoch's batches;
+    ours is over a recording window of steps (an epoch is a single batch at n <= batch size), so it also holds the
+    loss's fall within the window."""
+    return losses.var(dim=0, unbiased=False)
+
+
 @torch.no_grad()
 def accuracy(model: BatchedNetworks, table: RunTable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Each run's accuracy on its seed's (x, y), x (seeds, points, 64)."""
@@ -211,6 +219,7 @@ def train_size(settings: SelfpacedSettings, n: int, seed: int) -> pd.DataFrame:
     spa_rows = table.rows[SPA]
     fraction = torch.zeros(len(runs))
     window = torch.zeros(len(runs))
+    window_losses = []  # each step's batch loss per run, since the last record
     trajectory = []
     for step in range(training.steps):
         for group in optimizer.param_groups:  # cosine annealing to zero over the run
@@ -227,17 +236,21 @@ def train_size(settings: SelfpacedSettings, n: int, seed: int) -> pd.DataFrame:
         optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
         optimizer.step()
+        window_losses.append(losses.detach())
         step_fraction = mask.float().mean(dim=1)
         fraction += step_fraction
         window += step_fraction
         if (step + 1) % training.record_every == 0 or step + 1 == training.steps:
             span = (step % training.record_every) + 1
-            metrics = {"augmented_fraction": window / span}
+            recent = torch.stack(window_losses)
+            metrics = {"augmented_fraction": window / span, "batch_loss": recent.mean(dim=0),
+                       "batch_loss_variance": batch_loss_variance(recent)}
             if (step + 1) % training.evaluate_every == 0 and step + 1 < training.steps:
                 metrics["validation_accuracy"] = accuracy(model, table, val_x, val_y)
                 metrics["test_accuracy"] = accuracy(model, table, test_x, test_y)
             trajectory.append((step + 1, {k: v.clone() for k, v in metrics.items()}))
             window.zero_()
+            window_losses.clear()
 
     final = {"test_accuracy": accuracy(model, table, test_x, test_y),
              "validation_accuracy": accuracy(model, table, val_x, val_y),
