@@ -3,6 +3,7 @@ random control's rate matching, augmentations drawn afresh at every step, valida
 No pipeline run."""
 
 import copy
+import dataclasses
 import math
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from dltheory.selfpaced.augment import (
     _matrices,
     horizontal_flip,
     matched_random_mask,
+    mixup,
     randaugment,
+    select_mixed,
     spa_mask,
     translate_rotate,
 )
@@ -202,3 +205,33 @@ def test_batch_loss_variance_is_the_population_variance_over_the_window_and_is_r
     recorded = table[(table.part == "trajectory") & (table.metric == "batch_loss_variance")]
     assert sorted(recorded.step.unique()) == [4, 8]  # every record_every = 4 of the 8 steps
     assert len(recorded) == 2 * len(plan_runs(TINY)) and (recorded.value > 0).all()
+
+
+def test_mixup_mixes_only_the_selected_samples_and_each_label_goes_with_its_image():
+    images, labels = torch.rand(6, 64), torch.tensor([3, 1, 4, 0, 5, 9])  # distinct labels name the images
+    mixed, targets = mixup(images, labels, torch.Generator().manual_seed(0), 10)
+    torch.testing.assert_close(targets.sum(dim=1), torch.ones(6))
+    # each image is the mix of the images its target weights: sum_j target[k, label_j] x_j
+    torch.testing.assert_close(mixed, targets[:, labels] @ images)
+    assert (targets[torch.arange(6), labels] < 1).sum() >= 4  # mixed with a partner, not only with itself
+    selected = torch.tensor([True, False, True, False, False, True])
+    chosen_images, chosen_targets = select_mixed(images, labels, mixed, targets, selected)
+    assert torch.equal(chosen_images[~selected], images[~selected])  # un-selected: image unchanged
+    assert torch.equal(chosen_targets[~selected], F.one_hot(labels[~selected], 10).float())  # and its own label
+    assert torch.equal(chosen_images[selected], mixed[selected])
+    assert torch.equal(chosen_targets[selected], targets[selected])
+
+
+def test_spa_with_mixup_at_tau_zero_is_augment_all_with_mixup(monkeypatch):
+    monkeypatch.setattr("dltheory.selfpaced.train.seed_split", _synthetic_split)
+    settings = dataclasses.replace(TINY, augmentations=("translate_rotate", "hflip", "mixup"))
+    table = train_size(settings, 20, seed=3)
+    # the mixup panel draws from its own streams: the other panels' runs are those of a run without it, bit for bit
+    keys = ["replicate", "method", "augmentation", "tau", "ra_ops", "ra_magnitude", "part", "step", "metric"]
+    without = train_size(TINY, 20, seed=3).merge(table, on=keys, how="left", suffixes=("", "_with"))
+    assert (without.value == without.value_with).all()
+    final = table[(table.part == "final") & (table.augmentation == "mixup")]
+    identity = final[final.metric == "tau_zero_max_parameter_difference"]
+    assert len(identity) == 1 and identity.value.iloc[0] == 0.0
+    fraction = final[final.metric == "augmented_fraction"].set_index(["method", "tau"]).value
+    assert (fraction[CA] == 1.0).all() and (fraction[SPA].loc[2.3] < 1.0).all()  # mixing every sample, or fewer

@@ -58,7 +58,7 @@ PAPER_REQUESTS = {
     "overparam_random_features": PaperRequest("overparam", 8000, 60),
     "overparam_train_networks": PaperRequest("overparam", 16000, 120, device=True),
     "resinit_measure": PaperRequest("resinit", 16000, 120, device=True),
-    "selfpaced_train": PaperRequest("selfpaced", 8000, 120),
+    "selfpaced_train": PaperRequest("selfpaced", 8000, 180),
 }
 
 
@@ -110,7 +110,7 @@ PAPER_JOB_SIZE = {
     "embedding": 788_736,
     "overparam": 6_400_000_000,
     "resinit": 2_752_512_000,
-    "selfpaced": 38_010_880_000,
+    "selfpaced": 52_428_800_000,
 }
 
 

@@ -77,6 +77,31 @@ def horizontal_flip(images: torch.Tensor, generator: torch.Generator, probabilit
 
 
 AUGMENTATIONS = {"translate_rotate": translate_rotate, "hflip": horizontal_flip}
+MIXUP = "mixup"  # mixes labels too: not in AUGMENTATIONS (images -> images); see mixup and select_mixed
+
+
+def mixup(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+          classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """mixup (Zhang et al. 2018) as the authors' ``n_aug = 5`` (alpha = 1): image k becomes
+    lam_k x_k + (1 - lam_k) x_p(k), with p a random permutation of the batch and lam_k ~ Beta(1, 1), i.e. uniform
+    on [0, 1], drawn per sample; its target is the same mix of the two one-hot labels. Returns (images, targets),
+    targets (K, classes)."""
+    count = len(images)
+    lam = torch.rand(count, generator=generator, dtype=images.dtype)[:, None]
+    partner = torch.randperm(count, generator=generator)
+    onehot = F.one_hot(labels, classes).to(images.dtype)
+    return lam * images + (1 - lam) * images[partner], lam * onehot + (1 - lam) * onehot[partner]
+
+
+def select_mixed(clean: torch.Tensor, labels: torch.Tensor, mixed: torch.Tensor, mixed_targets: torch.Tensor,
+                 mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each sample's image and target: the mixed image with its mixed target where ``mask`` is True, else the
+    clean image with its own one-hot label. (The authors' code keeps the *mixed* targets for the samples SPA leaves
+    un-augmented, since its ``labels.ndim > 1`` test fails for integer labels; here a label goes with its image.)
+    ``clean``, ``mixed`` (..., K, D); ``labels`` (..., K); ``mixed_targets`` (..., K, classes); ``mask`` (..., K)."""
+    onehot = F.one_hot(labels, mixed_targets.shape[-1]).to(mixed_targets.dtype)
+    keep = mask[..., None]
+    return torch.where(keep, mixed, clean), torch.where(keep, mixed_targets, onehot)
 
 # RandAugment's ops for grey 8 x 8 images, with the authors' value map v = (M / 30) (max - min) + min
 # (ildoonet style). Their list of 14 PIL ops less Color (a no-op on grey images) and Equalize (a histogram of 64

@@ -9,8 +9,9 @@ from dltheory.plotting import ANNOTATION_SIZE, REFERENCE, method_colour, method_
 from dltheory.selfpaced.analysis import LABELS, SHORT
 from dltheory.selfpaced.settings import CA, HARMFUL, METHODS, NA, RA, RND, SPA
 
-PANEL_TITLES = {"translate_rotate": "shift +-1 px and rotate +-15 deg (appropriate)",
-                "hflip": "horizontal flip (harmful for digits)"}
+PANEL_TITLES = {"translate_rotate": "shift +-1 px, rotate +-15 deg\n(appropriate)",
+                "hflip": "horizontal flip\n(harmful for digits)",
+                "mixup": "mixup\n(alpha = 1, lambda per sample)"}
 OFFSETS = {NA: -0.06, CA: -0.03, SPA: 0.0, RND: 0.03, RA: 0.06}  # log10 shifts so error bars do not overlap
 
 
@@ -87,7 +88,7 @@ def plot_augmented_fraction(trajectory: pd.DataFrame, chosen: pd.DataFrame, sett
     return figure
 
 
-SHORT_AUG = {"translate_rotate": "shift + rotate", "hflip": "flip"}
+SHORT_AUG = {"translate_rotate": "shift + rotate", "hflip": "flip", "mixup": "mixup"}
 
 
 def plot_harmful_augmentation(differences: pd.DataFrame, settings) -> object:
@@ -103,7 +104,8 @@ def plot_harmful_augmentation(differences: pd.DataFrame, settings) -> object:
     _log_n_axis(axis, sorted(panel.n.unique()))
     axis.set_xlabel("training samples n")
     axis.set_ylabel("test accuracy minus NA (points)")
-    axis.set_title(f"{PANEL_TITLES.get(bad, bad)}:\ndoes SPA recover CA's loss?")
+    title = PANEL_TITLES.get(bad, bad).replace("\n", " ")
+    axis.set_title(f"{title}:\ndoes SPA recover CA's loss?")
     outside_legend(figure, ncol=3)
     return figure
 

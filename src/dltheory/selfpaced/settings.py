@@ -15,6 +15,9 @@ FAMILY = "selfpaced"
 AUGMENTATIONS = ("translate_rotate", "hflip")  # "appropriate" and "inappropriate" for digits (the digest's a, b)
 # The augmentation M13-1, -2 and -4 are about, and the one that hurts on digits (M13-3).
 APPROPRIATE, HARMFUL = AUGMENTATIONS
+# Further panels a config may add (the digest's c: mixup, alpha = 1); the claims M13-1 ... M13-4 do not read them,
+# M13-6 runs per panel.
+OPTIONAL_AUGMENTATIONS = ("mixup",)
 DIGITS = 1797
 # The methods, as the tables name them: no augmentation (NA), augment every sample (CA), self-paced augmentation
 # (SPA), the random subset at SPA's rate (RND), RandAugment (RA).
@@ -130,7 +133,11 @@ class SelfpacedSettings:
         if self.train_sizes[-1] + self.validation >= DIGITS:
             raise ValueError(f"validation: the largest n + validation = {self.train_sizes[-1] + self.validation} "
                              f"leaves no test digit of the {DIGITS}")
-        if set(self.augmentations) != set(AUGMENTATIONS):
+        unknown = [a for a in self.augmentations if a not in (*AUGMENTATIONS, *OPTIONAL_AUGMENTATIONS)]
+        if unknown:
+            raise ValueError(f"augmentations: {unknown[0]!r} is not one of "
+                             f"{[*AUGMENTATIONS, *OPTIONAL_AUGMENTATIONS]}")
+        if not set(AUGMENTATIONS) <= set(self.augmentations):
             raise ValueError(f"augmentations: the claims need both {list(AUGMENTATIONS)}, got "
                              f"{list(self.augmentations)}")
 

@@ -23,9 +23,28 @@ import torch
 import torch.nn.functional as F
 
 from dltheory.seeds import derive_seed
-from dltheory.selfpaced.augment import AUGMENTATIONS, draw_randaugment, matched_random_mask, randaugment, spa_mask
+from dltheory.selfpaced.augment import (
+    AUGMENTATIONS,
+    MIXUP,
+    draw_randaugment,
+    matched_random_mask,
+    mixup,
+    randaugment,
+    select_mixed,
+    spa_mask,
+)
 from dltheory.selfpaced.data import CLASSES, DigitsSplit, majority_accuracy, seed_split
-from dltheory.selfpaced.settings import CA, FAMILY, METHODS, NA, RA, RND, SPA, SelfpacedSettings
+from dltheory.selfpaced.settings import (
+    CA,
+    FAMILY,
+    METHODS,
+    NA,
+    OPTIONAL_AUGMENTATIONS,
+    RA,
+    RND,
+    SPA,
+    SelfpacedSettings,
+)
 from dltheory.settings import from_config
 
 PIXELS = 64
@@ -122,16 +141,22 @@ class RunTable:
                                      for i in self.rows[RND].tolist()], dtype=torch.long)
         self.by_augmentation = {a: torch.tensor([i for i, r in enumerate(runs) if r.augmentation == a],
                                                 dtype=torch.long) for a in augmentations}
+        self.panel_index = {a: k for k, a in enumerate(augmentations)}
+        self.random_panel = torch.tensor([self.panel_index[runs[i].augmentation] for i in self.rows[RND].tolist()],
+                                         dtype=torch.long)
         ra = self.rows[RA].tolist()
         self.ra_ops = torch.tensor([runs[i].ra_ops for i in ra], dtype=torch.long)
         self.ra_magnitude = torch.tensor([runs[i].ra_magnitude for i in ra], dtype=torch.long)
 
 
 def augmentation_mask(table: RunTable, clean_losses: torch.Tensor, batch: int,
-                      random_generators: list[torch.Generator]) -> torch.Tensor:
+                      random_generators: list[torch.Generator],
+                      panel_generators: dict[str, list[torch.Generator]] | None = None) -> torch.Tensor:
     """(M, batch) True where a run augments a sample this step: never (NA), always (CA, RA), SPA's rule on the
     clean losses of its rows (``clean_losses``, (SPA rows, batch)), and for RND as many as its partner at random
-    places (each seed's draws from its own generator)."""
+    places (each seed's draws from its own generator). The RND runs of a panel in ``panel_generators`` (an optional
+    panel such as mixup) draw from that panel's generators, so adding the panel leaves the others' draws as they
+    were."""
     mask = torch.zeros(len(table.runs), batch, dtype=torch.bool)
     mask[table.rows[CA]] = True
     mask[table.rows[RA]] = True
@@ -139,10 +164,15 @@ def augmentation_mask(table: RunTable, clean_losses: torch.Tensor, batch: int,
     mask[table.rows[SPA]] = spa
     counts = spa.sum(dim=1)[table.partner]
     random_rows = table.rows[RND]
-    for replicate, generator in enumerate(random_generators):
-        mine = table.replicate[random_rows] == replicate
-        if mine.any():
-            mask[random_rows[mine]] = matched_random_mask(counts[mine], batch, generator)
+    own = panel_generators or {}
+    separate = torch.tensor([table.panel_index[a] for a in own], dtype=torch.long)
+    groups = [(~torch.isin(table.random_panel, separate), random_generators)]
+    groups += [(table.random_panel == table.panel_index[a], generators) for a, generators in own.items()]
+    for in_group, generators in groups:
+        for replicate, generator in enumerate(generators):
+            mine = (table.replicate[random_rows] == replicate) & in_group
+            if mine.any():
+                mask[random_rows[mine]] = matched_random_mask(counts[mine], batch, generator)
     return mask
 
 
@@ -154,6 +184,8 @@ def augmented_inputs(table: RunTable, clean: torch.Tensor, mask: torch.Tensor, p
     inputs = clean.clone()
     seeds, batch, _ = per_seed.shape
     for augmentation, rows in table.by_augmentation.items():
+        if augmentation == MIXUP:  # its labels change too: mixup_inputs
+            continue
         augment = AUGMENTATIONS[augmentation]
         images = torch.stack([augment(per_seed[r], generators[augmentation][r]) for r in range(seeds)])
         chosen = images[table.replicate[rows]]
@@ -168,6 +200,26 @@ def augmented_inputs(table: RunTable, clean: torch.Tensor, mask: torch.Tensor, p
         images = randaugment(clean[rows].reshape(-1, PIXELS), n_ops, magnitude, ops, signs)
         inputs[rows] = torch.where(mask[rows, :, None], images.view(len(rows), batch, PIXELS), clean[rows])
     return inputs
+
+
+def mixup_inputs(table: RunTable, inputs: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor,
+                 per_seed: torch.Tensor, labels_per_seed: torch.Tensor, generators: list[torch.Generator],
+                 classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mixup runs' rows and their targets (rows, batch, classes); writes their images into ``inputs``. Each
+    seed's mixing (partners and lam) is drawn once per step and shared by that seed's mixup runs; a sample is mixed
+    only where ``mask`` is True, and otherwise keeps its own image and one-hot label."""
+    rows = table.by_augmentation[MIXUP]
+    draws = [mixup(per_seed[r], labels_per_seed[r], generators[r], classes) for r in range(len(per_seed))]
+    seed_of = table.replicate[rows]
+    mixed = torch.stack([d[0] for d in draws])[seed_of]
+    targets = torch.stack([d[1] for d in draws])[seed_of]
+    inputs[rows], chosen = select_mixed(inputs[rows], labels[rows], mixed, targets, mask[rows])
+    return rows, chosen
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each sample against a soft target (the authors' ``SoftCrossEntropy``), (..., points)."""
+    return -(targets * F.log_softmax(logits, dim=-1)).sum(dim=-1)
 
 
 def _stack(splits: list[DigitsSplit], part: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -211,6 +263,8 @@ def train_size(settings: SelfpacedSettings, n: int, seed: int) -> pd.DataFrame:
     schedule = torch.stack([batch_schedule(n, batch, training.steps, generator("order", r)) for r in seeds])
     streams = {name: [generator(name, r) for r in seeds] for name in (*settings.augmentations, "randaugment")}
     random_generators = [generator("random_subset", r) for r in seeds]
+    panel_generators = {a: [generator(f"random_subset_{a}", r) for r in seeds] for a in settings.augmentations
+                        if a in OPTIONAL_AUGMENTATIONS}
     max_ops = max(settings.randaugment.ops)
 
     model = BatchedNetworks([r.replicate for r in runs], training.width, seed, (n,))
@@ -230,9 +284,16 @@ def train_size(settings: SelfpacedSettings, n: int, seed: int) -> pd.DataFrame:
         clean, labels = per_seed[table.replicate], labels_per_seed[table.replicate]
         with torch.no_grad():  # the scoring pass: losses of the un-augmented samples, no weight update
             clean_losses = per_sample_loss(model(clean[spa_rows], spa_rows), labels[spa_rows])
-        mask = augmentation_mask(table, clean_losses, batch, random_generators)
+        mask = augmentation_mask(table, clean_losses, batch, random_generators, panel_generators)
         inputs = augmented_inputs(table, clean, mask, per_seed, streams, max_ops)
-        losses = per_sample_loss(model(inputs), labels).mean(dim=1)
+        if MIXUP in table.by_augmentation:
+            mixed_rows, targets = mixup_inputs(table, inputs, labels, mask, per_seed, labels_per_seed,
+                                               streams[MIXUP], CLASSES)
+        logits = model(inputs)
+        each = per_sample_loss(logits, labels)
+        if MIXUP in table.by_augmentation:
+            each = each.index_put((mixed_rows,), soft_cross_entropy(logits[mixed_rows], targets))
+        losses = each.mean(dim=1)
         optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
         optimizer.step()
