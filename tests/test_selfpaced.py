@@ -19,6 +19,7 @@ from dltheory.selfpaced.analysis import selected_runs
 from dltheory.selfpaced.augment import (
     _affine,
     _matrices,
+    flip_crop,
     horizontal_flip,
     matched_random_mask,
     mixup,
@@ -28,7 +29,17 @@ from dltheory.selfpaced.augment import (
     translate_rotate,
 )
 from dltheory.selfpaced.data import DigitsSplit
-from dltheory.selfpaced.settings import CA, NA, RA, RND, SPA, RandAugmentSettings, SelfpacedSettings, TrainingSettings
+from dltheory.selfpaced.settings import (
+    CA,
+    NA,
+    RA,
+    RND,
+    SPA,
+    DataSettings,
+    RandAugmentSettings,
+    SelfpacedSettings,
+    TrainingSettings,
+)
 from dltheory.selfpaced.train import (
     RunTable,
     augmentation_mask,
@@ -53,7 +64,7 @@ def test_spa_augments_exactly_the_samples_whose_clean_loss_reaches_tau():
     assert spa_mask(ce, 0.0).all()  # tau = 0 augments every sample
 
 
-def _synthetic_split(seed, train, validation, replicate):
+def _synthetic_split(seed, train, validation, replicate, data=None):
     """Random 'digits' (no scikit-learn import: the mechanics do not need the real images)."""
     rng = np.random.default_rng(100 * replicate + train)
     images = rng.random((train + validation + 30, 64)).astype(np.float32)
@@ -235,3 +246,62 @@ def test_spa_with_mixup_at_tau_zero_is_augment_all_with_mixup(monkeypatch):
     assert len(identity) == 1 and identity.value.iloc[0] == 0.0
     fraction = final[final.metric == "augmented_fraction"].set_index(["method", "tau"]).value
     assert (fraction[CA] == 1.0).all() and (fraction[SPA].loc[2.3] < 1.0).all()  # mixing every sample, or fewer
+
+
+def _write_images(path, images, labels, **extra):
+    np.savez(path, images=images, labels=labels, **extra)
+    return str(path)
+
+
+def _with_data(data):
+    config = copy.deepcopy(_default())
+    config["selfpaced"]["data"] = data
+    return config
+
+
+def test_a_missing_or_malformed_image_file_is_rejected_naming_the_key_and_the_file(tmp_path):
+    good = np.zeros((40, 16, 16, 3), np.uint8), np.arange(40) % 10
+    missing = str(tmp_path / "cifar.npz")
+    not_npz = tmp_path / "text.npz"
+    not_npz.write_text("not a zip archive")
+    cases = [
+        (missing, rf"config key 'selfpaced.data.path': images file {missing}: no such file"),
+        (str(not_npz), rf"selfpaced.data.path': images file {not_npz}: not a readable npz file"),
+    ]
+    for path, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            validate_config(_with_data({"source": "npz", "path": path}), SCHEMA)
+    np.savez(tmp_path / "nolabels.npz", images=good[0], targets=good[1])
+    floats = _write_images(tmp_path / "floats.npz", good[0].astype(np.float32), good[1])
+    short = _write_images(tmp_path / "short.npz", good[0], good[1][:30])
+    for path, message in ((str(tmp_path / "nolabels.npz"), "no array 'labels'"),
+                          (floats, r"'images' must be uint8 of shape N x H x W or N x H x W x C, got float32"),
+                          (short, r"'labels' must be 40 integers \(one per image\)")):
+        with pytest.raises(ConfigError, match=rf"selfpaced.data.path': images file {path}: {message}"):
+            validate_config(_with_data({"source": "npz", "path": path}), SCHEMA)
+    with pytest.raises(ConfigError, match="selfpaced.data.path': required when source is npz"):
+        validate_config(_with_data({"source": "npz"}), SCHEMA)
+    path = _write_images(tmp_path / "good.npz", *good)
+    assert validate_config(_with_data({"source": "npz", "path": path}), SCHEMA)["selfpaced"].data.path == path
+
+
+def test_colour_images_from_a_user_file_train_a_small_cnn_with_flip_and_crop(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.arange(120) % 10
+    images = rng.integers(0, 256, (120, 12, 12, 3), dtype=np.uint8)
+    images[..., 0] = (labels * 25)[:, None, None]  # the red channel tells the class
+    path = _write_images(tmp_path / "colour.npz", images, labels)
+    settings = dataclasses.replace(TINY, data=DataSettings("npz", path),
+                                   augmentations=("translate_rotate", "hflip", "flip_crop"))
+    table = train_size(settings, 20, seed=3)
+    accuracy = table[(table.part == "final") & (table.metric == "test_accuracy")].value
+    runs = plan_runs(settings)
+    assert len(accuracy) == len(runs) and accuracy.between(0, 1).all()
+    assert {r.augmentation for r in runs} == {"", "translate_rotate", "hflip", "flip_crop"}
+    zero = table[table.metric == "tau_zero_max_parameter_difference"]
+    assert len(zero) == 3 and (zero.value == 0).all()  # SPA at tau = 0 is CA, for the CNN too
+    flat = torch.tensor(images[:4].transpose(0, 3, 1, 2).reshape(4, -1) / 255.0, dtype=torch.float32)
+    flipped = horizontal_flip(flat, torch.Generator().manual_seed(0), (3, 12, 12), probability=1.0)
+    assert torch.equal(flipped.view(4, 3, 12, 12), flat.view(4, 3, 12, 12).flip(-1))
+    cropped = flip_crop(flat, torch.Generator().manual_seed(0), (3, 12, 12))
+    assert cropped.shape == flat.shape and 0 <= cropped.min() and cropped.max() <= 1

@@ -406,6 +406,23 @@ def resinit_runs():
 SELFPACED_JOB_KEYS = ("validation", "replicates", "augmentations", "taus", "randaugment", "training")
 
 
+def selfpaced_job_settings():
+    """What a training job gets: SELFPACED_JOB_KEYS, and ``data`` only when it is a user's file (a digits job gets
+    what it got before user data existed, so its cached table stays valid)."""
+    if "selfpaced" not in SETTINGS:
+        return {}
+    section = job_section("selfpaced", *SELFPACED_JOB_KEYS)
+    data = job_config(SETTINGS["selfpaced"])["data"]
+    return {**section, "data": data} if data["source"] != "digits" else section
+
+
+def selfpaced_data():
+    """A user's npz, an input of the training jobs (an edit reruns them); none for digits."""
+    if "selfpaced" not in SETTINGS or SETTINGS["selfpaced"].data.source == "digits":
+        return []
+    return [SETTINGS["selfpaced"].data.path]
+
+
 def selfpaced_runs():
     """One run table per training job: n50.parquet for one size, n20_40.parquet for two sizes in one job."""
     if "selfpaced" not in SETTINGS:

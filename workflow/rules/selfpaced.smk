@@ -12,6 +12,8 @@ localrules:
 
 
 rule selfpaced_train:
+    input:
+        selfpaced_data(),
     output:
         "results/selfpaced/runs/n{sizes}.parquet",
     log:
@@ -26,7 +28,7 @@ rule selfpaced_train:
     resources:
         **cluster_resources("selfpaced_train"),
     params:
-        settings=job_section("selfpaced", *SELFPACED_JOB_KEYS),
+        settings=selfpaced_job_settings(),
         seed=RUN.seed,
     script:
         "../scripts/selfpaced_train.py"

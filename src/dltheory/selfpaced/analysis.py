@@ -147,7 +147,11 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
     small = [n for n in sizes if n <= c.small_n_max] or sizes[:1]
     pilots = f" Chosen after pilots: {c.pilots}" if c.pilots else ""
     width = settings.training.width
-    setting = (f"digits, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, MLP 64-{width}-{width}-10, "
+    network = (f"digits, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, MLP 64-{width}-{width}-10"
+               if settings.data.source == "digits" else
+               f"images of {settings.data.path}, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, CNN "
+               f"with {width // 2} and {width} channels")
+    setting = (f"{network}, "
                f"{settings.training.steps} SGD steps; tau chosen on validation from {list(settings.taus)}.")
     out = []
     good, bad = APPROPRIATE, HARMFUL

@@ -11,7 +11,9 @@ from dltheory.selfpaced.settings import CA, HARMFUL, METHODS, NA, RA, RND, SPA
 
 PANEL_TITLES = {"translate_rotate": "shift +-1 px, rotate +-15 deg\n(appropriate)",
                 "hflip": "horizontal flip\n(harmful for digits)",
-                "mixup": "mixup\n(alpha = 1, lambda per sample)"}
+                "mixup": "mixup\n(alpha = 1, lambda per sample)",
+                "crop": "random crop\n(4/5 of the side, resized)",
+                "flip_crop": "flip + crop\n(the authors' CIFAR default)"}
 OFFSETS = {NA: -0.06, CA: -0.03, SPA: 0.0, RND: 0.03, RA: 0.06}  # log10 shifts so error bars do not overlap
 
 
@@ -46,7 +48,8 @@ def plot_accuracy_vs_n(accuracy: pd.DataFrame, settings) -> object:
         axis.set_title(PANEL_TITLES.get(augmentation, augmentation))
         axis.set_xlabel("training samples n (class-balanced)")
     axes[0, 0].set_ylabel("test accuracy after the last step (%)")
-    figure.suptitle(f"Digits, MLP: test accuracy against n (mean over {settings.replicates} seeds, "
+    data = "Digits, MLP" if settings.data.source == "digits" else f"{settings.data.path}, CNN"
+    figure.suptitle(f"{data}: test accuracy against n (mean over {settings.replicates} seeds, "
                     f"{settings.claims.confidence:.0%} t-intervals)\ntau and RandAugment's (N, M) chosen on the "
                     "validation split")
     outside_legend(figure, ncol=3)
@@ -88,7 +91,8 @@ def plot_augmented_fraction(trajectory: pd.DataFrame, chosen: pd.DataFrame, sett
     return figure
 
 
-SHORT_AUG = {"translate_rotate": "shift + rotate", "hflip": "flip", "mixup": "mixup"}
+SHORT_AUG = {"translate_rotate": "shift + rotate", "hflip": "flip", "mixup": "mixup", "crop": "crop",
+             "flip_crop": "flip + crop"}
 
 
 def plot_harmful_augmentation(differences: pd.DataFrame, settings) -> object:

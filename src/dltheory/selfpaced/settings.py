@@ -15,9 +15,10 @@ FAMILY = "selfpaced"
 AUGMENTATIONS = ("translate_rotate", "hflip")  # "appropriate" and "inappropriate" for digits (the digest's a, b)
 # The augmentation M13-1, -2 and -4 are about, and the one that hurts on digits (M13-3).
 APPROPRIATE, HARMFUL = AUGMENTATIONS
-# Further panels a config may add (the digest's c: mixup, alpha = 1); the claims M13-1 ... M13-4 do not read them,
-# M13-6 runs per panel.
-OPTIONAL_AUGMENTATIONS = ("mixup",)
+# Further panels a config may add: the digest's c (mixup, alpha = 1), and for colour images the authors' CIFAR
+# default, flip + crop (their n_aug 12), or crop alone; the claims M13-1 ... M13-4 do not read them, M13-6 runs per
+# panel.
+OPTIONAL_AUGMENTATIONS = ("mixup", "crop", "flip_crop")
 DIGITS = 1797
 # The methods, as the tables name them: no augmentation (NA), augment every sample (CA), self-paced augmentation
 # (SPA), the random subset at SPA's rate (RND), RandAugment (RA).
@@ -42,6 +43,29 @@ class RandAugmentSettings:
     def __post_init__(self):
         object.__setattr__(self, "ops", tuple(sorted(int(n) for n in self.ops)))
         object.__setattr__(self, "magnitudes", tuple(sorted(int(m) for m in self.magnitudes)))
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """The images: scikit-learn's digits (bundled), or a user's npz (``path``) with ``images`` (uint8, N x H x W or
+    N x H x W x C) and ``labels`` (N integers), checked when the config is read. Digits train an MLP; other images
+    (larger or in colour) a small CNN."""
+
+    source: str = "digits"
+    path: str = ""
+
+    def __post_init__(self):
+        if self.source not in ("digits", "npz"):
+            raise ValueError(f"source: {self.source!r} is not digits or npz")
+        if self.source == "npz":
+            if not self.path:
+                raise ValueError("path: required when source is npz (an npz with 'images' and 'labels')")
+            from dltheory.selfpaced.data import check_image_file
+
+            try:
+                check_image_file(self.path)
+            except ValueError as error:
+                raise ValueError(f"path: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -115,6 +139,7 @@ class SelfpacedSettings:
     # Seeds: one split, one initialisation, one batch order and one stream of augmentation draws each, shared by
     # every method of the seed (the differences between methods are paired).
     replicates: int = 5
+    data: DataSettings = field(default_factory=DataSettings)
     augmentations: tuple[str, ...] = AUGMENTATIONS
     # Thresholds tried by SPA; tau = 0 also runs, as the sanity check SPA == CA (never chosen).
     taus: tuple[float, ...] = (0.03, 0.1, 0.3)
@@ -130,7 +155,7 @@ class SelfpacedSettings:
         if bad:
             raise ValueError(f"train_sizes: {bad[0]} is not a multiple of the 10 classes (the split is "
                              "class-balanced)")
-        if self.train_sizes[-1] + self.validation >= DIGITS:
+        if self.data.source == "digits" and self.train_sizes[-1] + self.validation >= DIGITS:
             raise ValueError(f"validation: the largest n + validation = {self.train_sizes[-1] + self.validation} "
                              f"leaves no test digit of the {DIGITS}")
         unknown = [a for a in self.augmentations if a not in (*AUGMENTATIONS, *OPTIONAL_AUGMENTATIONS)]
