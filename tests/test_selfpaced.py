@@ -46,8 +46,10 @@ from dltheory.selfpaced.train import (
     augmented_inputs,
     batch_loss_variance,
     plan_runs,
+    run_training,
     train_size,
 )
+from dltheory.settings import job_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
@@ -305,3 +307,13 @@ def test_colour_images_from_a_user_file_train_a_small_cnn_with_flip_and_crop(tmp
     assert torch.equal(flipped.view(4, 3, 12, 12), flat.view(4, 3, 12, 12).flip(-1))
     cropped = flip_crop(flat, torch.Generator().manual_seed(0), (3, 12, 12))
     assert cropped.shape == flat.shape and 0 <= cropped.min() and cropped.max() <= 1
+
+
+def test_training_takes_the_configs_device_and_auto_without_a_gpu_is_the_cpu_bit_for_bit(monkeypatch):
+    monkeypatch.setattr("dltheory.selfpaced.train.seed_split", _synthetic_split)
+    section = job_config(TINY)
+    pd.testing.assert_frame_equal(run_training(section, 3, 20, "auto" if not torch.cuda.is_available() else "cpu"),
+                                  train_size(TINY, 20, seed=3))
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="config device is 'cuda' but torch sees no CUDA device"):
+            run_training(section, 3, 20, "cuda")

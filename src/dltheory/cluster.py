@@ -58,7 +58,7 @@ PAPER_REQUESTS = {
     "overparam_random_features": PaperRequest("overparam", 8000, 60),
     "overparam_train_networks": PaperRequest("overparam", 16000, 120, device=True),
     "resinit_measure": PaperRequest("resinit", 16000, 120, device=True),
-    "selfpaced_train": PaperRequest("selfpaced", 8000, 180),
+    "selfpaced_train": PaperRequest("selfpaced", 8000, 180, device=True),
 }
 
 

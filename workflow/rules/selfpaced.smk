@@ -30,6 +30,7 @@ rule selfpaced_train:
     params:
         settings=selfpaced_job_settings(),
         seed=RUN.seed,
+        device=RUN.device,
     script:
         "../scripts/selfpaced_train.py"
 

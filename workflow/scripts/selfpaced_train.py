@@ -1,5 +1,5 @@
 """Every seed and method of each training size n of this job (NA, CA, SPA at every tau, RND, RandAugment), one n at
-a time, each as one batched model."""
+a time, each as one batched model, on the config's device (auto: CUDA when present)."""
 
 import pandas as pd
 
@@ -13,7 +13,7 @@ p = snakemake.params
 sizes = [int(n) for n in snakemake.wildcards.sizes.split("_")]
 tables = []
 for n in sizes:
-    table = run_training(p.settings, p.seed, n)
+    table = run_training(p.settings, p.seed, n, p.device)
     final = table[(table.part == "final") & (table.metric == "test_accuracy")]
     log.info("n = %d: mean test accuracy by method and augmentation:\n%s", n,
              final.groupby(["method", "augmentation"]).value.mean())
