@@ -40,7 +40,7 @@ FAMILY_FIGURES = {
     "embedding": ["eigenvalue_counts", "loss_slices", "escape"],
     "overparam": ["rf_curves", "mlp_width", "gap_vs_parameters", "parallel"],
     "resinit": ["variance_vs_depth", "gradient_profile", "trainability_loss", "trainability_fraction"],
-    "selfpaced": ["accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains"],
+    "selfpaced": ["accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains", "loss_variance"],
 }
 GAN_VARIANTS = ["sn_wasserstein", "sn_gp", "smoothed"]  # config/smoke.yaml
 CAUSAL_BENCHMARKS = ["ce_multi", "heavy_tailed", "sharp_anm", "tuebingen"]  # config/smoke.yaml
@@ -76,7 +76,7 @@ def expected_outputs():
                 "results/isometry/runs/sgd.parquet"]
     outputs += [f"results/overparam/runs/{part}.parquet" for part in ("random_features", "networks")]
     outputs += ["results/resinit/runs/measure.parquet"]
-    outputs += [f"results/selfpaced/runs/n{n}.parquet" for n in (20, 40)]  # config/smoke.yaml
+    outputs += ["results/selfpaced/runs/n20_40.parquet"]  # config/smoke.yaml: both sizes in one job
     for family, figures in FAMILY_FIGURES.items():
         outputs += [f"results/{family}/{family}.parquet", f"results/{family}/notebook.ipynb",
                     f"results/{family}/claims.json"]
@@ -185,8 +185,9 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     # resinit: M11-1 x 2 directions, M11-2 x 2 per c (c = 1, 2), M11-3 x 3, M11-4 and M11-5 at the sweep's one
     # depth, and the sanity cases (Taki = rescaled He; Fixup, SkipInit, ReZero start as the identity)
     prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "resinit": 15}
-    # noisy peak, and the parallel networks; selfpaced: M13-1 ... M13-5 and M13-6 per augmentation
-    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "selfpaced": 7}
+    # noisy peak, and the parallel networks; selfpaced: M13-1 ... M13-5 and M13-6 per augmentation (shift + rotate,
+    # flip, mixup)
+    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "selfpaced": 8}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family

@@ -58,7 +58,7 @@ PAPER_REQUESTS = {
     "overparam_random_features": PaperRequest("overparam", 8000, 60),
     "overparam_train_networks": PaperRequest("overparam", 16000, 120, device=True),
     "resinit_measure": PaperRequest("resinit", 16000, 120, device=True),
-    "selfpaced_train": PaperRequest("selfpaced", 8000, 120),
+    "selfpaced_train": PaperRequest("selfpaced", 8000, 180, device=True),
 }
 
 
@@ -92,8 +92,8 @@ JOB_SIZE = {
     # the sweep's batched SGD dominates: width^2 x depth per network and step, every scale and seed at once
     "resinit": lambda s: s.sweep.width**2 * max(s.sweep.depths) * len(s.sweep.scales) * s.sweep.replicates
     * s.sweep.steps,
-    # one training size per job: every run of every seed as one batched model, for the steps
-    "selfpaced": lambda s: s.replicates * s.training.steps * s.training.width**2 * (
+    # sizes_per_job training sizes per job, in turn: every run of every seed as one batched model, for the steps
+    "selfpaced": lambda s: s.sizes_per_job * s.replicates * s.training.steps * s.training.width**2 * (
         1 + len(s.randaugment.ops) * len(s.randaugment.magnitudes) + len(s.augmentations) * (1 + 2 * len(s.taus))),
 }
 # JOB_SIZE of config/paper.yaml (tests/test_slurm_profile.py checks them against the file).
@@ -110,7 +110,7 @@ PAPER_JOB_SIZE = {
     "embedding": 788_736,
     "overparam": 6_400_000_000,
     "resinit": 2_752_512_000,
-    "selfpaced": 38_010_880_000,
+    "selfpaced": 52_428_800_000,
 }
 
 

@@ -402,15 +402,35 @@ def resinit_runs():
 
 # --- self-paced data augmentation (workflow/rules/selfpaced.smk) ---
 
-# What a selfpaced training job reads (the training size comes from its wildcard, so adding an n reruns nothing).
+# What a selfpaced training job reads (its training sizes come from its wildcard, so adding an n reruns nothing).
 SELFPACED_JOB_KEYS = ("validation", "replicates", "augmentations", "taus", "randaugment", "training")
 
 
+def selfpaced_job_settings():
+    """What a training job gets: SELFPACED_JOB_KEYS, and ``data`` only when it is a user's file (a digits job gets
+    what it got before user data existed, so its cached table stays valid)."""
+    if "selfpaced" not in SETTINGS:
+        return {}
+    section = job_section("selfpaced", *SELFPACED_JOB_KEYS)
+    data = job_config(SETTINGS["selfpaced"])["data"]
+    return {**section, "data": data} if data["source"] != "digits" else section
+
+
+def selfpaced_data():
+    """A user's npz, an input of the training jobs (an edit reruns them); none for digits."""
+    if "selfpaced" not in SETTINGS or SETTINGS["selfpaced"].data.source == "digits":
+        return []
+    return [SETTINGS["selfpaced"].data.path]
+
+
 def selfpaced_runs():
-    """One run table per training size n."""
+    """One run table per training job: n50.parquet for one size, n20_40.parquet for two sizes in one job."""
     if "selfpaced" not in SETTINGS:
         return []
-    return [f"results/selfpaced/runs/n{n}.parquet" for n in SETTINGS["selfpaced"].train_sizes]
+    return [
+        "results/selfpaced/runs/n{}.parquet".format("_".join(map(str, sizes)))
+        for sizes in SETTINGS["selfpaced"].job_sizes()
+    ]
 
 
 # --- cluster jobs (workflow/profiles/slurm) ---

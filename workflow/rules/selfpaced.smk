@@ -1,7 +1,8 @@
 # Self-paced data augmentation (Takase, Karakida & Asoh, Neurocomputing 2021): augment a sample only while the
 # network's loss on it is >= tau, against no augmentation, augmenting all, RandAugment and a random subset of the
 # same size, on digits.
-#   train: every seed and method of one training size n as one batched model (tau, (N, M) chosen later on validation)
+#   train: every seed and method of one training size n as one batched model (tau, (N, M) chosen later on validation);
+#          a job trains one n, or several in turn (sizes_per_job: n20_40 is n = 20, then 40)
 # Each n's table -> collect -> notebook (figures, claims).
 
 
@@ -11,22 +12,25 @@ localrules:
 
 
 rule selfpaced_train:
+    input:
+        selfpaced_data(),
     output:
-        "results/selfpaced/runs/n{n}.parquet",
+        "results/selfpaced/runs/n{sizes}.parquet",
     log:
-        "logs/selfpaced/train_n{n}.log",
+        "logs/selfpaced/train_n{sizes}.log",
     benchmark:
-        "results/benchmarks/selfpaced/train_n{n}.tsv"
+        "results/benchmarks/selfpaced/train_n{sizes}.tsv"
     wildcard_constraints:
-        n=r"\d+",
+        sizes=r"\d+(_\d+)*",
     conda:
         CONDA_ENV
     threads: RUN.threads_per_job
     resources:
         **cluster_resources("selfpaced_train"),
     params:
-        settings=job_section("selfpaced", *SELFPACED_JOB_KEYS),
+        settings=selfpaced_job_settings(),
         seed=RUN.seed,
+        device=RUN.device,
     script:
         "../scripts/selfpaced_train.py"
 

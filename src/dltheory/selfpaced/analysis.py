@@ -13,6 +13,7 @@ either side of a comparison does not is left out of that comparison and named in
 import dataclasses
 import math
 
+import numpy as np
 import pandas as pd
 
 from dltheory.claims import Claim, interval_diagnosis
@@ -146,7 +147,11 @@ def selfpaced_claims(table: pd.DataFrame, section) -> list[Claim]:
     small = [n for n in sizes if n <= c.small_n_max] or sizes[:1]
     pilots = f" Chosen after pilots: {c.pilots}" if c.pilots else ""
     width = settings.training.width
-    setting = (f"digits, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, MLP 64-{width}-{width}-10, "
+    network = (f"digits, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, MLP 64-{width}-{width}-10"
+               if settings.data.source == "digits" else
+               f"images of {settings.data.path}, n = {', '.join(map(str, sizes))}, {settings.replicates} seeds, CNN "
+               f"with {width // 2} and {width} channels")
+    setting = (f"{network}, "
                f"{settings.training.steps} SGD steps; tau chosen on validation from {list(settings.taus)}.")
     out = []
     good, bad = APPROPRIATE, HARMFUL
@@ -335,3 +340,26 @@ def chosen_taus(selected: pd.DataFrame) -> pd.DataFrame:
     return spa.groupby(["augmentation", "n", "tau"]).size().rename("seeds").reset_index()
 
 
+
+
+def loss_variance_table(table: pd.DataFrame, selected: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """The paper's "loss function instability" (the authors' ``flag_variance``; descriptive, no claim): per
+    (augmentation panel, n, method, step), the variance over a recording window of the loss of the batches a run
+    trained on, for NA, CA and SPA at its validation-chosen tau. Variances are skewed and positive, so the centre
+    is the geometric mean over seeds and the interval a Student-t interval of log10 variance, back-transformed."""
+    rows = table[(table.part == "trajectory") & (table.metric == "batch_loss_variance")]
+    keys = ["n", "replicate", "augmentation", "tau"]
+    out = []
+    for augmentation in sorted(selected.augmentation.unique()):
+        chosen = selected[(selected.augmentation == augmentation) & (selected.method == SPA)][keys]
+        parts = {NA: rows[rows.method == NA],
+                 CA: rows[(rows.method == CA) & (rows.augmentation == augmentation)],
+                 SPA: rows[rows.method == SPA].merge(chosen, on=keys)}
+        for method, part in parts.items():
+            for (n, step), cell in part.groupby(["n", "step"]):
+                positive = cell.value[cell.value > 0]  # a zero (a window of one step) has no logarithm
+                interval = mean_interval(np.log10(positive), confidence)
+                out.append({"augmentation": augmentation, "method": method, "n": n, "step": step,
+                            "variance": 10 ** interval["mean"], "low": 10 ** interval["low"],
+                            "high": 10 ** interval["high"], "seeds": interval["replicates"]})
+    return pd.DataFrame(out)

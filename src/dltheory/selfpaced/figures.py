@@ -9,8 +9,11 @@ from dltheory.plotting import ANNOTATION_SIZE, REFERENCE, method_colour, method_
 from dltheory.selfpaced.analysis import LABELS, SHORT
 from dltheory.selfpaced.settings import CA, HARMFUL, METHODS, NA, RA, RND, SPA
 
-PANEL_TITLES = {"translate_rotate": "shift +-1 px and rotate +-15 deg (appropriate)",
-                "hflip": "horizontal flip (harmful for digits)"}
+PANEL_TITLES = {"translate_rotate": "shift +-1 px, rotate +-15 deg\n(appropriate)",
+                "hflip": "horizontal flip\n(harmful for digits)",
+                "mixup": "mixup\n(alpha = 1, lambda per sample)",
+                "crop": "random crop\n(4/5 of the side, resized)",
+                "flip_crop": "flip + crop\n(the authors' CIFAR default)"}
 OFFSETS = {NA: -0.06, CA: -0.03, SPA: 0.0, RND: 0.03, RA: 0.06}  # log10 shifts so error bars do not overlap
 
 
@@ -45,7 +48,8 @@ def plot_accuracy_vs_n(accuracy: pd.DataFrame, settings) -> object:
         axis.set_title(PANEL_TITLES.get(augmentation, augmentation))
         axis.set_xlabel("training samples n (class-balanced)")
     axes[0, 0].set_ylabel("test accuracy after the last step (%)")
-    figure.suptitle(f"Digits, MLP: test accuracy against n (mean over {settings.replicates} seeds, "
+    data = "Digits, MLP" if settings.data.source == "digits" else f"{settings.data.path}, CNN"
+    figure.suptitle(f"{data}: test accuracy against n (mean over {settings.replicates} seeds, "
                     f"{settings.claims.confidence:.0%} t-intervals)\ntau and RandAugment's (N, M) chosen on the "
                     "validation split")
     outside_legend(figure, ncol=3)
@@ -87,7 +91,8 @@ def plot_augmented_fraction(trajectory: pd.DataFrame, chosen: pd.DataFrame, sett
     return figure
 
 
-SHORT_AUG = {"translate_rotate": "shift + rotate", "hflip": "flip"}
+SHORT_AUG = {"translate_rotate": "shift + rotate", "hflip": "flip", "mixup": "mixup", "crop": "crop",
+             "flip_crop": "flip + crop"}
 
 
 def plot_harmful_augmentation(differences: pd.DataFrame, settings) -> object:
@@ -103,7 +108,8 @@ def plot_harmful_augmentation(differences: pd.DataFrame, settings) -> object:
     _log_n_axis(axis, sorted(panel.n.unique()))
     axis.set_xlabel("training samples n")
     axis.set_ylabel("test accuracy minus NA (points)")
-    axis.set_title(f"{PANEL_TITLES.get(bad, bad)}:\ndoes SPA recover CA's loss?")
+    title = PANEL_TITLES.get(bad, bad).replace("\n", " ")
+    axis.set_title(f"{title}:\ndoes SPA recover CA's loss?")
     outside_legend(figure, ncol=3)
     return figure
 
@@ -130,4 +136,36 @@ def plot_paired_gains(differences: pd.DataFrame, settings) -> object:
     axes[0, 0].set_ylabel("SPA minus the other method (points)")
     figure.suptitle(f"Paired gains of self-paced augmentation (mean over seeds, {c.confidence:.0%} t-intervals)")
     outside_legend(figure, ncol=4)
+    return figure
+
+
+def plot_loss_variance(variance: pd.DataFrame, settings) -> object:
+    """The paper's "loss function instability" (M13c, descriptive): variance of the trained batches' loss over each
+    recording window against the step, NA, CA and SPA (validation-chosen tau), rows per augmentation and columns
+    per n; geometric mean over seeds with a back-transformed t-interval of log10 variance."""
+    augmentations, sizes = settings.augmentations, sorted(variance.n.unique())
+    figure, axes = subplots(len(augmentations), len(sizes), width="full", height=2.0 * len(augmentations) + 0.8,
+                            sharex=True, sharey=True, squeeze=False)
+    for row, augmentation in enumerate(augmentations):
+        for column, n in enumerate(sizes):
+            axis = axes[row, column]
+            cell = variance[(variance.augmentation == augmentation) & (variance.n == n)]
+            for method in (NA, CA, SPA):
+                curve = cell[cell.method == method].sort_values("step")
+                colour = method_colour(method)
+                axis.plot(curve.step, curve.variance, color=colour, lw=1.3,
+                          label=LABELS[method] if (row, column) == (0, 0) else None)
+                axis.fill_between(curve.step, curve.low, curve.high, color=colour, alpha=0.2, lw=0)
+            axis.set_yscale("log")
+            if row == 0:
+                axis.set_title(f"n = {n}")
+            if row == len(augmentations) - 1:
+                axis.set_xlabel("training step")
+            if column == 0:
+                axis.set_ylabel(f"batch-loss variance\n({SHORT_AUG.get(augmentation, augmentation)})")
+    window = settings.training.record_every
+    figure.suptitle(f"Loss instability (descriptive): variance of the trained batches' loss per {window}-step "
+                    f"window;\ngeometric mean over {settings.replicates} seeds, {settings.claims.confidence:.0%} "
+                    "t-intervals of log10 variance; SPA at its validation-chosen tau")
+    outside_legend(figure, ncol=3)
     return figure

@@ -15,11 +15,17 @@ FAMILY = "selfpaced"
 AUGMENTATIONS = ("translate_rotate", "hflip")  # "appropriate" and "inappropriate" for digits (the digest's a, b)
 # The augmentation M13-1, -2 and -4 are about, and the one that hurts on digits (M13-3).
 APPROPRIATE, HARMFUL = AUGMENTATIONS
+# Further panels a config may add: the digest's c (mixup, alpha = 1), and for colour images the authors' CIFAR
+# default, flip + crop (their n_aug 12), or crop alone; the claims M13-1 ... M13-4 do not read them, M13-6 runs per
+# panel.
+OPTIONAL_AUGMENTATIONS = ("mixup", "crop", "flip_crop")
 DIGITS = 1797
 # The methods, as the tables name them: no augmentation (NA), augment every sample (CA), self-paced augmentation
 # (SPA), the random subset at SPA's rate (RND), RandAugment (RA).
 NA, CA, SPA, RND, RA = "no_augmentation", "augment_all", "self_paced", "random_matched", "randaugment"
 METHODS = (NA, CA, SPA, RND, RA)
+# M13c, the loss-instability figure (descriptive): named here once, for the Snakefile's outputs and the notebook.
+LOSS_VARIANCE_FIGURE = "loss_variance"
 
 
 def _floats(values) -> tuple[float, ...]:
@@ -40,6 +46,29 @@ class RandAugmentSettings:
 
 
 @dataclass(frozen=True)
+class DataSettings:
+    """The images: scikit-learn's digits (bundled), or a user's npz (``path``) with ``images`` (uint8, N x H x W or
+    N x H x W x C) and ``labels`` (N integers), checked when the config is read. Digits train an MLP; other images
+    (larger or in colour) a small CNN."""
+
+    source: str = "digits"
+    path: str = ""
+
+    def __post_init__(self):
+        if self.source not in ("digits", "npz"):
+            raise ValueError(f"source: {self.source!r} is not digits or npz")
+        if self.source == "npz":
+            if not self.path:
+                raise ValueError("path: required when source is npz (an npz with 'images' and 'labels')")
+            from dltheory.selfpaced.data import check_image_file
+
+            try:
+                check_image_file(self.path)
+            except ValueError as error:
+                raise ValueError(f"path: {error}") from error
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     """Mini-batch SGD with Nesterov momentum and a cosine learning-rate schedule to zero over a fixed number of
     steps, the same for every n and method (the authors' optimiser; the step budget is ours)."""
@@ -51,7 +80,8 @@ class TrainingSettings:
     weight_decay: float = 5e-4
     # Two hidden ReLU layers of this width (our network: an MLP on the 64 pixels).
     width: int = 64
-    # The augmented fraction is recorded every ``record_every`` steps (the trajectory figure); validation and test
+    # The augmented fraction, and the mean and variance of the trained batches' loss over the window, are recorded
+    # every ``record_every`` steps (the trajectory figures); validation and test
     # accuracies every ``evaluate_every`` steps (only to show how optimistic the best test accuracy over training,
     # the authors' metric, would be; never used to choose anything).
     record_every: int = 25
@@ -102,10 +132,14 @@ class SelfpacedSettings:
 
     enabled: bool = False
     train_sizes: tuple[int, ...] = (50, 100, 200)
+    # Training sizes per training job, in the order of train_sizes: 1 gives one job (and one cached run table) per
+    # n, so that adding an n trains only that n; more share one process and one torch start-up (the smoke config).
+    sizes_per_job: int = 1
     validation: int = 200
     # Seeds: one split, one initialisation, one batch order and one stream of augmentation draws each, shared by
     # every method of the seed (the differences between methods are paired).
     replicates: int = 5
+    data: DataSettings = field(default_factory=DataSettings)
     augmentations: tuple[str, ...] = AUGMENTATIONS
     # Thresholds tried by SPA; tau = 0 also runs, as the sanity check SPA == CA (never chosen).
     taus: tuple[float, ...] = (0.03, 0.1, 0.3)
@@ -121,12 +155,21 @@ class SelfpacedSettings:
         if bad:
             raise ValueError(f"train_sizes: {bad[0]} is not a multiple of the 10 classes (the split is "
                              "class-balanced)")
-        if self.train_sizes[-1] + self.validation >= DIGITS:
+        if self.data.source == "digits" and self.train_sizes[-1] + self.validation >= DIGITS:
             raise ValueError(f"validation: the largest n + validation = {self.train_sizes[-1] + self.validation} "
                              f"leaves no test digit of the {DIGITS}")
-        if set(self.augmentations) != set(AUGMENTATIONS):
+        unknown = [a for a in self.augmentations if a not in (*AUGMENTATIONS, *OPTIONAL_AUGMENTATIONS)]
+        if unknown:
+            raise ValueError(f"augmentations: {unknown[0]!r} is not one of "
+                             f"{[*AUGMENTATIONS, *OPTIONAL_AUGMENTATIONS]}")
+        if not set(AUGMENTATIONS) <= set(self.augmentations):
             raise ValueError(f"augmentations: the claims need both {list(AUGMENTATIONS)}, got "
                              f"{list(self.augmentations)}")
 
+    def job_sizes(self) -> list[tuple[int, ...]]:
+        """The training sizes of each training job (``sizes_per_job`` consecutive sizes each)."""
+        k = self.sizes_per_job
+        return [self.train_sizes[i:i + k] for i in range(0, len(self.train_sizes), k)]
+
     def figure_names(self) -> tuple[str, ...]:
-        return ("accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains")
+        return ("accuracy_vs_n", "augmented_fraction", "harmful_augmentation", "paired_gains", LOSS_VARIANCE_FIGURE)
