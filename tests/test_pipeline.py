@@ -178,16 +178,15 @@ def test_geometry_tables_cover_their_grids_and_claims_parse(smoke_run):
     selfpaced = read_table(smoke_run / "results/selfpaced/selfpaced.parquet")
     assert set(selfpaced.n) == {20, 40} and set(selfpaced.method) == {"no_augmentation", "augment_all", "self_paced",
                                                                      "random_matched", "randaugment"}
-    # overparam: the sanity case, 3 random-features claims x 2 noise rates, 2 network claims per rate plus the
-    # noisy peak, and the parallel networks
     resinit = read_table(smoke_run / "results/resinit/resinit.parquet")
     assert set(resinit.part) == {"statistics", "profile", "sanity", "sweep"} and set(resinit.depth) == {2, 4, 8}
+    # overparam: the sanity case, 3 random-features claims x 2 noise rates, 2 network claims per rate plus the
+    # noisy peak, and the parallel networks
     # resinit: M11-1 x 2 directions, M11-2 x 2 per c (c = 1, 2), M11-3 x 3, M11-4 and M11-5 at the sweep's one
     # depth, and the sanity cases (Taki = rescaled He; Fixup, SkipInit, ReZero start as the identity)
-    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "resinit": 15}
-    # noisy peak, and the parallel networks; selfpaced: M13-1 ... M13-5 and M13-6 per augmentation (shift + rotate,
-    # flip, mixup)
-    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "selfpaced": 8}
+    # selfpaced: M13-1 ... M13-5 and M13-6 per augmentation (shift + rotate, flip, mixup)
+    prefixes = {"batchnorm": 10, "natgrad": 6, "spectra": 6, "isometry": 16, "overparam": 13, "resinit": 15,
+                "selfpaced": 8}
     for family, count in prefixes.items():
         claims = json.loads((smoke_run / f"results/{family}/claims.json").read_text())
         assert len(claims) == count and all(c["id"].startswith(f"{family}.") for c in claims), family
