@@ -52,7 +52,9 @@ PAPER_REQUESTS = {
     "causal_score_network": PaperRequest("causal", 32000, 720, device=True),
     "causal_score_baselines": PaperRequest("causal", 16000, 240),
     "causal_time": PaperRequest("causal", 8000, 120, device=True),
-    "batchnorm_measure": PaperRequest("batchnorm", 64000, 240),
+    # Measured at paper scale, one seed (the seeds run one after another): 1.9 GB peak at width 4096 (T = 2048),
+    # 2.1 GB for hidden-layer BN at width 512; torch on the CPU only, so no GPU whatever the device.
+    "batchnorm_measure": PaperRequest("batchnorm", 8000, 240),
     "natgrad_train": PaperRequest("natgrad", 32000, 120, device=True),
     "spectra_measure": PaperRequest("spectra", 8000, 60),
     "isometry_measure": PaperRequest("isometry", 8000, 60),
