@@ -21,7 +21,7 @@ judged against), at the last step, and at every second evaluation of the traject
 on the first ``MMD_POINTS`` of them at the last step; and on 2-D data, at the last step, the conditions measured on
 the trained networks (``dltheory.gan.smoothness``). Exact W1 costs 0.1-0.3 s per model at n = 1,000, more than ten
 training steps of a 40-model batch (measured in issue 18: it took a third of such a job when it was also computed
-inside the convergence window), hence this schedule.
+inside the convergence window), hence this schedule; an evaluation's W1s are solved on the job's threads at once.
 """
 
 import dataclasses
