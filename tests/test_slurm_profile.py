@@ -1,5 +1,6 @@
 """The SLURM profile fits the run: each submitted rule asks memory and runtime scaled by the config in use, CPUs equal
-to its threads, a GPU only where it trains networks on the device (unless device: cpu); a job that no node can run is named before any submission.
+to its threads, a GPU only where it trains networks on the device (unless device: cpu); a job that no node can run
+is named before any submission.
 The cluster run itself is `make test-slurm` (tests/slurm/run.sh)."""
 
 import re
