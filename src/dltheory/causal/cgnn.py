@@ -31,10 +31,10 @@ DTYPE = torch.float32  # as cdt, whose tensors are float32
 # Gram tile on a CPU: 2^18 entries (1 MiB of float32) per buffer. Measured on the 2-core CPU, one training step's
 # loss and gradient: 50 ms against 95 untiled (n = 500, 12 models), 100 against 188 (n = 1000, 6 models).
 CPU_TILE_ELEMENTS = 2**18
-# Gram tile on a GPU: 2^24 entries (64 MiB of float32) per buffer, so the kernel's working memory is a bounded
-# 0.8 GB whatever the batch (untiled, one batch of the paper config's 3,600 models at n = 1,000 held three
-# 14 GB buffers). A tile is still ~1 ms of memory traffic per pass on an H100 against ~10 µs to launch a kernel.
-GPU_TILE_ELEMENTS = 2**24
+# Gram tile on a GPU: 2^26 entries (256 MiB of float32) per buffer, so the kernel's working memory is a bounded
+# 0.8 GB whatever the batch (untiled, one batch of the paper config's 3,600 models at n = 1,000 held three 14 GB
+# buffers). A pass over a tile moves 512 MiB, ~0.2 ms on an H100 against ~5 µs to launch its kernel (estimates).
+GPU_TILE_ELEMENTS = 2**26
 NOISE_BLOCK_EPOCHS = 100  # noise is drawn per model for this many epochs at a time: few generator calls, bounded memory
 
 
@@ -239,7 +239,7 @@ def cgnn_peak_bytes(models: int, n: int, settings: CgnnSettings, tile_elements: 
     one cause and effect): the n × n cause gaps, the cause and the effect; per batch: the kernel's three Gram tiles
     (squared distances, exponentials, their slope). The Gram matrix itself is never held: ``cgnn_mmd_squared``
     reduces it tile by tile. At the paper config (n = 1,000, h = 20, r = 6, GPU tiles) that is 1.81 MB per model
-    and 0.2 GB per batch: 6.7 GB for a benchmark's 3,600 models at once.
+    and 0.8 GB per batch: 7.3 GB for a benchmark's 3,600 models at once.
     """
     per_model = 8 * NOISE_BLOCK_EPOCHS * n + 16 * n * settings.hidden_units + 20 * n + 64 * settings.hidden_units + 16
     per_fit = 4 * n * n + 8 * n
@@ -293,7 +293,7 @@ def cgnn_test_mmds(
 
     Cost per model and epoch: 2n² kernel entries per gamma (see ``cgnn_mmd_squared``), so time grows as
     models × n². Memory: ``cgnn_peak_bytes``; the Gram matrices are reduced in tiles (1 MiB per buffer on a CPU,
-    64 MiB on a GPU), so a batch's memory grows with its models × n and its pairs × n² (the cause gaps), never
+    256 MiB on a GPU), so a batch's memory grows with its models × n and its pairs × n² (the cause gaps), never
     with models × n². On a CPU batching gains little (the n² work dominates; measured on 1 thread at n = 100:
     5.6 s for one pair, 4.2 s per pair in a batch of 20); on a GPU it is the speed lever.
     """
