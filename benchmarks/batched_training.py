@@ -1,18 +1,23 @@
-"""Batched DNN training against a per-model Python loop, at the default config's shapes.
+"""Batched DNN training against a per-model Python loop and torch.func.vmap, at the default config's shapes.
 
-The default config trains, per target, 6 sample sizes x 5 replicates = 30 MLPs whose widths and depths
-follow the JMLR guideline. Both sides run the same number of Adam steps on the same mini-batch size;
-the loop trains each model as an ordinary ``nn.Sequential`` of its own size (no padding), so the
-ratio is what batching buys after paying for padding. Prints seconds and the ratio, measured in one run.
+The default config trains, per target, sizes x replicates MLPs (5 x 5 = 25 in the nonsmooth section of
+config/config.yaml; the script reads them) whose widths and depths follow the JMLR guideline. Every side runs the
+same number of Adam steps on the same mini-batch size: the batched model (``BatchedMLP``, every model padded to the
+widest and deepest); the loop, each model an ordinary ``nn.Sequential`` of its own size (no padding); and vmap,
+``torch.func.functional_call`` vmapped over the stacked parameters of the models that share an architecture (vmap
+needs equal shapes), one call per architecture. The ratios are what batching buys after paying for padding.
+Prints seconds and the ratios, measured in one run.
 
     python benchmarks/batched_training.py [--device cpu|cuda] [--steps 200] [--threads 2]
 """
 
 import argparse
+import functools
 import time
 
 import torch
 import yaml
+from torch.func import functional_call, stack_module_state, vmap
 
 from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
 from dltheory.nonsmooth.dnn import DNNSettings
@@ -80,6 +85,33 @@ def time_loop(dim, jobs, architectures, batch, steps, device):
     return time.perf_counter() - start
 
 
+def time_vmap(dim, jobs, architectures, batch, steps, device):
+    groups = {}
+    for n, architecture in zip(jobs, architectures, strict=True):
+        groups.setdefault(architecture, []).append(n)
+    prepared = []
+    for (depth, width), sizes in groups.items():
+        params, buffers = stack_module_state([plain_mlp(dim, depth, width).to(device) for _ in sizes])
+        optimizer = torch.optim.Adam(params.values(), lr=1e-3)  # elementwise: each model's slice as its own Adam
+        template = plain_mlp(dim, depth, width).to("meta")
+        data_x = torch.rand(len(sizes), max(sizes), dim, device=device)
+        data_y = torch.rand(len(sizes), max(sizes), device=device)
+        prepared.append((template, params, buffers, optimizer, data_x, data_y, torch.tensor(sizes, device=device)))
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        for template, params, buffers, optimizer, data_x, data_y, sizes in prepared:
+            rows = torch.arange(len(sizes), device=device)[:, None]
+            index = (torch.rand(len(sizes), batch, device=device) * sizes[:, None]).long()
+            outputs = vmap(functools.partial(functional_call, template))((params, buffers), (data_x[rows, index],))
+            loss = ((outputs.squeeze(-1) - data_y[rows, index]) ** 2).mean(dim=1).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    sync(device)
+    return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -92,10 +124,12 @@ def main():
     time_batched(dim, jobs, architectures, batch, 5, device)  # warm-up (allocator, kernels)
     batched = time_batched(dim, jobs, architectures, batch, args.steps, device)
     loop = time_loop(dim, jobs, architectures, batch, args.steps, device)
+    vmapped = time_vmap(dim, jobs, architectures, batch, args.steps, device)
     widths = sorted({w for _, w in architectures})
-    print(f"device {device}, threads {args.threads}, {len(jobs)} models (widths {widths}), "
-          f"batch {batch}, {args.steps} Adam steps each")
-    print(f"per-model loop: {loop:.2f} s   batched: {batched:.2f} s   ratio loop/batched: {loop / batched:.1f}x")
+    print(f"device {device}, threads {args.threads}, {len(jobs)} models (widths {widths}, "
+          f"{len(set(architectures))} architectures), batch {batch}, {args.steps} Adam steps each")
+    print(f"batched: {batched:.2f} s   per-model loop: {loop:.2f} s (ratio {loop / batched:.1f}x)   "
+          f"vmap per architecture: {vmapped:.2f} s (ratio {vmapped / batched:.1f}x)")
 
 
 if __name__ == "__main__":

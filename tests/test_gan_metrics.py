@@ -10,6 +10,7 @@ from dltheory.gan.metrics import (
     mode_statistics,
     wasserstein1_assignment,
     wasserstein1_exact,
+    wasserstein1_exact_many,
 )
 
 
@@ -84,6 +85,15 @@ def test_network_simplex_w1_equals_the_assignment_w1_on_a_drifted_generator():
     for fake in (drifted, collapsed):
         assert wasserstein1_exact(fake, ring) == pytest.approx(wasserstein1_assignment(fake, ring), rel=1e-10)
     assert wasserstein1_exact(collapsed, ring) == pytest.approx(2.0, abs=0.02)  # every point is 2 from the origin
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_w1_of_many_pairs_on_threads_is_the_serial_w1_exactly(threads):
+    rng = np.random.default_rng(12)
+    pairs = [(rng.normal(size=(200, 2)), rng.normal(shift, 1.0, size=(200, 2))) for shift in (0.0, 0.5, 1.0, 3.0, 9.0)]
+    serial = [wasserstein1_exact(x, y) for x, y in pairs]
+    assert wasserstein1_exact_many(pairs, threads) == serial  # bitwise, in order
+    assert serial[-1] == pytest.approx(9.0 * np.sqrt(2), rel=0.05)  # the far cloud: its shift's length, 12.7
 
 
 def test_w1_of_unequal_sizes_raises_naming_both_sizes():

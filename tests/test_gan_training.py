@@ -93,6 +93,12 @@ def test_same_seed_gives_identical_tables(tiny_result):
     pd.testing.assert_frame_equal(again.samples, tiny_result.samples)
 
 
+def test_w1_on_three_threads_gives_the_serial_tables(tiny_result):
+    # 8 distinct (dataset, seed, activation) starts share step 0's W1s: several solves run at once
+    threaded = train_gan_batch(TINY, seed=7, threads=3)
+    pd.testing.assert_frame_equal(threaded.metrics, tiny_result.metrics, check_exact=True)
+
+
 def test_models_numbers_do_not_change_when_a_learning_rate_is_added():
     # Exact up to float rounding in the batched kernels (~1e-7 here). With kinks (ReLU, the hinge) a rounding
     # difference can flip a sample across a kink, and the trajectories then part: hence a smooth variant.

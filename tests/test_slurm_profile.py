@@ -1,5 +1,6 @@
 """The SLURM profile fits the run: each submitted rule asks memory and runtime scaled by the config in use, CPUs equal
-to its threads, a GPU only where it trains on CUDA; a job that no node can run is named before any submission.
+to its threads, a GPU only where it trains networks on the device (unless device: cpu); a job that no node can run
+is named before any submission.
 The cluster run itself is `make test-slurm` (tests/slurm/run.sh)."""
 
 import re
@@ -46,14 +47,25 @@ def test_smoke_config_asks_less_than_the_paper_config_of_every_rule(smoke):
         assert small.mem_mb <= 1.02 * MEM_FLOOR_MB and small.runtime <= 20, (rule, small)
 
 
-def test_a_gpu_only_for_rules_that_train_on_the_device_and_only_on_cuda(smoke):
+def test_a_gpu_only_for_rules_that_train_on_the_device_and_none_on_cpu(smoke):
     blocks, local = _rule_blocks()
     on_device = {name for name, block in blocks.items() if "device=RUN.device" in block} - local
     assert on_device == {rule for rule, request in PAPER_REQUESTS.items() if request.device}
+    # ... and they are the rules whose script puts torch on the device (resolve_device): 11 of them
+    scripts = {name: re.search(r'script:\n\s+"\.\./scripts/(\w+\.py)"', block) for name, block in blocks.items()}
+    uses_device = {name for name, found in scripts.items() if found and name not in local
+                   and "resolve_device(" in (ROOT / "workflow/scripts" / found.group(1)).read_text()}
+    assert uses_device == on_device and len(on_device) == 11
     assert [rule for rule in PAPER_REQUESTS if job_request(rule, smoke).gpu] == []  # device: cpu
-    cuda = _settings("smoke", device="cuda")
-    assert {rule for rule in PAPER_REQUESTS if job_request(rule, cuda).gpu == 1} == on_device
-    assert [rule for rule in PAPER_REQUESTS if job_request(rule, _settings("config")).gpu] == []  # device: auto
+    for config in (_settings("smoke", device="cuda"), _settings("config"), _settings("paper")):  # cuda, auto, auto
+        assert {rule for rule in PAPER_REQUESTS if job_request(rule, config).gpu == 1} == on_device
+
+
+def test_batchnorm_measure_asks_no_gpu_at_paper_scale():
+    # It computes Fisher spectra with torch on the CPU and never takes a device: no GPU under any device setting.
+    for device in ("auto", "cuda"):
+        assert job_request("batchnorm_measure", _settings("paper", device=device)).gpu == 0
+    assert "device" not in _rule_blocks()[0]["batchnorm_measure"]
 
 
 def test_every_submitted_rule_asks_its_own_resources_and_its_threads_as_cpus():

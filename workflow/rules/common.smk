@@ -438,7 +438,8 @@ def selfpaced_runs():
 
 def cluster_resources(rule):
     """A submitted rule's memory (MB) and runtime (minutes), scaled by the config in use (dltheory.cluster) and
-    multiplied by the attempt on a retry; one GPU where it trains on CUDA. Its CPUs are its threads."""
+    multiplied by the attempt on a retry; gpu=1 where it trains networks on the device and the device is not cpu
+    (SLURM asks it; locally, --resources gpu=1 runs one such job at a time). Its CPUs are its threads."""
     request = job_request(rule, SETTINGS)
     resources = {
         "mem_mb": lambda wildcards, attempt: request.mem_mb * attempt,
@@ -479,7 +480,8 @@ def check_cluster_fit():
         raise WorkflowError(
             "No node of this cluster can run these jobs (SLURM would leave them pending):\n  "
             + "\n  ".join(problems)
-            + "\nLower threads_per_job, or set a request with --set-resources RULE:mem_mb=... "
+            + "\nLower threads_per_job, set device: cpu where the nodes have no GPU, or set a request with "
+            "--set-resources RULE:mem_mb=... "
             "RULE:runtime=... (see README, 'On SLURM')."
         )
     logger.info(f"Every job fits a node of this cluster ({len(jobs)} to submit).")

@@ -19,7 +19,7 @@ settings = dataclasses.replace(from_config(GanRunSettings, p.run, "gan run"), de
 classifier = load_digits_classifier(snakemake.input.classifier) if "classifier" in snakemake.input.keys() else None
 log.info("%s on %s: %d models, %d steps", variant, part, settings.n_models, settings.steps)
 # One seed per part, not per variant: runs with the same seed start every variant's generator alike.
-result = train_gan_batch(settings, derive_seed(p.seed, "gan", part), classifier)
+result = train_gan_batch(settings, derive_seed(p.seed, "gan", part), classifier, threads=snakemake.threads)
 for table in (result.metrics, result.samples):  # the sanity baseline's WGAN-GP runs apart from the maps' ones
     table.insert(0, "part", part)
 provenance = provenance_record({"seed": p.seed, "gan_run": p.run})

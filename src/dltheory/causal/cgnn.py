@@ -31,6 +31,10 @@ DTYPE = torch.float32  # as cdt, whose tensors are float32
 # Gram tile on a CPU: 2^18 entries (1 MiB of float32) per buffer. Measured on the 2-core CPU, one training step's
 # loss and gradient: 50 ms against 95 untiled (n = 500, 12 models), 100 against 188 (n = 1000, 6 models).
 CPU_TILE_ELEMENTS = 2**18
+# Gram tile on a GPU: 2^26 entries (256 MiB of float32) per buffer, so the kernel's working memory is a bounded
+# 0.8 GB whatever the batch (untiled, one batch of the paper config's 3,600 models at n = 1,000 held three 14 GB
+# buffers). A pass over a tile moves 512 MiB, ~0.2 ms on an H100 against ~5 µs to launch its kernel (estimates).
+GPU_TILE_ELEMENTS = 2**26
 NOISE_BLOCK_EPOCHS = 100  # noise is drawn per model for this many epochs at a time: few generator calls, bounded memory
 
 
@@ -192,7 +196,7 @@ def _fit_and_test(
         dtype=DTYPE,
     ).to(device)
     noise = _NoiseStream(generators, n, device)
-    tile_elements = CPU_TILE_ELEMENTS if device.type == "cpu" else None
+    tile_elements = gram_tile_elements(device)
 
     def generate() -> torch.Tensor:
         inputs = torch.stack([cause_per_model, noise.next()], dim=-1)  # (models, n, 2): [cause, noise]
@@ -214,6 +218,47 @@ def _fit_and_test(
                 generate(), effect, cause_gap, observed_term, settings.gammas, False, tile_elements
             )[0]
     return (total / settings.test_epochs).cpu().numpy()
+
+
+def gram_tile_elements(device: str | torch.device) -> int:
+    """Entries per Gram tile of ``cgnn_mmd_squared`` on ``device`` (``CPU_TILE_ELEMENTS``, ``GPU_TILE_ELEMENTS``)."""
+    return CPU_TILE_ELEMENTS if torch.device(device).type == "cpu" else GPU_TILE_ELEMENTS
+
+
+def cgnn_peak_bytes(models: int, n: int, settings: CgnnSettings, tile_elements: int) -> int:
+    """Peak memory, in bytes, of training one batch of ``models`` CGNN models on n points (``_fit_and_test``).
+
+    Counted from the tensors the batch holds at once (float32, 4 bytes; h = ``hidden_units``, r = ``runs``,
+    T = tile_elements, E = ``NOISE_BLOCK_EPOCHS``), the largest moment being a noise refill during a training step:
+
+        models × (8En + 16nh + 20n + 64h + 16)  +  (models / r) × (4n² + 8n)  +  12T
+
+    per model: two noise blocks of E × n (the old one is alive while the next is drawn), the inputs [cause, noise]
+    (2n), four n × h activations and their gradients in the batched network, the cause, the generated values and
+    their gradient (3n), and the parameters (4h + 1) with their gradient and Adam's two moments; per fit (r models,
+    one cause and effect): the n × n cause gaps, the cause and the effect; per batch: the kernel's three Gram tiles
+    (squared distances, exponentials, their slope). The Gram matrix itself is never held: ``cgnn_mmd_squared``
+    reduces it tile by tile. At the paper config (n = 1,000, h = 20, r = 6, GPU tiles) that is 1.81 MB per model
+    and 0.8 GB per batch: 7.3 GB for a benchmark's 3,600 models at once.
+    """
+    per_model = 8 * NOISE_BLOCK_EPOCHS * n + 16 * n * settings.hidden_units + 20 * n + 64 * settings.hidden_units + 16
+    per_fit = 4 * n * n + 8 * n
+    return models * per_model + -(-models // settings.runs) * per_fit + 12 * tile_elements
+
+
+def models_per_batch(n: int, settings: CgnnSettings, device: str | torch.device = "cpu") -> int | None:
+    """The most models (whole pairs, 2·runs models each) one batch may train within ``settings.max_batch_bytes``
+    (``cgnn_peak_bytes``); None when no budget is set. A budget below one pair's peak is an error naming it."""
+    if settings.max_batch_bytes is None:
+        return None
+    tile, per_pair = gram_tile_elements(device), 2 * settings.runs
+    one_pair = cgnn_peak_bytes(per_pair, n, settings, tile)
+    if one_pair > settings.max_batch_bytes:
+        raise ValueError(f"CGNN max_batch_bytes={settings.max_batch_bytes} is below one pair's peak of {one_pair} "
+                         f"bytes at n = {n} (cgnn_peak_bytes)")
+    # The peak is linear in whole pairs: 12T plus the same bytes again for each pair (2r models, 2 fits).
+    pairs = (settings.max_batch_bytes - 12 * tile) // (one_pair - 12 * tile)
+    return per_pair * pairs
 
 
 def _checked_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -243,27 +288,25 @@ def cgnn_test_mmds(
     pairs: (x, y) 1-D arrays, all of one length n (group pairs by n); each variable is standardized first
     (``pairs.standardize``, as cdt does with sklearn's ``scale``). pair_keys name the pairs for seeding (default: their
     positions); give the same key to get the same models for a pair in any batch. max_models_per_batch bounds how
-    many models (2·runs per pair, whole pairs only) train at once; None trains all together.
+    many models (2·runs per pair, whole pairs only) train at once, and so does ``settings.max_batch_bytes``
+    (``models_per_batch``); the smaller bound holds; with neither, all train together.
 
     Cost per model and epoch: 2n² kernel entries per gamma (see ``cgnn_mmd_squared``), so time grows as
-    models × n². Memory: one n × n float32 matrix of cause gaps per (pair, direction), 8n² bytes per pair (8 MB
-    at n = 1000), plus the kernel's working buffers: three tiles of 1 MiB on a CPU, and three n × n matrices per
-    model (12n² bytes) on a GPU, where the whole batch is one tile. On a CPU batching gains little (the n² work
-    dominates; measured on 1 thread at n = 100: 5.6 s for one pair, 4.2 s per pair in a batch of 20); on a GPU it is
-    the speed lever.
+    models × n². Memory: ``cgnn_peak_bytes``; the Gram matrices are reduced in tiles (1 MiB per buffer on a CPU,
+    256 MiB on a GPU), so a batch's memory grows with its models × n and its pairs × n² (the cause gaps), never
+    with models × n². On a CPU batching gains little (the n² work dominates; measured on 1 thread at n = 100:
+    5.6 s for one pair, 4.2 s per pair in a batch of 20); on a GPU it is the speed lever.
     """
     checked = _checked_pairs(pairs)
     keys = list(range(len(checked))) if pair_keys is None else list(pair_keys)
     if len(keys) != len(checked):
         raise ValueError(f"need one key per pair: got {len(keys)} for {len(checked)} pairs")
     models_per_pair = 2 * settings.runs
-    if max_models_per_batch is None:
-        pairs_per_batch = len(checked)
-    elif max_models_per_batch < models_per_pair:
-        raise ValueError(f"max_models_per_batch={max_models_per_batch} is below one pair's {models_per_pair} models")
-    else:
-        pairs_per_batch = max_models_per_batch // models_per_pair
     device = torch.device(device)
+    if max_models_per_batch is not None and max_models_per_batch < models_per_pair:
+        raise ValueError(f"max_models_per_batch={max_models_per_batch} is below one pair's {models_per_pair} models")
+    bounds = [b for b in (max_models_per_batch, models_per_batch(len(checked[0][0]), settings, device)) if b]
+    pairs_per_batch = min(bounds) // models_per_pair if bounds else len(checked)
 
     results = []
     for start in range(0, len(checked), pairs_per_batch):

@@ -40,6 +40,9 @@ class CgnnSettings:
     test_epochs: int = 1000
     learning_rate: float = 0.01
     gammas: tuple[float, ...] = CGNN_GAMMAS
+    # Not cdt's: the memory one batch of models may take, in bytes (``cgnn.cgnn_peak_bytes``); None: every pair of a
+    # size in one batch. It changes no number (a model's result does not depend on its batch), only memory.
+    max_batch_bytes: int | None = None
 
     def __post_init__(self):
         for name in ("hidden_units", "runs", "train_epochs", "test_epochs"):
@@ -47,6 +50,8 @@ class CgnnSettings:
                 raise ValueError(f"CgnnSettings.{name} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0 or len(self.gammas) == 0:
             raise ValueError("CgnnSettings needs a positive learning_rate and at least one gamma")
+        if self.max_batch_bytes is not None and self.max_batch_bytes < 1:
+            raise ValueError(f"CgnnSettings.max_batch_bytes must be positive or null, got {self.max_batch_bytes}")
 
 
 @dataclass(frozen=True)

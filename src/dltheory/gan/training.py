@@ -21,7 +21,7 @@ judged against), at the last step, and at every second evaluation of the traject
 on the first ``MMD_POINTS`` of them at the last step; and on 2-D data, at the last step, the conditions measured on
 the trained networks (``dltheory.gan.smoothness``). Exact W1 costs 0.1-0.3 s per model at n = 1,000, more than ten
 training steps of a 40-model batch (measured in issue 18: it took a third of such a job when it was also computed
-inside the convergence window), hence this schedule.
+inside the convergence window), hence this schedule; an evaluation's W1s are solved on the job's threads at once.
 """
 
 import dataclasses
@@ -36,7 +36,7 @@ import torch
 
 from dltheory.gan import objectives
 from dltheory.gan.batched import OPTIMIZERS, BatchedGanMLP, BatchedRandomFeatureCritic, batched_optimizer
-from dltheory.gan.metrics import mmd_squared, wasserstein1_exact
+from dltheory.gan.metrics import mmd_squared, wasserstein1_exact_many
 from dltheory.gan.settings import GanRunSettings, run_settings  # noqa: F401  (the run settings live torch-free)
 from dltheory.gan.smoothness import CONDITION_METRICS, measure_conditions
 from dltheory.gan.targets import make_target
@@ -223,11 +223,15 @@ class _Draws:
         return self.real[:, i, draw], self.latent[:, i, draw], self.epsilon[:, i, draw]
 
 
-def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Module | None = None) -> "GanRunResult":
+def train_gan_batch(
+    settings: GanRunSettings, seed: int, classifier: torch.nn.Module | None = None, threads: int = 1
+) -> "GanRunResult":
     """Train ``settings.n_models`` GANs of one variant at once: the tidy table of their metrics over training, and
     their final samples.
 
-    ``classifier`` scores digits (``dltheory.gan.classifier``); the 2-D datasets need none. Columns: dataset,
+    ``classifier`` scores digits (``dltheory.gan.classifier``); the 2-D datasets need none. ``threads``: the exact
+    W1s of one evaluation are solved on this many threads (``wasserstein1_exact_many``; the job's threads, idle in
+    torch meanwhile), with the same numbers as one at a time. Columns: dataset,
     variant, activation, learning_rate, seed, step, metric, value, diverged, diverged_step (−1 when the model
     never diverged). One row per model, evaluation step (0, every ``eval_every``, and the last) and metric; values
     not computed at that step (see the module docstring), and all values at and after a model's divergence, are NaN.
@@ -292,9 +296,27 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
 
     distances: dict = {}
 
+    def distance_key(b: int, samples: np.ndarray, step: int):
+        """The key of model b's W1 and quality at this evaluation, or None when they are not computed.
+
+        W1 at step 0 (the scale every later W1 is judged against) and at the last step, and for the trajectory
+        runs at every second evaluation (W1 costs more than a hundred batched steps). Models that share a seed and
+        an activation start alike whatever their optimizer and rate: the same samples against the same reference
+        give the same numbers, so the key is the samples' and the reference's bytes, and each is computed once.
+        """
+        wanted = step in (0, settings.steps) or (on_trajectory[b] and step % (2 * settings.eval_every) == 0)
+        if diverged_step[b] >= 0 or not wanted or not np.all(np.isfinite(samples[b])):
+            return None
+        return models[b].dataset, hashlib.sha1(samples[b].tobytes() + eval_real[b].tobytes()).digest()
+
     def evaluate(step: int, step_size, grad_norm, d_loss, g_loss, measured=None) -> None:
         with torch.no_grad():
             samples = generator(eval_latents).cpu().numpy().astype(np.float64)
+        keys = [distance_key(b, samples, step) for b in range(n_models)]
+        new = {key: b for b, key in enumerate(keys) if key is not None and key not in distances}
+        w1 = wasserstein1_exact_many([(samples[b], eval_real[b]) for b in new.values()], threads)
+        for (key, b), value in zip(new.items(), w1, strict=True):
+            distances[key] = {"wasserstein1": value, **targets[models[b].dataset].quality(samples[b])}
         for b, m in enumerate(models):
             target = targets[m.dataset]
             values = dict.fromkeys((*TRAINING_METRICS, *DISTANCE_METRICS, *target.quality_metrics), float("nan"))
@@ -306,18 +328,8 @@ def train_gan_batch(settings: GanRunSettings, seed: int, classifier: torch.nn.Mo
                 if step > 0:
                     values.update(generator_step_size=float(step_size[b]), generator_grad_norm=float(grad_norm[b]),
                                   discriminator_loss=float(d_loss[b]), generator_loss=float(g_loss[b]))
-                # W1 at step 0 (the scale every later W1 is judged against) and at the last step, and for the
-                # trajectory runs at every second evaluation (W1 costs more than a hundred batched steps).
-                wanted = (step in (0, settings.steps)
-                          or (on_trajectory[b] and step % (2 * settings.eval_every) == 0))
-                if wanted and np.all(np.isfinite(samples[b])):
-                    # Models that share a seed and an activation start alike whatever their optimizer and rate:
-                    # the same samples against the same reference give the same numbers, computed once.
-                    key = (m.dataset, hashlib.sha1(samples[b].tobytes() + eval_real[b].tobytes()).digest())
-                    if key not in distances:
-                        distances[key] = {"wasserstein1": wasserstein1_exact(samples[b], eval_real[b]),
-                                          **target.quality(samples[b])}
-                    values.update(distances[key])
+                if keys[b] is not None:
+                    values.update(distances[keys[b]])
                     if step == settings.steps:
                         values["mmd_squared"] = mmd_squared(samples[b][:MMD_POINTS], eval_real[b][:MMD_POINTS],
                                                             target.mmd_bandwidths)
