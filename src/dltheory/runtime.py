@@ -49,6 +49,16 @@ def reuse_freed_memory() -> bool:
     return bool(libc.mallopt(m_mmap_threshold, 1 << 30)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
+def linear_solver_device(name: str) -> str | None:
+    """Where the linear estimators solve under the config's ``linear_device``: None (numpy/scipy) for ``cpu``, and for
+    ``auto`` without a GPU, so that a CPU run's numbers are the numpy path's to the bit; else the CUDA device's name.
+    ``cpu`` never imports torch."""
+    if name == "cpu":
+        return None
+    device = resolve_device(name)
+    return None if device.type == "cpu" else str(device)
+
+
 def resolve_device(name: str):
     """The torch device of a config's ``device``: ``auto`` picks CUDA when present; ``cuda`` without a GPU is an
     error that says so."""

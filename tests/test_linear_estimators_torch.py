@@ -1,0 +1,108 @@
+"""Specifications of the linear estimators' torch path and of kernel ridge's coarse-to-fine bandwidth search.
+
+The torch path (``device=`` a torch device; CUDA in a paper run, CPU here) must make the numpy path's choices and
+predict within 1e-8 relative of it: both are float64 and run the same algebra, so they differ only by rounding. The
+coarse-to-fine search must choose the exhaustive search's bandwidth and ridge with fewer full solves.
+"""
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+
+from dltheory.nonsmooth.estimators import FourierSeriesRegressor, GaussianKernelRidge, make_estimator
+from dltheory.runtime import linear_solver_device
+
+torch = pytest.importorskip("torch")
+
+# Both paths are float64 with the same algorithm; 1e-8 leaves room for rounding amplified by the Fourier Gram's
+# condition number (~1e8 with its 1e-8 relative ridge) and kernel ridge's 1 / (n lambda) shrinkage.
+RELATIVE_TOLERANCE = 1e-8
+
+
+def problem(n, dim, seed, noise_sd=0.25, smooth=False):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(size=(n, dim))
+    f = np.sin(np.pi * X[:, 0]) * X[:, 1] if smooth else np.sin(2 * np.pi * X[:, 0]) + (X[:, 1] > 0.3 + 0.4 * X[:, 0])
+    return X, f + noise_sd * rng.standard_normal(n), rng.uniform(size=(1000, dim))
+
+
+def relative_difference(a, b):
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "n", "dim"),
+    [
+        ("fourier", {}, 400, 2),
+        ("fourier", {}, 600, 3),
+        ("kernel_ridge", {}, 300, 2),  # exact: one eigendecomposition of K per bandwidth
+        ("kernel_ridge", {"exact_max_n": 200, "n_components": 128}, 600, 2),  # Nystroem, pivoted Cholesky
+        ("kernel_ridge", {"exact_max_n": 200, "n_components": 128}, 600, 3),
+    ],
+)
+def test_torch_path_on_cpu_chooses_like_numpy_and_predicts_within_1e_minus_8(name, params, n, dim):
+    X, y, X_test = problem(n, dim, seed=dim)
+    reference = make_estimator(name, params, seed=5).fit(X, y)
+    torch_path = make_estimator(name, params, seed=5, device="cpu").fit(X, y)
+    for chosen in ("n_frequencies_", "bandwidth_", "ridge_", "n_components_"):
+        assert getattr(torch_path, chosen, None) == getattr(reference, chosen, None), chosen
+    assert abs(torch_path.cv_score_ / reference.cv_score_ - 1) < RELATIVE_TOLERANCE
+    # Nystroem GCV at the widest bandwidth and the smallest ridges is y'y minus nearly all of it, computed through
+    # near-null directions of Phi'Phi: there the two paths' scores agree only to ~2e-5, far above the minimum.
+    assert relative_difference(reference.cv_scores_, torch_path.cv_scores_) < 1e-4
+    assert relative_difference(reference.predict(X_test), torch_path.predict(X_test)) < RELATIVE_TOLERANCE
+
+
+def test_torch_pivoted_cholesky_keeps_lapacks_landmarks_of_a_rank_deficient_kernel():
+    from dltheory.nonsmooth.linear_torch import gaussian_kernel, pivoted_cholesky
+
+    Z = np.random.default_rng(0).uniform(size=(200, 2))
+    kernel = gaussian_kernel(torch.as_tensor(Z), torch.as_tensor(Z), 0.4)  # wide: numerical rank well below 200
+    lapack, lapack_pivots, rank, _ = sla.lapack.dpstrf(kernel.numpy(), tol=1e-10, lower=0)
+    factor, pivots = pivoted_cholesky(kernel, 1e-10)
+    assert 10 < rank < 100
+    assert factor.shape == (rank, rank)
+    assert np.array_equal(pivots.numpy(), lapack_pivots[:rank] - 1)
+    assert np.max(np.abs(factor.numpy() - np.triu(lapack[:rank, :rank]))) < 1e-10
+
+
+@pytest.mark.parametrize(
+    ("n", "dim", "seed", "smooth", "solves"),
+    [(300, 2, 0, False, 3), (1500, 2, 1, False, 4), (1500, 3, 2, False, 4), (1500, 2, 0, True, 2)],
+)
+def test_coarse_to_fine_search_picks_the_exhaustive_bandwidth_and_ridge_with_fewer_solves(n, dim, seed, smooth,
+                                                                                         solves):
+    X, y, X_test = problem(n, dim, seed, noise_sd=0.1 if smooth else 0.25, smooth=smooth)
+    exhaustive = GaussianKernelRidge(n_components=256).fit(X, y)
+    coarse_to_fine = GaussianKernelRidge(n_components=256, bandwidth_search="coarse_to_fine").fit(X, y)
+    assert (coarse_to_fine.bandwidth_, coarse_to_fine.ridge_) == (exhaustive.bandwidth_, exhaustive.ridge_)
+    assert np.array_equal(coarse_to_fine.predict(X_test), exhaustive.predict(X_test))
+    solved = ~np.isnan(coarse_to_fine.cv_scores_[:, 0])
+    assert solved.sum() == solves  # of 6 bandwidths
+    assert np.array_equal(coarse_to_fine.cv_scores_[solved], exhaustive.cv_scores_[solved])
+
+
+def test_fourier_with_a_torch_device_keeps_its_choice_of_15_frequencies_on_a_cosine_polynomial():
+    X, X_test = np.random.default_rng(1).uniform(size=(1200, 2)), np.random.default_rng(2).uniform(size=(500, 2))
+
+    def f(X):
+        return np.cos(14 * np.pi * X[:, 0]) + 0.5 * np.cos(3 * np.pi * X[:, 1])
+
+    est = FourierSeriesRegressor(device="cpu").fit(X, f(X))
+    assert est.n_frequencies_ == 15
+    assert np.max(np.abs(est.predict(X_test) - f(X_test))) < 1e-6
+
+
+def test_linear_device_cpu_and_auto_without_a_gpu_keep_the_numpy_path():
+    assert linear_solver_device("cpu") is None
+    assert linear_solver_device("auto") == ("cuda" if torch.cuda.is_available() else None)
+    assert make_estimator("kernel_ridge", {}, device=None).device is None
+    assert make_estimator("fourier", {}, device="cpu").device == "cpu"
+    assert make_estimator("spline", {}, device="cpu").get_params().get("device") is None  # no torch path
+
+
+def test_an_unknown_device_or_search_is_rejected_when_the_config_is_read():
+    with pytest.raises(ValueError, match="device"):
+        make_estimator("kernel_ridge", {"device": "tpu"})
+    with pytest.raises(ValueError, match="bandwidth_search"):
+        make_estimator("kernel_ridge", {"bandwidth_search": "golden"})
