@@ -38,6 +38,7 @@ def relative_difference(a, b):
         ("kernel_ridge", {}, 300, 2),  # exact: one eigendecomposition of K per bandwidth
         ("kernel_ridge", {"exact_max_n": 200, "n_components": 128}, 600, 2),  # Nystroem, pivoted Cholesky
         ("kernel_ridge", {"exact_max_n": 200, "n_components": 128}, 600, 3),
+        ("kernel_ridge", {"exact_max_n": 200, "n_components": 256}, 800, 5),  # narrow bandwidths: plain Cholesky
     ],
 )
 def test_torch_path_on_cpu_chooses_like_numpy_and_predicts_within_1e_minus_8(name, params, n, dim):
@@ -106,3 +107,22 @@ def test_an_unknown_device_or_search_is_rejected_when_the_config_is_read():
         make_estimator("kernel_ridge", {"device": "tpu"})
     with pytest.raises(ValueError, match="bandwidth_search"):
         make_estimator("kernel_ridge", {"bandwidth_search": "golden"})
+
+
+def test_a_certified_landmark_kernel_gets_a_plain_cholesky_factor_with_the_pivoted_factors_features():
+    from dltheory.nonsmooth.linear_torch import NystromFeatures, certified_cholesky, gaussian_kernel, pivoted_cholesky
+
+    rng = np.random.default_rng(1)
+    Z, X = torch.as_tensor(rng.uniform(size=(300, 5))), torch.as_tensor(rng.uniform(size=(2000, 5)))
+    narrow = gaussian_kernel(Z, Z, 0.2)  # 5-D, 300 points: smallest eigenvalue far above 1e-10
+    factor, inverse_trace = certified_cholesky(narrow, 1e-10)
+    assert factor is not None and 1.0 / inverse_trace > 1e-8
+    assert certified_cholesky(gaussian_kernel(Z, Z, 1.6), 1e-10)[0] is None  # wide: numerically singular
+    plain = NystromFeatures(Z, 0.2, 1e-10)
+    pivoted_factor, pivots = pivoted_cholesky(narrow, 1e-10)
+    assert len(pivots) == 300  # LAPACK's rule keeps every landmark too
+    phi_plain = plain.transposed(X)
+    phi_pivoted = torch.linalg.solve_triangular(pivoted_factor.T, gaussian_kernel(Z[pivots], X, 0.2), upper=False)
+    # Same features up to an orthogonal map: the same Gram phi(x)'phi(x') of every pair of points.
+    gram_plain, gram_pivoted = phi_plain.T @ phi_plain, phi_pivoted.T @ phi_pivoted
+    assert float(torch.max(torch.abs(gram_plain - gram_pivoted))) < 1e-8

@@ -166,12 +166,49 @@ def pivoted_cholesky(kernel: torch.Tensor, tol: float) -> tuple[torch.Tensor, to
     return torch.triu(lower[index, :rank].T), index
 
 
+# A plain Cholesky factor replaces the pivoted one only when the landmark kernel's smallest eigenvalue is certified
+# above this multiple of the pivot tolerance: then LAPACK's pivots (each >= the smallest eigenvalue) clear the
+# tolerance by a factor 100, far beyond their rounding (~1e-12), and the numpy path keeps every landmark too.
+_CERTIFICATE_MARGIN = 100.0
+
+
+def certified_cholesky(kernel: torch.Tensor, tol: float) -> tuple[torch.Tensor | None, float]:
+    """Upper R with R'R = kernel, and tr(kernel^{-1}), when 1 / tr(kernel^{-1}) (a lower bound of the smallest
+    eigenvalue) exceeds _CERTIFICATE_MARGIN tol; else (None, inf).
+
+    Then a pivoted Cholesky stopped at ``tol`` would keep every landmark, and with every landmark kept the Nystroem
+    estimator does not depend on their order: R'R = K for any Cholesky factor, so phi = R^{-T} k(Z, x) changes only
+    by an orthogonal map, and Phi'Phi's spectrum, the GCV scores and the predictions are the same in exact arithmetic.
+    On a GPU this replaces m sequential pivot steps by two level-3 calls (Cholesky, triangular inverse: 2 m^3 / 3).
+    """
+    lower, info = torch.linalg.cholesky_ex(kernel)
+    if int(info) != 0:
+        return None, math.inf
+    eye = torch.eye(kernel.shape[0], dtype=kernel.dtype, device=kernel.device)
+    inverse = torch.linalg.solve_triangular(lower, eye, upper=False)
+    inverse_trace = float(torch.sum(inverse * inverse))  # ||L^{-1}||_F^2 = tr(K^{-1}) >= 1 / lambda_min
+    if not inverse_trace * tol * _CERTIFICATE_MARGIN < 1.0:  # also false for nan
+        return None, math.inf
+    return lower.T.contiguous(), inverse_trace
+
+
 class NystromFeatures:
-    """estimators._NystromFeatures in torch: phi(x) = R^{-T} k(Z, x) on the landmarks kept by the pivoted Cholesky."""
+    """estimators._NystromFeatures in torch: phi(x) = R^{-T} k(Z, x), R a Cholesky factor of the landmark kernel.
+
+    Where the landmark kernel is certified well above singular (``certified_cholesky``), R is its plain Cholesky
+    factor and every landmark is kept; otherwise R is the pivoted factor on the landmarks it keeps, as in numpy.
+    ``inverse_bound`` bounds |R^{-1}|^2 = |K_ZZ^{-1}| (by tr K^{-1}, or by 1 / the smallest pivot as numpy does).
+    """
 
     def __init__(self, landmarks: torch.Tensor, bandwidth: float, pivot_tolerance: float):
-        self.factor, pivots = pivoted_cholesky(gaussian_kernel(landmarks, landmarks, bandwidth), pivot_tolerance)
-        self.centres = landmarks[pivots]
+        kernel = gaussian_kernel(landmarks, landmarks, bandwidth)
+        self.factor, self.inverse_bound = certified_cholesky(kernel, pivot_tolerance)
+        if self.factor is not None:
+            self.centres = landmarks
+        else:
+            self.factor, pivots = pivoted_cholesky(kernel, pivot_tolerance)
+            self.centres = landmarks[pivots]
+            self.inverse_bound = 1.0 / float(torch.min(torch.diagonal(self.factor))) ** 2
         self.bandwidth = bandwidth
 
     def transposed(self, X: torch.Tensor) -> torch.Tensor:
@@ -179,12 +216,12 @@ class NystromFeatures:
         return torch.linalg.solve_triangular(self.factor.T, k, upper=False)
 
     def normal_equations(self, X: torch.Tensor, y: torch.Tensor, well_conditioned_pivot: float):
-        """Phi'Phi and Phi'y; formed as R^{-T}(K_ZX K_XZ)R^{-1} only when every pivot is >= well_conditioned_pivot
+        """Phi'Phi and Phi'y; formed as R^{-T}(K_ZX K_XZ)R^{-1} only when |R^{-1}|^2 <= 1 / well_conditioned_pivot
         (the numpy path's rule and reason: otherwise |R^{-1}|^2 amplifies rounding beyond the smallest ridges)."""
         r = self.centres.shape[0]
         gram = torch.zeros((r, r), dtype=torch.float64, device=X.device)
         rhs = torch.zeros(r, dtype=torch.float64, device=X.device)
-        if float(torch.min(torch.diagonal(self.factor))) ** 2 >= well_conditioned_pivot:
+        if self.inverse_bound * well_conditioned_pivot <= 1.0:
             for rows in _row_blocks(X.shape[0], r):
                 k = gaussian_kernel(X[rows], self.centres, self.bandwidth)
                 gram += k.T @ k
