@@ -126,3 +126,33 @@ def test_a_certified_landmark_kernel_gets_a_plain_cholesky_factor_with_the_pivot
     # Same features up to an orthogonal map: the same Gram phi(x)'phi(x') of every pair of points.
     gram_plain, gram_pivoted = phi_plain.T @ phi_plain, phi_pivoted.T @ phi_pivoted
     assert float(torch.max(torch.abs(gram_plain - gram_pivoted))) < 1e-8
+
+
+def test_the_fit_linear_rules_ask_a_gpu_exactly_when_linear_device_is_cuda():
+    import yaml
+
+    from dltheory.cluster import PAPER_REQUESTS, job_request
+    from dltheory.config import load_schema, validate_config
+    from tests.conftest import ROOT
+
+    smoke = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+    schema = load_schema(ROOT / "workflow/schemas/config.schema.yaml")
+    asking = {}
+    for linear_device in ("auto", "cpu", "cuda"):
+        settings = validate_config({**smoke, "linear_device": linear_device}, schema)
+        asking[linear_device] = {rule for rule in PAPER_REQUESTS if job_request(rule, settings).gpu}
+    assert asking == {"auto": set(), "cpu": set(), "cuda": {"nonsmooth_fit_linear", "region_fit_linear"}}
+
+
+def test_linear_device_auto_decides_without_importing_torch_where_no_gpu_driver_is_loaded():
+    import subprocess
+    import sys
+
+    from dltheory.runtime import _no_gpu_driver
+
+    if not _no_gpu_driver():
+        pytest.skip("a GPU driver is loaded: auto must ask torch")
+    probe = "import sys; from dltheory.runtime import linear_solver_device; "
+    probe += "print(linear_solver_device('auto'), 'torch' in sys.modules)"
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert answer == ["None", "False"]
