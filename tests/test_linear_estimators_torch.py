@@ -69,7 +69,8 @@ def test_torch_pivoted_cholesky_keeps_lapacks_landmarks_of_a_rank_deficient_kern
 
 @pytest.mark.parametrize(
     ("n", "dim", "seed", "smooth", "solves"),
-    [(300, 2, 0, False, 3), (1500, 2, 1, False, 4), (1500, 3, 2, False, 4), (1500, 2, 0, True, 2)],
+    [(300, 2, 0, False, 3), (1500, 2, 1, False, 4), (1500, 3, 2, False, 4), (1500, 2, 0, True, 2),
+     (1500, 5, 1, False, 2)],
 )
 def test_coarse_to_fine_search_picks_the_exhaustive_bandwidth_and_ridge_with_fewer_solves(n, dim, seed, smooth,
                                                                                          solves):
@@ -156,3 +157,17 @@ def test_linear_device_auto_decides_without_importing_torch_where_no_gpu_driver_
     probe += "print(linear_solver_device('auto'), 'torch' in sys.modules)"
     answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert answer == ["None", "False"]
+
+
+def test_linear_estimator_flops_count_the_coarse_to_fine_search_at_0_61_of_exhaustive_in_five_dimensions():
+    from dltheory.nonsmooth.linear_cost import linear_estimator_flops, nystrom_rank
+
+    params = {"n_components": 4096}
+    exhaustive = linear_estimator_flops("kernel_ridge", 12800, 5, 100_000, params)
+    coarse = linear_estimator_flops("kernel_ridge", 12800, 5, 100_000, {**params, "bandwidth_search": "coarse_to_fine"})
+    assert exhaustive == pytest.approx(7.51e12, rel=0.01)
+    assert coarse / exhaustive == pytest.approx(0.61, abs=0.01)
+    assert [nystrom_rank(4096, 2, h) for h in (0.025, 0.8)] == [4086, 44]  # measured with LAPACK
+    assert nystrom_rank(1024, 2, 0.05) == 1024  # capped at the landmarks drawn
+    with pytest.raises(ValueError, match="'dnn'"):
+        linear_estimator_flops("dnn", 100, 2, 100)
