@@ -1,11 +1,12 @@
 """Kernel ridge and Fourier least squares: numpy against float64 torch, exhaustive against coarse-to-fine bandwidths.
 
 Fits the paper's estimators to a jump target (JMLR 2022's piecewise-smooth kind, noise sd 0.25; D = 5 by default, the
-region family's dimension) and prints, measured in one run on the same data: seconds per fit of kernel ridge
-(Nystroem) with the exhaustive and the coarse-to-fine bandwidth search, on numpy, torch on CPU and torch on CUDA when
-present; the same for the Fourier series; the ratios exhaustive / coarse-to-fine and numpy / torch; whether every
-variant chose the same bandwidth and ridge. Then the floating-point operations of config/paper.yaml's linear
-estimators (``linear_cost``), with every kernel ridge search exhaustive (before) and as configured (after).
+region family's dimension) and prints, measured in one run on the same data: seconds per fit (CPU time on the CPU
+paths, wall time on CUDA) of kernel ridge (Nystroem) with the exhaustive and the coarse-to-fine bandwidth search, on
+numpy, torch on CPU and torch on CUDA when present; the same for the Fourier series; the ratios exhaustive /
+coarse-to-fine and numpy / torch; whether every variant chose the same bandwidth and ridge. Then the floating-point
+operations of config/paper.yaml's linear estimators (``linear_cost``), with every kernel ridge search exhaustive
+(before) and as configured (after).
 
     python benchmarks/linear_estimators.py [--n 8192] [--dim 5] [--components 1024] [--repeats 1] [--threads 2]
         [--devices numpy,torch-cpu,cuda]
@@ -34,15 +35,19 @@ def jump_problem(n, seed, dim=2):
 
 
 def seconds(make, X, y, repeats, device):
+    """Best of ``repeats`` fits: CPU time of this process on the CPU paths (on a shared machine wall time measures the
+    neighbours' load as much as the fit; measured at load 7-10 on 2 cores, wall-time ratios of the same runs moved by
+    up to 1.7x), wall time with synchronisation on CUDA."""
+    clock = time.perf_counter if device == "cuda" else time.process_time
     best, estimator = np.inf, None
     for _ in range(repeats):
         if device == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start = clock()
         estimator = make().fit(X, y)
         if device == "cuda":
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best, estimator
 
 
