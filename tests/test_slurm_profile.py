@@ -51,11 +51,11 @@ def test_a_gpu_only_for_rules_that_train_on_the_device_and_none_on_cpu(smoke):
     blocks, local = _rule_blocks()
     on_device = {name for name, block in blocks.items() if "device=RUN.device" in block} - local
     assert on_device == {rule for rule, request in PAPER_REQUESTS.items() if request.device}
-    # ... and they are the rules whose script puts torch on the device (resolve_device): 11 of them
+    # ... and they are the rules whose script puts torch on the device (resolve_device): 12 of them
     scripts = {name: re.search(r'script:\n\s+"\.\./scripts/(\w+\.py)"', block) for name, block in blocks.items()}
     uses_device = {name for name, found in scripts.items() if found and name not in local
                    and "resolve_device(" in (ROOT / "workflow/scripts" / found.group(1)).read_text()}
-    assert uses_device == on_device and len(on_device) == 11
+    assert uses_device == on_device and len(on_device) == 12
     assert [rule for rule in PAPER_REQUESTS if job_request(rule, smoke).gpu] == []  # device: cpu
     for config in (_settings("smoke", device="cuda"), _settings("config"), _settings("paper")):  # cuda, auto, auto
         assert {rule for rule in PAPER_REQUESTS if job_request(rule, config).gpu == 1} == on_device

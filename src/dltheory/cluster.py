@@ -4,10 +4,11 @@ Each submitted rule has a request at paper scale (config/paper.yaml): memory, ru
 on the config's device. The config in use scales it by the size of its family's largest job (the ``JOB_SIZE``
 measures below) relative to the paper's, over a floor that a smoke-sized job needs. A job that trains networks on
 the config's device declares one ``gpu`` unless the config says ``device: cpu`` (``auto`` uses a GPU where there is
-one): SLURM then asks a GPU for it and for no other job, and a local run on a GPU node given ``--resources gpu=1``
-runs one such job at a time instead of several on one GPU uncoordinated (without ``--resources gpu=...`` a local run
-does not limit it). CPUs are the rule's threads: the SLURM executor asks ``--cpus-per-task`` equal to them when no
-``cpus_per_task`` is set.
+one); a job that solves linear estimators declares one only with ``linear_device: cuda`` (their numpy path is the
+default and needs no GPU). SLURM then asks a GPU for those jobs and for no other, and a local run on a GPU node given
+``--resources gpu=1`` runs one such job at a time instead of several on one GPU uncoordinated (without
+``--resources gpu=...`` a local run does not limit it). CPUs are the rule's threads: the SLURM executor asks
+``--cpus-per-task`` equal to them when no ``cpus_per_task`` is set.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class PaperRequest:
     mem_mb: int  # at config/paper.yaml
     runtime: int  # minutes, at config/paper.yaml with PAPER_THREADS threads
     device: bool = False  # trains networks with torch on the config's device (a GPU unless it is cpu)
+    linear: bool = False  # solves linear estimators on the config's linear_device (a GPU when it is cuda)
 
 
 # Every rule that runs as a cluster job (the others are localrules: collect, notebooks, report). The paper requests
@@ -38,10 +40,10 @@ class PaperRequest:
 # --set-resources RULE:mem_mb=... when a job is killed for memory or time; a retry asks twice as much.
 PAPER_REQUESTS = {
     "nonsmooth_simulate": PaperRequest("nonsmooth", 8000, 60),
-    "nonsmooth_fit_linear": PaperRequest("nonsmooth", 32000, 240),
+    "nonsmooth_fit_linear": PaperRequest("nonsmooth", 32000, 240, linear=True),
     "nonsmooth_train_dnn": PaperRequest("nonsmooth", 32000, 240, device=True),
     "region_simulate": PaperRequest("region", 8000, 60),
-    "region_fit_linear": PaperRequest("region", 32000, 240),
+    "region_fit_linear": PaperRequest("region", 32000, 240, linear=True),
     "region_train_dnn": PaperRequest("region", 32000, 240, device=True),
     "intrinsic_simulate": PaperRequest("intrinsic", 8000, 60),
     "intrinsic_train_dnn": PaperRequest("intrinsic", 16000, 120, device=True),
@@ -139,7 +141,7 @@ def job_request(rule: str, settings: Mapping) -> JobRequest:
     return JobRequest(
         mem_mb=math.ceil(MEM_FLOOR_MB + (paper.mem_mb - MEM_FLOOR_MB) * scale),
         runtime=math.ceil(RUNTIME_FLOOR_MIN + (paper.runtime - RUNTIME_FLOOR_MIN) * scale * slower),
-        gpu=1 if paper.device and run.device != "cpu" else 0,
+        gpu=1 if (paper.device and run.device != "cpu") or (paper.linear and run.linear_device == "cuda") else 0,
     )
 
 

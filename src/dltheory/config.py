@@ -50,6 +50,8 @@ class RunSettings:
     seed: int  # global seed; every job derives its own from it and the names of the job
     device: str = "auto"  # where neural networks train; auto picks CUDA when torch sees a GPU
     threads_per_job: int = 1  # torch and BLAS threads per job; Snakemake runs cores / threads_per_job jobs at once
+    # where the linear estimators solve: auto = CUDA (float64 torch) when torch sees a GPU, else numpy/scipy
+    linear_device: str = "auto"
     report: ReportSettings = field(default_factory=ReportSettings)
 
 

@@ -2,6 +2,7 @@
 
 import ctypes
 import logging
+import os
 import sys
 
 _thread_limits = []  # keeps threadpoolctl's limit alive for the life of the job
@@ -47,6 +48,27 @@ def reuse_freed_memory() -> bool:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt parameter numbers from glibc's malloc.h
     return bool(libc.mallopt(m_mmap_threshold, 1 << 30)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
+def _no_gpu_driver() -> bool:
+    """True on Linux when no NVIDIA or AMD GPU driver is loaded (nor WSL's GPU bridge): torch could see no GPU."""
+    if not sys.platform.startswith("linux"):
+        return False
+    markers = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")
+    return not any(os.path.exists(path) for path in markers)
+
+
+def linear_solver_device(name: str) -> str | None:
+    """Where the linear estimators solve under the config's ``linear_device``: None (numpy/scipy) for ``cpu``, and for
+    ``auto`` without a GPU, so that a CPU run's numbers are the numpy path's to the bit; else the CUDA device's name.
+
+    ``cpu``, and ``auto`` on a machine without a GPU driver, decide without importing torch: the linear estimators'
+    jobs are otherwise torch-free, and importing it costs ~2 s of CPU per job.
+    """
+    if name == "cpu" or (name == "auto" and "torch" not in sys.modules and _no_gpu_driver()):
+        return None
+    device = resolve_device(name)
+    return None if device.type == "cpu" else str(device)
 
 
 def resolve_device(name: str):

@@ -52,6 +52,7 @@ rule nonsmooth_fit_linear:
         sizes=NONSMOOTH.get("sizes"),
         estimator_params=nonsmooth_estimator_params,
         seed=RUN.seed,
+        linear_device=RUN.linear_device,
     script:
         "../scripts/nonsmooth_fit_linear.py"
 

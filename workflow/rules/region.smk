@@ -51,6 +51,7 @@ rule region_fit_linear:
         sizes=REGION.get("sizes"),
         estimator_params=region_estimator_params,
         seed=RUN.seed,
+        linear_device=RUN.linear_device,
     script:
         "../scripts/region_fit_linear.py"
 

@@ -5,15 +5,16 @@ import pandas as pd
 
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
-from dltheory.runtime import start_job
+from dltheory.runtime import resolve_device, start_job
 from dltheory.selfpaced.train import run_training
 
 log = start_job(snakemake.log[0], snakemake.threads)
 p = snakemake.params
+device = str(resolve_device(p.device))
 sizes = [int(n) for n in snakemake.wildcards.sizes.split("_")]
 tables = []
 for n in sizes:
-    table = run_training(p.settings, p.seed, n, p.device)
+    table = run_training(p.settings, p.seed, n, device)
     final = table[(table.part == "final") & (table.metric == "test_accuracy")]
     log.info("n = %d: mean test accuracy by method and augmentation:\n%s", n,
              final.groupby(["method", "augmentation"]).value.mean())

@@ -135,14 +135,15 @@ def selected_hyperparameters(estimator) -> dict:
 
 def run_linear_estimator(
     target: PiecewiseSmoothTarget, data: dict, method: str, params: dict, sizes: list[int], seed: int,
-    family: str = FAMILY,
+    family: str = FAMILY, device: str | None = None,
 ) -> pd.DataFrame:
-    """Fit ``method`` on every (size, replicate) and record the squared L2 error against the true f."""
+    """Fit ``method`` on every (size, replicate) and record the squared L2 error against the true f. ``device``: None
+    for numpy/scipy, or the torch device of the estimators that have a torch path (``runtime.linear_solver_device``)."""
     rows = []
     for replicate in range(data["train_x"].shape[0]):
         for n in sizes:
             job_seed = derive_seed(seed, family, target.name, method, n, replicate)
-            estimator = make_estimator(method, params, seed=job_seed % 2**31)
+            estimator = make_estimator(method, params, seed=job_seed % 2**31, device=device)
             estimator.fit(*training_sample(data, replicate, n))
             prediction = estimator.predict(data["test_x"])
             mse = float(np.mean((prediction - test_values(data, replicate, n)) ** 2))

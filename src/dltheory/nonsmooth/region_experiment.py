@@ -71,11 +71,13 @@ def reference_runs(spec: dict, data: dict, sizes, seed: int) -> pd.DataFrame:
 
 
 def linear_runs(specs: Mapping[str, dict], cells: Mapping[str, dict], method: str, params: dict, sizes,
-                seed: int) -> pd.DataFrame:
-    """One CV-tuned linear estimator on every (cell, n, replicate), with learned flags."""
+                seed: int, device: str | None = None) -> pd.DataFrame:
+    """One CV-tuned linear estimator on every (cell, n, replicate), with learned flags; ``device`` as in
+    ``run_linear_estimator``."""
     tables = []
     for name, spec in specs.items():
-        runs = run_linear_estimator(target_from_config(spec), cells[name], method, params, list(sizes), seed, FAMILY)
+        runs = run_linear_estimator(target_from_config(spec), cells[name], method, params, list(sizes), seed, FAMILY,
+                                    device=device)
         tables.append(with_learned_flags(runs, constant_mse(cells[name]["test_f"])))
     return pd.concat(tables, ignore_index=True)
 
