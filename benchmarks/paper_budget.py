@@ -483,6 +483,10 @@ def table(costs: dict[str, Cost], threads: int, paths: Paths = Paths()) -> str:
 def _seconds_per_step(model, optimizer, x, y, warm_up: int = 5, repeats: int = 50) -> float:
     import torch
 
+    def synchronize():
+        if x.is_cuda:
+            torch.cuda.synchronize()
+
     def step():
         loss = ((model(x) - y) ** 2).mean(dim=1).sum()
         optimizer.zero_grad(set_to_none=True)
@@ -491,22 +495,22 @@ def _seconds_per_step(model, optimizer, x, y, warm_up: int = 5, repeats: int = 5
 
     for _ in range(warm_up):
         step()
-    torch.cuda.synchronize()
+    synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         step()
-    torch.cuda.synchronize()
+    synchronize()
     return (time.perf_counter() - start) / repeats
 
 
-def measure(configs: list[str]) -> None:
+def measure(configs: list[str], device_name: str = "cuda", repeats: int = 50) -> None:
     """Time one batched training step per DNN family on CUDA at the config's largest batch, against the estimate."""
     import torch
 
     from dltheory.nn.batched_mlp import BatchedArchitecture, BucketedMLP
 
     settings = load_settings(configs)
-    device = torch.device("cuda")
+    device = torch.device(device_name)
     for family in ("nonsmooth", "region", "intrinsic"):
         if family not in settings:
             continue
@@ -539,7 +543,7 @@ def measure(configs: list[str]) -> None:
             x = torch.rand(architecture.n_models, training.batch_size, dim, device=device)
             y = torch.rand(architecture.n_models, training.batch_size, device=device)
 
-            seconds = _seconds_per_step(model, optimizer, x, y)
+            seconds = _seconds_per_step(model, optimizer, x, y, repeats=repeats)
             flops = sum(6 * training.batch_size * mlp_parameters(dim, d, w) for d, w in architectures)
             cost.gpu_flops, cost.launches = flops, len(set(architectures)) * 6 * (max(architecture.depths) + 1) + 10
             cost.tf32 = precision == "high"

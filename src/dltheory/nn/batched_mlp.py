@@ -178,14 +178,17 @@ class BucketedMLP(torch.nn.Module):
             groups.setdefault(shape, []).append(index)
         self.bucket_members = list(groups.values())
         self.buckets = torch.nn.ModuleList(padded.select(rows) for rows in self.bucket_members)
+        # One gather into bucket order and one back per call, as device tensors (a Python list of indices would be
+        # copied to the GPU at every call).
         order = torch.tensor([i for rows in self.bucket_members for i in rows])
+        self.register_buffer("order", order)
         self.register_buffer("inverse_order", torch.argsort(order))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if len(self.buckets) == 1:
             return self.buckets[0](inputs)
-        parts = [bucket(inputs[rows]) for bucket, rows in zip(self.buckets, self.bucket_members, strict=True)]
-        return torch.cat(parts)[self.inverse_order]
+        parts = torch.split(inputs[self.order], [len(rows) for rows in self.bucket_members])
+        return torch.cat([bucket(part) for bucket, part in zip(self.buckets, parts, strict=True)])[self.inverse_order]
 
     def standalone(self, index: int) -> torch.nn.Sequential:
         """Model ``index`` as an ordinary ``nn.Sequential`` (for tests)."""

@@ -83,9 +83,13 @@ class _Bucket:
     working: BatchedMLP
     rows: list[int]
 
-    @property
-    def positions(self) -> torch.Tensor:
-        return self.members[self.rows]
+    def __post_init__(self):
+        self._index()
+
+    def _index(self) -> None:
+        # Device tensors, built once per compaction: indexing with a Python list copies it to the GPU every time.
+        self.rows_index = torch.as_tensor(self.rows, dtype=torch.long, device=self.members.device)
+        self.positions = self.members[self.rows_index]
 
 
 def _buckets(model: BatchedMLP | BucketedMLP) -> list[_Bucket]:
@@ -124,6 +128,7 @@ def _compact(bucket: _Bucket, keep: list[int], optimizer: torch.optim.Optimizer)
         dropped = {id(parameter) for parameter in old.values()}
         group["params"] = [parameter for parameter in group["params"] if id(parameter) not in dropped]
     bucket.rows = [bucket.rows[i] for i in keep]
+    bucket._index()
 
 
 def train_batched_regression(
@@ -236,7 +241,7 @@ def _keep_best(buckets: list[_Bucket], improved: torch.Tensor) -> None:
         mask = improved[bucket.positions]
         if not mask.any():
             continue
-        rows = torch.as_tensor(bucket.rows, device=mask.device)[mask]
+        rows = bucket.rows_index[mask]
         for name, parameter in bucket.working.named_parameters():
             value = parameter.detach()[mask]
             getattr(bucket.store, name)[(rows, *(slice(0, size) for size in value.shape[1:]))] = value
