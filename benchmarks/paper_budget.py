@@ -12,7 +12,8 @@ Cost model (per family, what dominates):
 - DNN regression (nonsmooth, region, intrinsic): forward + backward + Adam ~ 6 x parameters x samples per step, plus
   validation (2 x parameters x n_val per evaluation) and test prediction. Batching as the code does it: one unpadded
   batch per (depth, width) (``BucketedMLP``); the padded rule (every model at its batch's largest width and depth) is
-  printed beside it, as it was before bucketing. Kernel launches: ~6 per layer per bucket per step.
+  printed beside it, as it was before bucketing. Kernel launches: ~6 per layer per bucket per step; a family's GPU
+  time is the longer of its GPU work and its launches (they overlap).
 - Linear estimators (nonsmooth, region): 2 m^2 n + 9 m^3 per bandwidth (m = n exact, else the Nystroem m: the
   features and an eigendecomposition with vectors) for kernel ridge; the GP's marginal likelihood ~ (1 + restarts)
   x 30 evaluations x m^3; least squares n p^2 + p^3 on p <= max_features for Fourier and splines; k-NN n^2 D.
@@ -45,7 +46,7 @@ GPU_TF32 = 495e12 * 0.10
 GPU_FP64_SOLVE = 50e12 * 0.50
 GPU_FP64_EIGH = 50e12 * 0.10
 GPU_BYTES = 3.35e12 * 0.60
-GPU_LAUNCH_S = 8e-6
+GPU_LAUNCH_S = 8e-6  # host time per eager PyTorch op (dispatch and launch)
 CGNN_BYTES_PER_ENTRY = 200  # issue 26: the materialised MMD Gram moves ~200 B per entry (5 bandwidths, fwd + bwd)
 CPU_CORES = 16  # the H100 machine's cores; CPU-bound jobs (linear estimators, W1, numpy families) share them
 # CPU fp64 rate per core, calibrated on the default run (config/config.yaml; 2-core CPU, 1 thread per job, its
@@ -85,6 +86,7 @@ class Cost:
     tf32: bool = False
     cgnn_entries: float = 0.0  # Gram entries CGNN evaluates (models x epochs x n^2)
     linear_flops: float = 0.0  # the part of cpu_flops a torch fp64 path moves to the GPU (kernel ridge)
+    linear_gpu_seconds: float = 0.0  # that part's seconds on the GPU (GEMMs and eigendecompositions at their rates)
     cpu_flops: float = 0.0  # fp64 on the CPU cores
     cpu_seconds: float = 0.0  # CPU work counted in seconds directly (W1, and the CPU-only families once scaled)
     cpu_work: float = 0.0  # CPU-only families: dominant-term FLOPs, scaled by the default run's measured seconds
@@ -92,13 +94,15 @@ class Cost:
 
     def gpu_seconds(self, paths: Paths) -> float:
         rate = GPU_TF32 if self.tf32 else GPU_FP32
-        seconds = self.gpu_flops / rate + self.gpu_bytes / GPU_BYTES + self.launches * GPU_LAUNCH_S
+        # Eager PyTorch queues kernels ahead of the GPU: a step costs the longer of its GPU work and the host's time
+        # to launch it (the two overlap), not their sum.
+        seconds = max(self.gpu_flops / rate + self.gpu_bytes / GPU_BYTES, self.launches * GPU_LAUNCH_S)
         if paths.cgnn_fused:
             seconds += self.cgnn_entries * CGNN_FLOPS_PER_ENTRY / GPU_FP32
         else:
             seconds += self.cgnn_entries * CGNN_BYTES_PER_ENTRY / GPU_BYTES
         if paths.linear_on_gpu:
-            seconds += self.linear_flops / GPU_FP64_SOLVE
+            seconds += self.linear_gpu_seconds
         return seconds
 
     def cpu_core_seconds(self, paths: Paths) -> float:
@@ -183,14 +187,14 @@ GP_EVALUATIONS = 30  # marginal-likelihood evaluations per restart (L-BFGS on 2-
 
 
 def linear_fit_flops(method: str, n: int, dim: int, params: dict) -> tuple[float, float]:
-    """(FLOPs of one fit, the part of it a torch fp64 path could move to the GPU)."""
+    """(FLOPs of one fit on the CPU, seconds of it on the GPU where a torch fp64 path exists, else 0)."""
     if method == "kernel_ridge":
         bandwidths = len(params.get("bandwidths", (0.025, 0.05, 0.1, 0.2, 0.4, 0.8)))
         m = min(n, n if n <= params.get("exact_max_n", 1024) else params.get("n_components", 1024))
         # Per bandwidth: the features or kernel (n m^2, twice: triangular solve and Phi'Phi) and a full
         # eigendecomposition (~9 m^3 with vectors).
-        flops = bandwidths * (2 * m * m * n + 9 * m**3)
-        return flops, flops
+        gemm, eigh = bandwidths * 2 * m * m * n, bandwidths * 9 * m**3
+        return gemm + eigh, gemm / GPU_FP64_SOLVE + eigh / GPU_FP64_EIGH
     if method == "gaussian_process":
         m_ml = min(n, params.get("max_n_marginal_likelihood", 512))
         m = n if n <= params.get("exact_max_n", 1024) else params.get("n_components", 1024)
@@ -215,9 +219,11 @@ def nonsmooth_linear(section, cost: Cost) -> None:
                 continue
             params = section.estimator_params.get(method, {})
             for n in section.sizes:
-                flops, gpu = linear_fit_flops(method, n, dim, params)
+                flops, gpu_seconds = linear_fit_flops(method, n, dim, params)
                 cost.cpu_flops += section.replicates * flops
-                cost.linear_flops += section.replicates * gpu
+                if gpu_seconds:
+                    cost.linear_flops += section.replicates * flops
+                    cost.linear_gpu_seconds += section.replicates * gpu_seconds
             cost.cpu_jobs += 1  # one job per (target, estimator)
 
 
@@ -226,9 +232,11 @@ def region_linear(section, cost: Cost) -> None:
     for method in section.linear_estimators:
         params = section.estimator_params.get(method, {})
         for n in section.sizes:
-            flops, gpu = linear_fit_flops(method, n, section.dim, params)
+            flops, gpu_seconds = linear_fit_flops(method, n, section.dim, params)
             cost.cpu_flops += cells * section.replicates * flops
-            cost.linear_flops += cells * section.replicates * gpu
+            if gpu_seconds:
+                cost.linear_flops += cells * section.replicates * flops
+                cost.linear_gpu_seconds += cells * section.replicates * gpu_seconds
         cost.cpu_jobs += 1  # one job per estimator, every cell in it
 
 
