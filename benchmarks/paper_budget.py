@@ -415,11 +415,29 @@ FAMILY_COSTS = {
 
 
 def load_settings(configs: list[str]) -> dict:
-    """Every enabled family's settings, ``configs`` layered on config/config.yaml (as the Snakefile does)."""
-    sys.path.insert(0, str(REPO / "src"))
-    from dltheory.config import check_config_files
+    """Every enabled family's settings, ``configs`` layered on config/config.yaml (as the Snakefile does, and as
+    ``dltheory.config.check_config_files`` checks them), the schema and the defaults read once."""
+    from dltheory.config import load_config_file, merged, validate_config
 
-    return check_config_files(configs, repo=REPO)
+    config = _defaults()
+    for path in configs:
+        config = merged(config, load_config_file(path))
+    return validate_config(config, _schema())
+
+
+@functools.cache
+def _schema() -> dict:
+    sys.path.insert(0, str(REPO / "src"))
+    from dltheory.config import load_schema
+
+    return load_schema(REPO / "workflow/schemas/config.schema.yaml")
+
+
+@functools.cache
+def _defaults() -> dict:
+    from dltheory.config import load_config_file
+
+    return load_config_file(REPO / "config/config.yaml")
 
 
 def _costs(settings: dict) -> dict[str, Cost]:
