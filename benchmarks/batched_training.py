@@ -3,7 +3,8 @@
 The default config trains, per target, 6 sample sizes x 5 replicates = 30 MLPs whose widths and depths
 follow the JMLR guideline. Both sides run the same number of Adam steps on the same mini-batch size;
 the loop trains each model as an ordinary ``nn.Sequential`` of its own size (no padding), so the
-ratio is what batching buys after paying for padding. Prints seconds and the ratio, measured in one run.
+ratio is what batching buys after paying for padding; the bucketed batch (one unpadded batch per (depth, width),
+``BucketedMLP``, as the training jobs run) pays none. Prints seconds and the ratios, measured in one run.
 
     python benchmarks/batched_training.py [--device cpu|cuda] [--steps 200] [--threads 2]
 """
@@ -14,7 +15,7 @@ import time
 import torch
 import yaml
 
-from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
+from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP, BucketedMLP
 from dltheory.nonsmooth.dnn import DNNSettings
 from dltheory.nonsmooth.targets import target_from_config
 
@@ -35,9 +36,9 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def time_batched(dim, jobs, architectures, batch, steps, device):
+def time_batched(dim, jobs, architectures, batch, steps, device, layout=BatchedMLP):
     architecture = BatchedArchitecture(dim, tuple(w for _, w in architectures), tuple(d for d, _ in architectures))
-    model = BatchedMLP(architecture, torch.Generator().manual_seed(0)).to(device)
+    model = layout(architecture, torch.Generator().manual_seed(0)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     data_x = torch.rand(len(jobs), max(jobs), dim, device=device)
     data_y = torch.rand(len(jobs), max(jobs), device=device)
@@ -91,11 +92,15 @@ def main():
     dim, jobs, architectures, batch = default_shapes()
     time_batched(dim, jobs, architectures, batch, 5, device)  # warm-up (allocator, kernels)
     batched = time_batched(dim, jobs, architectures, batch, args.steps, device)
+    time_batched(dim, jobs, architectures, batch, 5, device, BucketedMLP)
+    bucketed = time_batched(dim, jobs, architectures, batch, args.steps, device, BucketedMLP)
     loop = time_loop(dim, jobs, architectures, batch, args.steps, device)
     widths = sorted({w for _, w in architectures})
     print(f"device {device}, threads {args.threads}, {len(jobs)} models (widths {widths}), "
           f"batch {batch}, {args.steps} Adam steps each")
-    print(f"per-model loop: {loop:.2f} s   batched: {batched:.2f} s   ratio loop/batched: {loop / batched:.1f}x")
+    print(f"per-model loop: {loop:.2f} s   padded batch: {batched:.2f} s   bucketed batch: {bucketed:.2f} s")
+    print(f"loop/padded: {loop / batched:.1f}x   loop/bucketed: {loop / bucketed:.1f}x   "
+          f"padded/bucketed: {batched / bucketed:.1f}x")
 
 
 if __name__ == "__main__":
