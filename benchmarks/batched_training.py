@@ -2,11 +2,11 @@
 
 The default config trains, per target, sizes x replicates MLPs (5 x 5 = 25 in the nonsmooth section of
 config/config.yaml; the script reads them) whose widths and depths follow the JMLR guideline. Every side runs the
-same number of Adam steps on the same mini-batch size: the batched model (``BatchedMLP``, every model padded to the
-widest and deepest); the loop, each model an ordinary ``nn.Sequential`` of its own size (no padding); and vmap,
+same number of Adam steps on the same mini-batch size: the padded batch (``BatchedMLP``, every model padded to the
+widest and deepest); the bucketed batch (``BucketedMLP``, one unpadded batch per (depth, width), as the training jobs
+run); the loop, each model an ordinary ``nn.Sequential`` of its own size (no padding); and vmap,
 ``torch.func.functional_call`` vmapped over the stacked parameters of the models that share an architecture (vmap
-needs equal shapes), one call per architecture. The ratios are what batching buys after paying for padding.
-Prints seconds and the ratios, measured in one run.
+needs equal shapes), one call per architecture. Prints seconds and the ratios, measured in one run.
 
     python benchmarks/batched_training.py [--device cpu|cuda] [--steps 200] [--threads 2]
 """
@@ -19,7 +19,7 @@ import torch
 import yaml
 from torch.func import functional_call, stack_module_state, vmap
 
-from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
+from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP, BucketedMLP
 from dltheory.nonsmooth.dnn import DNNSettings
 from dltheory.nonsmooth.targets import target_from_config
 
@@ -40,9 +40,9 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def time_batched(dim, jobs, architectures, batch, steps, device):
+def time_batched(dim, jobs, architectures, batch, steps, device, layout=BatchedMLP):
     architecture = BatchedArchitecture(dim, tuple(w for _, w in architectures), tuple(d for d, _ in architectures))
-    model = BatchedMLP(architecture, torch.Generator().manual_seed(0)).to(device)
+    model = layout(architecture, torch.Generator().manual_seed(0)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     data_x = torch.rand(len(jobs), max(jobs), dim, device=device)
     data_y = torch.rand(len(jobs), max(jobs), device=device)
@@ -123,13 +123,17 @@ def main():
     dim, jobs, architectures, batch = default_shapes()
     time_batched(dim, jobs, architectures, batch, 5, device)  # warm-up (allocator, kernels)
     batched = time_batched(dim, jobs, architectures, batch, args.steps, device)
+    time_batched(dim, jobs, architectures, batch, 5, device, BucketedMLP)
+    bucketed = time_batched(dim, jobs, architectures, batch, args.steps, device, BucketedMLP)
     loop = time_loop(dim, jobs, architectures, batch, args.steps, device)
     vmapped = time_vmap(dim, jobs, architectures, batch, args.steps, device)
     widths = sorted({w for _, w in architectures})
     print(f"device {device}, threads {args.threads}, {len(jobs)} models (widths {widths}, "
           f"{len(set(architectures))} architectures), batch {batch}, {args.steps} Adam steps each")
-    print(f"batched: {batched:.2f} s   per-model loop: {loop:.2f} s (ratio {loop / batched:.1f}x)   "
-          f"vmap per architecture: {vmapped:.2f} s (ratio {vmapped / batched:.1f}x)")
+    print(f"per-model loop: {loop:.2f} s   padded batch: {batched:.2f} s   bucketed batch: {bucketed:.2f} s   "
+          f"vmap per architecture: {vmapped:.2f} s")
+    print(f"loop/padded: {loop / batched:.1f}x   loop/bucketed: {loop / bucketed:.1f}x   "
+          f"padded/bucketed: {batched / bucketed:.1f}x   vmap/bucketed: {vmapped / bucketed:.1f}x")
 
 
 if __name__ == "__main__":

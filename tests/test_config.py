@@ -71,6 +71,7 @@ MALFORMED = [
     ("unknown estimator", _set(["nonsmooth", "estimators"], ["dnn", "svm"]), "nonsmooth.estimators[1]"),
     ("unknown top-level key", _set(["nonsmoth"], {}), "'nonsmoth' was unexpected"),
     ("unknown dnn key", _set(["nonsmooth", "dnn", "lr"], 0.1), "'lr' was unexpected"),
+    ("bf16 matmuls", _set(["region", "dnn", "matmul_precision"], "medium"), "region.dnn.matmul_precision"),
     ("bad device", _set(["device"], "tpu"), "device"),
     ("zero noise", _set(["nonsmooth", "noise_sd"], 0), "nonsmooth.noise_sd"),
     ("too few test points", _set(["nonsmooth", "n_test"], 10), "nonsmooth.n_test"),

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
+from dltheory.nn.batched_mlp import BatchedArchitecture, BucketedMLP
 from dltheory.nn.training import TrainingOutcome, pad_train_validation, predict_batched, train_batched_regression
 from dltheory.nonsmooth.settings import DNNSettings
 from dltheory.runtime import resolve_device
@@ -18,12 +18,14 @@ def train_dnn_batch(
     seed: int,
     device: torch.device,
     progress=None,
-) -> tuple[BatchedMLP, TrainingOutcome]:
+) -> tuple[BucketedMLP, TrainingOutcome]:
     """Train one MLP per (X, y) in ``datasets``, all in one batched model.
 
     ``architectures[i]`` is (depth, width) of model i. Each data set is split into its first
     (1 - validation_fraction) rows for training and the rest for early stopping (the rows are i.i.d.
-    draws, so the first rows are a random split).
+    draws, so the first rows are a random split). Models of one architecture train as one unpadded batch
+    (``BucketedMLP``), all buckets in one loop; initial weights are drawn for the padded batch, so a model's
+    start does not depend on how the batch is bucketed.
     """
     dim = datasets[0][0].shape[1]
     sizes = np.array([len(y) for _, y in datasets])
@@ -36,7 +38,7 @@ def train_dnn_batch(
     architecture = BatchedArchitecture(
         in_dim=dim, depths=tuple(d for d, _ in architectures), widths=tuple(w for _, w in architectures)
     )
-    model = BatchedMLP(architecture, torch.Generator(device="cpu").manual_seed(seed), init=settings.init).to(device)
+    model = BucketedMLP(architecture, torch.Generator(device="cpu").manual_seed(seed), init=settings.init).to(device)
     batch_generator = torch.Generator(device=device).manual_seed(seed + 1)
     outcome = train_batched_regression(
         model,
@@ -47,7 +49,7 @@ def train_dnn_batch(
     return model, outcome
 
 
-def predict_dnn_batch(model: BatchedMLP, inputs: np.ndarray) -> np.ndarray:
+def predict_dnn_batch(model: BucketedMLP, inputs: np.ndarray) -> np.ndarray:
     """Every model's predictions on shared inputs, as float64 (models, points)."""
     device = next(model.parameters()).device
     return predict_batched(model, torch.as_tensor(np.asarray(inputs, np.float32), device=device)).double().cpu().numpy()

@@ -97,8 +97,9 @@ def dnn_runs(specs: Mapping[str, dict], cells: Mapping[str, dict], settings: DNN
     """The DNNs of every (cell, n, replicate), sized by the JMLR Thm 7 guideline, trained as one batched model per
     sample size n (every cell and replicate of that n together).
 
-    Batching pads every model to the batch's largest width and depth, and a batch runs until its last model stops:
-    models of one n have similar sizes and stopping times, so one batch per n wastes little of either. Records the
+    Within a batch every (depth, width) trains unpadded (``BucketedMLP``), and a bucket is cut down to its live
+    models once most of them have stopped, so neither the cells' different widths nor their different stopping
+    times cost computation. Records the
     test error, the best validation error, ``best_step`` (the step of the kept parameters) and ``stopped_early``
     (1 when the model's patience ran out before ``max_steps``: training ended by early stopping, not by the cap).
     """

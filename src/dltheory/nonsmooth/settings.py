@@ -32,6 +32,7 @@ class DNNSettings:
     patience: int = _TRAINING.patience  # evaluations without improvement before a model stops
     lr_decay: float = _TRAINING.lr_decay  # final learning rate as a fraction of the first
     divergence_threshold: float = _TRAINING.divergence_threshold  # a training loss above this counts as diverged
+    matmul_precision: str = _TRAINING.matmul_precision  # CUDA float32 matmuls: "highest" or "high" (TF32)
 
     @classmethod
     def from_config(cls, config: Mapping) -> "DNNSettings":
