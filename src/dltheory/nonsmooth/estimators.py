@@ -67,9 +67,9 @@ _BLOCK_ENTRIES = 1 << 22
 _MIN_ONE_MINUS_LEVERAGE = 1e-12
 
 
-def row_blocks(n_rows: int, n_columns: int):
-    """Slices of rows such that a block of a kernel matrix holds about _BLOCK_ENTRIES entries."""
-    step = max(256, _BLOCK_ENTRIES // max(n_columns, 1))
+def row_blocks(n_rows: int, n_columns: int, block_entries: int = _BLOCK_ENTRIES):
+    """Slices of rows such that a block of a kernel matrix holds about ``block_entries`` entries."""
+    step = max(256, block_entries // max(n_columns, 1))
     for start in range(0, n_rows, step):
         yield slice(start, min(start + step, n_rows))
 

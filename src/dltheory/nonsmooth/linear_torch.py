@@ -31,18 +31,16 @@ import math
 import numpy as np
 import torch
 
+# The numpy path's guard and blocking, shared so that both paths make the same decisions.
+from dltheory.nonsmooth.estimators import _MIN_ONE_MINUS_LEVERAGE, row_blocks
+
 # Rows per block on the device: 32M float64 entries (256 MB) per kernel or design block keeps a GPU's matmuls large
 # and bounds memory to a few blocks whatever n is (the numpy path uses 4M, sized for a CPU's caches).
 _BLOCK_ENTRIES = 1 << 25
 
-# The numpy path's guards, repeated so that both paths make the same decisions (values from estimators.py).
-_MIN_ONE_MINUS_LEVERAGE = 1e-12
-
 
 def _row_blocks(n_rows: int, n_columns: int):
-    step = max(256, _BLOCK_ENTRIES // max(n_columns, 1))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(start + step, n_rows))
+    return row_blocks(n_rows, n_columns, _BLOCK_ENTRIES)
 
 
 def as_tensor(array, device) -> torch.Tensor:
