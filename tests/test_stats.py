@@ -71,3 +71,16 @@ def test_a_claim_failing_for_several_reasons_takes_the_first_in_diagnosis_order(
     assert combined_diagnosis(["finding", "design", "scale"]) == "scale"
     assert combined_diagnosis(["finding", "bug"]) == "bug" and combined_diagnosis(["", "design"]) == "design"
     assert combined_diagnosis([]) == ""
+
+
+def test_a_claim_needs_its_whole_interval_and_says_when_the_mean_alone_would_pass():
+    from dltheory.claims import interval_failure, interval_inside
+
+    straddling = {"mean": 1.047, "low": 0.93, "high": 1.16}
+    assert interval_inside({"mean": 1.0, "low": 0.9, "high": 1.04}, 0.8, 1.05)
+    assert not interval_inside(straddling, 0.8, 1.05)
+    assert not interval_inside({"mean": 1.0, "low": float("nan"), "high": float("nan")}, 0.8, 1.05)
+    diagnosis, why = interval_failure(straddling, 0.8, 1.05)
+    assert diagnosis == "scale" and "mean (1.05) alone would pass" in why
+    diagnosis, why = interval_failure({"mean": 2.0, "low": 1.9, "high": 2.1}, 0.8, 1.05)
+    assert diagnosis == "finding" and "alone would pass" not in why

@@ -86,6 +86,22 @@ def interval_diagnosis(low: float, high: float, lower: float = -math.inf, upper:
                        f"region {region}.")
 
 
+def interval_inside(interval: dict, lower: float = -math.inf, upper: float = math.inf) -> bool:
+    """Whether an interval (``low``, ``high``: dltheory.stats.mean_interval) lies wholly in [lower, upper]: the
+    house rule for a claim on replicates. An interval without finite ends (too few replicates) does not."""
+    low, high = interval["low"], interval["high"]
+    return bool(math.isfinite(low) and math.isfinite(high) and lower <= low and high <= upper)
+
+
+def interval_failure(interval: dict, lower: float = -math.inf, upper: float = math.inf) -> tuple[str, str]:
+    """:func:`interval_diagnosis` of an interval not wholly in [lower, upper], whose evidence also says where the
+    replicates' mean alone would have passed (so a reader sees why a mean inside the region is not enough)."""
+    diagnosis, why = interval_diagnosis(interval["low"], interval["high"], lower, upper)
+    if lower <= interval["mean"] <= upper:
+        why += f" The seeds' mean ({interval['mean']:.3g}) alone would pass; the claim needs the whole interval."
+    return diagnosis, why
+
+
 def combined_diagnosis(categories) -> str:
     """One diagnosis for a claim whose failing parts (cells, intervals) each have one: the first of them in
     DIAGNOSES order (bug, scale, design, finding: what to look at first); the detail names each part's. ""

@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 from torch.func import grad, jvp, vmap
 
+from dltheory.claims import interval_inside as _inside
 from dltheory.geometry import DIVERGED_LOSS
 from dltheory.geometry.jacobian import centring_matrix, fisher_eigenvalues, layer_grams, ntk, standardizing_jacobian
 from dltheory.geometry.mlp import MlpSpec, forward, init_params
@@ -408,10 +409,6 @@ def gd_edges(table: pd.DataFrame) -> pd.DataFrame:
 def _interval_text(interval: dict, digits: int = 3) -> str:
     return (f"{interval['mean']:.{digits}f} [{interval['low']:.{digits}f}, {interval['high']:.{digits}f}] "
             f"(t-interval, R={interval['replicates']})")
-
-
-def _inside(interval: dict, low: float, high: float) -> bool:
-    return bool(np.isfinite(interval["low"]) and low <= interval["low"] and interval["high"] <= high)
 
 
 def _diagnosis(interval: dict, low: float, high: float) -> str:

@@ -15,7 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from dltheory.claims import Claim, interval_diagnosis
+from dltheory.claims import Claim, interval_failure
+from dltheory.claims import interval_inside as _inside
 from dltheory.overparam.settings import FAMILY, OverparamSettings
 from dltheory.settings import from_config
 from dltheory.stats import mean_interval
@@ -105,17 +106,10 @@ def _interval(values, confidence) -> dict:
     return mean_interval(np.asarray(values, float), confidence)
 
 
-def _inside(interval: dict, lower=-math.inf, upper=math.inf) -> bool:
-    """Whether the whole interval lies in [lower, upper] (an interval without finite ends does not)."""
-    low, high = interval["low"], interval["high"]
-    return bool(math.isfinite(low) and math.isfinite(high) and lower <= low and high <= upper)
-
-
 def _interval_failure(interval: dict, lower=-math.inf, upper=math.inf) -> tuple[str, str]:
-    """Diagnosis and evidence of a claim whose interval is not wholly in [lower, upper]."""
-    diagnosis, why = interval_diagnosis(interval["low"], interval["high"], lower, upper)
-    if lower <= interval["mean"] <= upper:
-        why += f" The seeds' mean ({interval['mean']:.3g}) alone would pass; the claim needs the whole interval."
+    """Diagnosis and evidence (with its leading space, for the details below) of an interval not wholly in
+    [lower, upper]."""
+    diagnosis, why = interval_failure(interval, lower, upper)
     return diagnosis, " " + why
 
 

@@ -15,7 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from dltheory.claims import Claim, interval_diagnosis
+from dltheory.claims import Claim, interval_failure
+from dltheory.claims import interval_inside as _inside
 from dltheory.resinit.settings import FAMILY, ResinitSettings, taki_label
 from dltheory.resinit.theory import taki_bound
 from dltheory.settings import from_config
@@ -101,19 +102,8 @@ def _interval_fields(interval: dict, kind: str) -> dict:
             "replicates": interval["replicates"]}
 
 
-def _inside(interval: dict, lower=-math.inf, upper=math.inf) -> bool:
-    """Whether the whole interval lies in [lower, upper] (an interval without finite ends does not)."""
-    low, high = interval["low"], interval["high"]
-    return bool(math.isfinite(low) and math.isfinite(high) and lower <= low and high <= upper)
-
-
 def _failure(holds: bool, interval: dict, lower=-math.inf, upper=math.inf) -> tuple[str, str]:
-    if holds:
-        return "", ""
-    diagnosis, why = interval_diagnosis(interval["low"], interval["high"], lower, upper)
-    if lower <= interval["mean"] <= upper:
-        why += f" The seeds' mean ({interval['mean']:.3g}) alone would pass; the claim needs the whole interval."
-    return diagnosis, why
+    return ("", "") if holds else interval_failure(interval, lower, upper)
 
 
 def growth_claims(stats: pd.DataFrame, claims) -> list[Claim]:
