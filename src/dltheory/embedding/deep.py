@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
+from dltheory.digits import bundled_digits
 from dltheory.seeds import derive_seed
 
 DTYPE = torch.float64
@@ -24,11 +25,9 @@ PHI = {"tanh": torch.tanh, "relu": torch.relu}
 
 def digits_data(samples: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``samples`` of scikit-learn's digits (offline), pixels scaled to [0, 1], one-hot targets."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    X = torch.tensor(digits.data[:samples] / 16.0, dtype=DTYPE, device=device)
-    Y = torch.nn.functional.one_hot(torch.tensor(digits.target[:samples]), 10).to(DTYPE).to(device)
+    pixels, labels = bundled_digits()
+    X = torch.tensor(pixels[:samples] / 16.0, dtype=DTYPE, device=device)
+    Y = torch.nn.functional.one_hot(torch.tensor(labels[:samples]), 10).to(DTYPE).to(device)
     return X, Y
 
 

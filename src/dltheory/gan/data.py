@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dltheory.digits import bundled_digits
+
 RING_RADIUS = 2.0
 RING_STD = 0.02
 GRID_SPACING = 2.0  # ours
@@ -73,11 +75,8 @@ def grid_of_gaussians(
 
 def digits_images() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled digits (no network): images (1797, 64) float32 scaled 0..16 → [-1, 1], labels (1797,)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = (digits.data / 8.0 - 1.0).astype(np.float32)
-    return images, digits.target.astype(np.int64)
+    pixels, labels = bundled_digits()
+    return (pixels / 8.0 - 1.0).astype(np.float32), labels
 
 
 # --- A user's own 2-D target (issue 22) ------------------------------------------------------------------------

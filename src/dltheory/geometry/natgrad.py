@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dltheory.digits import bundled_digits
 from dltheory.geometry import DIVERGED_LOSS
 from dltheory.geometry.jacobian import layer_inputs, per_sample_deltas
 from dltheory.geometry.mlp import MlpSpec, forward, init_params
@@ -54,11 +55,9 @@ def digits_two_classes(classes, train_size: int, test_size: int, seed: int, inpu
     """Train and test sets of two digits classes: x scaled to unit norm, y = -0.5 / +0.5, drawn without replacement
     (seeded); tensors in float64. ``input_transform="forster"``: the training inputs' Forster transform
     (:func:`forster_transform`) maps both sets, rows scaled to unit norm again."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    keep = np.isin(digits.target, classes)
-    x, labels = digits.data[keep], digits.target[keep]
+    pixels, targets = bundled_digits()
+    keep = np.isin(targets, classes)
+    x, labels = pixels[keep], targets[keep]
     if train_size + test_size > len(x):
         raise ValueError(f"natgrad: train_size + test_size = {train_size + test_size} exceeds the {len(x)} digits "
                          f"of classes {list(classes)}")

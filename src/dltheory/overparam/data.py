@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dltheory.digits import bundled_digits
+
 CLASSES = 10  # digits 0-9
 
 
@@ -35,10 +37,8 @@ class DigitsSplit:
 
 def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled digits (offline): 1797 x 64 inputs in [0, 1] and integer labels."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    return digits.data.astype(np.float64) / 16.0, digits.target.astype(np.int64)
+    pixels, labels = bundled_digits()
+    return pixels / 16.0, labels
 
 
 def split_digits(inputs: np.ndarray, labels: np.ndarray, train: int, validation: int,

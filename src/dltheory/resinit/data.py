@@ -2,18 +2,12 @@
 
 import numpy as np
 
+from dltheory.digits import bundled_digits
 from dltheory.resinit.settings import FAMILY
 from dltheory.seeds import rng_for
 
 CLASSES = 10
 TEST_SIZE = 360  # of the 1797 digits: 1437 train / 360 test, as in the digest's probe
-
-
-def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    return digits.data.astype(np.float64), digits.target.astype(np.int64)
 
 
 def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -27,7 +21,7 @@ def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
 def input_batch(seed: int, replicate: int, batch: int) -> np.ndarray:
     """``batch`` digits (standardised over all 1797) drawn without replacement for one seed: the inputs the
     untrained networks of that seed see."""
-    inputs, _ = load_digits_arrays()
+    inputs, _ = bundled_digits()
     (inputs,) = standardise(inputs)
     rows = rng_for(seed, FAMILY, "inputs", replicate).choice(len(inputs), batch, replace=False)
     return inputs[rows]
@@ -36,7 +30,7 @@ def input_batch(seed: int, replicate: int, batch: int) -> np.ndarray:
 def digits_split(seed: int, replicate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One seed's random 1437 / 360 split of the digits, standardised on its training part: (train_x, train_y,
     test_x, test_y)."""
-    inputs, labels = load_digits_arrays()
+    inputs, labels = bundled_digits()
     order = rng_for(seed, FAMILY, "split", replicate).permutation(len(labels))
     test, train = order[:TEST_SIZE], order[TEST_SIZE:]
     train_x, test_x = standardise(inputs[train], inputs[test])

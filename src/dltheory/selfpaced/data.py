@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dltheory.digits import bundled_digits
+
 CLASSES = 10
 DIGITS_SHAPE = (1, 8, 8)  # (channels, height, width)
 
@@ -102,10 +104,8 @@ class DigitsSplit:
 
 def load_digit_images() -> tuple[np.ndarray, np.ndarray]:
     """The 1797 bundled digits (offline) as (1797, 64) pixels in [0, 1] (row-major 8 x 8) and labels."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    return digits.data.astype(np.float32) / 16.0, digits.target.astype(np.int64)
+    pixels, labels = bundled_digits()
+    return pixels.astype(np.float32) / 16.0, labels
 
 
 def split_digits(images: np.ndarray, labels: np.ndarray, train: int, validation: int,
