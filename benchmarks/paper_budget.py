@@ -343,10 +343,12 @@ def isometry(section, cost: Cost) -> None:
     conditions = 1 + len(section.conditions)
     sgd = section.sgd
     runs = sgd.learning_rates.count * sgd.seeds * len(sgd.teachers) * len(section.initializations)
-    for L in section.depths:
-        cost.cpu_work += conditions * len(section.initializations) * section.replicates * 2 * L * M**3
-        cost.cpu_work += runs * sgd.steps * 6 * L * M * M * sgd.eval_samples
-    cost.cpu_jobs = 2  # spectra and sgd
+    spectra_work = sum(conditions * len(section.initializations) * section.replicates * 2 * L * M**3
+                       for L in section.depths)
+    sgd_work = sum(runs * sgd.steps * 6 * L * M * M * sgd.eval_samples for L in section.depths)
+    cost.cpu_work += spectra_work + sgd_work
+    cost.cpu_jobs = 2  # spectra and sgd; the sgd job holds nearly all of it and bounds the wall
+    cost.largest_job_share = max(spectra_work, sgd_work) / (spectra_work + sgd_work)
 
 
 def embedding(section, cost: Cost) -> None:

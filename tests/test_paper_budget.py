@@ -60,3 +60,8 @@ def test_a_familys_cpu_wall_is_its_work_over_its_jobs_cores_and_at_least_its_lar
     assert one.cpu_wall_seconds(budget.Paths(), threads=4) == one.cpu_core_seconds(budget.Paths()) / 4
     assert 1 / 24 < split.largest_job_share < 1.5 / 24  # balanced: within 50 % of an even share
     assert split.cpu_wall_seconds(budget.Paths(), threads=4) == split.cpu_core_seconds(budget.Paths()) / 16
+    # isometry: its SGD job holds nearly all its work, so the family's wall is that job's on 4 cores, not half of it.
+    isometry = estimates["config/paper.yaml"]["isometry"]
+    assert isometry.cpu_jobs == 2 and isometry.largest_job_share > 0.99
+    assert isometry.cpu_wall_seconds(budget.Paths(), threads=4) == pytest.approx(
+        isometry.cpu_core_seconds(budget.Paths()) * isometry.largest_job_share / 4)
