@@ -91,6 +91,7 @@ class Cost:
     cpu_seconds: float = 0.0  # CPU work counted in seconds directly (W1, and the CPU-only families once scaled)
     cpu_work: float = 0.0  # CPU-only families: dominant-term FLOPs, scaled by the default run's measured seconds
     cpu_jobs: int = 0  # jobs the CPU work is split into; each runs on threads_per_job cores
+    largest_job_share: float = 0.0  # the largest job's share of the CPU work, where the jobs are unequal (0: equal)
 
     def gpu_seconds(self, paths: Paths) -> float:
         rate = GPU_TF32 if self.tf32 else GPU_FP32
@@ -110,8 +111,11 @@ class Cost:
         return flops / CPU_FP64 + self.cpu_seconds
 
     def cpu_wall_seconds(self, paths: Paths, threads: int) -> float:
-        """The family's CPU work alone on the machine: over its jobs, each on ``threads`` cores, at most all cores."""
-        return self.cpu_core_seconds(paths) / min(CPU_CORES, max(1, self.cpu_jobs) * threads)
+        """The family's CPU work alone on the machine: over its jobs, each on ``threads`` cores, at most all cores;
+        and no less than its largest job's work on its ``threads`` cores."""
+        core_seconds = self.cpu_core_seconds(paths)
+        spread = core_seconds / min(CPU_CORES, max(1, self.cpu_jobs) * threads)
+        return max(spread, core_seconds * self.largest_job_share / min(CPU_CORES, threads))
 
 
 # --- DNN regression -------------------------------------------------------------------------------------------------
@@ -294,18 +298,16 @@ def gan(section, cost: Cost) -> None:
 
 
 def batchnorm(section, cost: Cost) -> None:
-    # CPU only (batchnorm_measure uses no device). Per (replicate, width M): the factorised NTK of T samples (T^2 M
-    # per layer for the activation and signal Grams, T M^2 per layer forward) and an eigendecomposition (9 T^3) per
-    # variant and diagram size; hidden-layer BN couples the samples (T^2 M^2, widths <= coupled_max_width).
-    for width in section.widths:
-        T = max(2, round(section.samples_per_width * width))
-        T_all = max(T, *section.diagram.samples)
-        work = section.hidden_layers * (4 * T_all**2 * width + 2 * T_all * width**2)
-        work += 9 * (len(section.variants) * T**3 + 2 * sum(t**3 for t in section.diagram.samples))
-        if "hidden_batch_norm" in section.variants and width <= section.coupled_max_width:
-            work += T * T * width * width
-        cost.cpu_work += section.replicates * work
-    cost.cpu_jobs = 1  # the spectra job holds nearly all of it (the GD job is small)
+    # CPU only (batchnorm_measure uses no device). Per (replicate, width M), BatchnormSettings.spectra_work: the
+    # factorised NTK of the largest T (T^2 M per layer for the activation and signal Grams, T M^2 per layer forward)
+    # and an eigendecomposition (9 T^3) per variant and diagram size; hidden-layer BN couples the samples (T^2 M^2,
+    # widths <= coupled_max_width). The spectra jobs (spectra_jobs of them) hold nearly all of it (the GD job is
+    # small); the largest bounds the wall.
+    parts = section.spectra_parts()
+    work = {part: sum(section.spectra_work(width) for width, _ in pairs) for part, pairs in parts.items()}
+    cost.cpu_work += sum(work.values())
+    cost.cpu_jobs = len(parts)
+    cost.largest_job_share = max(work.values()) / sum(work.values())
 
 
 def natgrad(section, cost: Cost) -> None:
@@ -341,10 +343,12 @@ def isometry(section, cost: Cost) -> None:
     conditions = 1 + len(section.conditions)
     sgd = section.sgd
     runs = sgd.learning_rates.count * sgd.seeds * len(sgd.teachers) * len(section.initializations)
-    for L in section.depths:
-        cost.cpu_work += conditions * len(section.initializations) * section.replicates * 2 * L * M**3
-        cost.cpu_work += runs * sgd.steps * 6 * L * M * M * sgd.eval_samples
-    cost.cpu_jobs = 2  # spectra and sgd
+    spectra_work = sum(conditions * len(section.initializations) * section.replicates * 2 * L * M**3
+                       for L in section.depths)
+    sgd_work = sum(runs * sgd.steps * 6 * L * M * M * sgd.eval_samples for L in section.depths)
+    cost.cpu_work += spectra_work + sgd_work
+    cost.cpu_jobs = 2  # spectra and sgd; the sgd job holds nearly all of it and bounds the wall
+    cost.largest_job_share = max(spectra_work, sgd_work) / (spectra_work + sgd_work)
 
 
 def embedding(section, cost: Cost) -> None:

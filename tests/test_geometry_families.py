@@ -1,6 +1,7 @@
 """The batch-norm and natural-gradient families: settings, data, outcomes and claims on small runs."""
 
 import dataclasses
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +144,52 @@ def test_gd_edge_of_the_unnormalized_network_is_near_two_over_lambda_max():
     # What a job gets: the settings without the analysis-only claims, as plain data.
     rerun = batchnorm.run_gd(job_config(from_config(BatchnormSettings, section, "batchnorm")), seed=1)
     pd.testing.assert_frame_equal(table, rerun, check_exact=True)
+
+
+def test_spectra_parts_cut_the_pairs_in_order_with_the_least_largest_work():
+    settings = from_config(BatchnormSettings, {**SMALL_BATCHNORM, "widths": [8, 16, 32], "spectra_jobs": 4},
+                           "batchnorm")
+    parts = settings.spectra_parts()
+    pairs = [(width, replicate) for width in (8, 16, 32) for replicate in range(3)]
+    assert [pair for run in parts.values() for pair in run] == pairs  # every pair once, in the one job's order
+    assert len(parts) == 4 and all(parts.values())
+    for name, run in parts.items():  # the name says its first and last pair
+        (w0, r0), (w1, r1) = run[0], run[-1]
+        assert name == (f"spectra_m{w0}r{r0}" if len(run) == 1 else f"spectra_m{w0}r{r0}-m{w1}r{r1}")
+    work = [settings.spectra_work(width) for width, _ in pairs]
+    assert work[0] < work[3] < work[6]  # the work grows with the width
+
+    def largest(cuts):
+        bounds = [0, *cuts, len(work)]
+        return max(sum(work[a:b]) for a, b in itertools.pairwise(bounds))
+
+    best = min(largest(cuts) for cuts in itertools.combinations(range(1, len(work)), 3))  # every cut into 4
+    assert largest(list(itertools.accumulate(len(run) for run in parts.values()))[:-1]) == pytest.approx(best)
+    assert from_config(BatchnormSettings, SMALL_BATCHNORM, "batchnorm").spectra_parts() == {"spectra": tuple(
+        (width, replicate) for width in (16, 32) for replicate in range(3))}
+    every = from_config(BatchnormSettings, {**SMALL_BATCHNORM, "spectra_jobs": 6}, "batchnorm").spectra_parts()
+    assert list(every) == [f"spectra_m{w}r{r}" for w in (16, 32) for r in range(3)]
+    with pytest.raises(SettingsError, match=r"^batchnorm\.spectra_jobs: 7 jobs for 6 \(width, replicate\) pairs "
+                                            r"\(2 widths x 3 replicates\); at most 6$"):
+        from_config(BatchnormSettings, {**SMALL_BATCHNORM, "spectra_jobs": 7}, "batchnorm")
+
+
+def test_split_spectra_give_the_one_jobs_table():
+    section = {**SMALL_BATCHNORM, "widths": [8, 16], "replicates": 2, "diagram": {"samples": [4, 8]},
+               "spectra_jobs": 3}
+    whole = batchnorm.run_spectra({**section, "spectra_jobs": 1}, seed=4)
+    parts = from_config(BatchnormSettings, section, "batchnorm").spectra_parts()
+    split = pd.concat([batchnorm.run_spectra(section, seed=4, pairs=pairs) for pairs in parts.values()],
+                      ignore_index=True)
+    assert len(parts) == 3 and whole["replicate"].nunique() == 2 and len(whole) > 0
+    pd.testing.assert_frame_equal(split, whole, check_exact=True)
+    # A pair's rows are its own seed's: measured alone (as plain lists, as a job gets them) they are the same rows.
+    alone = batchnorm.run_spectra(section, seed=4, pairs=[[16, 1]])
+    pd.testing.assert_frame_equal(alone, whole[(whole["width"] == 16) & (whole["replicate"] == 1)].reset_index(
+        drop=True), check_exact=True)
+    with pytest.raises(ValueError, match=r"^pairs: \(width, replicate\) \(16, 2\) is not in the sweep \(widths "
+                                         r"\[8, 16\], replicates 0\.\.1\)$"):
+        batchnorm.run_spectra(section, seed=4, pairs=[(8, 0), (16, 2)])
 
 
 def test_batchnorm_claims_on_a_small_run():

@@ -351,7 +351,7 @@ def geometry_runs(family):
     if settings is None:
         return []
     if family == "batchnorm":
-        names = ["spectra", "gd"] if settings.gd.variants and settings.gd.widths else ["spectra"]
+        names = [*settings.spectra_parts(), *(["gd"] if settings.gd.variants and settings.gd.widths else [])]
     elif family == "natgrad":
         names = settings.methods
     elif family == "spectra":
@@ -359,6 +359,25 @@ def geometry_runs(family):
     else:
         names = ["spectra", "sgd"]
     return [f"results/{family}/runs/{name}.parquet" for name in names]
+
+
+def batchnorm_job_settings():
+    """What a batchnorm measuring job gets: the job settings without spectra_jobs (how the spectra are split is
+    in each job's pairs, so a new split reruns only the parts whose pairs changed, and never the GD job)."""
+    return {key: value for key, value in job_section("batchnorm").items() if key != "spectra_jobs"}
+
+
+def batchnorm_pairs(wildcards):
+    """The (width, replicate) pairs of a spectra part (BatchnormSettings.spectra_parts); none for the GD part."""
+    if wildcards.part == "gd" or "batchnorm" not in SETTINGS:
+        return []
+    parts = SETTINGS["batchnorm"].spectra_parts()
+    if wildcards.part not in parts:
+        raise WorkflowError(
+            f"results/batchnorm/runs/{wildcards.part}.parquet is no part of batchnorm.spectra_jobs = "
+            f"{SETTINGS['batchnorm'].spectra_jobs}; its parts: {sorted(parts)}"
+        )
+    return [list(pair) for pair in parts[wildcards.part]]
 
 
 # --- semi-flat minima by embedding (workflow/rules/embedding.smk) ---

@@ -1,5 +1,6 @@
 # Geometry of wide networks (Karakida et al.): four figure families on one core (dltheory.geometry.jacobian).
 #   batchnorm: Fisher spectra over width (T, D grow with M), the T-M diagram; GD over (eta, M)   (NeurIPS 2019)
+#              (spectra_jobs: the spectra as several jobs of (width, replicate) pairs, spectra_m64r0-m2048r9 ...)
 #   natgrad:   exact and approximate natural gradient against GD on digits 0 vs 1         (NeurIPS 2020)
 #   spectra:   linear vs softmax Fisher spectra and the input metric                        (Neural Comput. 2021)
 #   isometry:  conditional Fisher spectra and online SGD over depth                         (AISTATS 2021)
@@ -25,14 +26,15 @@ rule batchnorm_measure:
     benchmark:
         "results/benchmarks/batchnorm/measure/{part}.tsv"
     wildcard_constraints:
-        part="spectra|gd",
+        part=r"spectra(_m\d+r\d+(-m\d+r\d+)?)?|gd",
     conda:
         CONDA_ENV
     threads: RUN.threads_per_job
     resources:
         **cluster_resources("batchnorm_measure"),
     params:
-        settings=job_section("batchnorm"),
+        settings=batchnorm_job_settings(),
+        pairs=batchnorm_pairs,
         seed=RUN.seed,
     script:
         "../scripts/batchnorm_measure.py"

@@ -180,17 +180,30 @@ def fisher_summary(dual: torch.Tensor, n_weights: int) -> dict:
             "mean_eigenvalue": float(torch.trace(dual)) / n_weights}
 
 
-def run_spectra(section: BatchnormSettings | Mapping, seed: int) -> pd.DataFrame:
+def run_spectra(section: BatchnormSettings | Mapping, seed: int, pairs=None) -> pd.DataFrame:
     """Every seed's Fisher summary at T = M * samples_per_width for every variant (grid "sweep"; hidden-layer BN at
     widths up to coupled_max_width), and lambda_max of no normalization and last-layer BN at every T of the diagram
-    (grid "diagram"). Tidy rows (grid, variant, width, samples, input_dim, replicate, metric, value)."""
+    (grid "diagram"). Tidy rows (grid, variant, width, samples, input_dim, replicate, metric, value).
+
+    ``pairs``: only these (width, replicate) pairs (one job of BatchnormSettings.spectra_parts), in the one job's
+    order; None: all. Each pair's seed is its own (:func:`draw_problem`), so its rows do not depend on the others."""
     settings = from_config(BatchnormSettings, section, "batchnorm")
+    chosen = None if pairs is None else {(int(width), int(replicate)) for width, replicate in pairs}
+    if chosen is not None:
+        unknown = sorted(pair for pair in chosen if pair[0] not in settings.widths
+                         or not 0 <= pair[1] < settings.replicates)
+        if unknown:
+            raise ValueError(f"pairs: (width, replicate) {unknown[0]} is not in the sweep (widths "
+                             f"{list(settings.widths)}, replicates 0..{settings.replicates - 1})")
     rows = []
     for width in settings.widths:
+        replicates = [r for r in range(settings.replicates) if chosen is None or (width, r) in chosen]
+        if not replicates:
+            continue
         sweep_samples, input_dim = settings.samples(width), settings.input_dim(width)
         n_weights = number_of_weights(network_spec(settings, width, "none"))
         all_samples = sorted({sweep_samples, *settings.diagram.samples})
-        for replicate in range(settings.replicates):
+        for replicate in replicates:
             params, x, _ = draw_problem(settings, width, replicate, seed)
             base = network_spec(settings, width, "none")
             kernel = ntk(layer_grams(base, params, x[:all_samples[-1]]))

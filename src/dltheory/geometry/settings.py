@@ -148,6 +148,10 @@ class BatchnormSettings:
     coupled_max_width: int = 256  # hidden-layer BN (T^2 M^2 work) only at widths up to this
     diagram: BatchnormDiagram = field(default_factory=BatchnormDiagram)
     gd: BatchnormGd = field(default_factory=BatchnormGd)
+    # Jobs the spectra part runs as (:meth:`spectra_parts`): the (width, replicate) pairs, in order, cut into this
+    # many runs of consecutive pairs with about equal work. Every pair draws its own seed, so the numbers do not
+    # depend on it; each job costs a process start-up (2-3 s), so 1 on a small run.
+    spectra_jobs: int = 1
     claims: BatchnormClaims = analysis_field(default_factory=BatchnormClaims)
 
     def __post_init__(self):
@@ -157,6 +161,10 @@ class BatchnormSettings:
             if self.samples(width) < 2 or self.input_dim(width) < 1:
                 raise ValueError(f"width {width} gives T = {self.samples(width)} samples and D = "
                                  f"{self.input_dim(width)} inputs; needs T >= 2 and D >= 1")
+        pairs = len(self.widths) * self.replicates
+        if self.spectra_jobs > pairs:
+            raise ValueError(f"spectra_jobs: {self.spectra_jobs} jobs for {pairs} (width, replicate) pairs "
+                             f"({len(self.widths)} widths x {self.replicates} replicates); at most {pairs}")
 
     def samples(self, width: int) -> int:
         """T at width M (T = M * samples_per_width)."""
@@ -166,8 +174,77 @@ class BatchnormSettings:
         """D at width M (D = M * input_dim_per_width)."""
         return max(1, round(width * self.input_dim_per_width))
 
+    def spectra_work(self, width: int) -> float:
+        """Dominant-term FLOPs of one replicate's spectra at width M: the factorised NTK of the largest T
+        (4 T^2 M + 2 T M^2 per hidden layer), an eigendecomposition (9 T^3) per variant at the sweep's T and two
+        per diagram T, and hidden-layer BN's coupled Jacobian (T^2 M^2) at widths up to coupled_max_width."""
+        samples = self.samples(width)
+        largest = max(samples, *self.diagram.samples)
+        work = self.hidden_layers * (4 * largest**2 * width + 2 * largest * width**2)
+        work += 9 * (len(self.variants) * samples**3 + 2 * sum(t**3 for t in self.diagram.samples))
+        if "hidden_batch_norm" in self.variants and width <= self.coupled_max_width:
+            work += samples**2 * width**2
+        return float(work)
+
+    def spectra_parts(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """The spectra jobs: name -> its (width, replicate) pairs. The pairs in the order one job measures them
+        (widths as given, replicates within), cut into ``spectra_jobs`` runs of consecutive pairs so that the
+        largest run's :meth:`spectra_work` is as small as it can be; concatenated in this order, the parts' tables
+        are the one job's table. One job: "spectra"; else "spectra_m{M}r{r}" (one pair) or
+        "spectra_m{M}r{r}-m{M'}r{r'}" (first and last pair)."""
+        pairs = [(width, replicate) for width in self.widths for replicate in range(self.replicates)]
+        if self.spectra_jobs == 1:
+            return {"spectra": tuple(pairs)}
+        work = [self.spectra_work(width) for width, _ in pairs]
+        runs = _balanced_runs(work, self.spectra_jobs)
+        parts = {}
+        for start, stop in runs:
+            first, last = pairs[start], pairs[stop - 1]
+            name = f"spectra_m{first[0]}r{first[1]}" + (f"-m{last[0]}r{last[1]}" if stop - start > 1 else "")
+            parts[name] = tuple(pairs[start:stop])
+        return parts
+
     def figure_names(self) -> tuple[str, ...]:
         return ("fisher_vs_width", "tm_diagram", "gd_grid")
+
+
+def _runs_under(work: list[float], cap: float) -> list[tuple[int, int]]:
+    """Consecutive runs (start, stop) of ``work``, each filled from the left while its sum stays <= ``cap``."""
+    runs, start, total = [], 0, 0.0
+    for index, item in enumerate(work):
+        if index > start and total + item > cap:
+            runs.append((start, index))
+            start, total = index, 0.0
+        total += item
+    runs.append((start, len(work)))
+    return runs
+
+
+def _balanced_runs(work: list[float], count: int) -> list[tuple[int, int]]:
+    """``count`` runs of consecutive items (1 <= count <= len(work)) whose largest sum is smallest: the least cap
+    that greedy filling meets with at most ``count`` runs (bisection), then the heaviest runs of several items split
+    at their most even point until there are ``count``."""
+    low, high = max(work), sum(work)
+    for _ in range(100):
+        if high - low <= 1e-12 * high:
+            break
+        middle = (low + high) / 2
+        if len(_runs_under(work, middle)) <= count:
+            high = middle
+        else:
+            low = middle
+    runs = _runs_under(work, high)
+    while len(runs) < count:
+        splittable = [run for run in runs if run[1] - run[0] > 1]
+        start, stop = max(splittable, key=lambda run: sum(work[run[0]:run[1]]))
+        total, best, cut = sum(work[start:stop]), None, start + 1
+        for point in range(start + 1, stop):
+            left = sum(work[start:point])
+            if best is None or max(left, total - left) < best:
+                best, cut = max(left, total - left), point
+        index = runs.index((start, stop))
+        runs[index:index + 1] = [(start, cut), (cut, stop)]
+    return runs
 
 
 # ----------------------------------------------------------------------------------------------------- natgrad
