@@ -54,10 +54,12 @@ CPU_CORES = 16  # the H100 machine's cores; CPU-bound jobs (linear estimators, W
 # Fourier job took 9.3-54 s for the FLOPs this model gives them, 24-53 GFLOP/s per job, 40 over all (LAPACK at
 # these sizes, CV bookkeeping and Python included). A 16-core server core is no slower; we keep 40.
 CPU_FP64 = 40e9
-# CPU-only families: job-seconds of the default run (config/config.yaml, 2-core CPU, 1 thread per job): their
-# results/benchmarks/*.tsv, or the config comment that reports them (selfpaced: 10-13 s of CPU per n job, 3 jobs).
-# A config's seconds are these times the ratio of its dominant-term FLOPs (``cpu_work``) to the default's.
-DEFAULT_SECONDS = {"batchnorm": 46.5, "spectra": 10.8, "isometry": 30.1, "selfpaced": 36.0}
+# CPU work measured on the default run (config/config.yaml, 2-core CPU, 1 thread per job): job-seconds from its
+# results/benchmarks/*.tsv for the CPU-only families; for selfpaced, the host part of its 36 s (10-13 s per n job,
+# 3 jobs): the augmentations, the augmentation mask, mixup and the per-step batch gathers took 32 % of its samples
+# in a py-spy profile of the default run (2026-12-07), 11.5 s. A config's seconds are these times the ratio of its
+# dominant-term work (``cpu_work``) to the default's.
+DEFAULT_SECONDS = {"batchnorm": 46.5, "spectra": 10.8, "isometry": 30.1, "selfpaced": 36.0 * 0.32}
 W1_SECONDS = 0.2  # one exact W1 at n = 1,000 on one core (gan/metrics.py docstring: 0.1-0.3 s)
 W1_POINTS = 1000
 
@@ -391,13 +393,21 @@ def resinit(section, cost: Cost) -> None:
 
 
 def selfpaced(section, cost: Cost) -> None:
-    # CPU only (selfpaced_train uses no device): digits (64 inputs, 10 classes), 2 hidden layers of ``width``; every
-    # (n, replicate, arm) one model of the batch.
+    # The networks train on the device (selfpaced_train resolves the config's device): digits (64 inputs, 10
+    # classes), 2 hidden layers of ``width``, every (n, replicate, arm) one model of the batch; per step a scoring
+    # forward pass (2 x parameters x batch) beside the training step's 6, and ~80 eager ops (two forwards, the
+    # backward, SGD's update of 6 parameter tensors, the host-to-device copies). The augmentations are drawn on the
+    # CPU from per-seed generators (dltheory.selfpaced.train), so they stay there at any scale: their work is the
+    # images augmented, models x steps x batch, scaled from the default run's measured host seconds
+    # (DEFAULT_SECONDS["selfpaced"]).
     training = section.training
     parameters = mlp_parameters(64, 2, training.width, 10)
     arms = 4 + len(section.taus) + len(section.randaugment.ops) * len(section.randaugment.magnitudes)
     models = len(section.train_sizes) * section.replicates * arms
-    cost.cpu_work += models * training.steps * 6 * training.batch_size * parameters
+    batch = training.batch_size
+    cost.gpu_flops += models * training.steps * 8 * batch * parameters
+    cost.launches += len(section.train_sizes) * training.steps * 80
+    cost.cpu_work += models * training.steps * batch
     cost.cpu_jobs = len(section.train_sizes)
 
 
