@@ -171,3 +171,15 @@ def test_linear_estimator_flops_count_the_coarse_to_fine_search_at_0_61_of_exhau
     assert nystrom_rank(1024, 2, 0.05) == 1024  # capped at the landmarks drawn
     with pytest.raises(ValueError, match="'dnn'"):
         linear_estimator_flops("dnn", 100, 2, 100)
+
+
+def test_exp_in_place_is_numpys_exp_to_one_unit_in_the_last_place():
+    from dltheory.nonsmooth.estimators import exp_in_place
+
+    exponents = -np.linspace(0.0, 800.0, 200_001)  # through float64's underflow at about -708
+    expected = np.exp(exponents)
+    values = exp_in_place(exponents.copy())
+    assert values.dtype == np.float64
+    ulps = np.abs(values - expected) / np.spacing(np.maximum(expected, np.finfo(float).tiny))
+    assert np.max(ulps) <= 1.0
+    assert np.count_nonzero(values != expected) < 0.05 * len(values)

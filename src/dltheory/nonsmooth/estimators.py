@@ -515,11 +515,33 @@ def squared_distances(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0.0, out=out)
 
 
+def exp_in_place(values: np.ndarray) -> np.ndarray:
+    """exp of a float64 array, in place, by torch's vectorised CPU kernel on the same memory.
+
+    numpy's float64 exp is not vectorised on AVX2 CPUs: on this project's 2-core AMD EPYC, one thread, it takes
+    5.2 ns per entry for exponents in [-50, 0], 8 ns in [-700, 0] and 22 ns in [-2,000, 0] (underflow), against
+    torch's 2.2, 2.0 and 13 ns. Kernel matrices are mostly exponentials (a 100,000 x 1,024 prediction block of kernel
+    ridge is 10^8 of them), so this is most of their cost. torch's result differs from numpy's by at most one unit in
+    the last place, in about 0.5 % of the entries: rounding, not a different kernel. Elementwise, so the same
+    numbers at any thread count.
+    """
+    import torch  # here: the Fourier, spline and k-NN jobs never pay its import (1.3 s)
+
+    torch.from_numpy(values).exp_()
+    return values
+
+
 def _gaussian_kernel(X: np.ndarray, Z: np.ndarray, bandwidth: float) -> np.ndarray:
     """k(x, z) = exp(-|x - z|^2 / (2 h^2)), sklearn's RBF kernel with length_scale h = bandwidth."""
     out = squared_distances(X, Z)
     out *= -0.5 / bandwidth**2
-    return np.exp(out, out=out)
+    return exp_in_place(out)
+
+
+# Rows of a prediction block hold at most this many kernel entries (2 MB): each row's sum is the same whatever the
+# block, and blocks that stay in the cache made predicting 100,000 points on 1,024 centres 20 % faster than blocks
+# of 4M entries (1.09 s against 1.38 s, one thread).
+_PREDICTION_BLOCK_ENTRIES = 1 << 18
 
 
 def _kernel_expansion(
@@ -527,7 +549,7 @@ def _kernel_expansion(
 ) -> np.ndarray:
     """sum_j weights_j k(x, centres_j), in row blocks so that no len(X) x len(centres) matrix is built."""
     out = np.empty(X.shape[0])
-    for rows in row_blocks(X.shape[0], centres.shape[0]):
+    for rows in row_blocks(X.shape[0], centres.shape[0], _PREDICTION_BLOCK_ENTRIES):
         out[rows] = _gaussian_kernel(X[rows], centres, bandwidth) @ weights
     return out
 
