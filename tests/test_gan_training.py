@@ -359,3 +359,37 @@ def test_smoothed_gan_moves_the_generator_toward_the_ring():
     w1 = train_gan_batch(settings, seed=0).metrics
     w1 = w1[w1["metric"] == "wasserstein1"].set_index("step")["value"]
     assert w1[400] < 0.8 * w1[0]
+
+
+def test_batched_adams_one_pass_update_is_the_per_parameter_update_bit_for_bit():
+    # BatchedAdam updates all parameters with torch's _foreach ops when no model is frozen; each element must get
+    # exactly the arithmetic of the per-parameter formula below (Adam for some models, plain steps for others).
+    models, betas, eps = 6, (0.5, 0.9), 1e-8
+    shapes = [(models, 2, 5), (models, 5), (models, 5, 1), (models, 1)]
+    generator = torch.Generator().manual_seed(0)
+    start = [torch.randn(*shape, generator=generator) for shape in shapes]
+    rates = torch.rand(models, generator=generator) * 1e-2
+    plain = torch.arange(models) % 3 == 0
+    grads = [[torch.randn(*shape, generator=generator) for shape in shapes] for _ in range(30)]
+
+    params = [torch.nn.Parameter(p.clone()) for p in start]
+    optimizer = BatchedAdam(params, rates, betas, eps, plain=plain)
+    reference = [p.clone() for p in start]
+    moments, squares = [torch.zeros_like(p) for p in start], [torch.zeros_like(p) for p in start]
+    for t, step_grads in enumerate(grads, start=1):
+        optimizer.scale = 1.0 - (t - 1) / len(grads)
+        for p, g in zip(params, step_grads, strict=True):
+            p.grad = g
+        optimizer.step()
+        scaled = rates * optimizer.scale
+        steps = torch.full((models,), float(t))
+        step_sizes = scaled / (1 - betas[0] ** steps)
+        root = (1 - betas[1] ** steps).sqrt()
+        for p, m, v, g in zip(reference, moments, squares, step_grads, strict=True):
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            m.mul_(betas[0]).add_(g, alpha=1 - betas[0])
+            v.mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
+            update = step_sizes.view(shape) * m / (v.sqrt() / root.view(shape)).add_(eps)
+            p.sub_(torch.where(plain.view(shape), scaled.view(shape) * g, update))
+    assert all(torch.equal(p.detach(), r) for p, r in zip(params, reference, strict=True))
+    assert not torch.equal(params[0].detach(), start[0])
