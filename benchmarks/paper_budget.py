@@ -18,8 +18,10 @@ Cost model (per family, what dominates):
   features and an eigendecomposition with vectors) for kernel ridge; the GP's marginal likelihood ~ (1 + restarts)
   x 30 evaluations x m^3; least squares n p^2 + p^3 on p <= max_features for Fourier and splines; k-NN n^2 D.
   Float64: on the CPU (calibrated below) with linear_device: cpu, else kernel ridge's torch path (fp64, GPU).
-- CGNN: memory bound, ~200 bytes moved per Gram entry (n^2 entries per model per epoch, issue 26); Meta-CGNN: its
-  random-feature MMD and encoder, ~ 6 x parameters x points per task.
+- CGNN: its MMD fused (fused_mmd: auto on a GPU, issue 26), compute bound at ~160 FLOP-equivalents per Gram entry
+  (n^2 entries per model per epoch; ``CGNN_FLOPS_PER_ENTRY``); its tiled fallback (fused_mmd: off, or a failed
+  compile) memory bound at ~200 bytes moved per entry. Meta-CGNN: its random-feature MMD and encoder, ~ 6 x
+  parameters x points per task.
 - GAN: 6 x (generator + discriminator parameters) x batch x steps; exact W1 (network simplex, n_eval points) on the
   CPU at 0.2 s per call at n = 1,000 (gan/metrics.py: 0.1-0.3 s), 2 calls per model (step 0 and the last).
 - Geometry, embedding, overparam, resinit, selfpaced: dominant-term counts (Jacobians, Gram matrices, training
@@ -47,7 +49,7 @@ GPU_FP64_SOLVE = 50e12 * 0.50
 GPU_FP64_EIGH = 50e12 * 0.10
 GPU_BYTES = 3.35e12 * 0.60
 GPU_LAUNCH_S = 8e-6  # host time per eager PyTorch op (dispatch and launch)
-CGNN_BYTES_PER_ENTRY = 200  # issue 26: the materialised MMD Gram moves ~200 B per entry (5 bandwidths, fwd + bwd)
+CGNN_BYTES_PER_ENTRY = 200  # issue 26: the tiled MMD's Gram tiles move ~200 B per entry (5 bandwidths, fwd + bwd)
 CPU_CORES = 16  # the H100 machine's cores; CPU-bound jobs (linear estimators, W1, numpy families) share them
 # CPU fp64 rate per core, calibrated on the default run (config/config.yaml; 2-core CPU, 1 thread per job, its
 # results/benchmarks/*.tsv): the nonsmooth kernel ridge, Fourier and spline jobs (jump2d, smooth2d) and region's
@@ -72,7 +74,18 @@ class Paths:
     cgnn_fused: bool = False  # CGNN's MMD without materialising the Gram matrix: compute bound, not memory bound
 
 
-CGNN_FLOPS_PER_ENTRY = 60  # fused MMD: distance, 5 exponentials and their sums, forward and backward, fp32
+# The fused MMD (dltheory.causal.cgnn._fused_terms, the expression torch.compile turns into one kernel), counted per
+# Gram entry (i, j) of one model, both blocks (generated-generated and generated-observed), in fp32 operations:
+# the cause gap (c_i - c_j)^2, 2 (shared by the blocks); per block the difference r_i - q_j, its square and the gap
+# added, 3; per block and gamma (5 of them) the product -gamma * s, the floor (max), exp, the kernel's add, the
+# slope's multiply and add, 6 with exp counted once; per block the three reductions' work (kernel sum, slope times
+# difference, its sum), 3. Training and test epochs run the same graph (the gradient is formed in both). That is
+# 2 + 2 x (3 + 5 x 6 + 3) = 74 operations, of which 10 exps. On an H100 an fp32 exp is a multiply (by log2 e) on
+# the FP32 lanes plus an ex2 on the special-function units, which issue 16 per SM and clock against 128 FP32 lanes:
+# 74 + 10 = 84 lane operations and 10 x 8 = 80 lane-equivalents of SFU time, on separate pipes, so ~84 lane slots
+# per entry. A lane slot is 2 FLOP of the FP32 peak (which counts a fused multiply-add as 2): ~160 FLOP-equivalents
+# per entry at ``GPU_FP32``'s achieved fraction. An estimate from the expression, not a measurement on the GPU.
+CGNN_FLOPS_PER_ENTRY = 160
 
 
 @dataclass
@@ -483,13 +496,15 @@ def estimate(configs: list[str]) -> dict[str, Cost]:
     return costs
 
 
-# Kernel ridge's torch path is built (linear_device: auto uses it where there is a GPU); CGNN's Gram is computed in
-# tiles (bounded memory) but not fused, so it is still memory bound: the last line is the estimate once it is.
+# Both GPU paths are built and chosen by auto where there is a GPU: kernel ridge's torch path (linear_device: auto)
+# and CGNN's fused MMD (fused_mmd: auto; without Triton, or if compiling fails, it warns and runs the tiled MMD,
+# the second line). The first line is neither.
 SCENARIOS = {
-    "linear_device: cpu": Paths(),
-    "as built (auto: GPU)": Paths(linear_on_gpu=True),
-    "+ CGNN MMD fused (todo)": Paths(linear_on_gpu=True, cgnn_fused=True),
+    "linear_device: cpu, CGNN tiled": Paths(),
+    "CGNN tiled (fused_mmd: off)": Paths(linear_on_gpu=True),
+    "as built (auto: GPU)": Paths(linear_on_gpu=True, cgnn_fused=True),
 }
+AS_BUILT = SCENARIOS["as built (auto: GPU)"]
 
 
 def wall_seconds(costs: dict[str, Cost], paths: Paths, threads: int) -> tuple[float, float, float]:
@@ -518,7 +533,7 @@ def table(costs: dict[str, Cost], threads: int, paths: Paths = Paths()) -> str:
     lines.append("-" * len(header))
     for name, scenario in SCENARIOS.items():
         gpu, cpu, wall = wall_seconds(costs, scenario, threads)
-        lines.append(f"{name:<24} GPU {gpu:>7,.0f} s  CPU {cpu:>7,.0f} s  wall {wall / 60:>6.1f} min")
+        lines.append(f"{name:<31} GPU {gpu:>7,.0f} s  CPU {cpu:>7,.0f} s  wall {wall / 60:>6.1f} min")
     return "\n".join(lines)
 
 
@@ -604,7 +619,8 @@ def main(argv=None) -> int:
     threads = load_settings(args.configs)["run"].threads_per_job
     print(f"config: config/config.yaml + {' + '.join(args.configs) or 'nothing'}; one H100, {CPU_CORES} CPU cores, "
           f"{threads} threads per job; DNNs at max_steps (early stopping only cuts)")
-    print(table(costs, threads))
+    print("An estimate from stated rates, not a measurement; the family rows are as built (auto: GPU).")
+    print(table(costs, threads, AS_BUILT))
     if args.measure:
         import torch
 

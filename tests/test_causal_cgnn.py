@@ -16,6 +16,7 @@ from dltheory.causal.cgnn import (
     cgnn_peak_bytes,
     cgnn_scores,
     cgnn_test_mmds,
+    fused_cgnn_mmd_squared,
     models_per_batch,
     score_from_mmds,
 )
@@ -238,3 +239,105 @@ def test_a_budget_below_one_pair_is_an_error_naming_the_key():
     with pytest.raises(ValueError, match=r"max_batch_bytes=1000 is below one pair's peak of \d+ bytes at n = 60"):
         cgnn_test_mmds([(np.arange(60.0), np.arange(60.0) ** 2)], dataclasses.replace(QUICK, max_batch_bytes=1000),
                        seed=0)
+
+
+# --- The fused MMD (issue 26): one torch.compile'd kernel per step, the tiled path's numbers to rounding ----------
+
+
+def _cgnn_reference(dtype):
+    """Random CGNN points (4 fits, 3 runs, n = 30) and the float64 reference loss and gradient: ``mmd_squared`` on
+    the 2-D points [c, ŷ] against [c, e], differentiated by autograd."""
+    rng = np.random.default_rng(12)
+    cause, effect = (torch.from_numpy(rng.normal(size=(4, 1, 30))) for _ in range(2))
+    generated = torch.from_numpy(rng.normal(size=(4, 3, 30)))
+    observed = torch.stack([cause, effect], -1)
+    observed_term = sum(
+        torch.exp(-gamma * ((observed[..., :, None, :] - observed[..., None, :, :]) ** 2).sum(-1))
+        for gamma in CGNN_GAMMAS
+    ).mean((-2, -1))  # 1/n² Σ k(o_i, o_j), written out
+    points = generated.clone().requires_grad_()
+    expected = mmd_squared(torch.stack([cause.expand_as(points), points], -1), observed.expand(4, 3, 30, 2))
+    (expected_gradient,) = torch.autograd.grad(expected.sum(), points)
+    inputs = [t.to(dtype) for t in (generated, effect, cause, observed_term)]
+    return inputs, expected.detach(), expected_gradient
+
+
+def test_fused_cgnn_loss_and_gradient_equal_the_reference_and_the_tiled_path_in_float64(monkeypatch):
+    (generated, effect, cause, observed_term), expected, expected_gradient = _cgnn_reference(torch.float64)
+    cause_gap = (cause[..., :, None] - cause[..., None, :]) ** 2
+    tiled = cgnn_mmd_squared(generated, effect, cause_gap, observed_term, CGNN_GAMMAS, True, None)
+    whole = fused_cgnn_mmd_squared(generated, effect, cause, observed_term, CGNN_GAMMAS, True)
+    # Tiles of 2 fits' whole rows, 2 calls: the graph compiled for the whole batch serves them (a tile of one fit,
+    # or of part of the rows, is a size the graph is specialized on: a second compile, seconds more here).
+    monkeypatch.setattr(cgnn, "FUSED_CPU_TILE_ELEMENTS", 2 * 3 * 30 * 30)
+    in_tiles = fused_cgnn_mmd_squared(generated, effect, cause, observed_term, CGNN_GAMMAS, True)
+    for value, gradient in (whole, in_tiles):
+        torch.testing.assert_close(value, expected, rtol=1e-10, atol=0)  # measured: 6e-15 relative
+        torch.testing.assert_close(gradient, expected_gradient, rtol=1e-10, atol=1e-14)
+        torch.testing.assert_close(value, tiled[0], rtol=1e-10, atol=0)
+        torch.testing.assert_close(gradient, tiled[1], rtol=1e-10, atol=1e-14)
+    value_only, no_gradient = fused_cgnn_mmd_squared(generated, effect, cause, observed_term, CGNN_GAMMAS)
+    assert no_gradient is None and torch.equal(value_only, in_tiles[0])  # the same graph, gradient dropped
+
+
+def test_fused_cgnn_trains_as_the_tiled_path_in_float32():
+    """float32, CGNN's dtype: the loss within 1e-5 of the float64 reference's scale and the gradient within 1e-5 of
+    its largest entry (both measured at 4e-6 and 5e-6; the tiled path's own error is of that size), and CGNN's test
+    MMDs after training with either path within 1e-4 relative (rounding differences, amplified by 30 Adam steps)."""
+    (generated, effect, cause, observed_term), expected, expected_gradient = _cgnn_reference(torch.float32)
+    value, gradient = fused_cgnn_mmd_squared(generated, effect, cause, observed_term, CGNN_GAMMAS, True)
+    scale = float(observed_term.abs().max())  # the MMD is a difference of kernel means of this size
+    np.testing.assert_allclose(value.double(), expected, rtol=0, atol=1e-5 * scale)
+    np.testing.assert_allclose(gradient.double(), expected_gradient, rtol=0,
+                               atol=1e-5 * float(expected_gradient.abs().max()))
+    assert cgnn.use_fused_mmd("on", "cpu") and not cgnn.use_fused_mmd("auto", "cpu")
+    assert not cgnn.use_fused_mmd("off", "cpu")
+    pairs = clear_pairs(40, seed=13)
+    quick = CgnnSettings(runs=2, train_epochs=30, test_epochs=10, fused_mmd="off")
+    tiled = cgnn_test_mmds(pairs, quick, seed=4)
+    fused = cgnn_test_mmds(pairs, dataclasses.replace(quick, fused_mmd="on"), seed=4)
+    np.testing.assert_allclose(fused, tiled, rtol=1e-4, atol=0)
+    assert not np.array_equal(fused, tiled)  # the fused path did run: it rounds otherwise
+
+
+def test_a_failing_compile_warns_and_runs_the_tiled_path(monkeypatch, caplog):
+    def no_compiler():
+        raise RuntimeError("InductorError: no C++ compiler found")
+
+    monkeypatch.setattr(cgnn, "_compiled_terms", no_compiler)
+    monkeypatch.setattr(cgnn, "_FUSED_WORKS", set())
+    monkeypatch.setattr(cgnn, "_FUSED_FAILURES", {})
+    pairs = clear_pairs(30, seed=14)
+    quick = CgnnSettings(runs=1, train_epochs=5, test_epochs=2, fused_mmd="off")
+    tiled = cgnn_test_mmds(pairs, quick, seed=5)
+    with caplog.at_level("WARNING", logger="dltheory.causal.cgnn"):
+        fallen_back = cgnn_test_mmds(pairs, dataclasses.replace(quick, fused_mmd="on"), seed=5)
+    np.testing.assert_array_equal(fallen_back, tiled)
+    assert "fused MMD (torch.compile) failed on cpu" in caplog.text and "no C++ compiler" in caplog.text
+    # Failing inside a batch (here: told to fuse without the check) also ends in the tiled path's numbers.
+    monkeypatch.setattr(cgnn, "_FUSED_FAILURES", {})
+    causes, effects = np.stack([standardize(pairs[0][0])]), np.stack([standardize(pairs[0][1])])
+    def fit(fused):  # fresh generators each time: they are consumed
+        return cgnn._fit_and_test(causes, effects, cgnn.model_generators(5, [0], 1)[:1], quick, torch.device("cpu"),
+                                  fused)
+
+    np.testing.assert_array_equal(fit(True), fit(False))  # bitwise: the observed term is one tile at this n
+    assert cgnn._FUSED_FAILURES == {"cpu": "RuntimeError: InductorError: no C++ compiler found"}
+
+
+def test_fused_mmd_setting_is_checked_and_reads_yaml_booleans():
+    with pytest.raises(ValueError, match=r"CgnnSettings.fused_mmd must be one of auto, on, off, got 'always'"):
+        CgnnSettings(fused_mmd="always")
+    assert CgnnSettings(fused_mmd=True).fused_mmd == "on" and CgnnSettings(fused_mmd=False).fused_mmd == "off"
+    assert CgnnSettings().fused_mmd == "auto"
+
+
+def test_the_fused_peak_bytes_hold_no_gram_tile_and_no_cause_gaps():
+    # Per model 8·100·1000 + 16·1000·20 + 36·1000 + 64·20 + 16 bytes, per fit 8·1000, per batch 40 CPU tiles' worth
+    # (10 MiB): config/paper.yaml's 3,600 models at n = 1000 in 4.2 GB (7.3 GB tiled).
+    paper = CgnnSettings(runs=6)
+    tile = cgnn.FUSED_CPU_TILE_ELEMENTS
+    assert cgnn_peak_bytes(12, 1000, paper, tile, fused=True) == 12 * 1_157_296 + 2 * 8_000 + 40 * 2**18
+    assert cgnn_peak_bytes(3600, 1000, paper, tile, fused=True) == 4_181_551_360
+    budget = dataclasses.replace(paper, max_batch_bytes=8 * 2**30)
+    assert models_per_batch(1000, budget, "cuda", fused=True) == 7404  # 617 pairs of 12 models (tiled: 358)

@@ -128,6 +128,8 @@ MALFORMED = [
     ("unknown CGNN setting", _set(["causal", "methods", "cgnn", "settings"], {"epochs": 5}),
      "causal.methods.cgnn.settings"),
     ("CGNN runs zero", _set(["causal", "methods", "cgnn", "settings"], {"runs": 0}), "causal.methods.cgnn.settings"),
+    ("unknown CGNN fused_mmd", _set(["causal", "methods", "cgnn", "settings"], {"fused_mmd": "always"}),
+     "causal.methods.cgnn.settings.fused_mmd"),
     ("unknown ANM setting", _set(["causal", "methods", "anm", "settings"], {"kernel": "rbf"}),
      "causal.methods.anm.settings"),
     ("unknown batch-norm variant", _set(["batchnorm", "variants"], ["none", "group_norm"]), "batchnorm.variants[1]"),

@@ -10,11 +10,14 @@ Every pair × direction × run is one model of a single batched network (``dlthe
 parameters stacked on a leading model axis) trained by one ``torch.optim.Adam``. The loss is the *sum* of the
 per-model MMDs, so each model's slice of the gradient is its own gradient, and Adam, being elementwise, then
 moves each slice exactly as a separate Adam would. The MMD's gradient in the generated values is formed by hand
-with the exponentials (``kernel_block``); autograd carries it through the small networks only. Each model draws
+with the exponentials (``kernel_block``); autograd carries it through the small networks only. On a GPU the tiled
+MMD is memory bound (each tile's distances, exponentials and slope go through memory); ``fused_cgnn_mmd_squared``
+computes the same in one torch.compile'd kernel per step, in registers (``CgnnSettings.fused_mmd``). Each model draws
 its initial weights and its noise from its own ``torch.Generator``, seeded by (seed, pair key, direction, run), so
 a pair's score does not depend on the pairs it is batched with.
 """
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,6 +39,8 @@ CPU_TILE_ELEMENTS = 2**18
 # buffers). A pass over a tile moves 512 MiB, ~0.2 ms on an H100 against ~5 µs to launch its kernel (estimates).
 GPU_TILE_ELEMENTS = 2**26
 NOISE_BLOCK_EPOCHS = 100  # noise is drawn per model for this many epochs at a time: few generator calls, bounded memory
+
+log = logging.getLogger(__name__)
 
 
 def kernel_block(
@@ -121,6 +126,110 @@ def cgnn_mmd_squared(
     return total / n**2 + observed_term, gradient
 
 
+def _block_row_sums(
+    rows: torch.Tensor, row_cause: torch.Tensor, columns: torch.Tensor, column_cause: torch.Tensor,
+    gammas: Sequence[float],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row i of one Gram block: Σ_j κ(s_ij) and Σ_j κ'(s_ij)(r_i − q_j), one expression for torch.compile.
+
+    The points are 2-D, [c_i, r_i] against [c_j, q_j], so the squared distance is a pointwise sum over the two
+    coordinates, s_ij = (r_i − q_j)² + (c_i − c_j)², in the order ``kernel_block`` adds them; no matmul splits the
+    expression. κ and κ' (= −Σ_γ γ e^{−γs}, as ``kernel_block``'s slope, exponents floored alike) are pointwise in
+    s and reduced over j at once, so inductor emits one loop nest that keeps every entry in registers on CUDA (a
+    Triton kernel; ``FUSED_COMPILE_OPTIONS``): no (rows × columns) buffer is written. On a CPU (C++ loops) inductor
+    stores each exponential, read twice, of the row tile it is given (``fused_cgnn_mmd_squared``).
+    """
+    to_columns = rows[..., :, None] - columns[..., None, :]
+    squared = to_columns.square() + (row_cause[..., :, None] - column_cause[..., None, :]).square()
+    kernel, slope = 0.0, 0.0
+    for gamma in gammas:
+        term = (squared * -gamma).clamp_min(EXPONENT_FLOOR).exp()
+        kernel = kernel + term
+        slope = slope - gamma * term
+    return kernel.sum(-1), (slope * to_columns).sum(-1)
+
+
+def _fused_terms(
+    rows: torch.Tensor,
+    row_cause: torch.Tensor,
+    generated: torch.Tensor,
+    effect: torch.Tensor,
+    cause: torch.Tensor,
+    gammas: tuple[float, ...],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Σ K_gg − 2 Σ K_go over the rows ŷ_i of ``rows`` (a row slice of ``generated``, its causes ``row_cause``) per
+    model, and the rows' gradient times n² (``fused_cgnn_mmd_squared``): both blocks in one pass over j, their
+    pointwise work and their four row reductions in one loop.
+
+    The gradient is always formed, in training and test epochs alike: one compiled graph per dtype (each compile
+    takes seconds), and on a GPU its few multiply-adds per entry hide behind the exponentials (paper_budget.py).
+    """
+    generated_sums, generated_pulls = _block_row_sums(rows, row_cause, generated, cause, gammas)
+    observed_sums, observed_pulls = _block_row_sums(rows, row_cause, effect, cause, gammas)
+    total = (generated_sums - 2.0 * observed_sums).sum(-1)
+    # kernel_block's gradient is 2 Σ_j κ'(r_i − q_j); cgnn_mmd_squared takes 2 × (generated − cross): 4 × pulls.
+    return total, 4.0 * (generated_pulls - observed_pulls)
+
+
+# Compiled on first use (``_compiled_terms``). dynamic=True: one graph for every n and batch, not a recompile per
+# shape; fullgraph=True: a graph break is an error, never a silent eager (Gram-holding) run. The realize thresholds
+# keep every pointwise intermediate inlined into the row reductions: at inductor's defaults (4 reads, 30 ops) each
+# exponential, read by both the kernel sum and the slope, is stored as an n × n buffer per model, which is the
+# memory traffic fusing removes. (On a CPU inductor stores a reused exponential whatever these say, hence the
+# row tiles there: ``FUSED_CPU_TILE_ELEMENTS``.) Called with grad mode on (inputs that need no gradient), so that
+# training and test epochs share the graph.
+FUSED_COMPILE_OPTIONS = {"realize_reads_threshold": 1000, "realize_opcount_threshold": 1000,
+                         "realize_acc_reads_threshold": 1000}
+FUSED_CPU_TILE_ELEMENTS = CPU_TILE_ELEMENTS
+_COMPILED: dict[str, object] = {}
+
+
+def _compiled_terms():
+    if "terms" not in _COMPILED:
+        _COMPILED["terms"] = torch.compile(_fused_terms, dynamic=True, fullgraph=True, options=FUSED_COMPILE_OPTIONS)
+    return _COMPILED["terms"]
+
+
+def fused_cgnn_mmd_squared(
+    generated: torch.Tensor,
+    effect: torch.Tensor,
+    cause: torch.Tensor,
+    observed_term: torch.Tensor,
+    gammas: Sequence[float] = CGNN_GAMMAS,
+    with_gradient: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``cgnn_mmd_squared`` as one compiled kernel (torch.compile): the same value and ∂MMD²/∂ŷ, no Gram tile held.
+
+    generated ŷ (groups, runs, n), effect e and cause c (groups, 1, n), observed_term as ``cgnn_mmd_squared``'s.
+    On CUDA one call covers the batch: the kernel keeps each entry's distances, exponentials and slope in
+    registers, and the cause gaps (c_i − c_j)² are recomputed rather than read from an n × n buffer per fit, so the
+    working memory is a few (groups, runs, n) row sums, linear in the points (``cgnn_peak_bytes``, fused). Each
+    entry costs arithmetic only (``benchmarks/paper_budget.py``, ``CGNN_FLOPS_PER_ENTRY``), where the tiled path
+    writes and reads its distances, exponentials and slope (~200 bytes per entry on a GPU). On a CPU, where
+    inductor stores the exponentials, the rows go in ``gram_tiles`` of ``FUSED_CPU_TILE_ELEMENTS``, bounding them.
+    The sums run in another order (over j per row, then over rows, and the gradient as Σ κ'(r_i − q_j) rather than
+    r_i Σ κ' − Σ κ' q_j), so the two paths agree to rounding, not bitwise (tests/test_causal_cgnn.py states the
+    tolerances). Compiling takes seconds on first use; a failure (no C++ compiler, no Triton) raises here:
+    ``use_fused_mmd`` and ``_fit_and_test`` then warn and fall back to the tiled path.
+    """
+    groups, runs, n = generated.shape
+    generated = generated.detach()
+    total = generated.new_zeros(groups, runs)
+    gradient = torch.empty_like(generated)
+    tile_elements = FUSED_CPU_TILE_ELEMENTS if generated.device.type == "cpu" else None
+    gammas = tuple(gammas)
+    with torch.enable_grad():  # the graph's guard includes grad mode: one graph for train and test epochs
+        for group, row in gram_tiles(groups, runs, n, tile_elements):
+            # Copies (n-vectors, no n × n): the graph is guarded on its inputs' strides, on whether they are views
+            # and on whether two are one tensor; fresh, distinct, contiguous ones keep it one graph for every call.
+            inputs = [t.clone(memory_format=torch.contiguous_format) for t in (
+                generated[group, :, row], cause[group, :, row], generated[group], effect[group], cause[group])]
+            tile_total, tile_gradient = _compiled_terms()(*inputs, gammas)
+            total[group] += tile_total
+            gradient[group, :, row] = tile_gradient
+    return total / n**2 + observed_term, gradient / n**2 if with_gradient else None
+
+
 def score_from_mmds(test_mmds: np.ndarray) -> np.ndarray:
     """CGNN's score per pair from test MMDs of shape (pairs, 2 directions, runs) (cdt ``GNN.predict_proba``).
 
@@ -170,20 +279,40 @@ def _fit_and_test(
     generators: list[torch.Generator],
     settings: CgnnSettings,
     device: torch.device,
+    fused: bool = False,
 ) -> np.ndarray:
     """Train ``runs`` generators per fit, all fits together; their test MMDs, shape (fits, runs).
 
     A fit is one (cause, effect) row of causes and effects, (fits, n), already standardized; generators has one
-    per model, in order (fit, run).
+    per model, in order (fit, run). fused: the MMD by ``fused_cgnn_mmd_squared`` (else ``cgnn_mmd_squared`` in
+    tiles); should it fail, a warning and the tiled path for the rest of the batch.
     """
     fits, n = causes.shape
     runs, n_models = settings.runs, causes.shape[0] * settings.runs
     cause = torch.as_tensor(causes, dtype=DTYPE, device=device)
     effect = torch.as_tensor(effects, dtype=DTYPE, device=device)
-    cause_gap = (cause[:, :, None] - cause[:, None, :]).square()[:, None]  # (fits, 1, n, n): shared by the runs
+    tile_elements = FUSED_CPU_TILE_ELEMENTS if fused else gram_tile_elements(device)
+    cause_gap = None if fused else _cause_gaps(cause)  # (fits, 1, n, n): shared by the runs; fused: not held
     effect = effect[:, None, :]  # (fits, 1, n)
-    observed_term = kernel_block(effect, effect, cause_gap, settings.gammas)[0] / n**2  # (fits, 1)
+    if fused:
+        observed_term = _observed_term(cause[:, None, :], effect, settings.gammas, tile_elements)
+    else:
+        observed_term = kernel_block(effect, effect, cause_gap, settings.gammas)[0] / n**2  # (fits, 1)
     cause_per_model = cause.repeat_interleave(runs, dim=0)  # (models, n)
+
+    def loss(generated: torch.Tensor, with_gradient: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        nonlocal fused, cause_gap, tile_elements
+        if fused:
+            try:
+                return fused_cgnn_mmd_squared(
+                    generated, effect, cause[:, None, :], observed_term, settings.gammas, with_gradient
+                )
+            except Exception as error:  # noqa: BLE001  (torch.compile's failures have no common type)
+                _fused_failed(device, error)
+                fused, cause_gap, tile_elements = False, _cause_gaps(cause), gram_tile_elements(device)
+        return cgnn_mmd_squared(
+            generated, effect, cause_gap, observed_term, settings.gammas, with_gradient, tile_elements
+        )
 
     network = BatchedGanMLP(
         n_models,
@@ -196,7 +325,6 @@ def _fit_and_test(
         dtype=DTYPE,
     ).to(device)
     noise = _NoiseStream(generators, n, device)
-    tile_elements = gram_tile_elements(device)
 
     def generate() -> torch.Tensor:
         inputs = torch.stack([cause_per_model, noise.next()], dim=-1)  # (models, n, 2): [cause, noise]
@@ -206,18 +334,70 @@ def _fit_and_test(
     for _ in range(settings.train_epochs):
         optimizer.zero_grad(set_to_none=True)
         generated = generate()
-        _, gradient = cgnn_mmd_squared(
-            generated.detach(), effect, cause_gap, observed_term, settings.gammas, True, tile_elements
-        )
+        _, gradient = loss(generated.detach(), True)
         generated.backward(gradient)  # chain rule into the weights: the gradient of the sum of the models' MMD²
         optimizer.step()
     total = torch.zeros(fits, runs, dtype=torch.float64, device=device)
     with torch.no_grad():
         for _ in range(settings.test_epochs):
-            total += cgnn_mmd_squared(
-                generate(), effect, cause_gap, observed_term, settings.gammas, False, tile_elements
-            )[0]
+            total += loss(generate(), False)[0]
     return (total / settings.test_epochs).cpu().numpy()
+
+
+def _cause_gaps(cause: torch.Tensor) -> torch.Tensor:
+    """(c_i − c_j)² of every fit, (fits, 1, n, n), from causes (fits, n): the tiled path's n × n buffer per fit."""
+    return (cause[:, :, None] - cause[:, None, :]).square()[:, None]
+
+
+def _observed_term(
+    cause: torch.Tensor, effect: torch.Tensor, gammas: Sequence[float], tile_elements: int
+) -> torch.Tensor:
+    """1/n² Σ_ij k([c_i, e_i], [c_j, e_j]) per fit, (fits, 1), from cause and effect (fits, 1, n), in ``gram_tiles``:
+    the fused path's observed–observed constant, computed once with each tile's cause gaps and never all of them."""
+    fits, _, n = effect.shape
+    total = effect.new_zeros(fits, 1)
+    for group, row in gram_tiles(fits, 1, n, tile_elements):
+        gap = (cause[group, :, row, None] - cause[group, :, None, :]).square()
+        total[group] += kernel_block(effect[group, :, row], effect[group], gap, gammas)[0]
+    return total / n**2
+
+
+def _fused_failed(device: torch.device, error: Exception) -> None:
+    """Remember that the fused MMD failed on ``device``'s type (this process then uses the tiled path there), and
+    say so once."""
+    if device.type not in _FUSED_FAILURES:
+        _FUSED_FAILURES[device.type] = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        log.warning("CGNN: the fused MMD (torch.compile) failed on %s, so the tiled MMD runs instead (same numbers "
+                    "to rounding, memory bound on a GPU): %s", device.type, _FUSED_FAILURES[device.type])
+
+
+_FUSED_FAILURES: dict[str, str] = {}  # device type -> why the fused MMD failed there, in this process
+_FUSED_WORKS: set[str] = set()  # device types where it compiled and ran, in this process
+
+
+def use_fused_mmd(mode: str, device: str | torch.device) -> bool:
+    """Whether CGNN's MMD runs fused (``CgnnSettings.fused_mmd``): "on" on any device, "auto" on CUDA devices only
+    (on a CPU the tiled path is as fast and its numbers are the default run's), "off" never.
+
+    Where it would run, it is tried first, once per process and device type, on a few points (compiling it, which
+    takes seconds): a failure (no C++ compiler, no Triton) logs a warning and answers False, so that the batches
+    are sized for the tiled path that then runs (``models_per_batch``).
+    """
+    if mode not in ("auto", "on", "off"):
+        raise ValueError(f"CgnnSettings.fused_mmd must be one of auto, on, off, got {mode!r}")
+    device = torch.device(device)
+    if mode == "off" or (mode == "auto" and device.type != "cuda") or device.type in _FUSED_FAILURES:
+        return False
+    if device.type not in _FUSED_WORKS:
+        try:
+            points = torch.linspace(-1.0, 1.0, 12, dtype=DTYPE, device=device)
+            fused_cgnn_mmd_squared(points.view(2, 2, 3), points[:6].view(2, 1, 3), points[6:].view(2, 1, 3),
+                                   points.new_zeros(2, 1), with_gradient=True)
+        except Exception as error:  # noqa: BLE001  (torch.compile's failures have no common type)
+            _fused_failed(device, error)
+            return False
+        _FUSED_WORKS.add(device.type)
+    return True
 
 
 def gram_tile_elements(device: str | torch.device) -> int:
@@ -225,11 +405,12 @@ def gram_tile_elements(device: str | torch.device) -> int:
     return CPU_TILE_ELEMENTS if torch.device(device).type == "cpu" else GPU_TILE_ELEMENTS
 
 
-def cgnn_peak_bytes(models: int, n: int, settings: CgnnSettings, tile_elements: int) -> int:
+def cgnn_peak_bytes(models: int, n: int, settings: CgnnSettings, tile_elements: int, fused: bool = False) -> int:
     """Peak memory, in bytes, of training one batch of ``models`` CGNN models on n points (``_fit_and_test``).
 
     Counted from the tensors the batch holds at once (float32, 4 bytes; h = ``hidden_units``, r = ``runs``,
-    T = tile_elements, E = ``NOISE_BLOCK_EPOCHS``), the largest moment being a noise refill during a training step:
+    T = tile_elements, E = ``NOISE_BLOCK_EPOCHS``), the largest moment being a noise refill during a training step.
+    The tiled MMD (``cgnn_mmd_squared``, fused False):
 
         models × (8En + 16nh + 20n + 64h + 16)  +  (models / r) × (4n² + 8n)  +  12T
 
@@ -240,24 +421,41 @@ def cgnn_peak_bytes(models: int, n: int, settings: CgnnSettings, tile_elements: 
     (squared distances, exponentials, their slope). The Gram matrix itself is never held: ``cgnn_mmd_squared``
     reduces it tile by tile. At the paper config (n = 1,000, h = 20, r = 6, GPU tiles) that is 1.81 MB per model
     and 0.8 GB per batch: 7.3 GB for a benchmark's 3,600 models at once.
+
+    The fused MMD (``fused_cgnn_mmd_squared``, fused True) holds no Gram tile on CUDA and no cause gaps anywhere:
+
+        models × (8En + 16nh + 36n + 64h + 16)  +  (models / r) × 8n  +  40T
+
+    per model four more n-vectors (the compiled kernel's row sums of both blocks and its gradient before scaling),
+    per fit the cause and the effect; T = ``FUSED_CPU_TILE_ELEMENTS``: on a CPU, where inductor stores the ten
+    exponentials of a row tile (``FUSED_COMPILE_OPTIONS``), ten such buffers; on CUDA none, and 40T (10 MiB) then
+    bounds the three tiles of the one-off observed term (``_observed_term``) instead. 1.16 MB per model at the
+    paper config: 4.2 GB for 3,600 models.
     """
-    per_model = 8 * NOISE_BLOCK_EPOCHS * n + 16 * n * settings.hidden_units + 20 * n + 64 * settings.hidden_units + 16
-    per_fit = 4 * n * n + 8 * n
-    return models * per_model + -(-models // settings.runs) * per_fit + 12 * tile_elements
+    fits = -(-models // settings.runs)
+    per_model = 8 * NOISE_BLOCK_EPOCHS * n + 16 * n * settings.hidden_units + 64 * settings.hidden_units + 16
+    if fused:
+        return models * (per_model + 36 * n) + fits * 8 * n + 40 * tile_elements
+    return models * (per_model + 20 * n) + fits * (4 * n * n + 8 * n) + 12 * tile_elements
 
 
-def models_per_batch(n: int, settings: CgnnSettings, device: str | torch.device = "cpu") -> int | None:
+def models_per_batch(
+    n: int, settings: CgnnSettings, device: str | torch.device = "cpu", fused: bool = False
+) -> int | None:
     """The most models (whole pairs, 2·runs models each) one batch may train within ``settings.max_batch_bytes``
-    (``cgnn_peak_bytes``); None when no budget is set. A budget below one pair's peak is an error naming it."""
+    (``cgnn_peak_bytes``, of the fused MMD's batch when fused); None when no budget is set. A budget below one
+    pair's peak is an error naming it."""
     if settings.max_batch_bytes is None:
         return None
-    tile, per_pair = gram_tile_elements(device), 2 * settings.runs
-    one_pair = cgnn_peak_bytes(per_pair, n, settings, tile)
+    tile, per_pair = FUSED_CPU_TILE_ELEMENTS if fused else gram_tile_elements(device), 2 * settings.runs
+    one_pair = cgnn_peak_bytes(per_pair, n, settings, tile, fused)
     if one_pair > settings.max_batch_bytes:
         raise ValueError(f"CGNN max_batch_bytes={settings.max_batch_bytes} is below one pair's peak of {one_pair} "
                          f"bytes at n = {n} (cgnn_peak_bytes)")
-    # The peak is linear in whole pairs: 12T plus the same bytes again for each pair (2r models, 2 fits).
-    pairs = (settings.max_batch_bytes - 12 * tile) // (one_pair - 12 * tile)
+    # The peak is linear in whole pairs: a fixed part (12T tiled, 40T fused) plus the same bytes again for each pair
+    # (2r models, 2 fits).
+    fixed = cgnn_peak_bytes(0, n, settings, tile, fused)
+    pairs = (settings.max_batch_bytes - fixed) // (one_pair - fixed)
     return per_pair * pairs
 
 
@@ -294,8 +492,10 @@ def cgnn_test_mmds(
     Cost per model and epoch: 2n² kernel entries per gamma (see ``cgnn_mmd_squared``), so time grows as
     models × n². Memory: ``cgnn_peak_bytes``; the Gram matrices are reduced in tiles (1 MiB per buffer on a CPU,
     256 MiB on a GPU), so a batch's memory grows with its models × n and its pairs × n² (the cause gaps), never
-    with models × n². On a CPU batching gains little (the n² work dominates; measured on 1 thread at n = 100:
-    5.6 s for one pair, 4.2 s per pair in a batch of 20); on a GPU it is the speed lever.
+    with models × n²; with ``settings.fused_mmd`` (``use_fused_mmd``: by default on CUDA) one compiled kernel per
+    step holds no tile and no cause gaps, so memory grows with models × n only. On a CPU batching gains little
+    (the n² work dominates; measured on 1 thread at n = 100: 5.6 s for one pair, 4.2 s per pair in a batch of 20);
+    on a GPU it is the speed lever.
     """
     checked = _checked_pairs(pairs)
     keys = list(range(len(checked))) if pair_keys is None else list(pair_keys)
@@ -305,7 +505,9 @@ def cgnn_test_mmds(
     device = torch.device(device)
     if max_models_per_batch is not None and max_models_per_batch < models_per_pair:
         raise ValueError(f"max_models_per_batch={max_models_per_batch} is below one pair's {models_per_pair} models")
-    bounds = [b for b in (max_models_per_batch, models_per_batch(len(checked[0][0]), settings, device)) if b]
+    fused = use_fused_mmd(settings.fused_mmd, device)
+    by_memory = models_per_batch(len(checked[0][0]), settings, device, fused)
+    bounds = [b for b in (max_models_per_batch, by_memory) if b]
     pairs_per_batch = min(bounds) // models_per_pair if bounds else len(checked)
 
     results = []
@@ -314,7 +516,7 @@ def cgnn_test_mmds(
         causes = np.stack([column for x, y in chunk for column in (x, y)])  # rows: pair-major, direction 0 then 1
         effects = np.stack([column for x, y in chunk for column in (y, x)])
         generators = model_generators(seed, keys[start : start + pairs_per_batch], settings.runs)
-        mmds = _fit_and_test(causes, effects, generators, settings, device)
+        mmds = _fit_and_test(causes, effects, generators, settings, device, fused)
         results.append(mmds.reshape(len(chunk), len(DIRECTIONS), settings.runs))
     return np.concatenate(results)
 

@@ -302,9 +302,10 @@ def time_one_pair_at_a_time(
 ) -> pd.DataFrame:
     """Seconds Meta-CGNN (``meta_model``: a trained ``MetaCgnn``) and CGNN take to decide each pair of ``plan``
     alone (batches of one): rows (method, pair, n_points, seconds, score, label)."""
-    from dltheory.causal.cgnn import cgnn_scores
+    from dltheory.causal.cgnn import cgnn_scores, use_fused_mmd
     from dltheory.causal.meta import meta_scores
 
+    use_fused_mmd(cgnn.fused_mmd, device)  # where CGNN's MMD is fused, compile it now: no pair's time includes that
     deciders = {
         "meta_cgnn": lambda pair, key: meta_scores(meta_model, pair, seed, device),
         "cgnn": lambda pair, key: cgnn_scores(pair, cgnn, seed, device, pair_keys=[key]),

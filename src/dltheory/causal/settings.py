@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from dltheory.settings import analysis_field, from_config
 
 CGNN_GAMMAS = (0.01, 0.1, 1.0, 10.0, 100.0)  # cdt/utils/loss.py MMDloss default "bandwidths" (multiply ‖·‖²)
+FUSED_MMD = ("auto", "on", "off")  # CgnnSettings.fused_mmd: where CGNN's MMD runs as one compiled kernel
 NETWORKS = ("meta_cgnn", "cgnn")  # the methods that train networks
 # Methods trained on the meta-training pool (issue 21): Meta-CGNN without the direction term (the headline, the
 # paper's pure MMD-scoring form), with it (our labelled extension), and a supervised direction classifier (RCC-style).
@@ -43,6 +44,12 @@ class CgnnSettings:
     # Not cdt's: the memory one batch of models may take, in bytes (``cgnn.cgnn_peak_bytes``); None: every pair of a
     # size in one batch. It changes no number (a model's result does not depend on its batch), only memory.
     max_batch_bytes: int | None = None
+    # Not cdt's: CGNN's MMD as one compiled kernel per step (``cgnn.fused_cgnn_mmd_squared``, torch.compile) that
+    # never writes a Gram tile to memory: "auto" on a CUDA device (where the tiled path is memory bound), "on" on any
+    # device, "off" the tiled path (``cgnn.cgnn_mmd_squared``). A run where torch.compile fails warns and falls back
+    # to the tiled path. The two paths agree to float32 rounding, not bitwise; a CPU run under "auto" is the tiled
+    # path's to the bit.
+    fused_mmd: str = "auto"
 
     def __post_init__(self):
         for name in ("hidden_units", "runs", "train_epochs", "test_epochs"):
@@ -52,6 +59,10 @@ class CgnnSettings:
             raise ValueError("CgnnSettings needs a positive learning_rate and at least one gamma")
         if self.max_batch_bytes is not None and self.max_batch_bytes < 1:
             raise ValueError(f"CgnnSettings.max_batch_bytes must be positive or null, got {self.max_batch_bytes}")
+        if isinstance(self.fused_mmd, bool):  # YAML 1.1 reads an unquoted on / off as true / false
+            object.__setattr__(self, "fused_mmd", "on" if self.fused_mmd else "off")
+        if self.fused_mmd not in FUSED_MMD:
+            raise ValueError(f"CgnnSettings.fused_mmd must be one of {', '.join(FUSED_MMD)}, got {self.fused_mmd!r}")
 
 
 @dataclass(frozen=True)
