@@ -7,12 +7,12 @@ After training, the MMD is averaged over test epochs without updates and over ``
 (MMD_{y→x} − MMD_{x→y}) / (MMD_{y→x} + MMD_{x→y}): > 0 says x causes y (cdt ``GNN.predict_proba``).
 
 Every pair × direction × run is one model of a single batched network (``dltheory.nn.batched_gan_mlp.BatchedGanMLP``,
-parameters stacked on a leading model axis) trained by one ``torch.optim.Adam``. The loss is the *sum* of the
-per-model MMDs, so each model's slice of the gradient is its own gradient, and Adam, being elementwise, then
-moves each slice exactly as a separate Adam would. The MMD's gradient in the generated values is formed by hand
-with the exponentials (``kernel_block``); autograd carries it through the small networks only. Each model draws
-its initial weights and its noise from its own ``torch.Generator``, seeded by (seed, pair key, direction, run), so
-a pair's score does not depend on the pairs it is batched with.
+parameters stacked on a leading model axis) trained by one Adam (``dltheory.nn.optim.Adam``: torch.optim.Adam's
+numbers). The loss is the *sum* of the per-model MMDs, so each model's slice of the gradient is its own gradient,
+and Adam, being elementwise, then moves each slice exactly as a separate Adam would. The MMD's gradient in the
+generated values is formed by hand with the exponentials (``kernel_block``); autograd carries it through the small
+networks only. Each model draws its initial weights and its noise from its own ``torch.Generator``, seeded by
+(seed, pair key, direction, run), so a pair's score does not depend on the pairs it is batched with.
 """
 
 from collections.abc import Sequence
@@ -24,6 +24,7 @@ from dltheory.causal.mmd import CGNN_GAMMAS, EXPONENT_FLOOR
 from dltheory.causal.pairs import standardize, validate_pair
 from dltheory.causal.settings import CgnnSettings  # noqa: F401  (the settings live torch-free)
 from dltheory.nn.batched_gan_mlp import BatchedGanMLP
+from dltheory.nn.optim import Adam
 from dltheory.seeds import derive_seed
 
 DIRECTIONS = ("x->y", "y->x")  # direction 0 generates y from x, direction 1 x from y
@@ -202,7 +203,7 @@ def _fit_and_test(
         inputs = torch.stack([cause_per_model, noise.next()], dim=-1)  # (models, n, 2): [cause, noise]
         return network(inputs).view(fits, runs, n)
 
-    optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
+    optimizer = Adam(network.parameters(), lr=settings.learning_rate)
     for _ in range(settings.train_epochs):
         optimizer.zero_grad(set_to_none=True)
         generated = generate()
