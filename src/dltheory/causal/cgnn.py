@@ -7,14 +7,14 @@ After training, the MMD is averaged over test epochs without updates and over ``
 (MMD_{y→x} − MMD_{x→y}) / (MMD_{y→x} + MMD_{x→y}): > 0 says x causes y (cdt ``GNN.predict_proba``).
 
 Every pair × direction × run is one model of a single batched network (``dltheory.nn.batched_gan_mlp.BatchedGanMLP``,
-parameters stacked on a leading model axis) trained by one ``torch.optim.Adam``. The loss is the *sum* of the
-per-model MMDs, so each model's slice of the gradient is its own gradient, and Adam, being elementwise, then
-moves each slice exactly as a separate Adam would. The MMD's gradient in the generated values is formed by hand
-with the exponentials (``kernel_block``); autograd carries it through the small networks only. On a GPU the tiled
-MMD is memory bound (each tile's distances, exponentials and slope go through memory); ``fused_cgnn_mmd_squared``
-computes the same in one torch.compile'd kernel per step, in registers (``CgnnSettings.fused_mmd``). Each model draws
-its initial weights and its noise from its own ``torch.Generator``, seeded by (seed, pair key, direction, run), so
-a pair's score does not depend on the pairs it is batched with.
+parameters stacked on a leading model axis) trained by one Adam (``dltheory.nn.optim.Adam``: torch.optim.Adam's
+numbers). The loss is the *sum* of the per-model MMDs, so each model's slice of the gradient is its own gradient,
+and Adam, being elementwise, then moves each slice exactly as a separate Adam would. The MMD's gradient in the
+generated values is formed by hand with the exponentials (``kernel_block``); autograd carries it through the small
+networks only. On a GPU the tiled MMD is memory bound (each tile's distances, exponentials and slope go through
+memory); ``fused_cgnn_mmd_squared`` computes the same in one torch.compile'd kernel per step, in registers
+(``CgnnSettings.fused_mmd``). Each model draws its initial weights and its noise from its own ``torch.Generator``,
+seeded by (seed, pair key, direction, run), so a pair's score does not depend on the pairs it is batched with.
 """
 
 import logging
@@ -27,6 +27,7 @@ from dltheory.causal.mmd import CGNN_GAMMAS, EXPONENT_FLOOR
 from dltheory.causal.pairs import standardize, validate_pair
 from dltheory.causal.settings import CgnnSettings  # noqa: F401  (the settings live torch-free)
 from dltheory.nn.batched_gan_mlp import BatchedGanMLP
+from dltheory.nn.optim import Adam
 from dltheory.seeds import derive_seed
 
 DIRECTIONS = ("x->y", "y->x")  # direction 0 generates y from x, direction 1 x from y
@@ -330,12 +331,14 @@ def _fit_and_test(
         inputs = torch.stack([cause_per_model, noise.next()], dim=-1)  # (models, n, 2): [cause, noise]
         return network(inputs).view(fits, runs, n)
 
-    optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
+    optimizer = Adam(network.parameters(), lr=settings.learning_rate)
     for _ in range(settings.train_epochs):
         optimizer.zero_grad(set_to_none=True)
         generated = generate()
         _, gradient = loss(generated.detach(), True)
-        generated.backward(gradient)  # chain rule into the weights: the gradient of the sum of the models' MMD²
+        # Chain rule into the weights: the gradient of the sum of the models' MMD². Through a scalar (its backward
+        # passes ``gradient`` times 1.0, exactly), as ``generated.backward(gradient)`` imports sympy (0.4 s a job).
+        (generated * gradient).sum().backward()
         optimizer.step()
     total = torch.zeros(fits, runs, dtype=torch.float64, device=device)
     with torch.no_grad():

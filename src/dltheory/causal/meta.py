@@ -33,6 +33,7 @@ from torch import nn
 from dltheory.causal.pairs import cause_first_pairs
 from dltheory.causal.settings import MetaCgnnSettings
 from dltheory.io import CorruptInputError, load_torch, save_torch
+from dltheory.nn.optim import Adam
 from dltheory.settings import from_config
 
 
@@ -179,7 +180,7 @@ def meta_train(
     with torch.random.fork_rng(devices=[]):  # initial weights from ``seed``, the caller's global RNG left alone
         torch.manual_seed(seed)
         model = MetaCgnn(s).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=s.learning_rate)
+    optimizer = Adam(model.parameters(), lr=s.learning_rate)
     pool_tensor = torch.as_tensor(pool, dtype=torch.float32)
     low, high = s.train_sizes
     high = min(high, pool.shape[1])

@@ -14,6 +14,7 @@ from torch import nn
 
 from dltheory.gan.data import digits_images
 from dltheory.io import load_torch
+from dltheory.nn.optim import Adam
 
 HIDDEN = (128, 64)
 CLASSES = 10
@@ -62,7 +63,7 @@ def train_digits_classifier(
     y = torch.from_numpy(labels)
     torch.manual_seed(seed)
     model = DigitsClassifier()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(steps):
         optimizer.zero_grad()

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from dltheory.nn.batched_mlp import BatchedMLP, BucketedMLP, take_models
+from dltheory.nn.optim import Adam, LambdaLR
 from dltheory.nn.settings import TrainingSettings  # noqa: F401  (the training settings live torch-free)
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _buckets(model: BatchedMLP | BucketedMLP) -> list[_Bucket]:
             for store, members in pairs]
 
 
-def _compact(bucket: _Bucket, keep: list[int], optimizer: torch.optim.Optimizer) -> None:
+def _compact(bucket: _Bucket, keep: list[int], optimizer: Adam) -> None:
     """Drop every row of ``bucket.working`` but ``keep`` (indices into its rows), its Adam moments with it.
 
     Adam's update is element-wise, so a kept model's trajectory does not change; a dropped one has stopped and its
@@ -159,13 +160,13 @@ def _train(model, train_x, train_y, n_train, val_x, val_y, n_val, settings, gene
     device = train_x.device
     buckets = _buckets(model)
     parameters = [parameter for bucket in buckets for parameter in bucket.working.parameters()]
-    optimizer = torch.optim.Adam(parameters, lr=settings.learning_rate)
+    optimizer = Adam(parameters, lr=settings.learning_rate)  # torch.optim's numbers, without torch._dynamo
     final_fraction = settings.lr_decay
 
     def cosine(step):
         return final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * step / settings.max_steps))
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
+    scheduler = LambdaLR(optimizer, cosine)
     best_val = torch.full((n_models,), float("inf"), dtype=train_x.dtype, device=device)
     best_step = np.zeros(n_models, dtype=np.int64)
     stale = np.zeros(n_models, dtype=np.int64)

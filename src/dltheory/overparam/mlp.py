@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from dltheory.nn.batched_mlp import BatchedArchitecture, BatchedMLP
+from dltheory.nn.optim import Adam
 from dltheory.overparam.data import CLASSES, majority_error, seed_split, with_label_noise
 from dltheory.overparam.settings import FAMILY, OverparamSettings
 from dltheory.seeds import derive_seed
@@ -44,7 +45,7 @@ def train_full_batch(model: BatchedMLP, inputs: torch.Tensor, labels: torch.Tens
                      learning_rate: float) -> np.ndarray:
     """Full-batch Adam on each network's mean cross-entropy for ``steps`` steps; returns each network's final
     training loss (NaN where it diverged)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    optimizer = Adam(model.parameters(), lr=learning_rate)
     models, points = labels.shape
     for _ in range(steps):
         logits = model(inputs)

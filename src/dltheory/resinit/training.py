@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dltheory.nn.optim import SGD
 from dltheory.resinit.data import CLASSES, constant_loss, digits_split, majority_accuracy
 from dltheory.resinit.networks import BlockStack, form, init_blocks
 from dltheory.resinit.settings import FAMILY, ResinitSettings, SweepSettings
@@ -80,7 +81,7 @@ def train_networks(models: list[tuple[str, float, int]], depth: int, data: list,
     train_y = torch.tensor(np.stack([d[1] for d in data]), device=device)[seed_of]
     order = torch.tensor(np.stack(batches), device=device)[seed_of]  # (M, steps, batch)
     rows = torch.arange(len(models), device=device).unsqueeze(1)
-    optimizer = torch.optim.SGD(leaves, lr=sweep.learning_rate, momentum=sweep.momentum)
+    optimizer = SGD(leaves, lr=sweep.learning_rate, momentum=sweep.momentum)
     diverged = torch.full((len(models),), -1, dtype=torch.long, device=device)
     initial = None
     for step in range(sweep.steps):

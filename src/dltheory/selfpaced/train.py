@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from dltheory.nn.optim import SGD
 from dltheory.seeds import derive_seed
 from dltheory.selfpaced.augment import (
     AUGMENTATIONS,
@@ -323,7 +324,7 @@ def train_size(settings: SelfpacedSettings, n: int, seed: int, device: str | tor
     # on the CPU, so CPU runs are as before and a GPU run draws the same augmentations.
     device = torch.device(device)
     model = make_networks([r.replicate for r in runs], training.width, seed, (n,), shape, classes).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=training.learning_rate, momentum=training.momentum,
+    optimizer = SGD(model.parameters(), lr=training.learning_rate, momentum=training.momentum,
                                 nesterov=True, weight_decay=training.weight_decay)
     spa_rows = table.rows[SPA]
     fraction = torch.zeros(len(runs))
