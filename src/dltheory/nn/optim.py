@@ -5,9 +5,10 @@ Any use of ``torch.optim`` imports ``torch._dynamo`` (and sympy): ``Optimizer.st
 call, about 1.2 s a job before the first step. These classes do the update of torch 2.13.0's *single-tensor* path
 (``torch/optim/adam.py`` ``_single_tensor_adam``, ``sgd.py`` ``_single_tensor_sgd``) operation for operation, in
 the same order and with the same Python scalars, so on the CPU (where torch picks that path by default) their
-parameters are bitwise equal to ``torch.optim``'s (``tests/test_optim.py``). They use the single-tensor update on
-every device: on a GPU, where torch would default to its foreach (multi-tensor) kernels, the numbers equal torch's
-single-tensor path (``foreach=False``), not its default, which may differ in the last bits.
+parameters are bitwise equal to ``torch.optim``'s (``tests/test_optim.py``). Adam without weight decay applies
+each operation to all of a group's parameters at once with torch's ``_foreach`` ops once the state exists: on the
+CPU these run the per-tensor kernels, so the numbers are the same; on a GPU they run torch's multi-tensor kernels,
+which may differ in the last bits (as torch's own default there, its foreach path, does from its single-tensor one).
 
 Only what the package uses: one or more parameter groups (``param_groups``, each a dict whose ``"lr"`` a schedule
 or the caller may set), ``zero_grad(set_to_none=True)``, ``step()``, and ``state`` (per parameter, the same keys as
@@ -80,6 +81,8 @@ class Adam(_Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+            if weight_decay == 0 and self._step_together(group["params"], beta1, beta2, lr, eps):
+                continue
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
@@ -104,6 +107,35 @@ class Adam(_Optimizer):
                 bias_correction2_sqrt = bias_correction2**0.5
                 denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
                 param.addcdiv_(exp_avg, denom, value=-step_size)
+
+    def _step_together(self, params: list, beta1: float, beta2: float, lr: float, eps: float) -> bool:
+        """The update above for every parameter of a group at once (torch's ``_foreach`` ops, each the per-tensor
+        operation on each tensor: the same numbers, ``tests/test_optim.py``), when all parameters with a gradient
+        share one step count, as they do in every training loop here; False (nothing done) otherwise. Fewer Python
+        calls per step: with a bucketed DNN's dozens of parameter tensors the optimizer is a fifth of a step."""
+        params = [param for param in params if param.grad is not None]
+        if not params:
+            return True
+        states = [self.state[param] for param in params]
+        if any(len(state) == 0 for state in states):
+            return False  # the first step initialises the state one parameter at a time
+        steps = {state["step"] for state in states}
+        if len(steps) != 1 or any(param.grad.is_sparse or torch.is_complex(param) for param in params):
+            return False
+        step = steps.pop() + 1.0
+        for state in states:
+            state["step"] = step
+        grads = [param.grad for param in params]
+        exp_avgs, exp_avg_sqs = [state["exp_avg"] for state in states], [state["exp_avg_sq"] for state in states]
+        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+        step_size = lr / (1 - beta1**step)
+        denominators = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(denominators, (1 - beta2**step) ** 0.5)
+        torch._foreach_add_(denominators, eps)
+        torch._foreach_addcdiv_(params, exp_avgs, denominators, value=-step_size)
+        return True
 
 
 class SGD(_Optimizer):
