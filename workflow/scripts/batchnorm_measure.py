@@ -1,6 +1,6 @@
 """Fisher spectra over width and the T-M diagram, or the GD grid over (eta, M) (dltheory.geometry.batchnorm)."""
 
-from dltheory.geometry.batchnorm import run_gd, run_spectra
+from dltheory.geometry.batchnorm_measure import run_gd, run_spectra
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
 from dltheory.runtime import start_job
