@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dltheory.geometry import jacobian as jc
-from dltheory.geometry import natgrad
+from dltheory.geometry import natgrad, natgrad_train
 from dltheory.geometry.mlp import NORMALIZATIONS, MlpSpec, forward, init_params
 
 
@@ -173,7 +173,7 @@ def primal_direction(method, spec, params, x, y):
 @pytest.mark.parametrize("method", natgrad.METHODS)
 def test_dual_updates_equal_the_primal_matrix_formulas(method):
     spec, params, x, y = ngd_problem()
-    dual = natgrad.update_direction(method, spec, params, x, y, pinv_rtol=1e-12)
+    dual = natgrad_train.update_direction(method, spec, params, x, y, pinv_rtol=1e-12)
     primal = primal_direction(method, spec, params, x, y)
     for name, (fan_out, fan_in) in zip(spec.names, spec.layer_shapes, strict=True):
         torch.testing.assert_close(dual[name], primal[name].reshape(fan_out, fan_in), rtol=1e-7, atol=1e-9)
@@ -194,7 +194,7 @@ def test_exact_ngd_step_moves_the_linearised_function_onto_the_targets():
     """In function space exact NGD at rate 1 sends f to y to first order: a tiny step eta moves f by -eta r."""
     spec, params, x, y = ngd_problem()
     residual = forward(spec, params, x) - y
-    direction = natgrad.update_direction("exact", spec, params, x, y, pinv_rtol=1e-12)
+    direction = natgrad_train.update_direction("exact", spec, params, x, y, pinv_rtol=1e-12)
     eta = 1e-6
     moved = forward(spec, {n: params[n] - eta * direction[n] for n in spec.names}, x)
     torch.testing.assert_close((moved - forward(spec, params, x)) / eta, -residual, rtol=1e-4, atol=1e-6)
@@ -208,7 +208,7 @@ def test_kfac_moves_hidden_layers_n_times_more_than_the_output_layer():
     spec, params, x, y = ngd_problem()  # N = 4 <= every fan-in, so every input Gram has full rank
     n = x.shape[0]
     residual = (forward(spec, params, x) - y)[:, 0]
-    direction = natgrad.update_direction("kfac", spec, params, x, y, pinv_rtol=1e-12)
+    direction = natgrad_train.update_direction("kfac", spec, params, x, y, pinv_rtol=1e-12)
     parts = jc.parameter_jacobian(spec, params, x)
     movement = {name: parts[name] @ direction[name].reshape(-1) for name in spec.names}
     *hidden, output = spec.names

@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from dltheory.geometry import batchnorm, natgrad
+from dltheory.geometry import batchnorm, batchnorm_measure, natgrad, natgrad_train
 from dltheory.geometry.mlp import MlpSpec, forward, init_params
 from dltheory.geometry.settings import BatchnormSettings, IsometrySettings, NatgradSettings, SpectraSettings
 from dltheory.settings import SettingsError, analysis_keys, from_config, job_config, schema_mismatches
@@ -47,7 +47,7 @@ def test_the_settings_module_does_not_import_torch():
 
 def test_batchnorm_settings_name_a_bad_key_or_variant():
     with pytest.raises(SettingsError, match=r"^batchnorm\.width: no such setting"):
-        batchnorm.run_spectra({"width": 3}, seed=0)
+        batchnorm_measure.run_spectra({"width": 3}, seed=0)
     with pytest.raises(SettingsError, match=r"^batchnorm\.gd\.variants: unknown name 'batch'"):
         from_config(BatchnormSettings, {"gd": {"variants": ["batch"]}}, "batchnorm")
     with pytest.raises(SettingsError, match=r"^batchnorm\.gd\.rate_multiples: needs min < max"):
@@ -66,7 +66,7 @@ def test_mean_eigenvalue_is_the_trace_over_the_number_of_weights():
 
     jacobian = torch.cat(list(parameter_jacobian(spec, params, x).values()), dim=1)
     fisher = jacobian.T @ jacobian / 5
-    summary = batchnorm.fisher_summary(ntk(layer_grams(spec, params, x)) / 5, batchnorm.number_of_weights(spec))
+    summary = batchnorm_measure.fisher_summary(ntk(layer_grams(spec, params, x)) / 5, batchnorm.number_of_weights(spec))
     assert summary["mean_eigenvalue"] == pytest.approx(float(torch.trace(fisher)) / fisher.shape[0], rel=1e-12)
     assert summary["lambda_max"] == pytest.approx(float(torch.linalg.eigvalsh(fisher)[-1]), rel=1e-10)
 
@@ -81,7 +81,7 @@ def test_last_layer_normalizations_follow_from_the_unnormalized_ntk():
     for variant in ("last_batch_norm", "last_batch_norm_full"):
         spec = dataclasses.replace(base, normalization=variant)
         jacobian = torch.cat(list(parameter_jacobian(spec, params, x).values()), dim=1)
-        torch.testing.assert_close(batchnorm.normalized_kernel(kernel, outputs, variant), jacobian @ jacobian.T)
+        torch.testing.assert_close(batchnorm_measure.normalized_kernel(kernel, outputs, variant), jacobian @ jacobian.T)
     standardized = forward(dataclasses.replace(base, normalization="last_batch_norm_full"), params, x)
     assert float(standardized.mean()) == pytest.approx(0.0, abs=1e-12)
     assert float((standardized**2).mean()) == pytest.approx(1.0, rel=1e-12)
@@ -108,7 +108,7 @@ def test_lambda_max_at_large_width_matches_the_closed_form_theory():
     # spread about 15%: the common direction's random gain).
     section = {"widths": [512], "samples_per_width": 0.25, "replicates": 3, "diagram": {"samples": [128]},
                "variants": ["none"]}
-    table = batchnorm.run_spectra(section, seed=5)
+    table = batchnorm_measure.run_spectra(section, seed=5)
     measured = table[(table["grid"] == "sweep") & (table["metric"] == "lambda_max")]["value"].to_numpy()
     predicted = batchnorm.theory_table(section)["none"].iloc[0]
     assert 0.8 <= measured.mean() / predicted <= 1.25
@@ -133,7 +133,7 @@ def test_gd_outcomes_count_a_catapult_as_unstable():
 def test_gd_edge_of_the_unnormalized_network_is_near_two_over_lambda_max():
     section = {**SMALL_BATCHNORM, "widths": [64, 128], "input_dim_per_width": 1.0, "gd": {**SMALL_BATCHNORM["gd"],
                                                                                           "widths": [64]}}
-    table = batchnorm.run_gd(section, seed=1)
+    table = batchnorm_measure.run_gd(section, seed=1)
     assert set(table["variant"]) == {"none", "last_batch_norm"}
     grid = table[(table["metric"] == "final_loss") & (table["variant"] == "none")]
     assert len(grid) == 5 * 3 and (~grid["stable"]).any() and grid["stable"].any()
@@ -142,7 +142,7 @@ def test_gd_edge_of_the_unnormalized_network_is_near_two_over_lambda_max():
     assert np.all((none["edge_multiple"] >= 0.7) & (none["edge_multiple"] <= 2.0))  # grid ratio 2
     assert np.all(none["hessian_lambda_max"] >= 0.9 * none["lambda_max"])
     # What a job gets: the settings without the analysis-only claims, as plain data.
-    rerun = batchnorm.run_gd(job_config(from_config(BatchnormSettings, section, "batchnorm")), seed=1)
+    rerun = batchnorm_measure.run_gd(job_config(from_config(BatchnormSettings, section, "batchnorm")), seed=1)
     pd.testing.assert_frame_equal(table, rerun, check_exact=True)
 
 
@@ -177,24 +177,24 @@ def test_spectra_parts_cut_the_pairs_in_order_with_the_least_largest_work():
 def test_split_spectra_give_the_one_jobs_table():
     section = {**SMALL_BATCHNORM, "widths": [8, 16], "replicates": 2, "diagram": {"samples": [4, 8]},
                "spectra_jobs": 3}
-    whole = batchnorm.run_spectra({**section, "spectra_jobs": 1}, seed=4)
+    whole = batchnorm_measure.run_spectra({**section, "spectra_jobs": 1}, seed=4)
     parts = from_config(BatchnormSettings, section, "batchnorm").spectra_parts()
-    split = pd.concat([batchnorm.run_spectra(section, seed=4, pairs=pairs) for pairs in parts.values()],
+    split = pd.concat([batchnorm_measure.run_spectra(section, seed=4, pairs=pairs) for pairs in parts.values()],
                       ignore_index=True)
     assert len(parts) == 3 and whole["replicate"].nunique() == 2 and len(whole) > 0
     pd.testing.assert_frame_equal(split, whole, check_exact=True)
     # A pair's rows are its own seed's: measured alone (as plain lists, as a job gets them) they are the same rows.
-    alone = batchnorm.run_spectra(section, seed=4, pairs=[[16, 1]])
+    alone = batchnorm_measure.run_spectra(section, seed=4, pairs=[[16, 1]])
     pd.testing.assert_frame_equal(alone, whole[(whole["width"] == 16) & (whole["replicate"] == 1)].reset_index(
         drop=True), check_exact=True)
     with pytest.raises(ValueError, match=r"^pairs: \(width, replicate\) \(16, 2\) is not in the sweep \(widths "
                                          r"\[8, 16\], replicates 0\.\.1\)$"):
-        batchnorm.run_spectra(section, seed=4, pairs=[(8, 0), (16, 2)])
+        batchnorm_measure.run_spectra(section, seed=4, pairs=[(8, 0), (16, 2)])
 
 
 def test_batchnorm_claims_on_a_small_run():
-    table = pd.concat([batchnorm.run_spectra(SMALL_BATCHNORM, seed=2), batchnorm.run_gd(SMALL_BATCHNORM, seed=2)],
-                      ignore_index=True)
+    table = pd.concat([batchnorm_measure.run_spectra(SMALL_BATCHNORM, seed=2),
+                       batchnorm_measure.run_gd(SMALL_BATCHNORM, seed=2)], ignore_index=True)
     claims = {c.id: c for c in batchnorm.batchnorm_claims(table, SMALL_BATCHNORM)}
     assert set(claims) == {"batchnorm.lambda_max_grows_with_width", "batchnorm.mean_eigenvalue_shrinks_with_width",
                            "batchnorm.lambda_max_matches_mean_field_theory",
@@ -252,17 +252,17 @@ def test_batchnorm_claims_fill_interval_replicates_and_diagnosis_from_their_own_
 
 
 def test_digits_are_two_classes_of_unit_norm_with_labels_half():
-    x_train, y_train, x_test, y_test = natgrad.digits_two_classes([0, 1], 100, 50, seed=0)
+    x_train, y_train, x_test, y_test = natgrad_train.digits_two_classes([0, 1], 100, 50, seed=0)
     assert x_train.shape == (100, 64) and x_test.shape == (50, 64)
     torch.testing.assert_close(x_train.norm(dim=1), torch.ones(100, dtype=torch.float64))
     assert set(y_train[:, 0].tolist()) == {-0.5, 0.5}
     with pytest.raises(ValueError, match="exceeds the 360 digits"):
-        natgrad.digits_two_classes([0, 1], 300, 100, seed=0)
+        natgrad_train.digits_two_classes([0, 1], 300, 100, seed=0)
 
 
 def test_natgrad_settings_name_a_bad_key_or_method():
     with pytest.raises(SettingsError, match=r"^natgrad\.depth: no such setting"):
-        natgrad.run_method("exact", {"depth": 3}, seed=0)
+        natgrad_train.run_method("exact", {"depth": 3}, seed=0)
     with pytest.raises(SettingsError, match=r"^natgrad\.methods: unknown name 'adam'"):
         from_config(NatgradSettings, {"methods": ["adam"]}, "natgrad")
     with pytest.raises(SettingsError, match=r"^natgrad\.learning_rates: unknown name 'adam'"):
@@ -272,10 +272,10 @@ def test_natgrad_settings_name_a_bad_key_or_method():
 
 
 def test_divergent_training_is_a_recorded_outcome():
-    data = natgrad.digits_two_classes([0, 1], 10, 5, seed=0)
+    data = natgrad_train.digits_two_classes([0, 1], 10, 5, seed=0)
     spec = natgrad.network_spec({"width": 16, "train_size": 10, "test_size": 5}, 64)
     params = init_params(spec, torch.Generator().manual_seed(0))
-    table = natgrad.train("gd", spec, params, data, learning_rate=1e6, steps=20, pinv_rtol=1e-6)
+    table = natgrad_train.train("gd", spec, params, data, learning_rate=1e6, steps=20, pinv_rtol=1e-6)
     assert table["diverged"].all()
     assert table["step"].max() < 20
 
@@ -283,7 +283,7 @@ def test_divergent_training_is_a_recorded_outcome():
 def test_natgrad_claims_measure_the_runs():
     section = {"width": 128, "train_size": 30, "test_size": 10, "steps": 2,
                "gd": {"steps": 30, "rate_multiples": [1.9]}}
-    table = pd.concat([natgrad.run_method(m, section, seed=3) for m in natgrad.METHODS], ignore_index=True)
+    table = pd.concat([natgrad_train.run_method(m, section, seed=3) for m in natgrad.METHODS], ignore_index=True)
     train = table[(table["split"] == "train") & (table["metric"] == "loss")]
     exact = train[train["method"] == "exact"].set_index("step")["value"]
     assert exact[1] < exact[0] / 5  # one step of exact NGD fits most of the training set (M = 128: far from 100x)
@@ -298,8 +298,8 @@ def test_natgrad_claims_measure_the_runs():
 def test_analytical_relu_ntk_is_the_wide_networks_empirical_ntk():
     from dltheory.geometry.jacobian import layer_grams, ntk
 
-    x = natgrad.digits_two_classes([0, 1], 20, 5, seed=0)[0]
-    analytical = natgrad.relu_ntk(x, x, layers=3, sigma_w2=2.0)
+    x = natgrad_train.digits_two_classes([0, 1], 20, 5, seed=0)[0]
+    analytical = natgrad_train.relu_ntk(x, x, layers=3, sigma_w2=2.0)
     # unit-norm inputs: Sigma_1 = 2/64 on the diagonal, and each ReLU layer adds the same again
     torch.testing.assert_close(torch.diagonal(analytical), torch.full((20,), 3 * 2 / 64, dtype=torch.float64))
     errors = {}
@@ -308,20 +308,20 @@ def test_analytical_relu_ntk_is_the_wide_networks_empirical_ntk():
         empirical = ntk(layer_grams(spec, init_params(spec, torch.Generator().manual_seed(1)), x))
         errors[width] = float((empirical - analytical).norm() / analytical.norm())
     assert errors[4096] < 0.08 and errors[4096] < errors[128] / 2  # fluctuations shrink like 1/sqrt(M)
-    cross = natgrad.relu_ntk(x[:3], x, layers=3, sigma_w2=2.0)
+    cross = natgrad_train.relu_ntk(x[:3], x, layers=3, sigma_w2=2.0)
     torch.testing.assert_close(cross, analytical[:3])
 
 
 def test_ntk_limit_prediction_removes_the_residual_at_the_rate_and_moves_the_test_outputs_by_the_kernel():
-    data = natgrad.digits_two_classes([0, 1], 12, 6, seed=2)
+    data = natgrad_train.digits_two_classes([0, 1], 12, 6, seed=2)
     spec = natgrad.network_spec(NatgradSettings(width=32), 64)
     params = init_params(spec, torch.Generator().manual_seed(0))
-    half = natgrad.ntk_limit_prediction(spec, params, data, learning_rate=0.5, steps=3)
+    half = natgrad_train.ntk_limit_prediction(spec, params, data, learning_rate=0.5, steps=3)
     train = half[(half["split"] == "train") & (half["metric"] == "loss")]["value"].to_numpy()
     np.testing.assert_allclose(train[1:] / train[:-1], 0.25, rtol=1e-10)  # residual halves, loss quarters
-    full = natgrad.ntk_limit_prediction(spec, params, data, learning_rate=1.0, steps=1)
+    full = natgrad_train.ntk_limit_prediction(spec, params, data, learning_rate=1.0, steps=1)
     x_train, y_train, x_test, y_test = data
-    kernel, cross = (natgrad.relu_ntk(a, x_train, 3, 2.0) for a in (x_train, x_test))
+    kernel, cross = (natgrad_train.relu_ntk(a, x_train, 3, 2.0) for a in (x_train, x_test))
     f0_train, f0_test = (forward(spec, params, a) for a in (x_train, x_test))
     f1_test = f0_test - cross @ torch.linalg.inv(kernel) @ (f0_train - y_train)
     loss = full[(full["step"] == 1) & (full["metric"] == "loss")].set_index("split")["value"]
@@ -331,12 +331,12 @@ def test_ntk_limit_prediction_removes_the_residual_at_the_rate_and_moves_the_tes
 
 def test_exact_job_holds_the_prediction_and_the_claim_compares_test_losses():
     section = {"width": 128, "train_size": 30, "test_size": 10, "steps": 2}
-    table = natgrad.run_method("exact", section, seed=3)
+    table = natgrad_train.run_method("exact", section, seed=3)
     assert set(table["method"]) == {"exact", natgrad.PREDICTION}
     test = table[(table["split"] == "test") & (table["metric"] == "loss") & (table["step"] == 1)]
     losses = test.set_index("method")["value"]
     claim = {c.id: c for c in natgrad.natgrad_claims(table, section)}["natgrad.exact_ngd_follows_the_ntk_limit"]
     ratio = max(losses["exact"] / losses[natgrad.PREDICTION], losses[natgrad.PREDICTION] / losses["exact"])
     assert claim.measured == pytest.approx(ratio, abs=1e-3) and claim.holds == (ratio <= 1.5)
-    without = natgrad.run_method("exact", {**section, "ntk_prediction": False}, seed=3)
+    without = natgrad_train.run_method("exact", {**section, "ntk_prediction": False}, seed=3)
     assert set(without["method"]) == {"exact"}

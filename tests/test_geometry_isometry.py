@@ -17,8 +17,6 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from dltheory.geometry.isometry import (  # noqa: E402
     _replicate_slopes,
-    conditional_fim_eigenvalues,
-    conditional_fim_eigenvalues_with_biases,
     critical_sigma_w2,
     far_teacher_diagnosis,
     fim_mean_theory,
@@ -26,7 +24,6 @@ from dltheory.geometry.isometry import (  # noqa: E402
     hard_tanh_critical_point,
     hard_tanh_fixed_point_on_critical_line,
     isometry_claims,
-    isometry_network,
     isometry_spec,
     isometry_summary,
     layer_spread,
@@ -34,12 +31,6 @@ from dltheory.geometry.isometry import (  # noqa: E402
     mean_field_chi,
     mean_field_fixed_point,
     mean_field_q_map,
-    network_forward,
-    run_isometry_sgd,
-    run_isometry_spectra,
-    sgd_initial_network,
-    sgd_task,
-    sphere_inputs,
     stability_edge,
 )
 from dltheory.geometry.isometry_figures import (  # noqa: E402
@@ -47,6 +38,17 @@ from dltheory.geometry.isometry_figures import (  # noqa: E402
     plot_sgd_grid,
     plot_spectra,
     plot_spread_vs_depth,
+)
+from dltheory.geometry.isometry_measure import (  # noqa: E402
+    conditional_fim_eigenvalues,
+    conditional_fim_eigenvalues_with_biases,
+    isometry_network,
+    network_forward,
+    run_isometry_sgd,
+    run_isometry_spectra,
+    sgd_initial_network,
+    sgd_task,
+    sphere_inputs,
 )
 from dltheory.geometry.mlp import MlpSpec, init_params  # noqa: E402
 from dltheory.geometry.settings import IsometrySettings  # noqa: E402

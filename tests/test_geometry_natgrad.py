@@ -9,7 +9,7 @@ import torch
 from scipy import stats
 
 from dltheory.geometry import jacobian as jc
-from dltheory.geometry import natgrad
+from dltheory.geometry import natgrad, natgrad_train
 from dltheory.geometry.mlp import forward, init_params
 
 
@@ -31,8 +31,8 @@ def test_kfac_in_the_paper_convention_moves_every_layer_by_n_r_and_fits_in_one_l
     n, layers = x.shape[0], len(spec.names)
     residual = (forward(spec, params, x) - y)[:, 0]
     parts = jc.parameter_jacobian(spec, params, x)
-    textbook = natgrad.update_direction("kfac", spec, params, x, y, pinv_rtol=1e-12)
-    paper = natgrad.update_direction(natgrad.KFAC_PAPER, spec, params, x, y, pinv_rtol=1e-12)
+    textbook = natgrad_train.update_direction("kfac", spec, params, x, y, pinv_rtol=1e-12)
+    paper = natgrad_train.update_direction(natgrad.KFAC_PAPER, spec, params, x, y, pinv_rtol=1e-12)
     *hidden, output = spec.names
     for name in hidden:
         torch.testing.assert_close(paper[name], textbook[name])
@@ -47,7 +47,7 @@ def test_kfac_in_the_paper_convention_moves_every_layer_by_n_r_and_fits_in_one_l
 def test_block_tridiagonal_at_four_layers_moves_the_first_and_last_layers():
     np.testing.assert_allclose(natgrad.tridiagonal_coefficients(4), [1, 0, 0, 1], atol=1e-12)
     spec, params, x, y = small_problem()
-    direction = natgrad.update_direction("block_tridiagonal", spec, params, x, y, pinv_rtol=1e-12)
+    direction = natgrad_train.update_direction("block_tridiagonal", spec, params, x, y, pinv_rtol=1e-12)
     norms = [float(direction[name].norm()) for name in spec.names]
     assert norms[0] > 0 and norms[3] > 0 and norms[1] == norms[2] == 0
 
@@ -64,7 +64,8 @@ def test_t_interval_is_the_student_t_interval_and_the_geometric_one_is_its_expon
 def test_the_exact_job_sweeps_widths_over_seeds_and_the_claims_use_the_interval_at_the_largest():
     section = {"width": 32, "widths": [16, 64], "approximation_widths": [16], "replicates": 3, "layers": 4,
                "train_size": 10, "test_size": 8, "steps": 1, "gd": {"steps": 5, "rate_multiples": [1.0]}}
-    table = pd.concat([natgrad.run_method(m, section, seed=1) for m in ("gd", "exact", "kfac")], ignore_index=True)
+    table = pd.concat([natgrad_train.run_method(m, section, seed=1) for m in ("gd", "exact", "kfac")],
+                      ignore_index=True)
     exact = table[table["method"] == "exact"]
     assert sorted(exact.groupby(["width", "replicate"]).groups) == [(w, r) for w in (16, 32, 64) for r in range(3)]
     assert set(table[table["method"] == "gd"]["width"]) == {32}  # GD runs at width only
@@ -110,8 +111,8 @@ def test_the_exact_job_sweeps_widths_over_seeds_and_the_claims_use_the_interval_
 def test_forster_transform_puts_the_digits_in_radial_isotropic_position_and_maps_the_test_set_alike():
     """The digits 0/1 at N = 100 span fewer dimensions than N: after the transform the rows have unit norm and
     (r/N) Z^T Z is within the code's stalling deviation of the identity on the span, as the returned deviation says."""
-    x, y, x_test, _ = natgrad.digits_two_classes((0, 1), 100, 20, seed=3, input_transform="forster")
-    raw, *_ = natgrad.digits_two_classes((0, 1), 100, 20, seed=3)
+    x, y, x_test, _ = natgrad_train.digits_two_classes((0, 1), 100, 20, seed=3, input_transform="forster")
+    raw, *_ = natgrad_train.digits_two_classes((0, 1), 100, 20, seed=3)
     transform, deviation = natgrad.forster_transform(raw.numpy())
     rank = transform.shape[1]
     assert rank == np.linalg.matrix_rank(raw.numpy()) < 64 and x.shape == (100, rank) and x_test.shape == (20, rank)
@@ -124,7 +125,7 @@ def test_forster_transform_puts_the_digits_in_radial_isotropic_position_and_maps
     points = np.random.default_rng(0).standard_normal((30, 5)) * [1, 2, 4, 8, 16]
     assert natgrad.forster_transform(points)[1] < 1e-3
     with pytest.raises(ValueError, match="input_transform"):
-        natgrad.digits_two_classes((0, 1), 10, 5, seed=0, input_transform="whiten")
+        natgrad_train.digits_two_classes((0, 1), 10, 5, seed=0, input_transform="whiten")
 
 
 def _synthetic_losses(kfac_factor: float) -> pd.DataFrame:

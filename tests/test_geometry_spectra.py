@@ -19,12 +19,9 @@ from torch.func import jacrev  # noqa: E402
 from dltheory.geometry.mlp import activate  # noqa: E402
 from dltheory.geometry.settings import SpectraClaims, SpectraSettings  # noqa: E402
 from dltheory.geometry.spectra import (  # noqa: E402
-    draw_network,
     mean_field_mean_eigenvalue,
     n_parameters,
-    network_spectra,
     outlier_count,
-    run_spectra,
     spectra_claims,
     spectra_summary,
     top_spread,
@@ -33,6 +30,11 @@ from dltheory.geometry.spectra_figures import (  # noqa: E402
     plot_histograms,
     plot_input_metric_vs_dim,
     plot_outliers_vs_width,
+)
+from dltheory.geometry.spectra_measure import (  # noqa: E402
+    draw_network,
+    network_spectra,
+    run_spectra,
 )
 from dltheory.settings import SettingsError, from_config, job_config  # noqa: E402
 from dltheory.stats import mean_interval  # noqa: E402

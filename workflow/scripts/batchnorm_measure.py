@@ -3,7 +3,7 @@
 A spectra job measures its (width, replicate) pairs (params.pairs, one part of BatchnormSettings.spectra_parts:
 "spectra" for all of them); its rows say part "spectra" whichever part it is."""
 
-from dltheory.geometry.batchnorm import run_gd, run_spectra
+from dltheory.geometry.batchnorm_measure import run_gd, run_spectra
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
 from dltheory.runtime import start_job

@@ -1,6 +1,6 @@
 """Conditional Fisher spectra over depth, or the online-SGD grid over (eta, depth) (dltheory.geometry.isometry)."""
 
-from dltheory.geometry.isometry import run_isometry_sgd, run_isometry_spectra
+from dltheory.geometry.isometry_measure import run_isometry_sgd, run_isometry_spectra
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
 from dltheory.runtime import start_job

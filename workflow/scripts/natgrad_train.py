@@ -1,6 +1,6 @@
 """Train the digits network with one method (GD or an NGD variant) from the shared initialization."""
 
-from dltheory.geometry.natgrad import run_method
+from dltheory.geometry.natgrad_train import run_method
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
 from dltheory.runtime import resolve_device, start_job

@@ -1,6 +1,6 @@
 """Fisher and input-metric spectra, linear against softmax output (dltheory.geometry.spectra)."""
 
-from dltheory.geometry.spectra import run_spectra
+from dltheory.geometry.spectra_measure import run_spectra
 from dltheory.io import write_table
 from dltheory.provenance import provenance_record
 from dltheory.runtime import start_job

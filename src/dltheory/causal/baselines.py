@@ -14,9 +14,6 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy.special import digamma
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
 from dltheory.causal.pairs import standardize, validate_pair
 
@@ -102,6 +99,12 @@ def gp_residuals(cause: np.ndarray, effect: np.ndarray) -> np.ndarray:
     type-II maximum likelihood. The WhiteKernel models the noise during fitting but adds nothing to the predictive
     mean, so the residuals are effect minus the posterior mean at the training inputs.
     """
+    # Here, not at the top: scikit-learn costs ~1 s to import, and the network-scoring jobs import this module
+    # (through ``evaluation``) without ever fitting a GP.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
     kernel = ConstantKernel(GP_INITIAL_AMPLITUDE) * RBF(GP_INITIAL_LENGTH_SCALE) + WhiteKernel(GP_INITIAL_NOISE)
     regressor = GaussianProcessRegressor(kernel=kernel, n_restarts_optimizer=0)
     with warnings.catch_warnings():

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dltheory.causal.baselines import BASELINES
 from dltheory.causal.pairs import (
@@ -156,6 +155,10 @@ def direction_metrics(scores: pd.DataFrame) -> dict[str, float]:
     precision of the label x → y: the CGNN paper's metric) of one set of scored pairs (columns score, label,
     weight); AUC and AUPR are NaN when only one label is present. Skipped rows are left out. ``pairs``: how many
     were scored; ``effective_pairs``: Kish's (Σw)²/Σw², the pair count a weighted accuracy's interval rests on."""
+    # Here, not at the top: only the analysis computes metrics; the scoring jobs import this module without them
+    # and scikit-learn costs ~1 s to import.
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     scored = scores[scores["skipped"].fillna("") == ""]
     if scored.empty:
         return {"accuracy": np.nan, "weighted_accuracy": np.nan, "auc": np.nan, "aupr": np.nan, "pairs": 0,

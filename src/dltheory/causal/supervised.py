@@ -13,7 +13,6 @@ Sizes (features, bandwidths, trees) are ours.
 import math
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
 
 from dltheory.causal.settings import RccSettings
 from dltheory.settings import from_config
@@ -27,6 +26,10 @@ class RccClassifier:
     """The random-feature embedding (drawn once, from ``seed``) and a random forest over it."""
 
     def __init__(self, settings: RccSettings, seed: int):
+        # Here, not at the top: scikit-learn costs ~1 s to import, and of the jobs importing this module only those
+        # training the classifier need it (the sanity pool trains Meta-CGNN alone).
+        from sklearn.ensemble import RandomForestClassifier
+
         self.settings = settings
         rng = np.random.default_rng(seed)
         s = settings

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from dltheory.intrinsic.estimators import fit_on_holdout
 from dltheory.intrinsic.supports import BallUnion, EmbeddedSphere
 from dltheory.intrinsic.targets import make_target
 from dltheory.references import constant_mse, learned, ridge_mse
@@ -114,6 +113,9 @@ def run_baseline(setting: dict, data: dict, method: str, params: dict, sizes: li
     """Fit k-NN or Nadaraya-Watson on every (size, replicate), on the DNN's footing: fitted on the same first
     rows as the DNN trains on, the hyperparameter chosen on the same held-out last rows as its early stopping
     (``setting["validation_fraction"]`` of n, ``dltheory.intrinsic.estimators.fit_on_holdout``)."""
+    # Here, not at the top: the estimators import scikit-learn (~1 s), which the simulating and DNN jobs never use.
+    from dltheory.intrinsic.estimators import fit_on_holdout
+
     variance = constant_mse(data["test_f"])
     fraction = setting["validation_fraction"]
     rows = []

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.claims import Claim, interval_diagnosis
-from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
+from dltheory.nonsmooth.settings import LINEAR_ESTIMATORS
 from dltheory.nonsmooth.theory import dnn_rate_exponent, linear_rate_exponent
 from dltheory.references import LEARNED_FRACTION, learned, learned_replicates
 from dltheory.stats import mean_interval, replicate_slopes, slope_difference_interval

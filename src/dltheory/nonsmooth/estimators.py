@@ -47,6 +47,8 @@ from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 from sklearn.neighbors import KNeighborsRegressor, NearestNeighbors
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from dltheory.nonsmooth.settings import LINEAR_ESTIMATORS  # the linear ones' names, defined with the config
+
 __all__ = [
     "ESTIMATORS",
     "LINEAR_ESTIMATORS",
@@ -1046,7 +1048,6 @@ class KNearestNeighborsRegressor(RegressorMixin, BaseEstimator):
 # Registry
 # ---------------------------------------------------------------------------------------------------------
 
-LINEAR_ESTIMATORS = ("fourier", "spline", "kernel_ridge", "gaussian_process")
 
 ESTIMATORS: dict[str, type] = {
     "fourier": FourierSeriesRegressor,

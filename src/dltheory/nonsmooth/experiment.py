@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from dltheory.nonsmooth.estimators import make_estimator
 from dltheory.nonsmooth.targets import CriticalScaleTarget, PiecewiseSmoothTarget
 from dltheory.references import constant_mse, ridge_mse
 from dltheory.seeds import derive_seed, rng_for
@@ -139,6 +138,9 @@ def run_linear_estimator(
 ) -> pd.DataFrame:
     """Fit ``method`` on every (size, replicate) and record the squared L2 error against the true f. ``device``: None
     for numpy/scipy, or the torch device of the estimators that have a torch path (``runtime.linear_solver_device``)."""
+    # Here, not at the top: the estimators import scikit-learn (~1 s), which the simulating and DNN jobs never use.
+    from dltheory.nonsmooth.estimators import make_estimator
+
     rows = []
     for replicate in range(data["train_x"].shape[0]):
         for n in sizes:

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from dltheory.nonsmooth.analysis import slope_table
-from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
+from dltheory.nonsmooth.settings import LINEAR_ESTIMATORS
 from dltheory.nonsmooth.theory import dnn_rate_exponent, linear_rate_exponent
 from dltheory.plotting import (
     ANNOTATION_SIZE,

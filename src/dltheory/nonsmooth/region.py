@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dltheory.claims import Claim, combined_diagnosis
-from dltheory.nonsmooth.estimators import LINEAR_ESTIMATORS
+from dltheory.nonsmooth.settings import LINEAR_ESTIMATORS
 from dltheory.nonsmooth.targets import BOUNDARY_HALF_WIDTH, lacunary_terms
 from dltheory.nonsmooth.theory import (
     dnn_beats_linear,

@@ -10,6 +10,10 @@ from dltheory.nn.settings import TrainingSettings
 from dltheory.nonsmooth.theory import jmlr_network_size
 from dltheory.settings import analysis_field, to_config
 
+# The linear estimators' configuration names (dltheory.nonsmooth.estimators, which re-exports this): here, where the
+# analysis and figures read it without importing the estimators and scikit-learn (~1 s per notebook job).
+LINEAR_ESTIMATORS = ("fourier", "spline", "kernel_ridge", "gaussian_process")
+
 _TRAINING = TrainingSettings()
 
 
