@@ -24,8 +24,10 @@ Cost model (per family, what dominates):
   parameters x points per task.
 - GAN: 6 x (generator + discriminator parameters) x batch x steps; exact W1 (network simplex, n_eval points) on the
   CPU at 0.2 s per call at n = 1,000 (gan/metrics.py: 0.1-0.3 s), 2 calls per model (step 0 and the last).
-- Geometry, embedding, overparam, resinit, selfpaced: dominant-term counts (Jacobians, Gram matrices, training
-  steps), each commented where it is computed.
+- Selfpaced: its networks on the device (FLOPs and launches), its augmentations on the CPU (images augmented,
+  scaled from the default run's measured host share).
+- Geometry, embedding, overparam, resinit: dominant-term counts (Jacobians, Gram matrices, training steps), each
+  commented where it is computed.
 """
 
 import argparse
