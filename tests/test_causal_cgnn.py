@@ -118,18 +118,8 @@ def test_blocked_mmd_keeps_no_gram_matrix_for_its_backward_pass():
 
 
 def test_cgnn_loss_and_its_gradient_are_the_mmd_of_cause_effect_points():
-    rng = np.random.default_rng(4)
-    cause, effect = (torch.from_numpy(rng.normal(size=(2, 1, 30))) for _ in range(2))
-    generated = torch.from_numpy(rng.normal(size=(2, 3, 30)))
+    (generated, effect, cause, observed_term), expected, expected_gradient = _cgnn_reference(torch.float64, 2, seed=4)
     cause_gap = (cause[..., :, None] - cause[..., None, :]) ** 2
-    observed = torch.stack([cause, effect], -1)
-    observed_term = sum(
-        torch.exp(-gamma * ((observed[..., :, None, :] - observed[..., None, :, :]) ** 2).sum(-1))
-        for gamma in CGNN_GAMMAS
-    ).mean((-2, -1))  # 1/n² Σ k(o_i, o_j), written out
-    points = generated.clone().requires_grad_()
-    expected = mmd_squared(torch.stack([cause.expand_as(points), points], -1), observed.expand(2, 3, 30, 2))
-    (expected_gradient,) = torch.autograd.grad(expected.sum(), points)
     for tile_elements in (None, 200, 1000, 6000):  # whole; 2 or 11 Gram rows of one group; 2 groups' blocks
         value, gradient = cgnn_mmd_squared(
             generated, effect, cause_gap, observed_term, CGNN_GAMMAS, True, tile_elements
@@ -244,19 +234,19 @@ def test_a_budget_below_one_pair_is_an_error_naming_the_key():
 # --- The fused MMD (issue 26): one torch.compile'd kernel per step, the tiled path's numbers to rounding ----------
 
 
-def _cgnn_reference(dtype):
-    """Random CGNN points (4 fits, 3 runs, n = 30) and the float64 reference loss and gradient: ``mmd_squared`` on
-    the 2-D points [c, ŷ] against [c, e], differentiated by autograd."""
-    rng = np.random.default_rng(12)
-    cause, effect = (torch.from_numpy(rng.normal(size=(4, 1, 30))) for _ in range(2))
-    generated = torch.from_numpy(rng.normal(size=(4, 3, 30)))
+def _cgnn_reference(dtype, fits=4, seed=12):
+    """Random CGNN points (``fits`` fits, 3 runs, n = 30) and the float64 reference loss and gradient: ``mmd_squared``
+    on the 2-D points [c, ŷ] against [c, e], differentiated by autograd."""
+    rng = np.random.default_rng(seed)
+    cause, effect = (torch.from_numpy(rng.normal(size=(fits, 1, 30))) for _ in range(2))
+    generated = torch.from_numpy(rng.normal(size=(fits, 3, 30)))
     observed = torch.stack([cause, effect], -1)
     observed_term = sum(
         torch.exp(-gamma * ((observed[..., :, None, :] - observed[..., None, :, :]) ** 2).sum(-1))
         for gamma in CGNN_GAMMAS
     ).mean((-2, -1))  # 1/n² Σ k(o_i, o_j), written out
     points = generated.clone().requires_grad_()
-    expected = mmd_squared(torch.stack([cause.expand_as(points), points], -1), observed.expand(4, 3, 30, 2))
+    expected = mmd_squared(torch.stack([cause.expand_as(points), points], -1), observed.expand(fits, 3, 30, 2))
     (expected_gradient,) = torch.autograd.grad(expected.sum(), points)
     inputs = [t.to(dtype) for t in (generated, effect, cause, observed_term)]
     return inputs, expected.detach(), expected_gradient
