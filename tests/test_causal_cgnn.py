@@ -20,7 +20,7 @@ from dltheory.causal.cgnn import (
     models_per_batch,
     score_from_mmds,
 )
-from dltheory.causal.mmd import CGNN_GAMMAS, blocked_mmd_squared, mmd_squared
+from dltheory.causal.mmd import CGNN_GAMMAS, mmd_squared
 from dltheory.causal.pairs import InvalidPair, standardize
 
 QUICK = CgnnSettings(runs=2, train_epochs=40, test_epochs=20)  # for properties of the code, not of CGNN
@@ -91,30 +91,6 @@ def test_mmd_squared_matches_cdt_mmdloss():
     # float64 points; cdt's float32 buffers (1/n weights, bandwidths) then cost it about 1e-7 relative
     cdt_value = MMDloss(40)(a, b).item()  # cdt's default bandwidths are CGNN_GAMMAS
     assert mmd_squared(a, b).item() == pytest.approx(cdt_value, rel=1e-6)
-
-
-@pytest.mark.parametrize("block_rows", [1, 7, 64, 256])
-def test_blocked_mmd_equals_the_whole_gram_mmd_and_its_gradient(block_rows):
-    rng = np.random.default_rng(10)
-    a = torch.from_numpy(rng.normal(size=(3, 40, 2))).requires_grad_()
-    b = torch.from_numpy(rng.normal(0.2, 1.3, size=(3, 30, 2))).requires_grad_()
-    weights = torch.from_numpy(rng.normal(size=3))  # a different upstream gradient per leading index
-    whole = mmd_squared(a, b)
-    whole_gradients = torch.autograd.grad((whole * weights).sum(), (a, b))
-    blocked = blocked_mmd_squared(a, b, block_rows=block_rows)
-    blocked_gradients = torch.autograd.grad((blocked * weights).sum(), (a, b))
-    # measured: 2e-15 relative in the values, 3e-14 in the gradients (float64)
-    torch.testing.assert_close(blocked, whole, rtol=1e-10, atol=0)
-    for ours, reference in zip(blocked_gradients, whole_gradients, strict=True):
-        torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-14)
-
-
-def test_blocked_mmd_keeps_no_gram_matrix_for_its_backward_pass():
-    a = torch.randn(500, 2, dtype=torch.float64, requires_grad=True)
-    saved = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.numel()) or t, lambda t: t):
-        blocked_mmd_squared(a, a.detach() + 0.5, block_rows=16)
-    assert max(saved) == 1000 * 2  # the pooled points only; mmd_squared keeps (1000 x 1000) per gamma
 
 
 def test_cgnn_loss_and_its_gradient_are_the_mmd_of_cause_effect_points():

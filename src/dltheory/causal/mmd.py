@@ -4,9 +4,8 @@ The kernel is a sum of Gaussians k(u, v) = Σ_γ exp(−γ‖u − v‖²) over 
 ``MMDloss`` (``cdt/utils/loss.py``, cdt 0.6.0; ``shared/papers/causal.md`` section 2 table, column P). The estimator
 is the biased V-statistic MMD_b² of Gretton et al. (JMLR 2012), which is what ``MMDloss`` computes: it sums
 sᵀKs over the Gram matrix K of the pooled points with s = (1/n, …, 1/n, −1/n, …, −1/n), diagonal included.
-``mmd_squared`` holds K whole (the reference); ``blocked_mmd_squared`` gives the same value and gradient a block of
-rows at a time, in memory linear in the points. CGNN's training loss (``cgnn.cgnn_mmd_squared``) is tiled the same
-way and uses that its two samples share the cause column.
+``mmd_squared`` holds K whole (the reference). CGNN's training loss (``cgnn.cgnn_mmd_squared``, and its fused form)
+reduces K a tile at a time, in memory linear in the points, and uses that its two samples share the cause column.
 """
 
 from collections.abc import Sequence
@@ -56,67 +55,3 @@ def mmd_squared(a: torch.Tensor, b: torch.Tensor, gammas: Sequence[float] = CGNN
     gram = gaussian_kernel_sum(squared_distances(pooled, pooled), gammas)
     signed_weights = torch.cat([a.new_full((n,), 1.0 / n), a.new_full((m,), -1.0 / m)])
     return ((gram * signed_weights[:, None]).sum(-2) * signed_weights).sum(-1)
-
-
-def _kernel_and_slope(squared: torch.Tensor, gammas: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """κ(d²) = Σ_γ e^{−γd²} and its derivative in d², κ'(d²) = −Σ_γ γ e^{−γd²}, zero where the exponent is floored
-    (as autograd through ``gaussian_kernel_sum``'s ``clamp_min`` has it)."""
-    kernel, slope = torch.zeros_like(squared), torch.zeros_like(squared)
-    for gamma in gammas:
-        exponent = -gamma * squared
-        term = torch.exp(exponent.clamp_min(EXPONENT_FLOOR))
-        kernel += term
-        slope -= gamma * torch.where(exponent >= EXPONENT_FLOOR, term, torch.zeros_like(term))
-    return kernel, slope
-
-
-class _BlockedMmd(torch.autograd.Function):
-    """sᵀKs over the pooled points z, a block of Gram rows at a time, both passes (``blocked_mmd_squared``)."""
-
-    @staticmethod
-    def forward(ctx, pooled, signed_weights, gammas, block_rows):
-        total = pooled.new_zeros(pooled.shape[:-2])
-        for start in range(0, pooled.shape[-2], block_rows):
-            rows = pooled[..., start : start + block_rows, :]
-            gram = gaussian_kernel_sum(squared_distances(rows, pooled), gammas)
-            total += ((gram @ signed_weights) * signed_weights[start : start + block_rows]).sum(-1)
-        ctx.save_for_backward(pooled, signed_weights)
-        ctx.gammas, ctx.block_rows = gammas, block_rows
-        return total
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        # ∂(sᵀKs)/∂z_i = 2 s_i Σ_j s_j κ'(d²_ij) 2(z_i − z_j): z_i is a row and, by symmetry, a column of K.
-        pooled, signed_weights = ctx.saved_tensors
-        gradient = torch.empty_like(pooled)
-        weighted_points = signed_weights[:, None] * pooled
-        for start in range(0, pooled.shape[-2], ctx.block_rows):
-            rows = pooled[..., start : start + ctx.block_rows, :]
-            _, slope = _kernel_and_slope(squared_distances(rows, pooled), ctx.gammas)
-            pulled = rows * (slope @ signed_weights)[..., None] - slope @ weighted_points
-            gradient[..., start : start + ctx.block_rows, :] = (
-                4.0 * signed_weights[start : start + ctx.block_rows, None] * pulled
-            )
-        return gradient * grad_output[..., None, None], None, None, None
-
-
-def blocked_mmd_squared(
-    a: torch.Tensor, b: torch.Tensor, gammas: Sequence[float] = CGNN_GAMMAS, block_rows: int = 256
-) -> torch.Tensor:
-    """``mmd_squared`` without the Gram matrix: the same value and gradient, ``block_rows`` Gram rows at a time.
-
-    The forward pass sums sᵀKs one row block of K at a time; the backward pass recomputes each block and forms the
-    gradient from κ' (``_kernel_and_slope``), so autograd keeps the points only, never a Gram matrix. Peak working
-    memory per leading index is a few block_rows × (n + m) matrices (the squared distances, the kernel and its slope)
-    where ``mmd_squared`` holds (n + m)² entries per gamma for its backward pass. The sums run in another order than
-    ``mmd_squared``'s, so the two agree to rounding: 2e-14 relative in float64 (tests/test_causal_cgnn.py asks
-    1e-10), about 1e-6 for values and 1e-5 for gradients in float32, where either one's own rounding is that large.
-    """
-    n, m = a.shape[-2], b.shape[-2]
-    if n < 1 or m < 1:
-        raise ValueError(f"blocked_mmd_squared needs points in both samples, got {n} and {m}")
-    if block_rows < 1:
-        raise ValueError(f"block_rows must be at least 1, got {block_rows}")
-    pooled = torch.cat([a, b], dim=-2)
-    signed_weights = torch.cat([a.new_full((n,), 1.0 / n), a.new_full((m,), -1.0 / m)])
-    return _BlockedMmd.apply(pooled, signed_weights, tuple(gammas), block_rows)
