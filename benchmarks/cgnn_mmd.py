@@ -19,19 +19,7 @@ from torch._inductor.utils import run_and_get_code
 
 from dltheory.causal import cgnn
 from dltheory.causal.mmd import CGNN_GAMMAS
-
-
-def _seconds(step, device: torch.device, repeats: int) -> float:
-    def synchronize():
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-
-    synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    synchronize()
-    return (time.perf_counter() - start) / repeats
+from dltheory.runtime import seconds_per_call
 
 
 def main(argv=None) -> int:
@@ -63,7 +51,8 @@ def main(argv=None) -> int:
     reference, reference_gradient = tiled()
     value_error = float(((value - reference).abs() / reference.abs()).max())
     gradient_error = float((gradient - reference_gradient).abs().max() / reference_gradient.abs().max())
-    tiled_seconds, fused_seconds = _seconds(tiled, device, args.repeats), _seconds(fused, device, args.repeats)
+    tiled_seconds = seconds_per_call(tiled, device, args.repeats)
+    fused_seconds = seconds_per_call(fused, device, args.repeats)
     print(f"{device.type}: {fits * args.runs} models, n = {n}, one step's loss and gradient, {args.repeats} repeats, "
           f"{torch.get_num_threads()} threads")
     print(f"  tiled {tiled_seconds * 1e3:.1f} ms, fused {fused_seconds * 1e3:.1f} ms: fused/tiled "

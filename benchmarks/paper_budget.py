@@ -33,7 +33,6 @@ Cost model (per family, what dominates):
 import argparse
 import functools
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -540,11 +539,7 @@ def table(costs: dict[str, Cost], threads: int, paths: Paths = Paths()) -> str:
 
 
 def _seconds_per_step(model, optimizer, x, y, warm_up: int = 5, repeats: int = 50) -> float:
-    import torch
-
-    def synchronize():
-        if x.is_cuda:
-            torch.cuda.synchronize()
+    from dltheory.runtime import seconds_per_call
 
     def step():
         loss = ((model(x) - y) ** 2).mean(dim=1).sum()
@@ -552,14 +547,7 @@ def _seconds_per_step(model, optimizer, x, y, warm_up: int = 5, repeats: int = 5
         loss.backward()
         optimizer.step()
 
-    for _ in range(warm_up):
-        step()
-    synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    synchronize()
-    return (time.perf_counter() - start) / repeats
+    return seconds_per_call(step, x.device, repeats, warm_up)
 
 
 def measure(configs: list[str], device_name: str = "cuda", repeats: int = 50) -> None:

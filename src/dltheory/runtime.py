@@ -81,3 +81,26 @@ def resolve_device(name: str):
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config device is 'cuda' but torch sees no CUDA device; use 'auto' or 'cpu'")
     return torch.device(name)
+
+
+def seconds_per_call(call, device, repeats: int, warm_up: int = 0) -> float:
+    """Mean wall seconds of ``call()`` over ``repeats`` calls, after ``warm_up`` untimed ones (the benchmarks' clock).
+
+    On CUDA the queue is drained before and after the timed calls, so the GPU's work is counted, not only its launch.
+    """
+    import time
+
+    import torch
+
+    def synchronize():
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(warm_up):
+        call()
+    synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    synchronize()
+    return (time.perf_counter() - start) / repeats
